@@ -1,0 +1,191 @@
+"""Checks and conversions at the Python edge.
+
+Every array is given its final dtype and made C-contiguous here, once, so that the Rust core
+stays monomorphic and never sees a strided or foreign array. Errors name the argument.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Optional, Sequence, Tuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import DTypeError, InvalidArgumentError, ShapeMismatchError
+
+INT32_MAX = np.iinfo(np.int32).max
+
+
+def check_int(value: Any, name: str, *, minimum: Optional[int] = None) -> int:
+    """An integer argument (Python or numpy int, not bool), at least ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise DTypeError(f"{name} must be an integer, got {type(value).__name__}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise InvalidArgumentError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def check_k(k: Any, name: str = "k") -> int:
+    """A result count: an integer >= 1."""
+    return check_int(k, name, minimum=1)
+
+
+def check_num_threads(num_threads: Any) -> int:
+    """``num_threads``: 0 means every core, otherwise the exact number of threads."""
+    n = check_int(num_threads, "num_threads", minimum=0)
+    if n > 1024:
+        raise InvalidArgumentError(f"num_threads must be at most 1024, got {n}")
+    return n
+
+
+def check_float(value: Any, name: str, *, minimum: Optional[float] = None, strict: bool = False) -> float:
+    """A finite real argument, at least (or, with ``strict``, above) ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise DTypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise InvalidArgumentError(f"{name} must be finite, got {value}")
+    if minimum is not None and (value <= minimum if strict else value < minimum):
+        relation = "greater than" if strict else "at least"
+        raise InvalidArgumentError(f"{name} must be {relation} {minimum}, got {value}")
+    return value
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise InvalidArgumentError(f"{name} must be one of {options}, got {value!r}")
+    return value
+
+
+def _numeric_kind(array: np.ndarray, name: str) -> None:
+    if array.dtype.kind not in "biuf":
+        raise DTypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+
+
+def as_float_array(
+    x: Any,
+    name: str,
+    *,
+    ndim: Tuple[int, ...] = (1,),
+    dtypes: Tuple[Any, ...] = (np.float64,),
+    allow_nan: bool = False,
+    allow_inf: bool = False,
+    allow_empty: bool = False,
+) -> np.ndarray:
+    """A C-contiguous float array of one of ``dtypes`` (the first one unless ``x`` already has
+    another of them), with ``x.ndim`` in ``ndim``. Strided and transposed inputs are copied.
+    """
+    if sp.issparse(x):
+        raise DTypeError(f"{name} must be a dense array, got a scipy.sparse matrix")
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise DTypeError(f"{name} cannot be read as an array: {exc}") from None
+    _numeric_kind(array, name)
+    if array.ndim not in ndim:
+        expected = " or ".join(f"{d}-D" for d in ndim)
+        raise DTypeError(f"{name} must be {expected}, got an array with {array.ndim} dimensions")
+    allowed = [np.dtype(d) for d in dtypes]
+    dtype = array.dtype if array.dtype in allowed else allowed[0]
+    array = np.ascontiguousarray(array, dtype=dtype)
+    if array.size == 0 and not allow_empty:
+        raise InvalidArgumentError(f"{name} is empty")
+    if not (allow_nan and allow_inf):
+        bad_nan = (not allow_nan) and bool(np.isnan(array).any())
+        bad_inf = (not allow_inf) and bool(np.isinf(array).any())
+        if bad_nan or bad_inf:
+            what = "NaN" if bad_nan else "infinite values"
+            raise InvalidArgumentError(f"{name} contains {what}")
+    return array
+
+
+def as_index_array(x: Any, name: str, *, upper: Optional[int] = None, dtype: Any = np.int32) -> np.ndarray:
+    """A 1-D C-contiguous integer array of ids in ``[0, upper)``."""
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise DTypeError(f"{name} cannot be read as an array of ids: {exc}") from None
+    if array.ndim == 0:
+        array = array.reshape(1)
+    if array.ndim != 1:
+        raise DTypeError(f"{name} must be 1-D, got {array.ndim} dimensions")
+    if array.size == 0:
+        return np.zeros(0, dtype=dtype)
+    if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise DTypeError(f"{name} must hold integer ids, got dtype {array.dtype}")
+    low, high = int(array.min()), int(array.max())
+    if low < 0:
+        raise InvalidArgumentError(f"{name} contains the negative id {low}")
+    if upper is not None and high >= upper:
+        raise InvalidArgumentError(f"{name} contains the id {high}, out of range for {upper}")
+    if high > np.iinfo(dtype).max:
+        raise InvalidArgumentError(f"{name} contains the id {high}, too large")
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def as_csr(
+    matrix: Any,
+    name: str,
+    *,
+    dtype: Any = np.float64,
+    shape: Optional[Tuple[int, int]] = None,
+    allow_nan: bool = False,
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Tuple[int, int]]:
+    """Any scipy.sparse matrix (or ``(data, indices, indptr)`` CSR arrays, with ``shape``) as
+    canonical CSR arrays ``(indptr int64, indices int32, data, shape)``: indices sorted within
+    each row and duplicates summed, as scipy does. The input is never modified.
+    """
+    if isinstance(matrix, tuple) and len(matrix) == 3 and not sp.issparse(matrix):
+        try:
+            matrix = sp.csr_matrix(matrix, shape=shape)
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"{name}: invalid CSR arrays: {exc}") from None
+    if not sp.issparse(matrix):
+        raise DTypeError(
+            f"{name} must be a scipy.sparse matrix or (data, indices, indptr) arrays, "
+            f"got {type(matrix).__name__}"
+        )
+    if matrix.ndim != 2:
+        raise DTypeError(f"{name} must be 2-D")
+    if shape is not None and tuple(matrix.shape) != tuple(shape):
+        raise ShapeMismatchError(f"{name} has shape {matrix.shape}, expected {tuple(shape)}")
+    if max(matrix.shape) > INT32_MAX:
+        raise InvalidArgumentError(f"{name} has more than 2^31 - 1 rows or columns")
+    _numeric_kind(np.asarray(matrix.data), name)
+    csr = sp.csr_matrix(matrix, dtype=dtype, copy=True)
+    try:
+        csr.check_format(full_check=True)
+    except ValueError as exc:
+        raise InvalidArgumentError(f"{name}: invalid sparse structure: {exc}") from None
+    csr.sum_duplicates()  # sorts indices too
+    data = np.ascontiguousarray(csr.data, dtype=dtype)
+    if not allow_nan and not np.all(np.isfinite(data)):
+        raise InvalidArgumentError(f"{name} contains NaN or infinite values")
+    indptr = np.ascontiguousarray(csr.indptr, dtype=np.int64)
+    indices = np.ascontiguousarray(csr.indices, dtype=np.int32)
+    return indptr, indices, data, (int(csr.shape[0]), int(csr.shape[1]))
+
+
+def as_id_filter(filt: Any, name: str, n_rows: int, n_cols: int) -> Any:
+    """An include/exclude filter for ``n_rows x n_cols`` scores, as ``_core`` takes it:
+    ``None``, a 1-D int32 array of ids applying to every row, or ``(indptr, indices)`` of a
+    sparse mask (any scipy.sparse matrix or a 2-D boolean array of the scores' shape).
+    """
+    if filt is None:
+        return None
+    if sp.issparse(filt) or (isinstance(filt, np.ndarray) and filt.ndim == 2):
+        mask = sp.csr_matrix(filt)
+        if mask.shape != (n_rows, n_cols):
+            raise ShapeMismatchError(f"{name} mask has shape {mask.shape}, scores have shape {(n_rows, n_cols)}")
+        mask.eliminate_zeros()
+        mask.sum_duplicates()
+        return (
+            np.ascontiguousarray(mask.indptr, dtype=np.int64),
+            np.ascontiguousarray(mask.indices, dtype=np.int32),
+        )
+    return as_index_array(filt, name, upper=n_cols)

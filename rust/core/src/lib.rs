@@ -1,0 +1,11 @@
+//! The kernels of shoprec, in plain Rust: no Python here.
+//!
+//! Every kernel borrows its inputs as slices, checks them and returns an [`Error`] instead of
+//! panicking on bad input. Parallel kernels use the rayon pool they are called in, so the
+//! caller decides the number of threads (`pool.install(|| kernel(...))`).
+
+pub mod csr;
+pub mod error;
+pub mod topk;
+
+pub use error::{Error, Result};

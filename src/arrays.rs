@@ -1,0 +1,62 @@
+//! Borrowing numpy arrays as slices, and the id filters shared by several kernels.
+
+use numpy::PyReadonlyArray1;
+use pyo3::prelude::*;
+use shoprec_core::csr::CsrView;
+use shoprec_core::topk::IdFilter;
+
+use crate::error::{not_contiguous, to_py};
+
+/// A contiguous 1-D array as a slice, or a clear error naming the argument.
+pub fn slice1<'a, T: numpy::Element>(array: &'a PyReadonlyArray1<'_, T>, name: &'static str) -> PyResult<&'a [T]> {
+    array.as_slice().map_err(|_| not_contiguous(name))
+}
+
+/// CSR arrays as they cross from Python: `(indptr int64, indices int32, data)`.
+#[derive(FromPyObject)]
+pub struct CsrArrays<'py, T: numpy::Element> {
+    pub indptr: PyReadonlyArray1<'py, i64>,
+    pub indices: PyReadonlyArray1<'py, i32>,
+    pub data: PyReadonlyArray1<'py, T>,
+}
+
+impl<'py, T: numpy::Element> CsrArrays<'py, T> {
+    /// Borrows and checks the structure (see [`CsrView::new`]).
+    pub fn view(&self, name: &'static str, n_rows: usize, n_cols: usize, sorted: bool) -> PyResult<CsrView<'_, T>> {
+        let indptr = slice1(&self.indptr, name)?;
+        let indices = slice1(&self.indices, name)?;
+        let data = slice1(&self.data, name)?;
+        CsrView::new(name, n_rows, n_cols, indptr, indices, data, sorted).map_err(to_py)
+    }
+}
+
+/// An include/exclude filter as the Python layer passes it: a 1-D int32 array of ids for every
+/// row, or `(indptr, indices)` of a CSR mask with one row per score row.
+#[derive(FromPyObject)]
+pub enum IdFilterArrays<'py> {
+    PerRow(PyReadonlyArray1<'py, i64>, PyReadonlyArray1<'py, i32>),
+    Ids(PyReadonlyArray1<'py, i32>),
+}
+
+/// Borrows an optional filter for `n_rows x n_cols` scores.
+pub fn id_filter<'a>(
+    filter: Option<&'a IdFilterArrays<'_>>,
+    name: &'static str,
+    n_rows: usize,
+    n_cols: usize,
+) -> PyResult<IdFilter<'a>> {
+    Ok(match filter {
+        None => IdFilter::None,
+        Some(IdFilterArrays::Ids(ids)) => IdFilter::Ids(slice1(ids, name)?),
+        Some(IdFilterArrays::PerRow(indptr, indices)) => {
+            let view = CsrView::new(name, n_rows, n_cols, slice1(indptr, name)?, slice1(indices, name)?, &[], true)
+                .map_err(to_py)?;
+            IdFilter::PerRow(view)
+        }
+    })
+}
+
+/// Rows and columns of a 2-D array's shape.
+pub fn rows_cols(shape: &[usize]) -> (usize, usize) {
+    (shape[0], shape[1])
+}

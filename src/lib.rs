@@ -1,0 +1,26 @@
+//! `shoprec._core`: the PyO3 glue between the Python package and the `shoprec-core` kernels.
+//!
+//! Every function here follows the same three steps: extract and check the Python inputs,
+//! run the core with the GIL released (`parallel::run_detached`), convert the outputs
+//! (moved into numpy arrays, not copied). No kernel logic lives in this crate.
+
+mod arrays;
+mod error;
+mod parallel;
+mod topk;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+mod _core {
+    #[pymodule_export]
+    use crate::parallel::panic_for_test_py;
+    #[pymodule_export]
+    use crate::topk::top_k_py;
+
+    #[pymodule_init]
+    fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+        use pyo3::types::PyModuleMethods;
+        m.add("__version__", env!("CARGO_PKG_VERSION"))
+    }
+}
