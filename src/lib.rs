@@ -6,6 +6,7 @@
 
 mod arrays;
 mod error;
+mod knn;
 mod parallel;
 mod topk;
 
@@ -17,6 +18,8 @@ mod _core {
     use crate::parallel::panic_for_test_py;
     #[pymodule_export]
     use crate::topk::top_k_py;
+    #[pymodule_export]
+    use crate::knn::PyKnnIndex;
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

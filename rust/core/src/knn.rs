@@ -1,0 +1,662 @@
+//! Per-request scoring of neighbourhood recommenders: top-N from a sparse combination of
+//! rows, rating prediction from the k nearest rated neighbours, and explanations.
+//!
+//! # Scoring
+//! A query is a sparse vector over "sources" (`(source, weight)` pairs) and `sources` is a CSR
+//! matrix `n_sources x n_items`. The score of item `i` is `sum_t weight_t * sources[t, i]`.
+//! Item-based kNN: the sources are the user's history items, weighted by the user's values,
+//! and `sources` is the item-item neighbour matrix (row `j` = the neighbours of item `j`).
+//! User-based kNN: the sources are the user's neighbour users weighted by similarity, and
+//! `sources` is the user-item matrix. Only touched items are accumulated (one reusable
+//! dense row per thread, reset through the touched list), so a request costs
+//! O(touched + k), not O(n_items).
+//!
+//! # Ranking
+//! Candidates are ranked by score descending, ties by `tiebreak` descending (the model passes
+//! item popularity), then by the lower item index. Items the query never touches score 0 and
+//! still compete, so exactly `k` results come back whenever `k` candidates exist; they are
+//! visited in `order` (the items sorted by that same tie-break), which lets the scan stop at
+//! the first one that cannot enter. Rows with fewer than `k` candidates are padded with id
+//! `-1` and score `-inf`. NaN scores are never returned.
+
+use std::cell::RefCell;
+use std::cmp::Ordering;
+
+use rayon::prelude::*;
+
+use crate::csr::CsrView;
+use crate::error::{Error, Result};
+
+/// Popularity (or any secondary key) used to break score ties, with the items in order of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Ranking<'a> {
+    /// Secondary key per item; larger wins a score tie. Finite.
+    pub tiebreak: &'a [f32],
+    /// Every item exactly once, sorted by `tiebreak` descending, then index ascending.
+    pub order: &'a [i32],
+}
+
+impl<'a> Ranking<'a> {
+    /// Checks that `order` is the permutation sorted by `tiebreak` (descending, ties by index).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a non-finite tie-break, a wrong length or an `order`
+    /// that is not that permutation.
+    pub fn new(tiebreak: &'a [f32], order: &'a [i32]) -> Result<Self> {
+        let n = tiebreak.len();
+        if order.len() != n {
+            return Err(Error::shape("order", format!("{} ids for {n} items", order.len())));
+        }
+        if let Some(bad) = tiebreak.iter().position(|v| !v.is_finite()) {
+            return Err(Error::invalid("tiebreak", format!("value at {bad} is not finite")));
+        }
+        let mut seen = vec![false; n];
+        for (pos, &id) in order.iter().enumerate() {
+            if id < 0 || id as usize >= n || seen[id as usize] {
+                return Err(Error::invalid("order", format!("is not a permutation of 0..{n} (at {pos})")));
+            }
+            seen[id as usize] = true;
+            if pos > 0 {
+                let prev = order[pos - 1];
+                if compare_keys(0.0, tiebreak[prev as usize], prev, 0.0, tiebreak[id as usize], id) != Ordering::Less {
+                    return Err(Error::invalid("order", format!("is not sorted by tie-break at position {pos}")));
+                }
+            }
+        }
+        Ok(Ranking { tiebreak, order })
+    }
+
+    #[must_use]
+    pub fn n_items(&self) -> usize {
+        self.tiebreak.len()
+    }
+}
+
+/// `Less` when `a` ranks before `b`.
+#[inline]
+fn compare_keys(score_a: f32, tie_a: f32, id_a: i32, score_b: f32, tie_b: f32, id_b: i32) -> Ordering {
+    match score_b.partial_cmp(&score_a) {
+        Some(Ordering::Equal) | None => {}
+        Some(order) => return order,
+    }
+    match tie_b.partial_cmp(&tie_a) {
+        Some(Ordering::Equal) | None => {}
+        Some(order) => return order,
+    }
+    id_a.cmp(&id_b)
+}
+
+/// Candidate restrictions of one request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filters<'a> {
+    /// Only these items may be returned (duplicates are fine). `None`: every item.
+    pub include: Option<&'a [i32]>,
+    /// These items are never returned.
+    pub exclude: &'a [i32],
+}
+
+/// The best `k` candidates seen so far, best first.
+struct Best {
+    k: usize,
+    entries: Vec<(f32, f32, i32)>,
+}
+
+impl Best {
+    fn reset(&mut self, k: usize) {
+        self.k = k;
+        self.entries.clear();
+    }
+
+    #[inline]
+    fn is_full(&self) -> bool {
+        self.entries.len() >= self.k
+    }
+
+    /// Would a candidate enter the buffer?
+    #[inline]
+    fn admits(&self, score: f32, tie: f32, id: i32) -> bool {
+        if !self.is_full() {
+            return true;
+        }
+        let &(ws, wt, wi) = self.entries.last().expect("k >= 1");
+        compare_keys(score, tie, id, ws, wt, wi) == Ordering::Less
+    }
+
+    #[inline]
+    fn offer(&mut self, score: f32, tie: f32, id: i32) {
+        if !self.admits(score, tie, id) {
+            return;
+        }
+        let pos = self.entries.partition_point(|&(s, t, i)| compare_keys(s, t, i, score, tie, id) == Ordering::Less);
+        // O(k) per insert: fine for the k of a recommendation list; a request for the whole
+        // catalogue still finishes in milliseconds.
+        self.entries.insert(pos, (score, tie, id));
+        if self.entries.len() > self.k {
+            self.entries.pop();
+        }
+    }
+
+    fn write(&self, out_ids: &mut [i32], out_scores: &mut [f32]) {
+        for (j, (id, score)) in out_ids.iter_mut().zip(out_scores.iter_mut()).enumerate() {
+            match self.entries.get(j) {
+                Some(&(s, _, i)) => {
+                    *id = i;
+                    *score = s;
+                }
+                None => {
+                    *id = -1;
+                    *score = f32::NEG_INFINITY;
+                }
+            }
+        }
+    }
+}
+
+const TOUCHED: u8 = 1;
+const EXCLUDED: u8 = 2;
+const INCLUDED: u8 = 4;
+
+/// Per-thread working memory: a dense score row and item flags, kept all-zero between requests.
+struct Scratch {
+    scores: Vec<f32>,
+    flags: Vec<u8>,
+    touched: Vec<i32>,
+    best: Best,
+}
+
+impl Scratch {
+    const fn new() -> Self {
+        Scratch { scores: Vec::new(), flags: Vec::new(), touched: Vec::new(), best: Best { k: 1, entries: Vec::new() } }
+    }
+
+    fn fit(&mut self, n_items: usize) {
+        if self.scores.len() < n_items {
+            self.scores.resize(n_items, 0.0);
+            self.flags.resize(n_items, 0);
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::new()) };
+}
+
+fn check_ids(name: &'static str, ids: &[i32], n: usize) -> Result<()> {
+    if let Some(&bad) = ids.iter().find(|&&id| id < 0 || id as usize >= n) {
+        return Err(Error::invalid(name, format!("id {bad} is out of range for {n} items")));
+    }
+    Ok(())
+}
+
+/// One query: the sources it touches with their weights, and the items it has already seen.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    pub sources: &'a [i32],
+    pub weights: &'a [f32],
+    /// Items excluded because the user has them already (empty for none).
+    pub seen: &'a [i32],
+}
+
+/// Scores one query and writes its top `k` into `out_ids` / `out_scores` (each `k` long).
+/// Ids must have been checked against the shapes.
+fn score_one(
+    query: Query<'_>,
+    sources: &CsrView<'_, f32>,
+    ranking: &Ranking<'_>,
+    filters: &Filters<'_>,
+    scratch: &mut Scratch,
+    out_ids: &mut [i32],
+    out_scores: &mut [f32],
+) {
+    let k = out_ids.len();
+    let Scratch { scores, flags, touched, best } = scratch;
+    for &id in query.seen.iter().chain(filters.exclude) {
+        flags[id as usize] |= EXCLUDED;
+    }
+    if let Some(include) = filters.include {
+        for &id in include {
+            flags[id as usize] |= INCLUDED;
+        }
+    }
+    for (&source, &weight) in query.sources.iter().zip(query.weights) {
+        let row = source as usize;
+        for (&item, &value) in sources.row_indices(row).iter().zip(sources.row_data(row)) {
+            let slot = item as usize;
+            if flags[slot] & TOUCHED == 0 {
+                flags[slot] |= TOUCHED;
+                touched.push(item);
+            }
+            scores[slot] += weight * value;
+        }
+    }
+    let restricted = filters.include.is_some();
+    let is_candidate = |flag: u8| flag & EXCLUDED == 0 && (!restricted || flag & INCLUDED != 0);
+
+    best.reset(k);
+    for &item in touched.iter() {
+        let slot = item as usize;
+        let score = scores[slot];
+        if is_candidate(flags[slot]) && !score.is_nan() {
+            best.offer(score, ranking.tiebreak[slot], item);
+        }
+    }
+    // Untouched candidates all score 0.
+    if let Some(include) = filters.include {
+        for &item in include {
+            let slot = item as usize;
+            if flags[slot] & TOUCHED == 0 && is_candidate(flags[slot]) {
+                // Mark so that a repeated include id is offered once.
+                flags[slot] |= TOUCHED;
+                touched.push(item);
+                best.offer(0.0, ranking.tiebreak[slot], item);
+            }
+        }
+    } else {
+        for &item in ranking.order {
+            let slot = item as usize;
+            if flags[slot] & TOUCHED != 0 || !is_candidate(flags[slot]) {
+                continue;
+            }
+            if !best.admits(0.0, ranking.tiebreak[slot], item) {
+                break; // `order` is sorted by the same key: nothing later can enter
+            }
+            best.offer(0.0, ranking.tiebreak[slot], item);
+        }
+    }
+    best.write(out_ids, out_scores);
+
+    for &item in touched.iter() {
+        scores[item as usize] = 0.0;
+        flags[item as usize] = 0;
+    }
+    touched.clear();
+    for &id in query.seen.iter().chain(filters.exclude) {
+        flags[id as usize] = 0;
+    }
+    if let Some(include) = filters.include {
+        for &id in include {
+            flags[id as usize] = 0;
+        }
+    }
+}
+
+fn check_common(sources: &CsrView<'_, f32>, ranking: &Ranking<'_>, filters: &Filters<'_>, k: usize) -> Result<()> {
+    if k == 0 {
+        return Err(Error::invalid("k", "must be at least 1"));
+    }
+    if sources.n_cols != ranking.n_items() {
+        return Err(Error::shape(
+            "sources",
+            format!("has {} item columns but the ranking has {} items", sources.n_cols, ranking.n_items()),
+        ));
+    }
+    if sources.data.len() != sources.indices.len() {
+        return Err(Error::invalid("sources", "needs one value per stored entry"));
+    }
+    if let Some(include) = filters.include {
+        check_ids("items", include, ranking.n_items())?;
+    }
+    check_ids("exclude", filters.exclude, ranking.n_items())
+}
+
+fn check_query(query: &Query<'_>, n_sources: usize, n_items: usize) -> Result<()> {
+    if query.sources.len() != query.weights.len() {
+        return Err(Error::shape("weights", format!("{} weights for {} sources", query.weights.len(), query.sources.len())));
+    }
+    if let Some(bad) = query.weights.iter().position(|w| !w.is_finite()) {
+        return Err(Error::invalid("weights", format!("weight at {bad} is not finite")));
+    }
+    check_ids("history", query.sources, n_sources)?;
+    check_ids("seen", query.seen, n_items)
+}
+
+/// The top `k` items of one query. Returns `(ids, scores)`, each `k` long.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] when `k == 0`, an id is out of range or a weight is not finite;
+/// [`Error::ShapeMismatch`] when the shapes disagree.
+pub fn recommend_query(
+    query: Query<'_>,
+    sources: &CsrView<'_, f32>,
+    ranking: &Ranking<'_>,
+    filters: &Filters<'_>,
+    k: usize,
+) -> Result<(Vec<i32>, Vec<f32>)> {
+    check_common(sources, ranking, filters, k)?;
+    check_query(&query, sources.n_rows, sources.n_cols)?;
+    let mut ids = vec![0i32; k];
+    let mut scores = vec![0f32; k];
+    SCRATCH.with(|cell| {
+        let mut scratch = cell.borrow_mut();
+        scratch.fit(sources.n_cols);
+        score_one(query, sources, ranking, filters, &mut scratch, &mut ids, &mut scores);
+    });
+    Ok((ids, scores))
+}
+
+/// The top `k` items of each user in `users` (indices into `queries` and `seen`; `-1` is a
+/// user without history, who gets the ranking's order, e.g. the most popular items).
+/// `queries` is `n_users x n_sources` (the query of user `u` is its row `u`), `seen` is
+/// `n_users x n_items` (the items excluded for user `u`; `None` excludes nothing). Runs in
+/// parallel over users in the current rayon pool, with one score row per thread.
+///
+/// # Errors
+/// As [`recommend_query`], and when a user index is out of range.
+pub fn recommend_rows(
+    users: &[i32],
+    queries: &CsrView<'_, f32>,
+    seen: Option<&CsrView<'_, f32>>,
+    sources: &CsrView<'_, f32>,
+    ranking: &Ranking<'_>,
+    filters: &Filters<'_>,
+    k: usize,
+) -> Result<(Vec<i32>, Vec<f32>)> {
+    check_common(sources, ranking, filters, k)?;
+    if queries.n_cols != sources.n_rows {
+        return Err(Error::shape("queries", format!("have {} columns for {} sources", queries.n_cols, sources.n_rows)));
+    }
+    if queries.data.len() != queries.indices.len() {
+        return Err(Error::invalid("queries", "needs one weight per stored entry"));
+    }
+    if let Some(seen) = seen {
+        if seen.n_rows != queries.n_rows || seen.n_cols != sources.n_cols {
+            return Err(Error::shape("seen", "must have one row per user and one column per item"));
+        }
+    }
+    if let Some(&bad) = users.iter().find(|&&u| u < -1 || u >= queries.n_rows as i32) {
+        return Err(Error::invalid("users", format!("index {bad} is out of range for {} users", queries.n_rows)));
+    }
+    let mut out_ids = vec![0i32; users.len() * k];
+    let mut out_scores = vec![0f32; users.len() * k];
+    out_ids.par_chunks_mut(k).zip(out_scores.par_chunks_mut(k)).zip(users.par_iter()).with_min_len(8).for_each(
+        |((ids, scores), &user)| {
+            let query = if user < 0 {
+                Query { sources: &[], weights: &[], seen: &[] }
+            } else {
+                let row = user as usize;
+                Query {
+                    sources: queries.row_indices(row),
+                    weights: queries.row_data(row),
+                    seen: seen.map_or(&[][..], |s| s.row_indices(row)),
+                }
+            };
+            SCRATCH.with(|cell| {
+                let mut scratch = cell.borrow_mut();
+                scratch.fit(sources.n_cols);
+                score_one(query, sources, ranking, filters, &mut scratch, ids, scores);
+            });
+        },
+    );
+    Ok((out_ids, out_scores))
+}
+
+/// What each source of a query contributes to the score of `item`: `(source, weight *
+/// sources[source, item])` for every source whose row holds `item`, in query order. Their sum
+/// is the item's score in [`recommend_query`].
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for an out-of-range id or a non-finite weight.
+pub fn explain_query(query: Query<'_>, sources: &CsrView<'_, f32>, item: i32) -> Result<Vec<(i32, f32)>> {
+    check_query(&query, sources.n_rows, sources.n_cols)?;
+    check_ids("item", &[item], sources.n_cols)?;
+    let mut out = Vec::new();
+    for (&source, &weight) in query.sources.iter().zip(query.weights) {
+        let row = source as usize;
+        let data = sources.row_data(row);
+        // Rows may be ordered by similarity rather than by index: scan.
+        if let Some(pos) = sources.row_indices(row).iter().position(|&i| i == item) {
+            out.push((source, weight * data[pos]));
+        }
+    }
+    Ok(out)
+}
+
+/// Rating prediction by the k nearest rated neighbours, as a weighted mean of residuals.
+///
+/// For each pair `(x, y)`: walk the neighbour row `x` of `neighbours` (`n_x x n_x`, each row
+/// ordered by similarity descending), keep neighbours `x2` with similarity > 0 for which
+/// `residuals[y, x2]` exists (`residuals` is `n_y x n_x` with sorted rows), stop after `k`, and
+/// return `sum sim * residual / sum sim` with the number used. Fewer than `min_k` used (or an
+/// unknown `x` or `y`, given as -1) gives 0 and the count. Item-based kNN: `x` = item, `y` =
+/// user; user-based: `x` = user, `y` = item. The caller adds the baseline or mean of `x`.
+///
+/// This is the neighbour selection of scikit-surprise's `KNNWithMeans`/`KNNBaseline`: the `k`
+/// most similar among the neighbours that rated the item, non-positive similarities skipped.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for out-of-range ids or `k == 0`; [`Error::ShapeMismatch`] when
+/// the matrices or the pair lists disagree.
+pub fn predict_pairs(
+    neighbours: &CsrView<'_, f32>,
+    residuals: &CsrView<'_, f32>,
+    xs: &[i32],
+    ys: &[i32],
+    k: usize,
+    min_k: usize,
+) -> Result<(Vec<f32>, Vec<i32>)> {
+    if k == 0 {
+        return Err(Error::invalid("k", "must be at least 1"));
+    }
+    if xs.len() != ys.len() {
+        return Err(Error::shape("items", format!("{} users but {} items", ys.len(), xs.len())));
+    }
+    if neighbours.n_rows != neighbours.n_cols || residuals.n_cols != neighbours.n_rows {
+        return Err(Error::shape("neighbours", "neighbours must be square and match the residual columns"));
+    }
+    if neighbours.data.len() != neighbours.indices.len() || residuals.data.len() != residuals.indices.len() {
+        return Err(Error::invalid("neighbours", "needs one value per stored entry"));
+    }
+    let n_x = neighbours.n_rows as i32;
+    let n_y = residuals.n_rows as i32;
+    if let Some(&bad) = xs.iter().find(|&&x| x < -1 || x >= n_x) {
+        return Err(Error::invalid("x", format!("index {bad} is out of range for {n_x}")));
+    }
+    if let Some(&bad) = ys.iter().find(|&&y| y < -1 || y >= n_y) {
+        return Err(Error::invalid("y", format!("index {bad} is out of range for {n_y}")));
+    }
+    let mut values = vec![0f32; xs.len()];
+    let mut counts = vec![0i32; xs.len()];
+    values.par_iter_mut().zip(counts.par_iter_mut()).enumerate().with_min_len(256).for_each(|(p, (value, count))| {
+        let (x, y) = (xs[p], ys[p]);
+        if x < 0 || y < 0 {
+            return;
+        }
+        let rated = residuals.row_indices(y as usize);
+        let rated_values = residuals.row_data(y as usize);
+        let (mut weighted, mut total, mut used) = (0f64, 0f64, 0usize);
+        for (&x2, &sim) in neighbours.row_indices(x as usize).iter().zip(neighbours.row_data(x as usize)) {
+            if !(sim > 0.0) {
+                continue;
+            }
+            if let Ok(pos) = rated.binary_search(&x2) {
+                weighted += f64::from(sim) * f64::from(rated_values[pos]);
+                total += f64::from(sim);
+                used += 1;
+                if used == k {
+                    break;
+                }
+            }
+        }
+        *count = used as i32;
+        if used >= min_k.max(1) && total > 0.0 {
+            *value = (weighted / total) as f32;
+        }
+    });
+    Ok((values, counts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csr::Csr;
+    use proptest::prelude::*;
+
+    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+        let mut state = seed | 1;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
+    /// A random CSR with dyadic values (exact in f32 whatever the summation order).
+    fn random_csr(n_rows: usize, n_cols: usize, density: u64, next: &mut impl FnMut() -> u64, sorted: bool) -> Csr<f32> {
+        let mut indptr = vec![0i64];
+        let mut indices = Vec::new();
+        let mut data = Vec::new();
+        for _ in 0..n_rows {
+            let mut row: Vec<i32> = (0..n_cols as i32).filter(|_| next() % 100 < density).collect();
+            if !sorted {
+                row.reverse();
+            }
+            for &c in &row {
+                indices.push(c);
+                data.push(((next() % 9) as f32 - 3.0) / 4.0);
+            }
+            indptr.push(indices.len() as i64);
+        }
+        Csr { n_rows, n_cols, indptr, indices, data }
+    }
+
+    fn ranking_of(pop: &[f32]) -> Vec<i32> {
+        let mut order: Vec<i32> = (0..pop.len() as i32).collect();
+        order.sort_by(|&a, &b| compare_keys(0.0, pop[a as usize], a, 0.0, pop[b as usize], b));
+        order
+    }
+
+    /// Dense scores, then a full sort of the allowed candidates.
+    fn naive(query: Query<'_>, sources: &Csr<f32>, pop: &[f32], include: Option<&[i32]>, exclude: &[i32], k: usize) -> (Vec<i32>, Vec<f32>) {
+        let n = sources.n_cols;
+        let mut dense = vec![0f32; n];
+        for (&s, &w) in query.sources.iter().zip(query.weights) {
+            let v = sources.view();
+            for (&i, &x) in v.row_indices(s as usize).iter().zip(v.row_data(s as usize)) {
+                dense[i as usize] += w * x;
+            }
+        }
+        let mut cands: Vec<i32> = (0..n as i32)
+            .filter(|i| include.map_or(true, |inc| inc.contains(i)))
+            .filter(|i| !exclude.contains(i) && !query.seen.contains(i))
+            .collect();
+        cands.sort_by(|&a, &b| compare_keys(dense[a as usize], pop[a as usize], a, dense[b as usize], pop[b as usize], b));
+        let mut ids = vec![-1; k];
+        let mut scores = vec![f32::NEG_INFINITY; k];
+        for (j, &c) in cands.iter().take(k).enumerate() {
+            ids[j] = c;
+            scores[j] = dense[c as usize];
+        }
+        (ids, scores)
+    }
+
+    #[test]
+    fn ranking_checks_the_order() {
+        let pop = [1.0, 3.0, 3.0];
+        assert!(Ranking::new(&pop, &[1, 2, 0]).is_ok());
+        assert!(Ranking::new(&pop, &[2, 1, 0]).is_err());
+        assert!(Ranking::new(&pop, &[1, 1, 0]).is_err());
+        assert!(Ranking::new(&pop, &[1, 2]).is_err());
+        assert!(Ranking::new(&[f32::NAN], &[0]).is_err());
+    }
+
+    #[test]
+    fn small_example() {
+        // Item-based: 3 items; item 0's neighbours are 1 (0.5) and 2 (0.25).
+        let s = Csr { n_rows: 3, n_cols: 3, indptr: vec![0, 2, 3, 3], indices: vec![1, 2, 0], data: vec![0.5, 0.25, 1.0] };
+        let pop = [0.0, 0.0, 5.0];
+        let order = ranking_of(&pop);
+        let ranking = Ranking::new(&pop, &order).unwrap();
+        let q = Query { sources: &[0], weights: &[2.0], seen: &[0] };
+        let (ids, scores) = recommend_query(q, &s.view(), &ranking, &Filters::default(), 3).unwrap();
+        assert_eq!(ids, vec![1, 2, -1]);
+        assert_eq!(scores, vec![1.0, 0.5, f32::NEG_INFINITY]);
+        let explained = explain_query(q, &s.view(), 2).unwrap();
+        assert_eq!(explained, vec![(0, 0.5)]);
+        // Nothing touched: popularity order.
+        let empty = Query { sources: &[], weights: &[], seen: &[] };
+        let (ids, _) = recommend_query(empty, &s.view(), &ranking, &Filters::default(), 2).unwrap();
+        assert_eq!(ids, vec![2, 0]);
+    }
+
+    #[test]
+    fn rejects_bad_ids() {
+        let s = Csr { n_rows: 2, n_cols: 2, indptr: vec![0, 0, 0], indices: vec![], data: vec![] };
+        let pop = [0.0, 0.0];
+        let order = [0, 1];
+        let ranking = Ranking::new(&pop, &order).unwrap();
+        let ok = Query { sources: &[1], weights: &[1.0], seen: &[] };
+        assert!(recommend_query(Query { sources: &[2], ..ok }, &s.view(), &ranking, &Filters::default(), 1).is_err());
+        assert!(recommend_query(Query { seen: &[-1], ..ok }, &s.view(), &ranking, &Filters::default(), 1).is_err());
+        assert!(recommend_query(Query { weights: &[f32::NAN], ..ok }, &s.view(), &ranking, &Filters::default(), 1).is_err());
+        assert!(recommend_query(ok, &s.view(), &ranking, &Filters { include: Some(&[5]), exclude: &[] }, 1).is_err());
+        assert!(recommend_query(ok, &s.view(), &ranking, &Filters::default(), 0).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn matches_dense_reference(
+            n_sources in 1usize..12, n_items in 1usize..30, k in 1usize..35, seed in any::<u64>(),
+            use_include in any::<bool>(), sorted in any::<bool>(),
+        ) {
+            let mut next = xorshift(seed);
+            let sources = random_csr(n_sources, n_items, 30, &mut next, sorted);
+            let queries = random_csr(4, n_sources, 40, &mut next, true);
+            let seen = random_csr(4, n_items, 20, &mut next, true);
+            let pop: Vec<f32> = (0..n_items).map(|_| (next() % 4) as f32).collect();
+            let order = ranking_of(&pop);
+            let ranking = Ranking::new(&pop, &order).unwrap();
+            let include: Vec<i32> = (0..n_items as i32).filter(|_| next() % 3 != 0).chain([0]).collect();
+            let exclude: Vec<i32> = (0..n_items as i32).filter(|_| next() % 5 == 0).collect();
+            let filters = Filters { include: use_include.then_some(include.as_slice()), exclude: &exclude };
+            let users = [2, -1, 0, 3, 1, 2];
+            let (ids, scores) = recommend_rows(&users, &queries.view(), Some(&seen.view()), &sources.view(), &ranking, &filters, k).unwrap();
+            for (j, &u) in users.iter().enumerate() {
+                let q = if u < 0 { Query { sources: &[], weights: &[], seen: &[] } } else {
+                    let qv = queries.view();
+                    Query { sources: qv.row_indices(u as usize), weights: qv.row_data(u as usize), seen: seen.view().row_indices(u as usize) }
+                };
+                let want = naive(q, &sources, &pop, filters.include, &exclude, k);
+                prop_assert_eq!(&ids[j * k..(j + 1) * k], &want.0[..]);
+                prop_assert_eq!(&scores[j * k..(j + 1) * k], &want.1[..]);
+                let single = recommend_query(q, &sources.view(), &ranking, &filters, k).unwrap();
+                prop_assert_eq!(single, want);
+            }
+        }
+
+        #[test]
+        fn predict_matches_naive(n_x in 1usize..15, n_y in 1usize..10, k in 1usize..6, min_k in 0usize..3, seed in any::<u64>()) {
+            let mut next = xorshift(seed);
+            let mut nb = random_csr(n_x, n_x, 50, &mut next, true);
+            // Order every row by similarity descending (ties by index), as the model stores it.
+            for r in 0..n_x {
+                let (a, b) = (nb.indptr[r] as usize, nb.indptr[r + 1] as usize);
+                let mut row: Vec<(i32, f32)> = nb.indices[a..b].iter().copied().zip(nb.data[a..b].iter().copied()).collect();
+                row.sort_by(|p, q| q.1.partial_cmp(&p.1).unwrap().then(p.0.cmp(&q.0)));
+                for (j, (i, v)) in row.into_iter().enumerate() { nb.indices[a + j] = i; nb.data[a + j] = v; }
+            }
+            let res = random_csr(n_y, n_x, 40, &mut next, true);
+            let xs: Vec<i32> = (0..20).map(|_| (next() % (n_x as u64 + 1)) as i32 - 1).collect();
+            let ys: Vec<i32> = (0..20).map(|_| (next() % (n_y as u64 + 1)) as i32 - 1).collect();
+            let (values, counts) = predict_pairs(&nb.view(), &res.view(), &xs, &ys, k, min_k).unwrap();
+            for p in 0..xs.len() {
+                let (x, y) = (xs[p], ys[p]);
+                if x < 0 || y < 0 { prop_assert_eq!((values[p], counts[p]), (0.0, 0)); continue; }
+                // Naive: all rated neighbours by similarity, the k best, drop non-positive.
+                let nv = nb.view();
+                let rv = res.view();
+                let mut rated: Vec<(f32, i32, f32)> = nv.row_indices(x as usize).iter().zip(nv.row_data(x as usize))
+                    .filter_map(|(&x2, &s)| rv.row_indices(y as usize).iter().position(|&c| c == x2).map(|pos| (s, x2, rv.row_data(y as usize)[pos])))
+                    .collect();
+                rated.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap().then(a.1.cmp(&b.1)));
+                let kept: Vec<_> = rated.into_iter().take(k).filter(|t| t.0 > 0.0).collect();
+                let total: f64 = kept.iter().map(|t| f64::from(t.0)).sum();
+                let want = if kept.len() >= min_k.max(1) && total > 0.0 {
+                    (kept.iter().map(|t| f64::from(t.0) * f64::from(t.2)).sum::<f64>() / total) as f32
+                } else { 0.0 };
+                prop_assert_eq!(counts[p] as usize, kept.len());
+                prop_assert!((values[p] - want).abs() < 1e-6, "{} vs {}", values[p], want);
+            }
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! Glue for the neighbourhood recommenders: `_core.KnnIndex`, the fitted arrays of one model.
+//!
+//! The index keeps references to the model's numpy arrays (which may be read-only maps of a
+//! saved file: nothing is copied) and checks their structure once, when it is built. Every
+//! call re-checks the cheap invariants (lengths) and indexes with Rust's bounds checks, so
+//! even an array modified behind our back can only raise `InternalError`, never read out of
+//! bounds. Per-request inputs (a user index, filters) are checked on every call.
+
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
+use pyo3::prelude::*;
+use shoprec_core::csr::CsrView;
+use shoprec_core::knn::{self, Filters, Query, Ranking};
+use shoprec_core::Error;
+
+use crate::arrays::slice1;
+use crate::error::to_py;
+use crate::parallel::{run_detached, run_detached_here};
+
+/// A CSR matrix held by reference to its three numpy arrays.
+struct CsrHandles {
+    name: &'static str,
+    n_rows: usize,
+    n_cols: usize,
+    indptr: Py<PyArray1<i64>>,
+    indices: Py<PyArray1<i32>>,
+    data: Py<PyArray1<f32>>,
+}
+
+/// The borrowed arrays of a [`CsrHandles`] during one call.
+struct CsrBorrow<'py> {
+    name: &'static str,
+    n_rows: usize,
+    n_cols: usize,
+    indptr: PyReadonlyArray1<'py, i64>,
+    indices: PyReadonlyArray1<'py, i32>,
+    data: PyReadonlyArray1<'py, f32>,
+}
+
+type CsrTriple<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f32>>);
+
+impl CsrHandles {
+    /// Takes the arrays and checks the whole structure once (`sorted`: strictly increasing
+    /// indices per row), that the values are finite, and with `by_value_desc` that every row
+    /// is ordered by value descending.
+    fn new(
+        name: &'static str,
+        arrays: CsrTriple<'_>,
+        n_rows: usize,
+        n_cols: usize,
+        sorted: bool,
+        by_value_desc: bool,
+    ) -> PyResult<Self> {
+        let (indptr, indices, data) = arrays;
+        let handles = CsrHandles {
+            name,
+            n_rows,
+            n_cols,
+            indptr: indptr.clone().unbind(),
+            indices: indices.clone().unbind(),
+            data: data.clone().unbind(),
+        };
+        let borrowed = handles.borrow(indptr.py())?;
+        let (ip, ix, dt) = (slice1(&borrowed.indptr, name)?, slice1(&borrowed.indices, name)?, slice1(&borrowed.data, name)?);
+        let view = CsrView::new(name, n_rows, n_cols, ip, ix, dt, sorted).map_err(to_py)?;
+        if dt.len() != ix.len() {
+            return Err(to_py(Error::invalid(name, "needs one value per stored entry")));
+        }
+        if let Some(bad) = dt.iter().position(|v| !v.is_finite()) {
+            return Err(to_py(Error::invalid(name, format!("value {bad} is not finite"))));
+        }
+        if by_value_desc {
+            for row in 0..n_rows {
+                if view.row_data(row).windows(2).any(|w| w[0] < w[1]) {
+                    return Err(to_py(Error::invalid(name, format!("row {row} is not ordered by similarity descending"))));
+                }
+            }
+        }
+        drop(borrowed);
+        Ok(handles)
+    }
+
+    fn borrow<'py>(&self, py: Python<'py>) -> PyResult<CsrBorrow<'py>> {
+        let fail = |_| to_py(Error::invalid(self.name, "array is being written elsewhere"));
+        Ok(CsrBorrow {
+            name: self.name,
+            n_rows: self.n_rows,
+            n_cols: self.n_cols,
+            indptr: self.indptr.bind(py).try_readonly().map_err(fail)?,
+            indices: self.indices.bind(py).try_readonly().map_err(fail)?,
+            data: self.data.bind(py).try_readonly().map_err(fail)?,
+        })
+    }
+}
+
+impl CsrBorrow<'_> {
+    /// The view, without re-walking the structure checked at construction; only the lengths
+    /// are re-checked (O(1)).
+    fn view(&self) -> PyResult<CsrView<'_, f32>> {
+        let indptr = slice1(&self.indptr, self.name)?;
+        let indices = slice1(&self.indices, self.name)?;
+        let data = slice1(&self.data, self.name)?;
+        if indptr.len() != self.n_rows + 1 || indptr[self.n_rows] as usize != indices.len() || data.len() != indices.len() {
+            return Err(to_py(Error::invalid(self.name, "arrays changed size since the model was built")));
+        }
+        Ok(CsrView { n_rows: self.n_rows, n_cols: self.n_cols, indptr, indices, data })
+    }
+}
+
+/// The fitted arrays of a kNN model and the requests served from them.
+///
+/// Item-based: `neighbours` is item x item, a user's query is their history row weighted by
+/// their values, scattered through `neighbours`. User-based: `neighbours` is user x user, a
+/// user's query is their neighbour row, scattered through `history`.
+#[pyclass(frozen, name = "KnnIndex", module = "shoprec._core")]
+pub struct PyKnnIndex {
+    item_based: bool,
+    history: CsrHandles,
+    neighbours: CsrHandles,
+    residuals: CsrHandles,
+    tiebreak: Py<PyArray1<f32>>,
+    order: Py<PyArray1<i32>>,
+}
+
+struct Borrowed<'py> {
+    history: CsrBorrow<'py>,
+    neighbours: CsrBorrow<'py>,
+    tiebreak: PyReadonlyArray1<'py, f32>,
+    order: PyReadonlyArray1<'py, i32>,
+}
+
+fn ids_or_empty<'a>(ids: Option<&'a PyReadonlyArray1<'_, i32>>, name: &'static str) -> PyResult<Option<&'a [i32]>> {
+    ids.map(|a| slice1(a, name)).transpose()
+}
+
+impl PyKnnIndex {
+    fn borrow<'py>(&self, py: Python<'py>) -> PyResult<Borrowed<'py>> {
+        let fail = |_| to_py(Error::invalid("ranking", "array is being written elsewhere"));
+        Ok(Borrowed {
+            history: self.history.borrow(py)?,
+            neighbours: self.neighbours.borrow(py)?,
+            tiebreak: self.tiebreak.bind(py).try_readonly().map_err(fail)?,
+            order: self.order.bind(py).try_readonly().map_err(fail)?,
+        })
+    }
+
+    fn n_users(&self) -> usize {
+        self.history.n_rows
+    }
+}
+
+type Pair1<'py> = (Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f32>>);
+type Pair2<'py> = (Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<f32>>);
+
+#[pymethods]
+impl PyKnnIndex {
+    #[new]
+    #[pyo3(signature = (item_based, n_users, n_items, history, neighbours, residuals, tiebreak, order))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        item_based: bool,
+        n_users: usize,
+        n_items: usize,
+        history: CsrTriple<'_>,
+        neighbours: CsrTriple<'_>,
+        residuals: CsrTriple<'_>,
+        tiebreak: Bound<'_, PyArray1<f32>>,
+        order: Bound<'_, PyArray1<i32>>,
+    ) -> PyResult<Self> {
+        let (n_x, n_y) = if item_based { (n_items, n_users) } else { (n_users, n_items) };
+        let history = CsrHandles::new("history", history, n_users, n_items, true, false)?;
+        let neighbours = CsrHandles::new("neighbours", neighbours, n_x, n_x, false, true)?;
+        let residuals = CsrHandles::new("residuals", residuals, n_y, n_x, true, false)?;
+        {
+            let tb = tiebreak.try_readonly().map_err(|_| to_py(Error::invalid("tiebreak", "array is being written elsewhere")))?;
+            let od = order.try_readonly().map_err(|_| to_py(Error::invalid("order", "array is being written elsewhere")))?;
+            let ranking = Ranking::new(slice1(&tb, "tiebreak")?, slice1(&od, "order")?).map_err(to_py)?;
+            if ranking.n_items() != n_items {
+                return Err(to_py(Error::shape("tiebreak", format!("{} values for {n_items} items", ranking.n_items()))));
+            }
+        }
+        Ok(PyKnnIndex { item_based, history, neighbours, residuals, tiebreak: tiebreak.unbind(), order: order.unbind() })
+    }
+
+    /// The top `k` items of user index `user` (-1: no history, the tie-break order).
+    #[pyo3(signature = (user, k, items = None, exclude = None, exclude_seen = true))]
+    fn recommend<'py>(
+        &self,
+        py: Python<'py>,
+        user: i64,
+        k: usize,
+        items: Option<PyReadonlyArray1<'py, i32>>,
+        exclude: Option<PyReadonlyArray1<'py, i32>>,
+        exclude_seen: bool,
+    ) -> PyResult<Pair1<'py>> {
+        if user < -1 || user >= self.n_users() as i64 {
+            return Err(to_py(Error::invalid("user", format!("index {user} is out of range for {} users", self.n_users()))));
+        }
+        let b = self.borrow(py)?;
+        let history = b.history.view()?;
+        let neighbours = b.neighbours.view()?;
+        let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
+        let filters = Filters { include: ids_or_empty(items.as_ref(), "items")?, exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]) };
+        let (query, sources) = self.query_of(user, &history, &neighbours, exclude_seen);
+        let (ids, scores) = run_detached_here(py, || knn::recommend_query(query, &sources, &ranking, &filters, k))?;
+        Ok((ids.into_pyarray(py), scores.into_pyarray(py)))
+    }
+
+    /// The top `k` items of an explicit query: `sources` are item indices (item-based) or
+    /// user indices (user-based) with their `weights`; `seen` items are excluded.
+    #[pyo3(signature = (sources, weights, seen, k, items = None, exclude = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn recommend_query<'py>(
+        &self,
+        py: Python<'py>,
+        sources: PyReadonlyArray1<'py, i32>,
+        weights: PyReadonlyArray1<'py, f32>,
+        seen: PyReadonlyArray1<'py, i32>,
+        k: usize,
+        items: Option<PyReadonlyArray1<'py, i32>>,
+        exclude: Option<PyReadonlyArray1<'py, i32>>,
+    ) -> PyResult<Pair1<'py>> {
+        let b = self.borrow(py)?;
+        let history = b.history.view()?;
+        let neighbours = b.neighbours.view()?;
+        let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
+        let filters = Filters { include: ids_or_empty(items.as_ref(), "items")?, exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]) };
+        let query = Query { sources: slice1(&sources, "history")?, weights: slice1(&weights, "weights")?, seen: slice1(&seen, "seen")? };
+        let matrix = if self.item_based { neighbours } else { history };
+        let (ids, scores) = run_detached_here(py, || knn::recommend_query(query, &matrix, &ranking, &filters, k))?;
+        Ok((ids.into_pyarray(py), scores.into_pyarray(py)))
+    }
+
+    /// The top `k` items of every user index in `users` (-1: no history), in parallel.
+    #[pyo3(signature = (users, k, items = None, exclude = None, exclude_seen = true, num_threads = 0))]
+    #[allow(clippy::too_many_arguments)]
+    fn recommend_many<'py>(
+        &self,
+        py: Python<'py>,
+        users: PyReadonlyArray1<'py, i32>,
+        k: usize,
+        items: Option<PyReadonlyArray1<'py, i32>>,
+        exclude: Option<PyReadonlyArray1<'py, i32>>,
+        exclude_seen: bool,
+        num_threads: usize,
+    ) -> PyResult<Pair2<'py>> {
+        let b = self.borrow(py)?;
+        let history = b.history.view()?;
+        let neighbours = b.neighbours.view()?;
+        let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
+        let filters = Filters { include: ids_or_empty(items.as_ref(), "items")?, exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]) };
+        let users = slice1(&users, "users")?;
+        let (queries, sources) = if self.item_based { (history, neighbours) } else { (neighbours, history) };
+        let seen = exclude_seen.then_some(&history);
+        let (ids, scores) =
+            run_detached(py, num_threads, || knn::recommend_rows(users, &queries, seen, &sources, &ranking, &filters, k))?;
+        let n = users.len();
+        Ok((ids.into_pyarray(py).reshape([n, k])?, scores.into_pyarray(py).reshape([n, k])?))
+    }
+
+    /// `(sources, contributions)` of user index `user`'s score for item index `item`.
+    fn explain<'py>(&self, py: Python<'py>, user: i64, item: i32) -> PyResult<Pair1<'py>> {
+        if user < 0 || user >= self.n_users() as i64 {
+            return Err(to_py(Error::invalid("user", format!("index {user} is out of range for {} users", self.n_users()))));
+        }
+        let b = self.borrow(py)?;
+        let history = b.history.view()?;
+        let neighbours = b.neighbours.view()?;
+        let (query, sources) = self.query_of(user, &history, &neighbours, false);
+        let pairs = run_detached_here(py, || knn::explain_query(query, &sources, item))?;
+        let (ids, values): (Vec<i32>, Vec<f32>) = pairs.into_iter().unzip();
+        Ok((ids.into_pyarray(py), values.into_pyarray(py)))
+    }
+
+    /// Weighted mean residuals of the `k` nearest rated neighbours for index pairs `(xs, ys)`
+    /// (item-based: x = item, y = user), and how many neighbours were used.
+    #[pyo3(signature = (xs, ys, k, min_k = 1, num_threads = 0))]
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        xs: PyReadonlyArray1<'py, i32>,
+        ys: PyReadonlyArray1<'py, i32>,
+        k: usize,
+        min_k: usize,
+        num_threads: usize,
+    ) -> PyResult<(Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<i32>>)> {
+        let neighbours = self.neighbours.borrow(py)?;
+        let residuals = self.residuals.borrow(py)?;
+        let (nv, rv) = (neighbours.view()?, residuals.view()?);
+        let (xs, ys) = (slice1(&xs, "x")?, slice1(&ys, "y")?);
+        let (values, counts) = if xs.len() < 256 {
+            run_detached_here(py, || knn::predict_pairs(&nv, &rv, xs, ys, k, min_k))?
+        } else {
+            run_detached(py, num_threads, || knn::predict_pairs(&nv, &rv, xs, ys, k, min_k))?
+        };
+        Ok((values.into_pyarray(py), counts.into_pyarray(py)))
+    }
+}
+
+impl PyKnnIndex {
+    /// User `user`'s query and the matrix it scatters through (-1: the empty query).
+    fn query_of<'a>(
+        &self,
+        user: i64,
+        history: &CsrView<'a, f32>,
+        neighbours: &CsrView<'a, f32>,
+        exclude_seen: bool,
+    ) -> (Query<'a>, CsrView<'a, f32>) {
+        let sources = if self.item_based { *neighbours } else { *history };
+        if user < 0 {
+            return (Query { sources: &[], weights: &[], seen: &[] }, sources);
+        }
+        let row = user as usize;
+        let seen = if exclude_seen { history.row_indices(row) } else { &[] };
+        let query_matrix = if self.item_based { history } else { neighbours };
+        (Query { sources: query_matrix.row_indices(row), weights: query_matrix.row_data(row), seen }, sources)
+    }
+}
