@@ -8,6 +8,7 @@ mod arrays;
 mod error;
 mod knn;
 mod parallel;
+mod pearson;
 mod topk;
 
 use pyo3::prelude::*;
@@ -16,6 +17,8 @@ use pyo3::prelude::*;
 mod _core {
     #[pymodule_export]
     use crate::parallel::panic_for_test_py;
+    #[pymodule_export]
+    use crate::pearson::pearson_neighbours_py;
     #[pymodule_export]
     use crate::topk::top_k_py;
     #[pymodule_export]

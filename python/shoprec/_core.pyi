@@ -17,4 +17,17 @@ def top_k(
     exclude: Optional[_IdFilter] = None,
     num_threads: int = 0,
 ) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+def pearson_neighbours(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float64],
+    n_rows: int,
+    n_cols: int,
+    k: int,
+    axis: str,
+    similarity: str,
+    min_support: int,
+    shrinkage: float,
+    num_threads: int = 0,
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
 def _panic_for_test(num_threads: int = 1) -> None: ...

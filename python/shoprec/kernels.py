@@ -11,11 +11,105 @@ from __future__ import annotations
 from typing import Any, Tuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import _core
-from ._validate import as_float_array, as_id_filter, check_k, check_num_threads
+from ._validate import (
+    as_csr,
+    as_float_array,
+    as_id_filter,
+    check_choice,
+    check_float,
+    check_int,
+    check_k,
+    check_num_threads,
+)
 
-__all__ = ["top_k"]
+__all__ = ["pearson_neighbours", "top_k"]
+
+SIMILARITIES = ("pearson", "cosine", "adjusted_cosine", "cosine_corated")
+AXES = ("items", "users")
+
+
+def pearson_neighbours(
+    matrix: Any,
+    k: int = 50,
+    *,
+    axis: str = "items",
+    similarity: str = "pearson",
+    min_support: int = 1,
+    shrinkage: float = 0.0,
+    num_threads: int = 0,
+) -> sp.csr_matrix:
+    """The ``k`` most similar items (or users) of every item (or user), as a sparse matrix.
+
+    Never forms a dense ``n x n`` matrix: rows are accumulated one at a time (in parallel) and
+    only their top ``k`` are kept, so memory is ``O(nnz + n * k)``.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse matrix, users x items, or ``(data, indices, indptr)`` CSR arrays
+        The ratings (or weights). Every *stored* entry is a rating, explicit zeros included;
+        duplicates are summed (as scipy does). NaN or infinite values are refused.
+    k : int
+        Neighbours per row, at least 1. Fewer are returned where fewer have a nonzero
+        similarity.
+    axis : {"items", "users"}
+        ``"items"``: item-item similarities (``n`` = number of columns of ``matrix``);
+        ``"users"``: user-user similarities (``n`` = number of rows).
+    similarity : {"pearson", "cosine", "adjusted_cosine", "cosine_corated"}
+        For two items (users) ``a`` and ``b``, let ``I`` be the raters that rated both (the
+        co-rated set), ``n = |I|`` and ``x``, ``y`` the ratings of ``a`` and ``b``.
+
+        - ``"pearson"``: correlation over ``I`` with means taken over ``I``:
+          ``sum_I (x - mx)(y - my) / sqrt(sum_I (x - mx)^2 sum_I (y - my)^2)``, where
+          ``mx = mean_I x`` and ``my = mean_I y`` (the co-rated means, not the means over
+          all of an item's ratings).
+        - ``"cosine"``: cosine of the full sparse vectors, ``sum_I x y / (|a| |b|)`` with the
+          norms over *all* ratings of ``a`` and ``b`` (equal to
+          ``sklearn.metrics.pairwise.cosine_similarity`` of the rows; for implicit feedback
+          pass all ones).
+        - ``"adjusted_cosine"``: every rating is first centred on the mean of its rater
+          (item-item: each user's mean over all that user's ratings; user-user: each item's
+          mean over all its ratings), then the full-vector cosine of the centred vectors.
+        - ``"cosine_corated"``: ``sum_I x y / sqrt(sum_I x^2 sum_I y^2)``, all sums over
+          ``I`` (surprise's ``cosine``; on baseline residuals, its ``pearson_baseline``).
+    min_support : int
+        Pairs with fewer than ``min_support`` co-raters get no similarity (0 and 1 both
+        mean "at least one"; pairs with no co-rater never have one).
+    shrinkage : float
+        ``lambda >= 0``: every similarity is multiplied by ``n / (n + lambda)``.
+    num_threads : int
+        Threads to use; 0 means every core.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of float32, shape (n, n)
+        Row ``a`` holds at most ``k`` neighbours of ``a``, never ``a`` itself: the ``k``
+        largest similarities (negative ones too if they are among the ``k`` largest). A zero
+        variance or zero norm gives similarity 0, Pearson covariances and variances that are
+        only rounding noise (below ``1e-12`` of the sums they come from) count as 0, values
+        are clamped to ``[-1, 1]``, and a similarity of exactly 0 is not stored. No NaN.
+        **Order:** within each row the entries are sorted by similarity descending (as
+        float32), ties by the lower column index; so the column indices of a row are *not*
+        sorted and ``has_sorted_indices`` is False (call ``.sort_indices()`` for column order).
+    """
+    k = check_k(k)
+    axis = check_choice(axis, "axis", AXES)
+    similarity = check_choice(similarity, "similarity", SIMILARITIES)
+    min_support = check_int(min_support, "min_support", minimum=0)
+    shrinkage = check_float(shrinkage, "shrinkage", minimum=0.0)
+    num_threads = check_num_threads(num_threads)
+    indptr, indices, data, (n_rows, n_cols) = as_csr(matrix, "matrix", dtype=np.float64)
+    out_indptr, out_indices, out_data = _core.pearson_neighbours(
+        indptr, indices, data, n_rows, n_cols, k, axis, similarity, min_support, shrinkage, num_threads
+    )
+    n = n_cols if axis == "items" else n_rows
+    if out_indices.size < np.iinfo(np.int32).max:
+        out_indptr = out_indptr.astype(np.int32)
+    result = sp.csr_matrix((out_data, out_indices, out_indptr), shape=(n, n), copy=False)
+    result.has_sorted_indices = False
+    return result
 
 
 def top_k(

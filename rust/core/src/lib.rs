@@ -7,6 +7,7 @@
 pub mod csr;
 pub mod error;
 pub mod knn;
+pub mod pearson;
 pub mod topk;
 
 pub use error::{Error, Result};
