@@ -116,6 +116,7 @@ pub struct PyKnnIndex {
     item_based: bool,
     history: CsrHandles,
     neighbours: CsrHandles,
+    predict_neighbours: CsrHandles,
     residuals: CsrHandles,
     tiebreak: Py<PyArray1<f32>>,
     order: Py<PyArray1<i32>>,
@@ -154,7 +155,7 @@ type Pair2<'py> = (Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<f32>>);
 #[pymethods]
 impl PyKnnIndex {
     #[new]
-    #[pyo3(signature = (item_based, n_users, n_items, history, neighbours, residuals, tiebreak, order))]
+    #[pyo3(signature = (item_based, n_users, n_items, history, neighbours, predict_neighbours, residuals, tiebreak, order))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         item_based: bool,
@@ -162,6 +163,7 @@ impl PyKnnIndex {
         n_items: usize,
         history: CsrTriple<'_>,
         neighbours: CsrTriple<'_>,
+        predict_neighbours: CsrTriple<'_>,
         residuals: CsrTriple<'_>,
         tiebreak: Bound<'_, PyArray1<f32>>,
         order: Bound<'_, PyArray1<i32>>,
@@ -169,6 +171,7 @@ impl PyKnnIndex {
         let (n_x, n_y) = if item_based { (n_items, n_users) } else { (n_users, n_items) };
         let history = CsrHandles::new("history", history, n_users, n_items, true, false)?;
         let neighbours = CsrHandles::new("neighbours", neighbours, n_x, n_x, false, true)?;
+        let predict_neighbours = CsrHandles::new("predict_neighbours", predict_neighbours, n_x, n_x, false, true)?;
         let residuals = CsrHandles::new("residuals", residuals, n_y, n_x, true, false)?;
         {
             let tb = tiebreak.try_readonly().map_err(|_| to_py(Error::invalid("tiebreak", "array is being written elsewhere")))?;
@@ -178,7 +181,7 @@ impl PyKnnIndex {
                 return Err(to_py(Error::shape("tiebreak", format!("{} values for {n_items} items", ranking.n_items()))));
             }
         }
-        Ok(PyKnnIndex { item_based, history, neighbours, residuals, tiebreak: tiebreak.unbind(), order: order.unbind() })
+        Ok(PyKnnIndex { item_based, history, neighbours, predict_neighbours, residuals, tiebreak: tiebreak.unbind(), order: order.unbind() })
     }
 
     /// The top `k` items of user index `user` (-1: no history, the tie-break order).
@@ -283,7 +286,7 @@ impl PyKnnIndex {
         min_k: usize,
         num_threads: usize,
     ) -> PyResult<(Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<i32>>)> {
-        let neighbours = self.neighbours.borrow(py)?;
+        let neighbours = self.predict_neighbours.borrow(py)?;
         let residuals = self.residuals.borrow(py)?;
         let (nv, rv) = (neighbours.view()?, residuals.view()?);
         let (xs, ys) = (slice1(&xs, "x")?, slice1(&ys, "y")?);

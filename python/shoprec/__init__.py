@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import kernels
 from ._persist import load
 from .interactions import Interactions
+from .models import Baseline, ItemKNN, Popular, Recommendations, UserKNN
 from ._core import __version__
 from .errors import (
     DTypeError,
@@ -26,6 +27,11 @@ __all__ = [
     "__version__",
     "kernels",
     "Interactions",
+    "ItemKNN",
+    "UserKNN",
+    "Baseline",
+    "Popular",
+    "Recommendations",
     "load",
     "ShoprecError",
     "InvalidArgumentError",

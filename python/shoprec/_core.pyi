@@ -1,6 +1,6 @@
 # Hand-written stubs for the Rust extension; `python -m mypy.stubtest shoprec._core` keeps
 # them honest. The public, documented API is in the Python modules that call these.
-from typing import Optional, Tuple, Union
+from typing import Optional, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
@@ -31,3 +31,56 @@ def pearson_neighbours(
     num_threads: int = 0,
 ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
 def _panic_for_test(num_threads: int = 1) -> None: ...
+
+# CSR arrays as the kNN index holds them: (indptr int64, indices int32, data float32).
+_Csr32 = Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]
+
+@final
+class KnnIndex:
+    def __new__(
+        cls,
+        item_based: bool,
+        n_users: int,
+        n_items: int,
+        history: _Csr32,
+        neighbours: _Csr32,
+        predict_neighbours: _Csr32,
+        residuals: _Csr32,
+        tiebreak: npt.NDArray[np.float32],
+        order: npt.NDArray[np.int32],
+    ) -> KnnIndex: ...
+    def recommend(
+        self,
+        user: int,
+        k: int,
+        items: Optional[npt.NDArray[np.int32]] = None,
+        exclude: Optional[npt.NDArray[np.int32]] = None,
+        exclude_seen: bool = True,
+    ) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+    def recommend_query(
+        self,
+        sources: npt.NDArray[np.int32],
+        weights: npt.NDArray[np.float32],
+        seen: npt.NDArray[np.int32],
+        k: int,
+        items: Optional[npt.NDArray[np.int32]] = None,
+        exclude: Optional[npt.NDArray[np.int32]] = None,
+    ) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+    def recommend_many(
+        self,
+        users: npt.NDArray[np.int32],
+        k: int,
+        items: Optional[npt.NDArray[np.int32]] = None,
+        exclude: Optional[npt.NDArray[np.int32]] = None,
+        exclude_seen: bool = True,
+        num_threads: int = 0,
+    ) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+    def explain(self, user: int, item: int) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+    def predict(
+        self,
+        xs: npt.NDArray[np.int32],
+        ys: npt.NDArray[np.int32],
+        k: int,
+        min_k: int = 1,
+        num_threads: int = 0,
+    ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]: ...

@@ -454,35 +454,68 @@ pub fn predict_pairs(
     if let Some(&bad) = ys.iter().find(|&&y| y < -1 || y >= n_y) {
         return Err(Error::invalid("y", format!("index {bad} is out of range for {n_y}")));
     }
+    // Pairs are grouped by `y`, whose residual row is spread into a dense per-thread row once:
+    // walking a neighbour row then costs one load per neighbour instead of a binary search.
+    let mut by_y: Vec<u32> = (0..xs.len() as u32).filter(|&p| xs[p as usize] >= 0 && ys[p as usize] >= 0).collect();
+    by_y.sort_unstable_by_key(|&p| ys[p as usize]);
+    let groups: Vec<&[u32]> = by_y.chunk_by(|a, b| ys[*a as usize] == ys[*b as usize]).collect();
+    let n_x = neighbours.n_rows;
+    let results: Vec<Vec<(u32, f32, i32)>> = groups
+        .par_iter()
+        .with_min_len(4)
+        .map(|group| {
+            DENSE.with(|cell| {
+                let mut dense = cell.borrow_mut();
+                if dense.len() < n_x {
+                    dense.resize(n_x, f32::NAN);
+                }
+                let y = ys[group[0] as usize] as usize;
+                let (rated, rated_values) = (residuals.row_indices(y), residuals.row_data(y));
+                for (&x2, &r) in rated.iter().zip(rated_values) {
+                    dense[x2 as usize] = r;
+                }
+                let out: Vec<(u32, f32, i32)> = group
+                    .iter()
+                    .map(|&p| {
+                        let x = xs[p as usize] as usize;
+                        let (mut weighted, mut total, mut used) = (0f64, 0f64, 0usize);
+                        for (&x2, &sim) in neighbours.row_indices(x).iter().zip(neighbours.row_data(x)) {
+                            if !(sim > 0.0) {
+                                continue;
+                            }
+                            let r = dense[x2 as usize];
+                            if !r.is_nan() {
+                                weighted += f64::from(sim) * f64::from(r);
+                                total += f64::from(sim);
+                                used += 1;
+                                if used == k {
+                                    break;
+                                }
+                            }
+                        }
+                        let value = if used >= min_k.max(1) && total > 0.0 { (weighted / total) as f32 } else { 0.0 };
+                        (p, value, used as i32)
+                    })
+                    .collect();
+                for &x2 in rated {
+                    dense[x2 as usize] = f32::NAN;
+                }
+                out
+            })
+        })
+        .collect();
     let mut values = vec![0f32; xs.len()];
     let mut counts = vec![0i32; xs.len()];
-    values.par_iter_mut().zip(counts.par_iter_mut()).enumerate().with_min_len(256).for_each(|(p, (value, count))| {
-        let (x, y) = (xs[p], ys[p]);
-        if x < 0 || y < 0 {
-            return;
-        }
-        let rated = residuals.row_indices(y as usize);
-        let rated_values = residuals.row_data(y as usize);
-        let (mut weighted, mut total, mut used) = (0f64, 0f64, 0usize);
-        for (&x2, &sim) in neighbours.row_indices(x as usize).iter().zip(neighbours.row_data(x as usize)) {
-            if !(sim > 0.0) {
-                continue;
-            }
-            if let Ok(pos) = rated.binary_search(&x2) {
-                weighted += f64::from(sim) * f64::from(rated_values[pos]);
-                total += f64::from(sim);
-                used += 1;
-                if used == k {
-                    break;
-                }
-            }
-        }
-        *count = used as i32;
-        if used >= min_k.max(1) && total > 0.0 {
-            *value = (weighted / total) as f32;
-        }
-    });
+    for (p, value, count) in results.into_iter().flatten() {
+        values[p as usize] = value;
+        counts[p as usize] = count;
+    }
     Ok((values, counts))
+}
+
+thread_local! {
+    /// One residual row spread densely (NaN = not rated), all NaN between groups.
+    static DENSE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 #[cfg(test)]

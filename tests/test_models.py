@@ -1,0 +1,375 @@
+"""The recommenders: a contract every model meets, and each model against an independent
+reference (dense numpy/scikit-learn computations, and scikit-surprise where installed)."""
+
+import threading
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import shoprec
+from shoprec import Baseline, Interactions, ItemKNN, Popular, UserKNN
+
+
+def synthetic(seed=0, n_users=40, n_items=60, density=0.25, strings=True):
+    """Random ratings on a half-star scale, string ids to prove the id maps work."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random((n_users, n_items)) < density
+    users, items = np.nonzero(mask)
+    ratings = rng.integers(1, 11, len(users)) / 2.0
+    if strings:
+        return Interactions.from_arrays([f"u{u}" for u in users], [f"i{i}" for i in items], ratings)
+    return Interactions.from_arrays(users, items, ratings)
+
+
+@pytest.fixture(scope="class")
+def data():
+    return synthetic(1)
+
+
+@pytest.fixture(scope="class")
+def model(request, data):
+    return request.cls().make_model().fit(data)
+
+
+class ContractTests:
+    """Behaviour every recommender shares (reused per model, as implicit's base test)."""
+
+    def make_model(self):
+        raise NotImplementedError
+
+    def test_not_fitted(self):
+        with pytest.raises(shoprec.NotFittedError):
+            self.make_model().recommend("u1")
+
+    def test_exactly_k_sorted_and_unseen(self, model, data):
+        csr = data.to_csr()
+        for user in data.user_ids[:10]:
+            recs = model.recommend(user, k=12)
+            assert len(recs) == 12
+            assert np.all(np.diff(recs.scores) <= 0)
+            seen = set(data.item_ids[csr[data.user_index(user)].indices])
+            assert not seen & set(recs.items.tolist())
+            assert len(set(recs.items.tolist())) == 12
+
+    def test_filters_and_k_larger_than_candidates(self, model, data):
+        user = data.user_ids[3]
+        candidates = list(data.item_ids[:15]) + ["not-an-item"]
+        recs = model.recommend(user, k=100, items=candidates, exclude=["i2", "i3"], exclude_seen=False)
+        assert sorted(recs.items.tolist()) == sorted(set(data.item_ids[:15].tolist()) - {"i2", "i3"})
+        unfiltered = model.recommend(user, k=100, exclude_seen=False)
+        allowed = set(recs.items.tolist())
+        # The filtered list is the unfiltered list restricted to the allowed items, in order.
+        assert [i for i in unfiltered.items.tolist() if i in allowed] == recs.items.tolist()
+        everything = model.recommend(user, k=10_000)
+        seen = data.to_csr()[data.user_index(user)].nnz
+        assert len(everything) == data.n_items - seen
+
+    def test_unknown_user_gets_popular_fallback(self, model, data):
+        recs = model.recommend("stranger", k=7, exclude=["i0"])
+        popular = Popular().fit(data).recommend("stranger", k=7, exclude=["i0"])
+        assert recs == popular and len(recs) == 7
+
+    def test_recommend_many_matches_recommend(self, model, data):
+        users = list(data.user_ids[:15]) + ["stranger"]
+        batch = model.recommend_many(users, k=5, exclude=["i1"], num_threads=2)
+        for user, recs in zip(users, batch):
+            assert recs == model.recommend(user, k=5, exclude=["i1"])
+
+    def test_deterministic(self, data):
+        a = self.make_model().fit(data)
+        b = self.make_model().fit(data)
+        for user in data.user_ids[:5]:
+            assert a.recommend(user, 10) == b.recommend(user, 10)
+
+    def test_thread_safety(self, model, data):
+        users = list(data.user_ids) * 3
+        expected = [model.recommend(u, 8).to_list() for u in users]
+        results = [None] * 8
+
+        def worker(slot):
+            results[slot] = [model.recommend(u, 8).to_list() for u in users]
+
+        threads = [threading.Thread(target=worker, args=(s,)) for s in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert all(r == expected for r in results)
+
+    def test_predictions_within_scale(self, model, data):
+        preds = model.predict_many(data.user_ids[data.users[:50]], data.item_ids[data.items[:50]])
+        low, high = data.rating_scale
+        assert preds.shape == (50,) and np.all((preds >= low) & (preds <= high))
+        assert np.isfinite(model.predict("stranger", "unknown item"))
+
+    def test_save_load_round_trip(self, model, data, tmp_path):
+        path = tmp_path / "model.shoprec"
+        model.save(path)
+        loaded = shoprec.load(path)
+        assert type(loaded) is type(model) and loaded.get_params() == model.get_params()
+        for user in list(data.user_ids[:8]) + ["stranger"]:
+            assert loaded.recommend(user, 6, exclude=["i4"]) == model.recommend(user, 6, exclude=["i4"])
+        users, items = data.user_ids[data.users[:40]], data.item_ids[data.items[:40]]
+        np.testing.assert_array_equal(loaded.predict_many(users, items), model.predict_many(users, items))
+        # Loaded arrays are read-only views of the file, not copies.
+        assert not loaded._state.history[1].flags.writeable
+        assert not loaded._state.history[1].flags.owndata
+
+
+class TestPopular(ContractTests):
+    def make_model(self):
+        return Popular()
+
+    def test_counts_and_categories(self):
+        inter = Interactions.from_arrays(["a", "b", "c", "a", "b", "c"], ["x", "x", "x", "y", "y", "z"])
+        model = Popular().fit(inter, categories={"x": "food", "y": "toys", "z": "toys"})
+        assert model.recommend("new", 3).to_list() == [("x", 3.0), ("y", 2.0), ("z", 1.0)]
+        assert model.recommend("new", 3, category="toys").to_list() == [("y", 2.0), ("z", 1.0)]
+        assert model.recommend("c", 3, category="toys").to_list() == [("y", 2.0)]
+        with pytest.raises(shoprec.UnknownIdError):
+            model.recommend("a", 3, category="cars")
+
+
+class TestBaseline(ContractTests):
+    def make_model(self):
+        return Baseline()
+
+    def test_unknown_user_gets_popular_fallback(self, model, data):
+        # The baseline ranking does not depend on the user: strangers get it too (by b_i).
+        recs = model.recommend("stranger", k=7, exclude=["i0"])
+        assert recs.items.tolist() == model.recommend(data.user_ids[0], 7, exclude=["i0"], exclude_seen=False).items.tolist()
+        assert len(recs) == 7
+
+    def test_biases_match_a_loop_reference(self, data):
+        model = Baseline(reg_users=5, reg_items=3, n_epochs=4).fit(data)
+        mu = data.values.mean()
+        bu, bi = np.zeros(data.n_users), np.zeros(data.n_items)
+        triples = list(zip(data.users.tolist(), data.items.tolist(), data.values.tolist()))
+        for _ in range(4):
+            num, cnt = np.zeros(data.n_items), np.zeros(data.n_items)
+            for u, i, r in triples:
+                num[i] += r - mu - bu[u]
+                cnt[i] += 1
+            bi = num / (3 + cnt)
+            num, cnt = np.zeros(data.n_users), np.zeros(data.n_users)
+            for u, i, r in triples:
+                num[u] += r - mu - bi[i]
+                cnt[u] += 1
+            bu = num / (5 + cnt)
+        got_mu, got_bu, got_bi = model.biases
+        assert got_mu == pytest.approx(mu)
+        np.testing.assert_allclose(got_bu, bu, atol=1e-12)
+        np.testing.assert_allclose(got_bi, bi, atol=1e-12)
+        user = data.user_ids[0]
+        recs = model.recommend(user, 5, exclude_seen=False)
+        order = np.lexsort((np.arange(data.n_items), -bi))[:5]
+        assert recs.items.tolist() == data.item_ids[order].tolist()
+        np.testing.assert_allclose(recs.scores, mu + bu[0] + bi[order], rtol=1e-6)
+
+    def test_matches_surprise_baseline_only(self, data):
+        surprise = pytest.importorskip("surprise")
+        trainset = surprise_trainset(surprise, data)
+        algo = surprise.BaselineOnly(bsl_options={"method": "als"}, verbose=False)
+        algo.fit(trainset)
+        model = Baseline().fit(data)
+        users, items = data.user_ids[data.users], data.item_ids[data.items]
+        theirs = np.array([algo.predict(u, i).est for u, i in zip(users, items)])
+        np.testing.assert_allclose(model.predict_many(users, items), theirs, atol=1e-9)
+
+
+def surprise_trainset(surprise, data):
+    import pandas as pd
+
+    df = pd.DataFrame({"u": data.user_ids[data.users], "i": data.item_ids[data.items], "r": data.values})
+    reader = surprise.Reader(rating_scale=data.rating_scale)
+    return surprise.Dataset.load_from_df(df, reader).build_full_trainset()
+
+
+def dense_cosine(matrix):
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    return cosine_similarity(matrix)
+
+
+def reference_item_scores(data, k_neighbours):
+    """Item-based scores from a dense sklearn cosine matrix truncated to the top k per row."""
+    csr = data.to_csr()
+    sims = dense_cosine(csr.T.tocsr())
+    np.fill_diagonal(sims, 0.0)
+    truncated = np.zeros_like(sims)
+    for j in range(sims.shape[0]):
+        row = sims[j]
+        cand = np.flatnonzero(row != 0)
+        keep = cand[np.lexsort((cand, -row[cand]))][:k_neighbours]
+        truncated[j, keep] = row[keep]
+    return csr.toarray() @ truncated  # users x items
+
+
+def assert_ranked_like(recs, data, ref_scores_row, popularity, seen, k):
+    """recs equals the reference ranking (score desc, popularity desc, index asc), allowing
+    float32 rounding only where reference scores are within 1e-4 of each other."""
+    n = len(ref_scores_row)
+    cand = np.array([i for i in range(n) if i not in seen])
+    order = cand[np.lexsort((cand, -popularity[cand], -np.round(ref_scores_row[cand], 4)))][:k]
+    got = np.array([data.item_index(i) for i in recs.items])
+    np.testing.assert_allclose(recs.scores, ref_scores_row[got], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.sort(ref_scores_row[got]), np.sort(ref_scores_row[order]), atol=1e-4)
+
+
+class TestItemKNN(ContractTests):
+    def make_model(self):
+        return ItemKNN(10, similarity="cosine", num_threads=2)
+
+    def test_recommend_scores_match_dense_reference(self, data):
+        model = ItemKNN(8, similarity="cosine").fit(data)
+        scores = reference_item_scores(data, 8)
+        popularity = np.bincount(data.items, minlength=data.n_items).astype(float)
+        csr = data.to_csr()
+        for u in range(0, data.n_users, 3):
+            recs = model.recommend(data.user_ids[u], 10)
+            assert_ranked_like(recs, data, scores[u], popularity, set(csr[u].indices), 10)
+
+    def test_explain_sums_to_the_score(self, data):
+        model = ItemKNN(8, similarity="cosine").fit(data)
+        user = data.user_ids[2]
+        for item, score in model.recommend(user, 5):
+            reasons = model.explain(user, item)
+            assert reasons and sum(c for _, c in reasons) == pytest.approx(score, rel=1e-5)
+            history = set(data.item_ids[data.to_csr()[2].indices])
+            assert {i for i, _ in reasons} <= history
+            assert [c for _, c in reasons] == sorted((c for _, c in reasons), reverse=True)
+        with pytest.raises(shoprec.UnknownIdError):
+            model.explain("stranger", "i1")
+        with pytest.raises(shoprec.UnknownIdError):
+            model.explain(user, "nope")
+
+    def test_recommend_for_history_equals_recommend_for_the_same_history(self, data):
+        model = ItemKNN(8, similarity="cosine").fit(data)
+        u = 5
+        row = data.to_csr()[u]
+        user = data.user_ids[u]
+        again = model.recommend_for_history(data.item_ids[row.indices], 10, weights=row.data)
+        assert again == model.recommend(user, 10)
+        assert model.recommend_for_history(["nope"], 4) == Popular().fit(data).recommend("x", 4)
+
+    def test_similar_items_match_dense_cosine(self, data):
+        model = ItemKNN(8, similarity="cosine", max_neighbours=None).fit(data)
+        sims = dense_cosine(data.to_csr().T.tocsr())
+        for i in range(0, data.n_items, 7):
+            got = model.similar_items(data.item_ids[i], 5)
+            row = sims[i].copy()
+            row[i] = -np.inf
+            np.testing.assert_allclose(got.scores, np.sort(row)[::-1][:5], rtol=1e-5)
+            assert data.item_ids[i] not in got.items
+        users = dense_cosine(data.to_csr())
+        got = model.similar_users(data.user_ids[0], 4)
+        row = users[0].copy()
+        row[0] = -np.inf
+        np.testing.assert_allclose(got.scores, np.sort(row)[::-1][:4], rtol=1e-6)
+
+    @pytest.mark.parametrize("k", [3, 1000])
+    def test_predict_matches_a_naive_knn_with_means(self, data, k):
+        model = ItemKNN(k, similarity="cosine", max_neighbours=None).fit(data)
+        csr = data.to_csr()
+        dense = csr.toarray()
+        rated = dense > 0
+        sims = dense_cosine(csr.T.tocsr()).astype(np.float32).astype(np.float64)
+        item_means = dense.sum(0) / rated.sum(0)
+        rng = np.random.default_rng(3)
+        us, its = rng.integers(0, data.n_users, 200), rng.integers(0, data.n_items, 200)
+        want = []
+        for u, i in zip(us, its):
+            js = np.flatnonzero(rated[u])
+            js = js[js != i]
+            js = js[np.lexsort((js, -sims[i, js]))][:k]
+            js = js[sims[i, js] > 0]
+            est = item_means[i]
+            if len(js):
+                est += sims[i, js] @ (dense[u, js] - item_means[js]) / sims[i, js].sum()
+            want.append(np.clip(est, *data.rating_scale))
+        got = model.predict_many(data.user_ids[us], data.item_ids[its])
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+    def test_matches_surprise_knn_with_means_and_knn_baseline(self, data):
+        surprise = pytest.importorskip("surprise")
+        trainset = surprise_trainset(surprise, data)
+        # Pairs the user did not rate: surprise counts a rated item as its own neighbour.
+        unrated_u, unrated_i = np.nonzero(data.to_csr().toarray() == 0)
+        pick = np.random.default_rng(0).choice(len(unrated_u), 300, replace=False)
+        users, items = data.user_ids[unrated_u[pick]], data.item_ids[unrated_i[pick]]
+        bsl = {"method": "als"}
+        for ours, theirs in (
+            (ItemKNN(1000, similarity="cosine_corated", max_neighbours=None),
+             surprise.KNNWithMeans(k=1000, sim_options={"name": "cosine", "user_based": False}, verbose=False)),
+            (ItemKNN(3, similarity="pearson", max_neighbours=None),
+             surprise.KNNWithMeans(k=3, sim_options={"name": "pearson", "user_based": False}, verbose=False)),
+            # surprise's shrinkage factor (n-1)/(n-1+lambda) is 0/0 for one co-rater, so such
+            # pairs never count there: min_support=2 reproduces that.
+            (ItemKNN(1000, similarity="pearson_baseline", shrinkage=0.0, baseline=True, max_neighbours=None,
+                     min_support=2),
+             surprise.KNNBaseline(k=1000, sim_options={"name": "pearson_baseline", "user_based": False, "shrinkage": 0},
+                                  bsl_options=bsl, verbose=False)),
+            (UserKNN(1000, similarity="pearson", max_neighbours=None),
+             surprise.KNNWithMeans(k=1000, sim_options={"name": "pearson", "user_based": True}, verbose=False)),
+        ):
+            ours.fit(data)
+            theirs.fit(trainset)
+            expected = np.array([theirs.predict(u, i).est for u, i in zip(users, items)])
+            np.testing.assert_allclose(ours.predict_many(users, items), expected, atol=1e-5)
+
+
+class TestUserKNN(ContractTests):
+    def make_model(self):
+        return UserKNN(10, similarity="cosine")
+
+    def test_recommend_scores_match_dense_reference(self, data):
+        model = UserKNN(6, similarity="cosine").fit(data)
+        csr = data.to_csr()
+        sims = dense_cosine(csr)
+        np.fill_diagonal(sims, 0.0)
+        dense = csr.toarray()
+        popularity = np.bincount(data.items, minlength=data.n_items).astype(float)
+        for u in range(0, data.n_users, 4):
+            cand = np.flatnonzero(sims[u] != 0)
+            neighbours = cand[np.lexsort((cand, -sims[u, cand]))][:6]
+            scores = sims[u, neighbours] @ dense[neighbours]
+            assert_ranked_like(model.recommend(data.user_ids[u], 10), data, scores, popularity, set(csr[u].indices), 10)
+        user = data.user_ids[1]
+        for item, score in model.recommend(user, 3):
+            assert sum(c for _, c in model.explain(user, item)) == pytest.approx(score, rel=1e-5)
+
+    def test_recommend_for_history_uses_cosine_neighbours(self, data):
+        model = UserKNN(6, similarity="cosine").fit(data)
+        row = data.to_csr()[7]
+        recs = model.recommend_for_history(data.item_ids[row.indices], 5, weights=row.data)
+        # The user is their own most similar training user, so the scores differ from
+        # recommend() but the call must still give 5 unseen items.
+        assert len(recs) == 5 and not set(recs.items) & set(data.item_ids[row.indices])
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(k_neighbours=0), shoprec.InvalidArgumentError),
+    (dict(similarity="jaccard"), shoprec.InvalidArgumentError),
+    (dict(shrinkage=-1.0), shoprec.InvalidArgumentError),
+    (dict(baseline="yes"), shoprec.DTypeError),
+    (dict(k_neighbours=50, max_neighbours=10), shoprec.InvalidArgumentError),
+    (dict(num_threads=-2), shoprec.InvalidArgumentError),
+])
+def test_bad_parameters(kwargs, error):
+    with pytest.raises(error):
+        ItemKNN(**kwargs)
+
+
+def test_bad_calls():
+    data = synthetic(2, strings=False)
+    model = ItemKNN(5).fit(data)
+    with pytest.raises(shoprec.InvalidArgumentError):
+        model.recommend(0, k=0)
+    with pytest.raises(shoprec.DTypeError):
+        model.fit(data.to_csr())
+    with pytest.raises(shoprec.ShapeMismatchError):
+        model.predict_many([0, 1], [0])
+    with pytest.raises(shoprec.UnknownIdError):
+        model.similar_items(10**6)
+    assert len(model.recommend(0, 3, items=[])) == 0
