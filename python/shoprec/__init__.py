@@ -6,7 +6,7 @@ the Python face of it.
 
 from __future__ import annotations
 
-from . import kernels
+from . import evaluate, kernels, tune
 from ._persist import load
 from .interactions import Interactions
 from .models import Baseline, ItemKNN, Popular, Recommendations, UserKNN
@@ -26,6 +26,8 @@ from .errors import (
 __all__ = [
     "__version__",
     "kernels",
+    "evaluate",
+    "tune",
     "Interactions",
     "ItemKNN",
     "UserKNN",
