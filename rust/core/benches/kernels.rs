@@ -2,6 +2,8 @@
 //! `cargo bench -p shoprec-core` (the same workloads run through Python in benches/).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use shoprec_core::csr::Csr;
+use shoprec_core::knn::{recommend_query, recommend_rows, Filters, Query, Ranking};
 use shoprec_core::topk::{top_k, IdFilter};
 
 /// A deterministic xorshift stream, so every run ranks the same numbers.
@@ -28,5 +30,70 @@ fn bench_top_k(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_top_k);
+/// An item-item neighbour matrix like ItemKNN's on MovieLens latest-small (9,724 items, 50
+/// neighbours each, skewed towards popular items) and user histories of several lengths.
+fn bench_knn_recommend(c: &mut Criterion) {
+    let (n_items, n_neighbours) = (9_724usize, 50usize);
+    let noise = uniform_f32(n_items * n_neighbours * 2, 11);
+    let mut indptr = vec![0i64];
+    let mut indices = Vec::new();
+    let mut data = Vec::new();
+    for item in 0..n_items {
+        let mut row: Vec<i32> = (0..n_neighbours)
+            .map(|j| {
+                // Squaring a uniform skews the neighbours towards low (popular) ids.
+                let u = noise[item * n_neighbours * 2 + j];
+                ((u * u * n_items as f32) as i32).min(n_items as i32 - 1)
+            })
+            .filter(|&j| j as usize != item)
+            .collect();
+        row.sort_unstable();
+        row.dedup();
+        for (j, &col) in row.iter().enumerate() {
+            indices.push(col);
+            data.push(1.0 - j as f32 / 100.0);
+        }
+        indptr.push(indices.len() as i64);
+    }
+    let neighbours = Csr { n_rows: n_items, n_cols: n_items, indptr, indices, data };
+    let popularity: Vec<f32> = (0..n_items).map(|i| (n_items - i) as f32).collect();
+    let order: Vec<i32> = (0..n_items as i32).collect();
+    let ranking = Ranking::new(&popularity, &order).unwrap();
+    let mut group = c.benchmark_group("knn_recommend");
+    group.sample_size(20);
+    for history_len in [20usize, 60, 300, 2000] {
+        let history: Vec<i32> = (0..history_len).map(|j| ((j * 7919) % n_items) as i32).collect();
+        let weights = vec![4.0f32; history_len];
+        let query = Query { sources: &history, weights: &weights, seen: &history };
+        group.bench_function(BenchmarkId::new("one_user_history", history_len), |b| {
+            b.iter(|| recommend_query(query, &neighbours.view(), &ranking, &Filters::default(), 10).unwrap());
+        });
+    }
+    // 610 users with histories of 20..2000 items, as one batch on the calling thread.
+    let mut q_indptr = vec![0i64];
+    let mut q_indices = Vec::new();
+    for user in 0..610usize {
+        let len = 20 + (user * user) % 2000 / 10;
+        let mut row: Vec<i32> = (0..len).map(|j| ((j * 7919 + user) % n_items) as i32).collect();
+        row.sort_unstable();
+        row.dedup();
+        q_indices.extend_from_slice(&row);
+        q_indptr.push(q_indices.len() as i64);
+    }
+    let q_data = vec![4.0f32; q_indices.len()];
+    let queries = Csr { n_rows: 610, n_cols: n_items, indptr: q_indptr, indices: q_indices, data: q_data };
+    let users: Vec<i32> = (0..610).collect();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    group.bench_function("all_610_users_1_thread", |b| {
+        b.iter(|| {
+            pool.install(|| {
+                recommend_rows(&users, &queries.view(), Some(&queries.view()), &neighbours.view(), &ranking, &Filters::default(), 10)
+                    .unwrap()
+            })
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_top_k, bench_knn_recommend);
 criterion_main!(benches);

@@ -112,8 +112,19 @@ impl Best {
         self.entries.len() >= self.k
     }
 
+    /// The score below which nothing can enter (`-inf` until the buffer is full): one float
+    /// comparison rejects almost every candidate before the full key comparison.
+    #[inline(always)]
+    fn floor(&self) -> f32 {
+        if self.is_full() {
+            self.entries.last().map_or(f32::NEG_INFINITY, |e| e.0)
+        } else {
+            f32::NEG_INFINITY
+        }
+    }
+
     /// Would a candidate enter the buffer?
-    #[inline]
+    #[inline(always)]
     fn admits(&self, score: f32, tie: f32, id: i32) -> bool {
         if !self.is_full() {
             return true;
@@ -122,7 +133,9 @@ impl Best {
         compare_keys(score, tie, id, ws, wt, wi) == Ordering::Less
     }
 
-    #[inline]
+    /// Inserts a candidate that [`Best::admits`] accepted (callers test first: the test is
+    /// inlined, the insertion is not).
+    #[inline(never)]
     fn offer(&mut self, score: f32, tie: f32, id: i32) {
         if !self.admits(score, tie, id) {
             return;
@@ -173,6 +186,8 @@ impl Scratch {
         if self.scores.len() < n_items {
             self.scores.resize(n_items, 0.0);
             self.flags.resize(n_items, 0);
+            // Room for every item plus one slot written speculatively by the branchless push.
+            self.touched.resize(n_items + 1, 0);
         }
     }
 }
@@ -209,7 +224,13 @@ fn score_one(
     out_scores: &mut [f32],
 ) {
     let k = out_ids.len();
+    let n_items = ranking.n_items();
+    // Plain local slices: through `&mut Vec` fields the compiler reloads each vector's pointer
+    // and length on every store of the scatter loop.
     let Scratch { scores, flags, touched, best } = scratch;
+    let scores = &mut scores[..n_items];
+    let flags = &mut flags[..n_items];
+    let touched = &mut touched[..=n_items];
     for &id in query.seen.iter().chain(filters.exclude) {
         flags[id as usize] |= EXCLUDED;
     }
@@ -218,26 +239,64 @@ fn score_one(
             flags[id as usize] |= INCLUDED;
         }
     }
+    let restricted = filters.include.is_some();
+    let is_candidate = |flag: u8| flag & EXCLUDED == 0 && (!restricted || flag & INCLUDED != 0);
+    let work: usize = query.sources.iter().map(|&s| sources.row_indices(s as usize).len()).sum();
+    if work > n_items && !restricted {
+        // Dense mode for heavy queries: no touched bookkeeping (its branch costs more than a
+        // linear scan of the row when most items get touched anyway). Every item is then a
+        // candidate with its score, untouched ones at 0, which is the same ranking.
+        for (&source, &weight) in query.sources.iter().zip(query.weights) {
+            let row = source as usize;
+            for (&item, &value) in sources.row_indices(row).iter().zip(sources.row_data(row)) {
+                scores[item as usize] += weight * value;
+            }
+        }
+        best.reset(k);
+        let mut floor = best.floor();
+        for (id, (&score, &flag)) in scores.iter().zip(flags.iter()).enumerate() {
+            if score < floor {
+                continue;
+            }
+            if flag & EXCLUDED == 0 && !score.is_nan() && best.admits(score, ranking.tiebreak[id], id as i32) {
+                best.offer(score, ranking.tiebreak[id], id as i32);
+                floor = best.floor();
+            }
+        }
+        best.write(out_ids, out_scores);
+        scores.fill(0.0);
+        for &id in query.seen.iter().chain(filters.exclude) {
+            flags[id as usize] = 0;
+        }
+        return;
+    }
+    // Branchless bookkeeping: the item is always written at the end of the touched list, and
+    // the list grows only on a first touch (a data-dependent branch here mispredicts about
+    // every other entry and dominated the cost).
+    let mut n_touched = 0usize;
     for (&source, &weight) in query.sources.iter().zip(query.weights) {
         let row = source as usize;
         for (&item, &value) in sources.row_indices(row).iter().zip(sources.row_data(row)) {
             let slot = item as usize;
-            if flags[slot] & TOUCHED == 0 {
-                flags[slot] |= TOUCHED;
-                touched.push(item);
-            }
+            let flag = flags[slot];
+            touched[n_touched] = item;
+            n_touched += usize::from(flag & TOUCHED == 0);
+            flags[slot] = flag | TOUCHED;
             scores[slot] += weight * value;
         }
     }
-    let restricted = filters.include.is_some();
-    let is_candidate = |flag: u8| flag & EXCLUDED == 0 && (!restricted || flag & INCLUDED != 0);
 
     best.reset(k);
-    for &item in touched.iter() {
+    let mut floor = best.floor();
+    for &item in &touched[..n_touched] {
         let slot = item as usize;
         let score = scores[slot];
-        if is_candidate(flags[slot]) && !score.is_nan() {
+        if score < floor {
+            continue;
+        }
+        if is_candidate(flags[slot]) && !score.is_nan() && best.admits(score, ranking.tiebreak[slot], item) {
             best.offer(score, ranking.tiebreak[slot], item);
+            floor = best.floor();
         }
     }
     // Untouched candidates all score 0.
@@ -247,7 +306,8 @@ fn score_one(
             if flags[slot] & TOUCHED == 0 && is_candidate(flags[slot]) {
                 // Mark so that a repeated include id is offered once.
                 flags[slot] |= TOUCHED;
-                touched.push(item);
+                touched[n_touched] = item;
+                n_touched += 1;
                 best.offer(0.0, ranking.tiebreak[slot], item);
             }
         }
@@ -265,11 +325,10 @@ fn score_one(
     }
     best.write(out_ids, out_scores);
 
-    for &item in touched.iter() {
+    for &item in &touched[..n_touched] {
         scores[item as usize] = 0.0;
         flags[item as usize] = 0;
     }
-    touched.clear();
     for &id in query.seen.iter().chain(filters.exclude) {
         flags[id as usize] = 0;
     }
