@@ -210,9 +210,9 @@ def assert_ranked_like(recs, data, ref_scores_row, popularity, seen, k):
     """recs equals the reference ranking (score desc, popularity desc, index asc), allowing
     float32 rounding only where reference scores are within 1e-4 of each other."""
     n = len(ref_scores_row)
-    cand = np.array([i for i in range(n) if i not in seen])
+    cand = np.array([i for i in range(n) if i not in seen], dtype=np.int64)
     order = cand[np.lexsort((cand, -popularity[cand], -np.round(ref_scores_row[cand], 4)))][:k]
-    got = np.array([data.item_index(i) for i in recs.items])
+    got = np.array([data.item_index(i) for i in recs.items], dtype=np.int64)
     np.testing.assert_allclose(recs.scores, ref_scores_row[got], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(np.sort(ref_scores_row[got]), np.sort(ref_scores_row[order]), atol=1e-4)
 
@@ -373,3 +373,92 @@ def test_bad_calls():
     with pytest.raises(shoprec.UnknownIdError):
         model.similar_items(10**6)
     assert len(model.recommend(0, 3, items=[])) == 0
+
+
+# ---------------------------------------------------------------------------- boundary
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10**6),
+    n_users=st.integers(1, 12),
+    n_items=st.integers(1, 15),
+    k=st.integers(1, 20),
+    k_neighbours=st.integers(1, 6),
+    exclude_seen=st.booleans(),
+    data_=st.data(),
+)
+def test_hypothesis_item_knn_against_dense_reference(seed, n_users, n_items, k, k_neighbours, exclude_seen, data_):
+    rng = np.random.default_rng(seed)
+    mask = rng.random((n_users, n_items)) < 0.4
+    mask[0, 0] = True
+    users, items = np.nonzero(mask)
+    inter = Interactions.from_arrays(users, items, rng.integers(1, 6, len(users)).astype(float))
+    model = ItemKNN(k_neighbours, similarity="cosine").fit(inter)
+    scores = reference_item_scores(inter, k_neighbours)
+    popularity = np.bincount(inter.items, minlength=inter.n_items).astype(float)
+    csr = inter.to_csr()
+    exclude = data_.draw(st.lists(st.integers(0, n_items + 2), max_size=4))
+    for u in range(inter.n_users):
+        user = inter.user_ids[u]
+        recs = model.recommend(user, k, exclude_seen=exclude_seen, exclude=exclude)
+        blocked = set(csr[u].indices.tolist()) if exclude_seen else set()
+        blocked |= {inter.item_index(e) for e in exclude if e in set(inter.item_ids.tolist())}
+        n_candidates = inter.n_items - len(blocked)
+        assert len(recs) == min(k, n_candidates)
+        if csr[u].nnz:
+            assert_ranked_like(recs, inter, scores[u], popularity, blocked, k)
+        assert not blocked & {inter.item_index(i) for i in recs.items}
+
+
+def test_tampered_model_file_is_refused(tmp_path):
+    from shoprec import _persist
+
+    data = synthetic(4)
+    path = tmp_path / "m.shoprec"
+    ItemKNN(5, similarity="cosine").fit(data).save(path)
+    name, params, arrays = _persist.read_file(path)
+    arrays = {key: np.array(value) for key, value in arrays.items()}
+    arrays["neighbours_indices"][0] = 10**6  # out of range, with a valid checksum
+    _persist.write_file(path, name, params, arrays)
+    with pytest.raises(shoprec.ModelFileError):
+        shoprec.load(path)
+    arrays = {key: value for key, value in arrays.items() if key != "order"}
+    _persist.write_file(path, name, params, arrays)
+    with pytest.raises(shoprec.ModelFileError):
+        shoprec.load(path)
+
+
+def _child_recommends(model, users, queue):
+    queue.put([r.to_list() for r in model.recommend_many(users, 5, num_threads=2)])
+
+
+def test_recommend_many_works_in_a_forked_child():
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    data = synthetic(5)
+    model = ItemKNN(5, similarity="cosine").fit(data)
+    users = list(data.user_ids[:10])
+    expected = [r.to_list() for r in model.recommend_many(users, 5, num_threads=2)]  # pool started
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_recommends, args=(model, users, queue))
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0 and got == expected
+
+
+def test_implicit_events_end_to_end(tmp_path):
+    inter = Interactions.from_arrays(
+        ["a", "a", "b", "b", "c", "c", "c"], ["x", "y", "x", "z", "y", "z", "x"],
+        events=["view", "purchase", "cart", "view", "view", "purchase", "view"],
+    )
+    model = ItemKNN(3, similarity="cosine").fit(inter)
+    recs = model.recommend("a", 5)
+    assert recs.items.tolist() == ["z"]
+    assert model.explain("a", "z") and model.recommend("nobody", 2).items.tolist() == ["x", "y"]
