@@ -31,10 +31,31 @@ def demo_top_k(rng: np.random.Generator) -> None:
     assert not np.isin(ids, out_of_stock).any()
 
 
+def demo_recommender(rng: np.random.Generator) -> None:
+    from .interactions import Interactions
+    from .models import ItemKNN
+
+    n_events = 20_000
+    shoppers = rng.integers(0, 800, n_events)
+    # Popular products get more events; each shopper leans towards one of 5 departments.
+    departments = shoppers % 5
+    products = [f"sku-{d}-{int(p)}" for d, p in zip(departments, rng.random(n_events) ** 2 * 200)]
+    events = rng.choice(["view", "cart", "purchase"], n_events, p=[0.7, 0.2, 0.1])
+    data = Interactions.from_arrays([f"shopper-{s}" for s in shoppers], products, events=events)
+    print(f"\nRecommendations from {data}:")
+    model = _timed("ItemKNN fit", ItemKNN(30, similarity="cosine").fit, data)
+    recs = _timed("recommend", model.recommend, "shopper-3", 5)
+    print(f"  shopper-3 (department 3) gets {recs.items.tolist()}")
+    because = model.explain("shopper-3", recs.items[0])[:2]
+    print(f"  because of {[item for item, _ in because]}")
+    print(f"  a new visitor gets {model.recommend('someone-new', 3).items.tolist()} (most popular)")
+
+
 def main() -> None:
     rng = np.random.default_rng(2026)
     print("shoprec demo shop (generated data)\n")
     demo_top_k(rng)
+    demo_recommender(rng)
 
 
 if __name__ == "__main__":
