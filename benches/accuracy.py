@@ -98,6 +98,8 @@ def rating_section(train: Interactions, test: Interactions, rows: List[str], not
         del algo, preds
         gc.collect()
     ours("ItemKNN pearson k=40", ItemKNN(40, similarity="pearson"))
+    ours("ItemKNN pearson k=40, shrinkage=0, all neighbours (surprise's definition)",
+         ItemKNN(40, similarity="pearson", shrinkage=0.0, max_neighbours=None))
     ours("ItemKNN pearson_baseline k=40 baseline", ItemKNN(40, similarity="pearson_baseline", baseline=True))
     ours("ItemKNN pearson_baseline k=40 baseline, all neighbours",
          ItemKNN(40, similarity="pearson_baseline", baseline=True, max_neighbours=None))
@@ -218,6 +220,24 @@ def main() -> None:
         f"- same, implicit BM25Recommender / shoprec = "
         f"{ratio('implicit BM25Recommender K=50 batch', 'shoprec ItemKNN cosine K=50 batch')}",
     ]
+    def best(prefix: str, suffix: str, lower: bool) -> Tuple[str, float]:
+        found = {key: value for key, value in notes.items() if key.startswith(prefix) and key.endswith(suffix)}
+        key = (min if lower else max)(found, key=found.get)
+        return key[len(prefix):-len(suffix)].strip(), found[key]
+
+    if "surprise KNNBaseline item pearson_baseline k=40 rmse" in notes:
+        name, value = best("ours ", " rmse", lower=True)
+        theirs = notes["surprise KNNBaseline item pearson_baseline k=40 rmse"]
+        ratios.append(f"- best shoprec RMSE ({name}) {value:.4f} vs surprise KNNBaseline {theirs:.4f}: "
+                      f"{'met' if value <= theirs else 'NOT met'}")
+        value, theirs = notes["ours ItemKNN pearson k=40 rmse"], notes["surprise KNNWithMeans item pearson k=40 rmse"]
+        ratios.append(f"- ItemKNN pearson {value:.4f} vs surprise KNNWithMeans item pearson {theirs:.4f}: "
+                      f"{'met' if value <= theirs else 'NOT met'}")
+    for metric in ("ndcg", "precision"):
+        name, value = best("shoprec ", f" {metric}", lower=False)
+        peer_name, peer = best("implicit ", f" {metric}", lower=False)
+        ratios.append(f"- {metric}@10: best shoprec ({name}) {value:.4f} vs best implicit ({peer_name}) {peer:.4f}: "
+                      f"{'met' if value >= peer else 'NOT met'}")
     print("\n".join(ratios))
     if args.write:
         body = "\n".join([

@@ -302,7 +302,7 @@ class TestItemKNN(ContractTests):
         for ours, theirs in (
             (ItemKNN(1000, similarity="cosine_corated", max_neighbours=None),
              surprise.KNNWithMeans(k=1000, sim_options={"name": "cosine", "user_based": False}, verbose=False)),
-            (ItemKNN(3, similarity="pearson", max_neighbours=None),
+            (ItemKNN(3, similarity="pearson", shrinkage=0.0, max_neighbours=None),
              surprise.KNNWithMeans(k=3, sim_options={"name": "pearson", "user_based": False}, verbose=False)),
             # surprise's shrinkage factor (n-1)/(n-1+lambda) is 0/0 for one co-rater, so such
             # pairs never count there: min_support=2 reproduces that.
@@ -310,7 +310,7 @@ class TestItemKNN(ContractTests):
                      min_support=2),
              surprise.KNNBaseline(k=1000, sim_options={"name": "pearson_baseline", "user_based": False, "shrinkage": 0},
                                   bsl_options=bsl, verbose=False)),
-            (UserKNN(1000, similarity="pearson", max_neighbours=None),
+            (UserKNN(1000, similarity="pearson", shrinkage=0.0, max_neighbours=None),
              surprise.KNNWithMeans(k=1000, sim_options={"name": "pearson", "user_based": True}, verbose=False)),
         ):
             ours.fit(data)

@@ -9,7 +9,8 @@
 //! User-based kNN: the sources are the user's neighbour users weighted by similarity, and
 //! `sources` is the user-item matrix. Only touched items are accumulated (one reusable
 //! dense row per thread, reset through the touched list), so a request costs
-//! O(touched + k), not O(n_items).
+//! `O(touched + k)`, not `O(n_items)`; a query touching more than `n_items` entries switches to
+//! a dense scan of the row, which is cheaper then.
 //!
 //! # Ranking
 //! Candidates are ranked by score descending, ties by `tiebreak` descending (the model passes
@@ -114,7 +115,7 @@ impl Best {
 
     /// The score below which nothing can enter (`-inf` until the buffer is full): one float
     /// comparison rejects almost every candidate before the full key comparison.
-    #[inline(always)]
+    #[inline]
     fn floor(&self) -> f32 {
         if self.is_full() {
             self.entries.last().map_or(f32::NEG_INFINITY, |e| e.0)
@@ -124,7 +125,7 @@ impl Best {
     }
 
     /// Would a candidate enter the buffer?
-    #[inline(always)]
+    #[inline]
     fn admits(&self, score: f32, tie: f32, id: i32) -> bool {
         if !self.is_full() {
             return true;
@@ -151,16 +152,7 @@ impl Best {
 
     fn write(&self, out_ids: &mut [i32], out_scores: &mut [f32]) {
         for (j, (id, score)) in out_ids.iter_mut().zip(out_scores.iter_mut()).enumerate() {
-            match self.entries.get(j) {
-                Some(&(s, _, i)) => {
-                    *id = i;
-                    *score = s;
-                }
-                None => {
-                    *id = -1;
-                    *score = f32::NEG_INFINITY;
-                }
-            }
+            (*id, *score) = self.entries.get(j).map_or((-1, f32::NEG_INFINITY), |&(s, _, i)| (i, s));
         }
     }
 }
@@ -212,6 +204,7 @@ pub struct Query<'a> {
     pub seen: &'a [i32],
 }
 
+#[allow(clippy::too_many_lines)] // one pass: mark filters, scatter, select, unmark
 /// Scores one query and writes its top `k` into `out_ids` / `out_scores` (each `k` long).
 /// Ids must have been checked against the shapes.
 fn score_one(
@@ -539,7 +532,8 @@ pub fn predict_pairs(
                         let x = xs[p as usize] as usize;
                         let (mut weighted, mut total, mut used) = (0f64, 0f64, 0usize);
                         for (&x2, &sim) in neighbours.row_indices(x).iter().zip(neighbours.row_data(x)) {
-                            if !(sim > 0.0) {
+                            // Non-positive (or NaN) similarities are skipped, as in surprise.
+                            if sim.is_nan() || sim <= 0.0 {
                                 continue;
                             }
                             let r = dense[x2 as usize];
