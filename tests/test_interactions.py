@@ -127,3 +127,16 @@ def test_save_and_load_round_trip(tmp_path):
     assert isinstance(back, Interactions) and as_dict(back) == as_dict(inter)
     assert back.timestamps.tolist() == inter.timestamps.tolist() and back.explicit
     assert back.user_ids.tolist() == ["a", "b", "c"]
+
+
+def test_mixed_and_tuple_ids(tmp_path):
+    inter = Interactions.from_arrays([1, "a", 1, 2.5], ["x", "x", "y", "y"])
+    assert inter.n_users == 3 and inter.user_ids.dtype == object
+    assert inter.user_index("a") >= 0 and inter.user_index(1) >= 0 and inter.user_index(2.5) >= 0
+    inter.save(tmp_path / "mixed.shoprec")
+    back = shoprec.load(tmp_path / "mixed.shoprec")
+    assert back.user_ids.tolist() == inter.user_ids.tolist() and as_dict(back) == as_dict(inter)
+    tuples = Interactions.from_arrays([(1, 2), (3, 4)], ["x", "y"])
+    assert tuples.n_users == 2
+    with pytest.raises(shoprec.InvalidArgumentError, match="not a string or a number"):
+        tuples.save(tmp_path / "tuples.shoprec")

@@ -20,10 +20,18 @@ def _as_id_array(values: Any, name: str) -> np.ndarray:
     if isinstance(values, np.ndarray):
         array = values
     else:
-        values = list(values) if not hasattr(values, "__len__") else values
+        values = list(values) if not hasattr(values, "__len__") or isinstance(values, (str, bytes)) else values
         try:
             array = np.asarray(values)
         except (TypeError, ValueError):
+            array = None
+        # numpy turns [1, "a"] into strings ("1", "a"): keep mixed ids as the objects they are.
+        # Likewise [(1, 2), (3, 4)] would become a 2-D array: tuples are ids too.
+        if (
+            array is None
+            or array.ndim > 1
+            or (array.dtype.kind in "US" and not all(isinstance(v, (str, bytes)) for v in values))
+        ):
             array = np.empty(len(values), dtype=object)
             array[:] = list(values)
     if array.ndim != 1:
