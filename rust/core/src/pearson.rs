@@ -47,6 +47,11 @@
 //! in `f64`, Pearson on values shifted by each entity's mean (the result is invariant to the
 //! shift; it keeps the one-pass sums well conditioned).
 
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use rayon::prelude::*;
 
 use crate::csr::{Csr, CsrView};
@@ -152,9 +157,9 @@ pub fn pearson_neighbours(
         Similarity::AdjustedCosine => centre_columns(&mut entities),
         Similarity::Cosine | Similarity::CosineCorated => {}
     }
-    let raters = Csr::transpose_of(&entities.view());
-    let support = min_support.max(1) as u32;
-    let ctx = Context { entities: entities.view(), raters: raters.view(), k, support, shrinkage };
+    let (raters, positions) = transpose_with_positions(&entities);
+    let support = min_support.max(1) as f64;
+    let ctx = Context { entities: entities.view(), raters: raters.view(), positions: &positions, k, support, shrinkage };
 
     match similarity {
         Similarity::Pearson => run(&ctx, &PearsonKernel),
@@ -230,6 +235,33 @@ fn centre_columns(m: &mut Csr<f64>) {
     }
 }
 
+/// The transpose of `m` (rows sorted), and for every entry of `m` its position in the transpose.
+fn transpose_with_positions(m: &Csr<f64>) -> (Csr<f64>, Vec<usize>) {
+    let mut indptr = vec![0i64; m.n_cols + 1];
+    for &col in &m.indices {
+        indptr[col as usize + 1] += 1;
+    }
+    for c in 0..m.n_cols {
+        indptr[c + 1] += indptr[c];
+    }
+    let mut next: Vec<usize> = indptr[..m.n_cols].iter().map(|&p| p as usize).collect();
+    let mut indices = vec![0i32; m.indices.len()];
+    let mut data = vec![0f64; m.indices.len()];
+    let mut positions = vec![0usize; m.indices.len()];
+    for row in 0..m.n_rows {
+        let (start, end) = (m.indptr[row] as usize, m.indptr[row + 1] as usize);
+        for entry in start..end {
+            let col = m.indices[entry] as usize;
+            let slot = next[col];
+            next[col] += 1;
+            indices[slot] = row as i32;
+            data[slot] = m.data[entry];
+            positions[entry] = slot;
+        }
+    }
+    (Csr { n_rows: m.n_cols, n_cols: m.n_rows, indptr, indices, data }, positions)
+}
+
 fn row_norms(m: &Csr<f64>) -> Vec<f64> {
     (0..m.n_rows)
         .map(|row| {
@@ -243,8 +275,11 @@ struct Context<'a> {
     entities: CsrView<'a, f64>,
     /// The transpose: rater x entity.
     raters: CsrView<'a, f64>,
+    /// For every entry of `entities`, where the same entry sits in `raters`.
+    positions: &'a [usize],
     k: usize,
-    support: u32,
+    /// `min_support` (at least 1), as the counts are kept.
+    support: f64,
     shrinkage: f64,
 }
 
@@ -253,7 +288,9 @@ trait Kernel: Sync {
     type Sums: Copy + Default + Send;
     /// Adds one co-rating: `x` (with `xx = x * x`) of the row entity, `y` of the other.
     fn add(sums: &mut Self::Sums, x: f64, xx: f64, y: f64);
-    fn count(sums: &Self::Sums) -> u32;
+    /// The number of co-ratings added (kept as `f64`: the sums then have no padding, and are
+    /// reset and copied as plain doubles).
+    fn count(sums: &Self::Sums) -> f64;
     /// The similarity of entities `a` and `b` from their sums (before shrinkage).
     fn finish(&self, sums: &Self::Sums, a: usize, b: usize) -> f64;
     /// Whether a row can have any nonzero similarity at all.
@@ -265,7 +302,7 @@ trait Kernel: Sync {
 #[derive(Clone, Copy, Default)]
 #[repr(C)]
 struct PearsonSums {
-    n: u32,
+    n: f64,
     sx: f64,
     sy: f64,
     sxx: f64,
@@ -279,7 +316,7 @@ impl Kernel for PearsonKernel {
     type Sums = PearsonSums;
     #[inline(always)]
     fn add(s: &mut PearsonSums, x: f64, xx: f64, y: f64) {
-        s.n += 1;
+        s.n += 1.0;
         s.sx += x;
         s.sy += y;
         s.sxx += xx;
@@ -287,12 +324,12 @@ impl Kernel for PearsonKernel {
         s.sxy += x * y;
     }
     #[inline(always)]
-    fn count(s: &PearsonSums) -> u32 {
+    fn count(s: &PearsonSums) -> f64 {
         s.n
     }
     #[inline]
     fn finish(&self, s: &PearsonSums, _a: usize, _b: usize) -> f64 {
-        let n = f64::from(s.n);
+        let n = s.n;
         let vx = s.sxx - s.sx * s.sx / n;
         let vy = s.syy - s.sy * s.sy / n;
         if !(vx > NOISE * s.sxx) || !(vy > NOISE * s.syy) {
@@ -310,7 +347,7 @@ impl Kernel for PearsonKernel {
 #[derive(Clone, Copy, Default)]
 #[repr(C)]
 struct CosineSums {
-    n: u32,
+    n: f64,
     sxy: f64,
 }
 
@@ -323,11 +360,11 @@ impl Kernel for CosineKernel<'_> {
     type Sums = CosineSums;
     #[inline(always)]
     fn add(s: &mut CosineSums, x: f64, _xx: f64, y: f64) {
-        s.n += 1;
+        s.n += 1.0;
         s.sxy += x * y;
     }
     #[inline(always)]
-    fn count(s: &CosineSums) -> u32 {
+    fn count(s: &CosineSums) -> f64 {
         s.n
     }
     #[inline]
@@ -347,7 +384,7 @@ impl Kernel for CosineKernel<'_> {
 #[derive(Clone, Copy, Default)]
 #[repr(C)]
 struct CoratedSums {
-    n: u32,
+    n: f64,
     sxx: f64,
     syy: f64,
     sxy: f64,
@@ -359,13 +396,13 @@ impl Kernel for CoratedKernel {
     type Sums = CoratedSums;
     #[inline(always)]
     fn add(s: &mut CoratedSums, x: f64, xx: f64, y: f64) {
-        s.n += 1;
+        s.n += 1.0;
         s.sxx += xx;
         s.syy += y * y;
         s.sxy += x * y;
     }
     #[inline(always)]
-    fn count(s: &CoratedSums) -> u32 {
+    fn count(s: &CoratedSums) -> f64 {
         s.n
     }
     #[inline]
@@ -378,107 +415,189 @@ impl Kernel for CoratedKernel {
     }
 }
 
-/// Per-thread scratch: the dense accumulator, the touched list and the row's candidates.
+/// A neighbour candidate as one integer whose order is the output order (smaller = better):
+/// similarity descending in the high 32 bits, column ascending in the low 32 bits. Heaps and
+/// sorts then compare plain `u64`s.
+#[inline]
+fn neighbour_key(similarity: f32, column: u32) -> u64 {
+    let bits = similarity.to_bits();
+    // The usual monotone map of an f32 to a u32 (negative floats flipped), inverted so that a
+    // larger similarity gives a smaller key.
+    let ordered = if bits >> 31 == 1 { !bits } else { bits | 0x8000_0000 };
+    (u64::from(!ordered) << 32) | u64::from(column)
+}
+
+/// The inverse of [`neighbour_key`].
+#[inline]
+fn neighbour_of_key(key: u64) -> (f32, u32) {
+    let ordered = !((key >> 32) as u32);
+    let bits = if ordered >> 31 == 1 { ordered & 0x7fff_ffff } else { !ordered };
+    (f32::from_bits(bits), key as u32)
+}
+
+/// Offers a candidate to a bounded max-heap of the `k` best keys; once the heap is full,
+/// returns its worst key (only smaller keys can enter from now on).
+#[inline]
+fn offer(heap: &mut BinaryHeap<u64>, k: usize, key: u64) -> Option<u64> {
+    if heap.len() < k {
+        heap.push(key);
+    } else {
+        let mut worst = heap.peek_mut()?;
+        if key < *worst {
+            *worst = key;
+        } else {
+            return None;
+        }
+    }
+    if heap.len() == k {
+        heap.peek().copied()
+    } else {
+        None
+    }
+}
+
+/// The top-`k` lists of all rows, shared by the threads. Every pair is computed once and
+/// offered to both of its rows. A row's threshold (the key of its k-th best, `u64::MAX` until
+/// it has `k`) only falls, so reading it without the lock can only let through too much, never
+/// too little, and most candidates are turned away without taking the lock.
+struct SharedTopK {
+    k: usize,
+    heaps: Vec<Mutex<BinaryHeap<u64>>>,
+    thresholds: Vec<AtomicU64>,
+}
+
+impl SharedTopK {
+    fn new(n: usize, k: usize) -> Self {
+        SharedTopK {
+            k,
+            heaps: (0..n).map(|_| Mutex::new(BinaryHeap::new())).collect(),
+            thresholds: (0..n).map(|_| AtomicU64::new(u64::MAX)).collect(),
+        }
+    }
+
+    fn lock(&self, row: usize) -> MutexGuard<'_, BinaryHeap<u64>> {
+        self.heaps[row].lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[inline]
+    fn offer(&self, row: usize, key: u64) {
+        if key < self.thresholds[row].load(AtomicOrdering::Relaxed) {
+            let mut heap = self.lock(row);
+            if let Some(threshold) = offer(&mut heap, self.k, key) {
+                self.thresholds[row].store(threshold, AtomicOrdering::Relaxed);
+            }
+        }
+    }
+
+    /// Merges a row's own best (found while computing the row) under one lock.
+    fn merge(&self, row: usize, own: &mut BinaryHeap<u64>) {
+        if own.is_empty() {
+            return;
+        }
+        let mut heap = self.lock(row);
+        let mut threshold = None;
+        for candidate in own.drain() {
+            if let Some(t) = offer(&mut heap, self.k, candidate) {
+                threshold = Some(t);
+            }
+        }
+        if let Some(t) = threshold {
+            self.thresholds[row].store(t, AtomicOrdering::Relaxed);
+        }
+    }
+
+    /// The rows, each sorted best first, stitched into a CSR.
+    fn into_csr(self) -> Csr<f32> {
+        let n = self.heaps.len();
+        let rows: Vec<Vec<u64>> = self
+            .heaps
+            .into_par_iter()
+            .map(|heap| {
+                let mut row = heap.into_inner().unwrap_or_else(PoisonError::into_inner).into_vec();
+                row.sort_unstable();
+                row
+            })
+            .collect();
+        let total: usize = rows.iter().map(Vec::len).sum();
+        let mut indptr = Vec::with_capacity(n + 1);
+        let mut indices = Vec::with_capacity(total);
+        let mut data = Vec::with_capacity(total);
+        indptr.push(0i64);
+        for row in rows {
+            for key in row {
+                let (similarity, column) = neighbour_of_key(key);
+                indices.push(column as i32);
+                data.push(similarity);
+            }
+            indptr.push(indices.len() as i64);
+        }
+        Csr { n_rows: n, n_cols: n, indptr, indices, data }
+    }
+}
+
+/// Per-thread scratch: the dense accumulator, the touched entries and the row's own best.
 struct Scratch<S> {
     sums: Vec<S>,
     touched: Vec<u32>,
-    candidates: Vec<(f32, u32)>,
-}
-
-/// Descending similarity, then ascending column.
-#[inline]
-fn rank(a: &(f32, u32), b: &(f32, u32)) -> std::cmp::Ordering {
-    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+    own: BinaryHeap<u64>,
 }
 
 fn run<K: Kernel>(ctx: &Context<'_>, kernel: &K) -> Result<Csr<f32>> {
     let n = ctx.entities.n_rows;
-    let k = ctx.k.min(n.saturating_sub(1)).max(1);
-    let mut out_cols = vec![0i32; n * k];
-    let mut out_vals = vec![0f32; n * k];
-    let mut counts = vec![0usize; n];
-    out_cols
-        .par_chunks_mut(k)
-        .zip(out_vals.par_chunks_mut(k))
-        .zip(counts.par_iter_mut())
-        .enumerate()
-        .with_min_len(8)
-        .for_each_init(
-            || Scratch::<K::Sums> { sums: vec![K::Sums::default(); n], touched: Vec::new(), candidates: Vec::new() },
-            |scratch, (a, ((cols_out, vals_out), count))| {
-                *count = neighbours_of_row(ctx, kernel, scratch, a, k, cols_out, vals_out);
-            },
-        );
-
-    // Stitch the rows together.
-    let total: usize = counts.iter().sum();
-    let mut indptr = Vec::with_capacity(n + 1);
-    let mut indices = Vec::with_capacity(total);
-    let mut data = Vec::with_capacity(total);
-    indptr.push(0i64);
-    for (row, &count) in counts.iter().enumerate() {
-        indices.extend_from_slice(&out_cols[row * k..row * k + count]);
-        data.extend_from_slice(&out_vals[row * k..row * k + count]);
-        indptr.push(indices.len() as i64);
-    }
-    Ok(Csr { n_rows: n, n_cols: n, indptr, indices, data })
+    let shared = SharedTopK::new(n, ctx.k);
+    (0..n).into_par_iter().rev().for_each_init(
+        || Scratch::<K::Sums> {
+            sums: vec![K::Sums::default(); n],
+            touched: vec![0; n],
+            own: BinaryHeap::with_capacity(ctx.k + 1),
+        },
+        |scratch, a| pairs_of_row(ctx, kernel, &shared, scratch, a),
+    );
+    Ok(shared.into_csr())
 }
 
-/// Accumulates row `a`, selects its top `k`, writes them and returns how many there are.
-fn neighbours_of_row<K: Kernel>(
-    ctx: &Context<'_>,
-    kernel: &K,
-    scratch: &mut Scratch<K::Sums>,
-    a: usize,
-    k: usize,
-    cols_out: &mut [i32],
-    vals_out: &mut [f32],
-) -> usize {
+/// Computes the similarities of entity `a` with every entity `b > a` it shares a rater with,
+/// and offers each to the top-`k` of both rows.
+fn pairs_of_row<K: Kernel>(ctx: &Context<'_>, kernel: &K, shared: &SharedTopK, scratch: &mut Scratch<K::Sums>, a: usize) {
     if !kernel.row_can_match(a) {
-        return 0;
+        return;
     }
-    let Scratch { sums, touched, candidates } = scratch;
-    touched.clear();
-    candidates.clear();
+    let Scratch { sums, touched, own } = scratch;
     let raters = &ctx.raters;
-    for (&r, &x) in ctx.entities.row_indices(a).iter().zip(ctx.entities.row_data(a)) {
+    let first = ctx.entities.indptr[a] as usize;
+    let mut n_touched = 0usize;
+    for ((&r, &x), &position) in ctx.entities.row_indices(a).iter().zip(ctx.entities.row_data(a)).zip(&ctx.positions[first..]) {
         let xx = x * x;
-        let start = raters.indptr[r as usize] as usize;
+        // The rater's entities are sorted: those after `a` itself are the pairs (a, b > a).
         let end = raters.indptr[r as usize + 1] as usize;
-        for (&b, &y) in raters.indices[start..end].iter().zip(&raters.data[start..end]) {
+        for (&b, &y) in raters.indices[position + 1..end].iter().zip(&raters.data[position + 1..end]) {
             let slot = &mut sums[b as usize];
-            if K::count(slot) == 0 {
-                touched.push(b as u32);
-            }
+            // Branch-free bookkeeping of first touches: new entries are hard to predict.
+            touched[n_touched] = b as u32;
+            n_touched += usize::from(K::count(slot) == 0.0);
             K::add(slot, x, xx, y);
         }
     }
-    for &b in touched.iter() {
-        let slot = std::mem::take(&mut sums[b as usize]);
+    own.clear();
+    for &b in &touched[..n_touched] {
         let b = b as usize;
+        let slot = sums[b];
+        sums[b] = K::Sums::default();
         let n_common = K::count(&slot);
-        if b == a || n_common < ctx.support {
+        if n_common < ctx.support {
             continue;
         }
         let mut s = kernel.finish(&slot, a, b);
         if ctx.shrinkage > 0.0 {
-            let n_common = f64::from(n_common);
             s *= n_common / (n_common + ctx.shrinkage);
         }
         let s = s.clamp(-1.0, 1.0) as f32;
-        // NaN fails the comparison and is dropped with the zeros.
-        if s > 0.0 || s < 0.0 {
-            candidates.push((s, b as u32));
+        // NaN fails both comparisons and is dropped with the zeros.
+        if !(s > 0.0 || s < 0.0) {
+            continue;
         }
+        shared.offer(b, neighbour_key(s, a as u32));
+        offer(own, ctx.k, neighbour_key(s, b as u32));
     }
-    if candidates.len() > k {
-        candidates.select_nth_unstable_by(k - 1, rank);
-        candidates.truncate(k);
-    }
-    candidates.sort_unstable_by(rank);
-    for ((col, val), &(s, b)) in cols_out.iter_mut().zip(vals_out.iter_mut()).zip(candidates.iter()) {
-        *col = b as i32;
-        *val = s;
-    }
-    candidates.len()
+    shared.merge(a, own);
 }
