@@ -39,15 +39,20 @@
 //!
 //! # Algorithm
 //!
-//! Gustavson-style row-by-row accumulation: for entity `a`, for each rater `r` of `a`, for each
-//! entity `b` rated by `r`, add the pair's terms into a dense per-thread accumulator of length
-//! `n` (with a list of the touched entries), then select the top `k` of the row and reset only
-//! what was touched. Rows run in parallel in the current rayon pool. Memory is
-//! `O(nnz + n * k + threads * n)`. Only the sums the chosen similarity needs are accumulated,
-//! in `f64`, Pearson on values shifted by each entity's mean (the result is invariant to the
-//! shift; it keeps the one-pass sums well conditioned).
+//! Gustavson-style row-by-row accumulation over the upper triangle: for entity `a`, for each
+//! rater `r` of `a`, for each entity `b > a` rated by `r` (a suffix of the rater's sorted list),
+//! add the pair's terms into a dense per-thread accumulator of length `n`, keeping a list of
+//! the touched entries. Each pair is thus computed once; its similarity is offered to the top-`k`
+//! of both rows, kept as bounded heaps shared by the threads (a lock per row, and a lock-free
+//! admission threshold per row that turns most candidates away without the lock). Rows run in
+//! parallel in the current rayon pool, from the last to the first, so that a row already holds
+//! its own best when the offers from lower rows arrive. Only the touched accumulators are
+//! reset. Memory is `O(nnz + n * k + threads * n)`, never `n x n`. Only the sums the chosen
+//! similarity needs are accumulated, in `f64`; Pearson on values shifted by each entity's mean
+//! (the result is invariant to the shift; it keeps the one-pass sums well conditioned).
+//! The result does not depend on the number of threads: the top-`k` of a row is a function of
+//! the set of its candidates under a total order.
 
-use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -162,11 +167,11 @@ pub fn pearson_neighbours(
     let ctx = Context { entities: entities.view(), raters: raters.view(), positions: &positions, k, support, shrinkage };
 
     match similarity {
-        Similarity::Pearson => run(&ctx, &PearsonKernel),
-        Similarity::CosineCorated => run(&ctx, &CoratedKernel),
+        Similarity::Pearson => Ok(run(&ctx, &PearsonKernel)),
+        Similarity::CosineCorated => Ok(run(&ctx, &CoratedKernel)),
         Similarity::Cosine | Similarity::AdjustedCosine => {
             let norms = row_norms(&entities);
-            run(&ctx, &CosineKernel { norms: &norms })
+            Ok(run(&ctx, &CosineKernel { norms: &norms }))
         }
     }
 }
@@ -191,6 +196,7 @@ fn check_ratings(ratings: &CsrView<'_, f64>) -> Result<()> {
 
 /// The mean of some values; the exact value when they are all equal (so that centring an
 /// all-equal row gives exact zeros).
+#[allow(clippy::float_cmp)] // exactly equal values are what this looks for
 fn mean_of(sum: f64, count: usize, min: f64, max: f64) -> f64 {
     if min == max {
         min
@@ -250,13 +256,12 @@ fn transpose_with_positions(m: &Csr<f64>) -> (Csr<f64>, Vec<usize>) {
     let mut positions = vec![0usize; m.indices.len()];
     for row in 0..m.n_rows {
         let (start, end) = (m.indptr[row] as usize, m.indptr[row + 1] as usize);
-        for entry in start..end {
-            let col = m.indices[entry] as usize;
-            let slot = next[col];
-            next[col] += 1;
+        for ((&col, &value), position) in m.indices[start..end].iter().zip(&m.data[start..end]).zip(&mut positions[start..end]) {
+            let slot = next[col as usize];
+            next[col as usize] += 1;
             indices[slot] = row as i32;
-            data[slot] = m.data[entry];
-            positions[entry] = slot;
+            data[slot] = value;
+            *position = slot;
         }
     }
     (Csr { n_rows: m.n_cols, n_cols: m.n_rows, indptr, indices, data }, positions)
@@ -314,7 +319,7 @@ struct PearsonKernel;
 
 impl Kernel for PearsonKernel {
     type Sums = PearsonSums;
-    #[inline(always)]
+    #[inline]
     fn add(s: &mut PearsonSums, x: f64, xx: f64, y: f64) {
         s.n += 1.0;
         s.sx += x;
@@ -323,11 +328,12 @@ impl Kernel for PearsonKernel {
         s.syy += y * y;
         s.sxy += x * y;
     }
-    #[inline(always)]
+    #[inline]
     fn count(s: &PearsonSums) -> f64 {
         s.n
     }
     #[inline]
+    #[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(v > t)` is also true for NaN, on purpose
     fn finish(&self, s: &PearsonSums, _a: usize, _b: usize) -> f64 {
         let n = s.n;
         let vx = s.sxx - s.sx * s.sx / n;
@@ -358,12 +364,12 @@ struct CosineKernel<'a> {
 
 impl Kernel for CosineKernel<'_> {
     type Sums = CosineSums;
-    #[inline(always)]
+    #[inline]
     fn add(s: &mut CosineSums, x: f64, _xx: f64, y: f64) {
         s.n += 1.0;
         s.sxy += x * y;
     }
-    #[inline(always)]
+    #[inline]
     fn count(s: &CosineSums) -> f64 {
         s.n
     }
@@ -394,14 +400,14 @@ struct CoratedKernel;
 
 impl Kernel for CoratedKernel {
     type Sums = CoratedSums;
-    #[inline(always)]
+    #[inline]
     fn add(s: &mut CoratedSums, x: f64, xx: f64, y: f64) {
         s.n += 1.0;
         s.sxx += xx;
         s.syy += y * y;
         s.sxy += x * y;
     }
-    #[inline(always)]
+    #[inline]
     fn count(s: &CoratedSums) -> f64 {
         s.n
     }
@@ -542,7 +548,7 @@ struct Scratch<S> {
     own: BinaryHeap<u64>,
 }
 
-fn run<K: Kernel>(ctx: &Context<'_>, kernel: &K) -> Result<Csr<f32>> {
+fn run<K: Kernel>(ctx: &Context<'_>, kernel: &K) -> Csr<f32> {
     let n = ctx.entities.n_rows;
     let shared = SharedTopK::new(n, ctx.k);
     (0..n).into_par_iter().rev().for_each_init(
@@ -553,7 +559,7 @@ fn run<K: Kernel>(ctx: &Context<'_>, kernel: &K) -> Result<Csr<f32>> {
         },
         |scratch, a| pairs_of_row(ctx, kernel, &shared, scratch, a),
     );
-    Ok(shared.into_csr())
+    shared.into_csr()
 }
 
 /// Computes the similarities of entity `a` with every entity `b > a` it shares a rater with,
@@ -592,12 +598,272 @@ fn pairs_of_row<K: Kernel>(ctx: &Context<'_>, kernel: &K, shared: &SharedTopK, s
             s *= n_common / (n_common + ctx.shrinkage);
         }
         let s = s.clamp(-1.0, 1.0) as f32;
-        // NaN fails both comparisons and is dropped with the zeros.
-        if !(s > 0.0 || s < 0.0) {
+        if s == 0.0 || s.is_nan() {
             continue;
         }
         shared.offer(b, neighbour_key(s, a as u32));
         offer(own, ctx.k, neighbour_key(s, b as u32));
     }
     shared.merge(a, own);
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp, clippy::needless_range_loop)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Ratings as a dense users x items table (`None` = not rated), turned into CSR.
+    fn csr_of(table: &[Vec<Option<f64>>], n_items: usize) -> Csr<f64> {
+        let mut m = Csr { n_rows: table.len(), n_cols: n_items, indptr: vec![0], ..Csr::default() };
+        for row in table {
+            for (item, value) in row.iter().enumerate() {
+                if let Some(v) = value {
+                    m.indices.push(item as i32);
+                    m.data.push(*v);
+                }
+            }
+            m.indptr.push(m.indices.len() as i64);
+        }
+        m
+    }
+
+    /// The dense reference: every pair by the textbook formula (two-pass means over the
+    /// co-rated set), `None` where a pair has no similarity.
+    fn naive(
+        table: &[Vec<Option<f64>>],
+        n_items: usize,
+        axis: Axis,
+        similarity: Similarity,
+        min_support: usize,
+        shrinkage: f64,
+    ) -> Vec<Vec<Option<f64>>> {
+        let n_users = table.len();
+        // entity x rater
+        let mut rows: Vec<Vec<Option<f64>>> = match axis {
+            Axis::Items => (0..n_items).map(|i| (0..n_users).map(|u| table[u][i]).collect()).collect(),
+            Axis::Users => table.to_vec(),
+        };
+        if similarity == Similarity::AdjustedCosine {
+            let n_raters = rows.first().map_or(0, Vec::len);
+            for r in 0..n_raters {
+                let rated: Vec<f64> = rows.iter().filter_map(|row| row[r]).collect();
+                let mean = rated.iter().sum::<f64>() / rated.len().max(1) as f64;
+                for row in &mut rows {
+                    if let Some(v) = row[r].as_mut() {
+                        *v -= mean;
+                    }
+                }
+            }
+        }
+        let norm = |row: &Vec<Option<f64>>| row.iter().flatten().map(|v| v * v).sum::<f64>().sqrt();
+        let n = rows.len();
+        let mut out = vec![vec![None; n]; n];
+        for a in 0..n {
+            for b in 0..n {
+                let common: Vec<(f64, f64)> =
+                    rows[a].iter().zip(&rows[b]).filter_map(|(x, y)| Some(((*x)?, (*y)?))).collect();
+                let count = common.len();
+                if a == b || count == 0 || count < min_support {
+                    continue;
+                }
+                let s = match similarity {
+                    Similarity::Pearson => {
+                        let mx = common.iter().map(|p| p.0).sum::<f64>() / count as f64;
+                        let my = common.iter().map(|p| p.1).sum::<f64>() / count as f64;
+                        let cov: f64 = common.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+                        let vx: f64 = common.iter().map(|p| (p.0 - mx).powi(2)).sum();
+                        let vy: f64 = common.iter().map(|p| (p.1 - my).powi(2)).sum();
+                        if vx * vy > 1e-12 { cov / (vx * vy).sqrt() } else { 0.0 }
+                    }
+                    Similarity::CosineCorated => {
+                        let xx: f64 = common.iter().map(|p| p.0 * p.0).sum();
+                        let yy: f64 = common.iter().map(|p| p.1 * p.1).sum();
+                        let xy: f64 = common.iter().map(|p| p.0 * p.1).sum();
+                        if xx * yy > 0.0 { xy / (xx * yy).sqrt() } else { 0.0 }
+                    }
+                    Similarity::Cosine | Similarity::AdjustedCosine => {
+                        let xy: f64 = common.iter().map(|p| p.0 * p.1).sum();
+                        let d = norm(&rows[a]) * norm(&rows[b]);
+                        if d > 0.0 { xy / d } else { 0.0 }
+                    }
+                };
+                out[a][b] = Some(s * count as f64 / (count as f64 + shrinkage));
+            }
+        }
+        out
+    }
+
+    /// `got` is a valid top-`k` of `want`: values within `tol`, the documented order, no
+    /// better neighbour left out. Reference values within 1e-6 of 0 may or may not be stored.
+    fn check(got: &Csr<f32>, want: &[Vec<Option<f64>>], k: usize) -> std::result::Result<(), String> {
+        let tol = 1e-5;
+        let n = want.len();
+        if got.n_rows != n || got.n_cols != n || got.indptr.len() != n + 1 {
+            return Err(format!("shape {}x{} for {n} entities", got.n_rows, got.n_cols));
+        }
+        for a in 0..n {
+            let (lo, hi) = (got.indptr[a] as usize, got.indptr[a + 1] as usize);
+            let cols = &got.indices[lo..hi];
+            let vals = &got.data[lo..hi];
+            if cols.len() > k {
+                return Err(format!("row {a}: {} > k neighbours", cols.len()));
+            }
+            for j in 0..cols.len() {
+                let b = cols[j] as usize;
+                let reference = want[a][b].ok_or(format!("row {a}: {b} has no similarity"))?;
+                if b == a || vals[j] == 0.0 || vals[j].is_nan() || (f64::from(vals[j]) - reference).abs() > tol {
+                    return Err(format!("row {a}: ({b}, {}) but reference {reference}", vals[j]));
+                }
+                if j + 1 < cols.len() && !(vals[j] > vals[j + 1] || (vals[j] == vals[j + 1] && cols[j] < cols[j + 1])) {
+                    return Err(format!("row {a}: out of order at {j}: {cols:?} {vals:?}"));
+                }
+            }
+            let significant: Vec<usize> =
+                (0..n).filter(|&b| want[a][b].is_some_and(|s| s.abs() > 1e-6)).collect();
+            for b in significant {
+                if cols.contains(&(b as i32)) {
+                    continue;
+                }
+                let s = want[a][b].unwrap_or(0.0);
+                if cols.len() < k || s > f64::from(vals[vals.len() - 1]) + tol {
+                    return Err(format!("row {a}: left out {b} ({s}); got {cols:?} {vals:?}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn run_case(table: &[Vec<Option<f64>>], n_items: usize, k: usize, axis: Axis, similarity: Similarity, min_support: usize, shrinkage: f64) -> std::result::Result<(), String> {
+        let m = csr_of(table, n_items);
+        let got = pearson_neighbours(&m.view(), k, axis, similarity, min_support, shrinkage).map_err(|e| e.to_string())?;
+        check(&got, &naive(table, n_items, axis, similarity, min_support, shrinkage), k)
+    }
+
+    const ALL: [Similarity; 4] = [Similarity::Pearson, Similarity::Cosine, Similarity::AdjustedCosine, Similarity::CosineCorated];
+
+    #[test]
+    fn small_example_by_hand() {
+        // Items 0 and 1 move together on users 0..3, item 2 against them; item 3 has one rating.
+        let r = |v: f64| Some(v);
+        let table = vec![
+            vec![r(1.0), r(2.0), r(5.0), None],
+            vec![r(2.0), r(3.0), r(4.0), r(1.0)],
+            vec![r(3.0), r(4.0), r(1.0), None],
+        ];
+        let m = csr_of(&table, 4);
+        let got = pearson_neighbours(&m.view(), 5, Axis::Items, Similarity::Pearson, 1, 0.0).unwrap();
+        // Row 0: item 1 (+1), then item 2 (about -0.96); item 3 shares one user: zero variance.
+        assert_eq!(got.indices[got.indptr[0] as usize..got.indptr[1] as usize], [1, 2]);
+        assert!((got.data[0] - 1.0).abs() < 1e-6);
+        assert!(got.data[1] < -0.9);
+        // Row 3 has no neighbour with a nonzero similarity.
+        assert_eq!(got.indptr[3], got.indptr[4]);
+        // min_support = 4 > 3 users: nothing at all.
+        let none = pearson_neighbours(&m.view(), 5, Axis::Items, Similarity::Pearson, 4, 0.0).unwrap();
+        assert!(none.indices.is_empty() && none.indptr == vec![0; 5]);
+        // Shrinkage 3 on 3 co-raters halves everything.
+        let shrunk = pearson_neighbours(&m.view(), 5, Axis::Items, Similarity::Pearson, 1, 3.0).unwrap();
+        assert!((shrunk.data[0] - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn ties_go_to_the_lower_column_and_k_limits() {
+        // Implicit data: items 1, 2, 3 are identical, so their cosines with item 0 tie.
+        let table = vec![vec![Some(1.0); 4], vec![Some(1.0), Some(1.0), Some(1.0), Some(1.0)], vec![Some(1.0), None, None, None]];
+        let m = csr_of(&table, 4);
+        let got = pearson_neighbours(&m.view(), 2, Axis::Items, Similarity::Cosine, 1, 0.0).unwrap();
+        assert_eq!(&got.indices[0..2], &[1, 2]);
+        assert_eq!(&got.indices[2..4], &[2, 3]); // row 1: 2 and 3 (cosine 1) before 0
+        assert_eq!(got.indptr, vec![0, 2, 4, 6, 8]);
+    }
+
+    #[test]
+    fn zero_variance_and_empty_inputs_give_no_entries() {
+        let table = vec![vec![Some(3.0), Some(3.0)], vec![Some(3.0), Some(3.0)]];
+        let m = csr_of(&table, 2);
+        for similarity in [Similarity::Pearson, Similarity::AdjustedCosine] {
+            let got = pearson_neighbours(&m.view(), 3, Axis::Items, similarity, 1, 0.0).unwrap();
+            assert!(got.data.is_empty(), "{similarity:?}");
+        }
+        let empty = csr_of(&[], 3);
+        let got = pearson_neighbours(&empty.view(), 3, Axis::Items, Similarity::Pearson, 1, 0.0).unwrap();
+        assert_eq!(got.indptr, vec![0; 4]);
+        let got = pearson_neighbours(&empty.view(), 3, Axis::Users, Similarity::Pearson, 1, 0.0).unwrap();
+        assert_eq!((got.n_rows, got.indptr.len()), (0, 1));
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        let m = csr_of(&[vec![Some(1.0), Some(2.0)]], 2);
+        let v = m.view();
+        assert!(pearson_neighbours(&v, 0, Axis::Items, Similarity::Pearson, 1, 0.0).is_err());
+        assert!(pearson_neighbours(&v, 1, Axis::Items, Similarity::Pearson, 1, -1.0).is_err());
+        assert!(pearson_neighbours(&v, 1, Axis::Items, Similarity::Pearson, 1, f64::NAN).is_err());
+        assert!(pearson_neighbours(&v, 1, Axis::Items, Similarity::Pearson, 1, f64::INFINITY).is_err());
+        let nan = [1.0, f64::NAN];
+        let bad = CsrView { data: &nan, ..v };
+        assert!(pearson_neighbours(&bad, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+        let unsorted = CsrView { indices: &[1, 0], ..v };
+        assert!(pearson_neighbours(&unsorted, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+        let duplicated = CsrView { indices: &[1, 1], ..v };
+        assert!(pearson_neighbours(&duplicated, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+        let no_data = CsrView { data: &[], ..v };
+        assert!(pearson_neighbours(&no_data, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+        assert!(Similarity::parse("jaccard").is_err());
+        assert!(Axis::parse("rows").is_err());
+        assert_eq!(Similarity::parse("adjusted_cosine"), Ok(Similarity::AdjustedCosine));
+    }
+
+    #[test]
+    fn neighbour_keys_round_trip_in_order() {
+        let values = [1.0f32, 0.5, 1e-30, -1e-30, -0.25, -1.0];
+        for window in values.windows(2) {
+            assert!(neighbour_key(window[0], 7) < neighbour_key(window[1], 0));
+        }
+        for &v in &values {
+            assert!(neighbour_key(v, 1) < neighbour_key(v, 2));
+            assert_eq!(neighbour_of_key(neighbour_key(v, 42)), (v, 42));
+        }
+    }
+
+    /// A random small table: half-star ratings (many ties) or arbitrary reals.
+    fn table_strategy() -> impl Strategy<Value = (Vec<Vec<Option<f64>>>, usize)> {
+        (0usize..9, 1usize..9, any::<bool>()).prop_flat_map(|(n_users, n_items, half_stars)| {
+            let value = if half_stars {
+                (1u8..=10).prop_map(|v| f64::from(v) / 2.0).boxed()
+            } else {
+                (-5.0f64..5.0).boxed()
+            };
+            let cell = prop::option::weighted(0.55, value);
+            (prop::collection::vec(prop::collection::vec(cell, n_items), n_users), Just(n_items))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn matches_naive_dense_reference(
+            (table, n_items) in table_strategy(),
+            k in 1usize..10,
+            users in any::<bool>(),
+            which in 0usize..4,
+            min_support in 0usize..4,
+            shrinkage in prop_oneof![Just(0.0), 0.0f64..5.0],
+        ) {
+            let axis = if users { Axis::Users } else { Axis::Items };
+            let result = run_case(&table, n_items, k, axis, ALL[which], min_support, shrinkage);
+            prop_assert!(result.is_ok(), "{:?}", result);
+        }
+
+        #[test]
+        fn same_result_on_any_number_of_threads((table, n_items) in table_strategy(), k in 1usize..6, which in 0usize..4) {
+            let m = csr_of(&table, n_items);
+            let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap()
+                .install(|| pearson_neighbours(&m.view(), k, Axis::Items, ALL[which], 1, 0.0)).unwrap();
+            let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap()
+                .install(|| pearson_neighbours(&m.view(), k, Axis::Items, ALL[which], 1, 0.0)).unwrap();
+            prop_assert_eq!(one, three);
+        }
+    }
 }
