@@ -332,3 +332,11 @@ def test_agrees_with_surprise_similarities(rng):
         np.fill_diagonal(want, np.nan)
         want[want == 0] = np.nan
         check_neighbours(pearson_neighbours(m, 6, similarity=ours, min_support=2), want, 6)
+
+
+def test_huge_k_is_fine(rng):
+    m = random_ratings(rng, 20, 10, 0.5)
+    want = pearson_neighbours(m, 9, similarity="cosine")
+    got = pearson_neighbours(m, 10**12, similarity="cosine")
+    np.testing.assert_array_equal(got.indices, want.indices)
+    np.testing.assert_array_equal(got.data, want.data)

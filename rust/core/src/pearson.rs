@@ -163,6 +163,8 @@ pub fn pearson_neighbours(
         Similarity::Cosine | Similarity::CosineCorated => {}
     }
     let (raters, positions) = transpose_with_positions(&entities);
+    // No row has more than n - 1 neighbours: a huge `k` must not size any buffer.
+    let k = k.min(entities.n_rows.saturating_sub(1)).max(1);
     let support = min_support.max(1) as f64;
     let ctx = Context { entities: entities.view(), raters: raters.view(), positions: &positions, k, support, shrinkage };
 
@@ -342,11 +344,11 @@ impl Kernel for PearsonKernel {
             return 0.0;
         }
         let cov = s.sxy - s.sx * s.sy / n;
-        let scale = s.sxx.sqrt() * s.syy.sqrt();
-        if !(cov.abs() > NOISE * scale) {
+        // |cov| <= NOISE * sqrt(sxx * syy), squared: a covariance that is only rounding noise.
+        if !(cov * cov > NOISE * NOISE * s.sxx * s.syy) {
             return 0.0;
         }
-        cov / (vx.sqrt() * vy.sqrt())
+        cov / (vx * vy).sqrt()
     }
 }
 
