@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics.pairwise import cosine_similarity
 
 import shoprec
@@ -131,3 +133,210 @@ def test_bad_arguments():
     bad.data[0] = np.nan
     with pytest.raises(shoprec.InvalidArgumentError, match="matrix"):
         pearson_neighbours(bad)
+
+
+def test_known_small_example():
+    # Items 0 and 1 move together over users 0..2, item 2 against them; item 3 has one rating.
+    m = sp.csr_matrix(np.array([[1.0, 2.0, 5.0, 0.0], [2.0, 3.0, 4.0, 1.0], [3.0, 4.0, 1.0, 0.0]]))
+    m.eliminate_zeros()
+    got = pearson_neighbours(m, 5)
+    assert got[0].indices.tolist() == [1, 2]
+    np.testing.assert_allclose(got[0].data, [1.0, -0.9607689], rtol=1e-6)
+    assert got[3].nnz == 0  # one co-rater: zero variance, no similarity stored
+    assert pearson_neighbours(m, 5, min_support=4).nnz == 0
+    np.testing.assert_allclose(pearson_neighbours(m, 5, shrinkage=3.0)[0].data, [0.5, -0.48038447], rtol=1e-6)
+
+
+def test_explicit_zeros_are_ratings():
+    # The explicit zero makes user 1 a co-rater of items 0 and 1 (cosine_corated and Pearson
+    # then see three co-ratings instead of two).
+    dense = np.array([[1.0, 2.0], [0.0, 5.0], [3.0, 1.0]])
+    stored = sp.csr_matrix(dense)
+    assert stored.nnz == 5
+    stored = sp.csr_matrix((np.array([1.0, 2.0, 0.0, 5.0, 3.0, 1.0]),
+                            np.array([0, 1, 0, 1, 0, 1]), np.array([0, 2, 4, 6])), shape=(3, 2))
+    for similarity in ("pearson", "cosine_corated"):
+        with_zero = pearson_neighbours(stored, 1, similarity=similarity)
+        without = pearson_neighbours(sp.csr_matrix(dense), 1, similarity=similarity)
+        check_neighbours(with_zero, dense_reference(stored, similarity), 1)
+        check_neighbours(without, dense_reference(sp.csr_matrix(dense), similarity), 1)
+        assert with_zero[0, 1] != without[0, 1]
+
+
+def test_output_order_and_scipy_acceptance(rng):
+    m = random_ratings(rng, 60, 40, 0.25)
+    got = pearson_neighbours(m, 7, similarity="cosine")
+    assert got.has_sorted_indices is False or got.has_sorted_indices == 0
+    for a in range(got.shape[0]):
+        vals = got.data[got.indptr[a]:got.indptr[a + 1]]
+        assert np.all(np.diff(vals) <= 0)
+    # scipy works with the unsorted rows, and sorting them gives the same matrix.
+    dense = got.toarray()
+    canonical = got.copy()
+    canonical.sort_indices()
+    np.testing.assert_array_equal(canonical.toarray(), dense)
+    np.testing.assert_allclose((got @ np.ones(40)), dense.sum(axis=1), rtol=1e-5)
+
+
+def test_same_answer_for_every_input_form_and_thread_count(rng):
+    m = random_ratings(rng, 30, 20, 0.3)
+    want = pearson_neighbours(m, 4)
+    coo = m.tocoo()
+    # COO with every entry split into two halves (duplicates are summed, as scipy does).
+    doubled = sp.coo_matrix((np.r_[coo.data / 2, coo.data / 2], (np.r_[coo.row, coo.row], np.r_[coo.col, coo.col])),
+                            shape=m.shape)
+    inputs = [m.tocsc(), coo, doubled, sp.csr_array(m), (m.data, m.indices, m.indptr), m.T.T]
+    for form in inputs:
+        got = pearson_neighbours(form, 4)
+        np.testing.assert_array_equal(got.indptr, want.indptr)
+        np.testing.assert_array_equal(got.indices, want.indices)
+        np.testing.assert_allclose(got.data, want.data, rtol=1e-6)
+    # The transpose's user-user neighbours are the item-item neighbours.
+    by_users = pearson_neighbours(m.T, 4, axis="users")
+    np.testing.assert_array_equal(by_users.indices, want.indices)
+    np.testing.assert_array_equal(by_users.data, want.data)
+    for threads in (1, 2, 3):
+        got = pearson_neighbours(m, 4, num_threads=threads)
+        np.testing.assert_array_equal(got.indices, want.indices)
+        np.testing.assert_array_equal(got.data, want.data)
+
+
+def test_degenerate_shapes():
+    for shape in [(0, 0), (0, 5), (5, 0), (1, 1)]:
+        for axis in ("items", "users"):
+            n = shape[1] if axis == "items" else shape[0]
+            got = pearson_neighbours(sp.csr_matrix(shape), 3, axis=axis)
+            assert got.shape == (n, n) and got.nnz == 0
+    # A single user: every item pair has one co-rater, zero variance for Pearson.
+    one_user = sp.csr_matrix(np.array([[1.0, 2.0, 3.0]]))
+    assert pearson_neighbours(one_user, 2).nnz == 0
+    got = pearson_neighbours(one_user, 2, similarity="cosine_corated")
+    assert got.nnz == 6 and np.allclose(got.data, 1.0)
+    # All-equal ratings: zero variance everywhere, and the adjusted cosine centres them to 0.
+    flat = sp.csr_matrix(np.full((4, 3), 4.0))
+    for similarity in ("pearson", "adjusted_cosine"):
+        assert pearson_neighbours(flat, 2, similarity=similarity).nnz == 0
+    np.testing.assert_allclose(pearson_neighbours(flat, 5, similarity="cosine").data, 1.0, rtol=1e-6)
+    # k larger than the number of neighbours.
+    m = sp.csr_matrix(np.array([[1.0, 2.0, 0.5], [2.0, 1.0, 1.5], [3.0, 3.0, 0.0]]))
+    got = pearson_neighbours(m, 1000, similarity="cosine")
+    assert np.diff(got.indptr).tolist() == [2, 2, 2]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(k=0), shoprec.InvalidArgumentError, "k"),
+        (dict(k=-3), shoprec.InvalidArgumentError, "k"),
+        (dict(k=2.5), shoprec.DTypeError, "k"),
+        (dict(similarity="jaccard"), shoprec.InvalidArgumentError, "similarity"),
+        (dict(similarity=None), shoprec.InvalidArgumentError, "similarity"),
+        (dict(axis="rows"), shoprec.InvalidArgumentError, "axis"),
+        (dict(shrinkage=-1.0), shoprec.InvalidArgumentError, "shrinkage"),
+        (dict(shrinkage=float("nan")), shoprec.InvalidArgumentError, "shrinkage"),
+        (dict(shrinkage=float("inf")), shoprec.InvalidArgumentError, "shrinkage"),
+        (dict(min_support=-1), shoprec.InvalidArgumentError, "min_support"),
+        (dict(min_support=1.5), shoprec.DTypeError, "min_support"),
+        (dict(num_threads=-1), shoprec.InvalidArgumentError, "num_threads"),
+    ],
+)
+def test_bad_arguments_table(kwargs, error, match):
+    m = sp.csr_matrix(np.eye(3))
+    with pytest.raises(error, match=match):
+        pearson_neighbours(m, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_ratings_are_refused(bad):
+    m = sp.csr_matrix(np.eye(3))
+    m.data[1] = bad
+    with pytest.raises(shoprec.InvalidArgumentError, match="matrix"):
+        pearson_neighbours(m)
+
+
+def test_bad_matrix_inputs():
+    with pytest.raises(shoprec.DTypeError, match="matrix"):
+        pearson_neighbours(np.eye(3))
+    with pytest.raises(shoprec.DTypeError, match="matrix"):
+        pearson_neighbours("ratings")
+    with pytest.raises(shoprec.DTypeError, match="matrix"):
+        pearson_neighbours(sp.csr_matrix(np.array([[1, 0], [0, 1]]).astype(np.complex128)))
+    # Booleans are weights like any other number (implicit feedback).
+    implicit = sp.csr_matrix(np.array([[True, True], [True, False]]))
+    np.testing.assert_allclose(pearson_neighbours(implicit, similarity="cosine").data, [0.7071068] * 2)
+
+
+def test_rust_side_refuses_bad_csr_on_its_own():
+    # Bypass the Python checks: the core must refuse, not read out of bounds.
+    from shoprec import _core
+
+    indptr, indices, data = np.array([0, 2], np.int64), np.array([1, 0], np.int32), np.ones(2)
+    with pytest.raises(shoprec.InvalidArgumentError, match="matrix"):
+        _core.pearson_neighbours(indptr, indices, data, 1, 2, 1, "items", "pearson", 1, 0.0)
+    with pytest.raises(shoprec.InvalidArgumentError, match="matrix"):
+        _core.pearson_neighbours(indptr, np.array([0, 7], np.int32), data, 1, 2, 1, "items", "pearson", 1, 0.0)
+    with pytest.raises(shoprec.InvalidArgumentError, match="similarity"):
+        _core.pearson_neighbours(indptr, np.array([0, 1], np.int32), data, 1, 2, 1, "items", "nope", 1, 0.0)
+
+
+# Half-star ratings from -5 to 5, zero included (stored zeros are ratings): sums stay exact
+# enough that the reference's and the kernel's zero variances agree.
+ratings_values = st.integers(-10, 10).map(lambda v: v / 2.0)
+
+
+@st.composite
+def coo_ratings(draw):
+    n_users = draw(st.integers(0, 7))
+    n_items = draw(st.integers(0, 7))
+    if n_users == 0 or n_items == 0:
+        return sp.coo_matrix((n_users, n_items))
+    n = draw(st.integers(0, 2 * n_users * n_items))
+    rows = draw(st.lists(st.integers(0, n_users - 1), min_size=n, max_size=n))
+    cols = draw(st.lists(st.integers(0, n_items - 1), min_size=n, max_size=n))
+    vals = draw(st.lists(ratings_values, min_size=n, max_size=n))
+    # Duplicated (row, col) pairs are summed by scipy: the reference sees the same sums.
+    return sp.coo_matrix((np.array(vals, dtype=np.float64), (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64))),
+                         shape=(n_users, n_items))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    m=coo_ratings(),
+    k=st.integers(1, 8),
+    axis=st.sampled_from(["items", "users"]),
+    similarity=st.sampled_from(SIMILARITIES),
+    min_support=st.integers(0, 3),
+    shrinkage=st.sampled_from([0.0, 0.5, 4.0]),
+)
+def test_hypothesis_against_reference(m, k, axis, similarity, min_support, shrinkage):
+    got = pearson_neighbours(m, k, axis=axis, similarity=similarity, min_support=min_support, shrinkage=shrinkage)
+    check_neighbours(got, dense_reference(m, similarity, axis, min_support, shrinkage), k)
+    # The transposed input with the other axis is the same computation.
+    other = "users" if axis == "items" else "items"
+    again = pearson_neighbours(m.T, k, axis=other, similarity=similarity, min_support=min_support, shrinkage=shrinkage)
+    np.testing.assert_array_equal(again.indices, got.indices)
+    np.testing.assert_array_equal(again.data, got.data)
+
+
+def test_agrees_with_surprise_similarities(rng):
+    """surprise's `pearson` is our "pearson" and its `cosine` our "cosine_corated" (dense, with
+    0 where a pair has no similarity and 1 on the diagonal)."""
+    sims = pytest.importorskip("surprise.similarities")
+    m = random_ratings(rng, 40, 30, 0.3)
+    coo = m.tocoo()
+    by_user = {}
+    for u, i, r in zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist()):
+        by_user.setdefault(u, []).append((i, r))
+    for ours, theirs in (("pearson", sims.pearson), ("cosine_corated", sims.cosine)):
+        want = theirs(m.shape[1], by_user, 2)  # item-item: n_x = items, yr = each user's ratings
+        np.fill_diagonal(want, np.nan)
+        want[want == 0] = np.nan
+        check_neighbours(pearson_neighbours(m, 6, similarity=ours, min_support=2), want, 6)
+
+
+def test_huge_k_is_fine(rng):
+    m = random_ratings(rng, 20, 10, 0.5)
+    want = pearson_neighbours(m, 9, similarity="cosine")
+    got = pearson_neighbours(m, 10**12, similarity="cosine")
+    np.testing.assert_array_equal(got.indices, want.indices)
+    np.testing.assert_array_equal(got.data, want.data)

@@ -51,10 +51,38 @@ def demo_recommender(rng: np.random.Generator) -> None:
     print(f"  a new visitor gets {model.recommend('someone-new', 3).items.tolist()} (most popular)")
 
 
+def demo_pearson_neighbours(rng: np.random.Generator) -> None:
+    import scipy.sparse as sp
+
+    # A small shop: 400 products in 8 categories of 50. Each of 2,000 shoppers has a taste for
+    # every category and rates 40 random products: 3 stars, moved by the taste, plus noise.
+    n_shoppers, n_products, n_categories, per_shopper = 2000, 400, 8, 40
+    category = np.arange(n_products) // (n_products // n_categories)
+    taste = rng.normal(size=(n_shoppers, n_categories))
+    rows = np.repeat(np.arange(n_shoppers), per_shopper)
+    cols = np.concatenate([rng.choice(n_products, per_shopper, replace=False) for _ in range(n_shoppers)])
+    stars = np.clip(np.round(3 + 1.2 * taste[rows, category[cols]] + rng.normal(0, 0.7, len(rows))), 1, 5)
+    ratings = sp.csr_matrix((stars, (rows, cols)), shape=(n_shoppers, n_products))
+    print(f"\nSimilar products from {ratings.nnz} ratings of {n_products} products by {n_shoppers} shoppers "
+          f"({n_categories} hidden categories of {n_products // n_categories}), item-item Pearson:")
+    similar = _timed("pearson_neighbours", kernels.pearson_neighbours, ratings, 10,
+                     similarity="pearson", min_support=5, shrinkage=10.0)
+    for product in (0, 123, 399):
+        row = similar[product]
+        found = row.indices[:5]
+        print(f"  product {product} (category {category[product]}): similar products {found.tolist()} "
+              f"in categories {category[found].tolist()} "
+              f"(similarities {np.round(row.data[:5].astype(float), 2).tolist()})")
+    same = np.mean(category[similar.indices] == np.repeat(category, np.diff(similar.indptr)))
+    print(f"  {100 * same:.0f}% of all top-10 neighbours share the product's category")
+    assert same > 0.5, "the demo shop's categories should show in its neighbours"
+
+
 def main() -> None:
     rng = np.random.default_rng(2026)
     print("shoprec demo shop (generated data)\n")
     demo_top_k(rng)
+    demo_pearson_neighbours(rng)
     demo_recommender(rng)
 
 

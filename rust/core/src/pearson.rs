@@ -39,13 +39,23 @@
 //!
 //! # Algorithm
 //!
-//! Gustavson-style row-by-row accumulation: for entity `a`, for each rater `r` of `a`, for each
-//! entity `b` rated by `r`, add the pair's terms into a dense per-thread accumulator of length
-//! `n` (with a list of the touched entries), then select the top `k` of the row and reset only
-//! what was touched. Rows run in parallel in the current rayon pool. Memory is
-//! `O(nnz + n * k + threads * n)`. Only the sums the chosen similarity needs are accumulated,
-//! in `f64`, Pearson on values shifted by each entity's mean (the result is invariant to the
-//! shift; it keeps the one-pass sums well conditioned).
+//! Gustavson-style row-by-row accumulation over the upper triangle: for entity `a`, for each
+//! rater `r` of `a`, for each entity `b > a` rated by `r` (a suffix of the rater's sorted list),
+//! add the pair's terms into a dense per-thread accumulator of length `n`, keeping a list of
+//! the touched entries. Each pair is thus computed once; its similarity is offered to the top-`k`
+//! of both rows, kept as bounded heaps shared by the threads (a lock per row, and a lock-free
+//! admission threshold per row that turns most candidates away without the lock). Rows run in
+//! parallel in the current rayon pool, from the last to the first, so that a row already holds
+//! its own best when the offers from lower rows arrive. Only the touched accumulators are
+//! reset. Memory is `O(nnz + n * k + threads * n)`, never `n x n`. Only the sums the chosen
+//! similarity needs are accumulated, in `f64`; Pearson on values shifted by each entity's mean
+//! (the result is invariant to the shift; it keeps the one-pass sums well conditioned).
+//! The result does not depend on the number of threads: the top-`k` of a row is a function of
+//! the set of its candidates under a total order.
+
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
 
@@ -152,16 +162,18 @@ pub fn pearson_neighbours(
         Similarity::AdjustedCosine => centre_columns(&mut entities),
         Similarity::Cosine | Similarity::CosineCorated => {}
     }
-    let raters = Csr::transpose_of(&entities.view());
-    let support = min_support.max(1) as u32;
-    let ctx = Context { entities: entities.view(), raters: raters.view(), k, support, shrinkage };
+    let (raters, positions) = transpose_with_positions(&entities);
+    // No row has more than n - 1 neighbours: a huge `k` must not size any buffer.
+    let k = k.min(entities.n_rows.saturating_sub(1)).max(1);
+    let support = min_support.max(1) as f64;
+    let ctx = Context { entities: entities.view(), raters: raters.view(), positions: &positions, k, support, shrinkage };
 
     match similarity {
-        Similarity::Pearson => run(&ctx, &PearsonKernel),
-        Similarity::CosineCorated => run(&ctx, &CoratedKernel),
+        Similarity::Pearson => Ok(run(&ctx, &PearsonKernel)),
+        Similarity::CosineCorated => Ok(run(&ctx, &CoratedKernel)),
         Similarity::Cosine | Similarity::AdjustedCosine => {
             let norms = row_norms(&entities);
-            run(&ctx, &CosineKernel { norms: &norms })
+            Ok(run(&ctx, &CosineKernel { norms: &norms }))
         }
     }
 }
@@ -186,6 +198,7 @@ fn check_ratings(ratings: &CsrView<'_, f64>) -> Result<()> {
 
 /// The mean of some values; the exact value when they are all equal (so that centring an
 /// all-equal row gives exact zeros).
+#[allow(clippy::float_cmp)] // exactly equal values are what this looks for
 fn mean_of(sum: f64, count: usize, min: f64, max: f64) -> f64 {
     if min == max {
         min
@@ -230,6 +243,32 @@ fn centre_columns(m: &mut Csr<f64>) {
     }
 }
 
+/// The transpose of `m` (rows sorted), and for every entry of `m` its position in the transpose.
+fn transpose_with_positions(m: &Csr<f64>) -> (Csr<f64>, Vec<usize>) {
+    let mut indptr = vec![0i64; m.n_cols + 1];
+    for &col in &m.indices {
+        indptr[col as usize + 1] += 1;
+    }
+    for c in 0..m.n_cols {
+        indptr[c + 1] += indptr[c];
+    }
+    let mut next: Vec<usize> = indptr[..m.n_cols].iter().map(|&p| p as usize).collect();
+    let mut indices = vec![0i32; m.indices.len()];
+    let mut data = vec![0f64; m.indices.len()];
+    let mut positions = vec![0usize; m.indices.len()];
+    for row in 0..m.n_rows {
+        let (start, end) = (m.indptr[row] as usize, m.indptr[row + 1] as usize);
+        for ((&col, &value), position) in m.indices[start..end].iter().zip(&m.data[start..end]).zip(&mut positions[start..end]) {
+            let slot = next[col as usize];
+            next[col as usize] += 1;
+            indices[slot] = row as i32;
+            data[slot] = value;
+            *position = slot;
+        }
+    }
+    (Csr { n_rows: m.n_cols, n_cols: m.n_rows, indptr, indices, data }, positions)
+}
+
 fn row_norms(m: &Csr<f64>) -> Vec<f64> {
     (0..m.n_rows)
         .map(|row| {
@@ -243,8 +282,11 @@ struct Context<'a> {
     entities: CsrView<'a, f64>,
     /// The transpose: rater x entity.
     raters: CsrView<'a, f64>,
+    /// For every entry of `entities`, where the same entry sits in `raters`.
+    positions: &'a [usize],
     k: usize,
-    support: u32,
+    /// `min_support` (at least 1), as the counts are kept.
+    support: f64,
     shrinkage: f64,
 }
 
@@ -253,7 +295,9 @@ trait Kernel: Sync {
     type Sums: Copy + Default + Send;
     /// Adds one co-rating: `x` (with `xx = x * x`) of the row entity, `y` of the other.
     fn add(sums: &mut Self::Sums, x: f64, xx: f64, y: f64);
-    fn count(sums: &Self::Sums) -> u32;
+    /// The number of co-ratings added (kept as `f64`: the sums then have no padding, and are
+    /// reset and copied as plain doubles).
+    fn count(sums: &Self::Sums) -> f64;
     /// The similarity of entities `a` and `b` from their sums (before shrinkage).
     fn finish(&self, sums: &Self::Sums, a: usize, b: usize) -> f64;
     /// Whether a row can have any nonzero similarity at all.
@@ -265,7 +309,7 @@ trait Kernel: Sync {
 #[derive(Clone, Copy, Default)]
 #[repr(C)]
 struct PearsonSums {
-    n: u32,
+    n: f64,
     sx: f64,
     sy: f64,
     sxx: f64,
@@ -277,40 +321,41 @@ struct PearsonKernel;
 
 impl Kernel for PearsonKernel {
     type Sums = PearsonSums;
-    #[inline(always)]
+    #[inline]
     fn add(s: &mut PearsonSums, x: f64, xx: f64, y: f64) {
-        s.n += 1;
+        s.n += 1.0;
         s.sx += x;
         s.sy += y;
         s.sxx += xx;
         s.syy += y * y;
         s.sxy += x * y;
     }
-    #[inline(always)]
-    fn count(s: &PearsonSums) -> u32 {
+    #[inline]
+    fn count(s: &PearsonSums) -> f64 {
         s.n
     }
     #[inline]
+    #[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(v > t)` is also true for NaN, on purpose
     fn finish(&self, s: &PearsonSums, _a: usize, _b: usize) -> f64 {
-        let n = f64::from(s.n);
+        let n = s.n;
         let vx = s.sxx - s.sx * s.sx / n;
         let vy = s.syy - s.sy * s.sy / n;
         if !(vx > NOISE * s.sxx) || !(vy > NOISE * s.syy) {
             return 0.0;
         }
         let cov = s.sxy - s.sx * s.sy / n;
-        let scale = s.sxx.sqrt() * s.syy.sqrt();
-        if !(cov.abs() > NOISE * scale) {
+        // |cov| <= NOISE * sqrt(sxx * syy), squared: a covariance that is only rounding noise.
+        if !(cov * cov > NOISE * NOISE * s.sxx * s.syy) {
             return 0.0;
         }
-        cov / (vx.sqrt() * vy.sqrt())
+        cov / (vx * vy).sqrt()
     }
 }
 
 #[derive(Clone, Copy, Default)]
 #[repr(C)]
 struct CosineSums {
-    n: u32,
+    n: f64,
     sxy: f64,
 }
 
@@ -321,13 +366,13 @@ struct CosineKernel<'a> {
 
 impl Kernel for CosineKernel<'_> {
     type Sums = CosineSums;
-    #[inline(always)]
+    #[inline]
     fn add(s: &mut CosineSums, x: f64, _xx: f64, y: f64) {
-        s.n += 1;
+        s.n += 1.0;
         s.sxy += x * y;
     }
-    #[inline(always)]
-    fn count(s: &CosineSums) -> u32 {
+    #[inline]
+    fn count(s: &CosineSums) -> f64 {
         s.n
     }
     #[inline]
@@ -347,7 +392,7 @@ impl Kernel for CosineKernel<'_> {
 #[derive(Clone, Copy, Default)]
 #[repr(C)]
 struct CoratedSums {
-    n: u32,
+    n: f64,
     sxx: f64,
     syy: f64,
     sxy: f64,
@@ -357,15 +402,15 @@ struct CoratedKernel;
 
 impl Kernel for CoratedKernel {
     type Sums = CoratedSums;
-    #[inline(always)]
+    #[inline]
     fn add(s: &mut CoratedSums, x: f64, xx: f64, y: f64) {
-        s.n += 1;
+        s.n += 1.0;
         s.sxx += xx;
         s.syy += y * y;
         s.sxy += x * y;
     }
-    #[inline(always)]
-    fn count(s: &CoratedSums) -> u32 {
+    #[inline]
+    fn count(s: &CoratedSums) -> f64 {
         s.n
     }
     #[inline]
@@ -378,107 +423,449 @@ impl Kernel for CoratedKernel {
     }
 }
 
-/// Per-thread scratch: the dense accumulator, the touched list and the row's candidates.
+/// A neighbour candidate as one integer whose order is the output order (smaller = better):
+/// similarity descending in the high 32 bits, column ascending in the low 32 bits. Heaps and
+/// sorts then compare plain `u64`s.
+#[inline]
+fn neighbour_key(similarity: f32, column: u32) -> u64 {
+    let bits = similarity.to_bits();
+    // The usual monotone map of an f32 to a u32 (negative floats flipped), inverted so that a
+    // larger similarity gives a smaller key.
+    let ordered = if bits >> 31 == 1 { !bits } else { bits | 0x8000_0000 };
+    (u64::from(!ordered) << 32) | u64::from(column)
+}
+
+/// The inverse of [`neighbour_key`].
+#[inline]
+fn neighbour_of_key(key: u64) -> (f32, u32) {
+    let ordered = !((key >> 32) as u32);
+    let bits = if ordered >> 31 == 1 { ordered & 0x7fff_ffff } else { !ordered };
+    (f32::from_bits(bits), key as u32)
+}
+
+/// Offers a candidate to a bounded max-heap of the `k` best keys; once the heap is full,
+/// returns its worst key (only smaller keys can enter from now on).
+#[inline]
+fn offer(heap: &mut BinaryHeap<u64>, k: usize, key: u64) -> Option<u64> {
+    if heap.len() < k {
+        heap.push(key);
+    } else {
+        let mut worst = heap.peek_mut()?;
+        if key < *worst {
+            *worst = key;
+        } else {
+            return None;
+        }
+    }
+    if heap.len() == k {
+        heap.peek().copied()
+    } else {
+        None
+    }
+}
+
+/// The top-`k` lists of all rows, shared by the threads. Every pair is computed once and
+/// offered to both of its rows. A row's threshold (the key of its k-th best, `u64::MAX` until
+/// it has `k`) only falls, so reading it without the lock can only let through too much, never
+/// too little, and most candidates are turned away without taking the lock.
+struct SharedTopK {
+    k: usize,
+    heaps: Vec<Mutex<BinaryHeap<u64>>>,
+    thresholds: Vec<AtomicU64>,
+}
+
+impl SharedTopK {
+    fn new(n: usize, k: usize) -> Self {
+        SharedTopK {
+            k,
+            heaps: (0..n).map(|_| Mutex::new(BinaryHeap::new())).collect(),
+            thresholds: (0..n).map(|_| AtomicU64::new(u64::MAX)).collect(),
+        }
+    }
+
+    fn lock(&self, row: usize) -> MutexGuard<'_, BinaryHeap<u64>> {
+        self.heaps[row].lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[inline]
+    fn offer(&self, row: usize, key: u64) {
+        if key < self.thresholds[row].load(AtomicOrdering::Relaxed) {
+            let mut heap = self.lock(row);
+            if let Some(threshold) = offer(&mut heap, self.k, key) {
+                self.thresholds[row].store(threshold, AtomicOrdering::Relaxed);
+            }
+        }
+    }
+
+    /// Merges a row's own best (found while computing the row) under one lock.
+    fn merge(&self, row: usize, own: &mut BinaryHeap<u64>) {
+        if own.is_empty() {
+            return;
+        }
+        let mut heap = self.lock(row);
+        let mut threshold = None;
+        for candidate in own.drain() {
+            if let Some(t) = offer(&mut heap, self.k, candidate) {
+                threshold = Some(t);
+            }
+        }
+        if let Some(t) = threshold {
+            self.thresholds[row].store(t, AtomicOrdering::Relaxed);
+        }
+    }
+
+    /// The rows, each sorted best first, stitched into a CSR.
+    fn into_csr(self) -> Csr<f32> {
+        let n = self.heaps.len();
+        let rows: Vec<Vec<u64>> = self
+            .heaps
+            .into_par_iter()
+            .map(|heap| {
+                let mut row = heap.into_inner().unwrap_or_else(PoisonError::into_inner).into_vec();
+                row.sort_unstable();
+                row
+            })
+            .collect();
+        let total: usize = rows.iter().map(Vec::len).sum();
+        let mut indptr = Vec::with_capacity(n + 1);
+        let mut indices = Vec::with_capacity(total);
+        let mut data = Vec::with_capacity(total);
+        indptr.push(0i64);
+        for row in rows {
+            for key in row {
+                let (similarity, column) = neighbour_of_key(key);
+                indices.push(column as i32);
+                data.push(similarity);
+            }
+            indptr.push(indices.len() as i64);
+        }
+        Csr { n_rows: n, n_cols: n, indptr, indices, data }
+    }
+}
+
+/// Per-thread scratch: the dense accumulator, the touched entries and the row's own best.
 struct Scratch<S> {
     sums: Vec<S>,
     touched: Vec<u32>,
-    candidates: Vec<(f32, u32)>,
+    own: BinaryHeap<u64>,
 }
 
-/// Descending similarity, then ascending column.
-#[inline]
-fn rank(a: &(f32, u32), b: &(f32, u32)) -> std::cmp::Ordering {
-    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
-}
-
-fn run<K: Kernel>(ctx: &Context<'_>, kernel: &K) -> Result<Csr<f32>> {
+fn run<K: Kernel>(ctx: &Context<'_>, kernel: &K) -> Csr<f32> {
     let n = ctx.entities.n_rows;
-    let k = ctx.k.min(n.saturating_sub(1)).max(1);
-    let mut out_cols = vec![0i32; n * k];
-    let mut out_vals = vec![0f32; n * k];
-    let mut counts = vec![0usize; n];
-    out_cols
-        .par_chunks_mut(k)
-        .zip(out_vals.par_chunks_mut(k))
-        .zip(counts.par_iter_mut())
-        .enumerate()
-        .with_min_len(8)
-        .for_each_init(
-            || Scratch::<K::Sums> { sums: vec![K::Sums::default(); n], touched: Vec::new(), candidates: Vec::new() },
-            |scratch, (a, ((cols_out, vals_out), count))| {
-                *count = neighbours_of_row(ctx, kernel, scratch, a, k, cols_out, vals_out);
-            },
-        );
-
-    // Stitch the rows together.
-    let total: usize = counts.iter().sum();
-    let mut indptr = Vec::with_capacity(n + 1);
-    let mut indices = Vec::with_capacity(total);
-    let mut data = Vec::with_capacity(total);
-    indptr.push(0i64);
-    for (row, &count) in counts.iter().enumerate() {
-        indices.extend_from_slice(&out_cols[row * k..row * k + count]);
-        data.extend_from_slice(&out_vals[row * k..row * k + count]);
-        indptr.push(indices.len() as i64);
-    }
-    Ok(Csr { n_rows: n, n_cols: n, indptr, indices, data })
+    let shared = SharedTopK::new(n, ctx.k);
+    (0..n).into_par_iter().rev().for_each_init(
+        || Scratch::<K::Sums> {
+            sums: vec![K::Sums::default(); n],
+            touched: vec![0; n],
+            own: BinaryHeap::with_capacity(ctx.k + 1),
+        },
+        |scratch, a| pairs_of_row(ctx, kernel, &shared, scratch, a),
+    );
+    shared.into_csr()
 }
 
-/// Accumulates row `a`, selects its top `k`, writes them and returns how many there are.
-fn neighbours_of_row<K: Kernel>(
-    ctx: &Context<'_>,
-    kernel: &K,
-    scratch: &mut Scratch<K::Sums>,
-    a: usize,
-    k: usize,
-    cols_out: &mut [i32],
-    vals_out: &mut [f32],
-) -> usize {
+/// Computes the similarities of entity `a` with every entity `b > a` it shares a rater with,
+/// and offers each to the top-`k` of both rows.
+fn pairs_of_row<K: Kernel>(ctx: &Context<'_>, kernel: &K, shared: &SharedTopK, scratch: &mut Scratch<K::Sums>, a: usize) {
     if !kernel.row_can_match(a) {
-        return 0;
+        return;
     }
-    let Scratch { sums, touched, candidates } = scratch;
-    touched.clear();
-    candidates.clear();
+    let Scratch { sums, touched, own } = scratch;
     let raters = &ctx.raters;
-    for (&r, &x) in ctx.entities.row_indices(a).iter().zip(ctx.entities.row_data(a)) {
+    let first = ctx.entities.indptr[a] as usize;
+    let mut n_touched = 0usize;
+    for ((&r, &x), &position) in ctx.entities.row_indices(a).iter().zip(ctx.entities.row_data(a)).zip(&ctx.positions[first..]) {
         let xx = x * x;
-        let start = raters.indptr[r as usize] as usize;
+        // The rater's entities are sorted: those after `a` itself are the pairs (a, b > a).
         let end = raters.indptr[r as usize + 1] as usize;
-        for (&b, &y) in raters.indices[start..end].iter().zip(&raters.data[start..end]) {
+        for (&b, &y) in raters.indices[position + 1..end].iter().zip(&raters.data[position + 1..end]) {
             let slot = &mut sums[b as usize];
-            if K::count(slot) == 0 {
-                touched.push(b as u32);
-            }
+            // Branch-free bookkeeping of first touches: new entries are hard to predict.
+            touched[n_touched] = b as u32;
+            n_touched += usize::from(K::count(slot) == 0.0);
             K::add(slot, x, xx, y);
         }
     }
-    for &b in touched.iter() {
-        let slot = std::mem::take(&mut sums[b as usize]);
+    own.clear();
+    for &b in &touched[..n_touched] {
         let b = b as usize;
+        let slot = sums[b];
+        sums[b] = K::Sums::default();
         let n_common = K::count(&slot);
-        if b == a || n_common < ctx.support {
+        if n_common < ctx.support {
             continue;
         }
         let mut s = kernel.finish(&slot, a, b);
         if ctx.shrinkage > 0.0 {
-            let n_common = f64::from(n_common);
             s *= n_common / (n_common + ctx.shrinkage);
         }
         let s = s.clamp(-1.0, 1.0) as f32;
-        // NaN fails the comparison and is dropped with the zeros.
-        if s > 0.0 || s < 0.0 {
-            candidates.push((s, b as u32));
+        if s == 0.0 || s.is_nan() {
+            continue;
+        }
+        shared.offer(b, neighbour_key(s, a as u32));
+        offer(own, ctx.k, neighbour_key(s, b as u32));
+    }
+    shared.merge(a, own);
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp, clippy::needless_range_loop)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Ratings as a dense users x items table (`None` = not rated), turned into CSR.
+    fn csr_of(table: &[Vec<Option<f64>>], n_items: usize) -> Csr<f64> {
+        let mut m = Csr { n_rows: table.len(), n_cols: n_items, indptr: vec![0], ..Csr::default() };
+        for row in table {
+            for (item, value) in row.iter().enumerate() {
+                if let Some(v) = value {
+                    m.indices.push(item as i32);
+                    m.data.push(*v);
+                }
+            }
+            m.indptr.push(m.indices.len() as i64);
+        }
+        m
+    }
+
+    /// The dense reference: every pair by the textbook formula (two-pass means over the
+    /// co-rated set), `None` where a pair has no similarity.
+    fn naive(
+        table: &[Vec<Option<f64>>],
+        n_items: usize,
+        axis: Axis,
+        similarity: Similarity,
+        min_support: usize,
+        shrinkage: f64,
+    ) -> Vec<Vec<Option<f64>>> {
+        let n_users = table.len();
+        // entity x rater
+        let mut rows: Vec<Vec<Option<f64>>> = match axis {
+            Axis::Items => (0..n_items).map(|i| (0..n_users).map(|u| table[u][i]).collect()).collect(),
+            Axis::Users => table.to_vec(),
+        };
+        if similarity == Similarity::AdjustedCosine {
+            let n_raters = rows.first().map_or(0, Vec::len);
+            for r in 0..n_raters {
+                let rated: Vec<f64> = rows.iter().filter_map(|row| row[r]).collect();
+                let mean = rated.iter().sum::<f64>() / rated.len().max(1) as f64;
+                for row in &mut rows {
+                    if let Some(v) = row[r].as_mut() {
+                        *v -= mean;
+                    }
+                }
+            }
+        }
+        let norm = |row: &Vec<Option<f64>>| row.iter().flatten().map(|v| v * v).sum::<f64>().sqrt();
+        let n = rows.len();
+        let mut out = vec![vec![None; n]; n];
+        for a in 0..n {
+            for b in 0..n {
+                let common: Vec<(f64, f64)> =
+                    rows[a].iter().zip(&rows[b]).filter_map(|(x, y)| Some(((*x)?, (*y)?))).collect();
+                let count = common.len();
+                if a == b || count == 0 || count < min_support {
+                    continue;
+                }
+                let s = match similarity {
+                    Similarity::Pearson => {
+                        let mx = common.iter().map(|p| p.0).sum::<f64>() / count as f64;
+                        let my = common.iter().map(|p| p.1).sum::<f64>() / count as f64;
+                        let cov: f64 = common.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+                        let vx: f64 = common.iter().map(|p| (p.0 - mx).powi(2)).sum();
+                        let vy: f64 = common.iter().map(|p| (p.1 - my).powi(2)).sum();
+                        if vx * vy > 1e-12 { cov / (vx * vy).sqrt() } else { 0.0 }
+                    }
+                    Similarity::CosineCorated => {
+                        let xx: f64 = common.iter().map(|p| p.0 * p.0).sum();
+                        let yy: f64 = common.iter().map(|p| p.1 * p.1).sum();
+                        let xy: f64 = common.iter().map(|p| p.0 * p.1).sum();
+                        if xx * yy > 0.0 { xy / (xx * yy).sqrt() } else { 0.0 }
+                    }
+                    Similarity::Cosine | Similarity::AdjustedCosine => {
+                        let xy: f64 = common.iter().map(|p| p.0 * p.1).sum();
+                        let d = norm(&rows[a]) * norm(&rows[b]);
+                        if d > 0.0 { xy / d } else { 0.0 }
+                    }
+                };
+                out[a][b] = Some(s * count as f64 / (count as f64 + shrinkage));
+            }
+        }
+        out
+    }
+
+    /// `got` is a valid top-`k` of `want`: values within `tol`, the documented order, no
+    /// better neighbour left out. Reference values within 1e-6 of 0 may or may not be stored.
+    fn check(got: &Csr<f32>, want: &[Vec<Option<f64>>], k: usize) -> std::result::Result<(), String> {
+        let tol = 1e-5;
+        let n = want.len();
+        if got.n_rows != n || got.n_cols != n || got.indptr.len() != n + 1 {
+            return Err(format!("shape {}x{} for {n} entities", got.n_rows, got.n_cols));
+        }
+        for a in 0..n {
+            let (lo, hi) = (got.indptr[a] as usize, got.indptr[a + 1] as usize);
+            let cols = &got.indices[lo..hi];
+            let vals = &got.data[lo..hi];
+            if cols.len() > k {
+                return Err(format!("row {a}: {} > k neighbours", cols.len()));
+            }
+            for j in 0..cols.len() {
+                let b = cols[j] as usize;
+                let reference = want[a][b].ok_or(format!("row {a}: {b} has no similarity"))?;
+                if b == a || vals[j] == 0.0 || vals[j].is_nan() || (f64::from(vals[j]) - reference).abs() > tol {
+                    return Err(format!("row {a}: ({b}, {}) but reference {reference}", vals[j]));
+                }
+                if j + 1 < cols.len() && !(vals[j] > vals[j + 1] || (vals[j] == vals[j + 1] && cols[j] < cols[j + 1])) {
+                    return Err(format!("row {a}: out of order at {j}: {cols:?} {vals:?}"));
+                }
+            }
+            let significant: Vec<usize> =
+                (0..n).filter(|&b| want[a][b].is_some_and(|s| s.abs() > 1e-6)).collect();
+            for b in significant {
+                if cols.contains(&(b as i32)) {
+                    continue;
+                }
+                let s = want[a][b].unwrap_or(0.0);
+                if cols.len() < k || s > f64::from(vals[vals.len() - 1]) + tol {
+                    return Err(format!("row {a}: left out {b} ({s}); got {cols:?} {vals:?}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn run_case(table: &[Vec<Option<f64>>], n_items: usize, k: usize, axis: Axis, similarity: Similarity, min_support: usize, shrinkage: f64) -> std::result::Result<(), String> {
+        let m = csr_of(table, n_items);
+        let got = pearson_neighbours(&m.view(), k, axis, similarity, min_support, shrinkage).map_err(|e| e.to_string())?;
+        check(&got, &naive(table, n_items, axis, similarity, min_support, shrinkage), k)
+    }
+
+    const ALL: [Similarity; 4] = [Similarity::Pearson, Similarity::Cosine, Similarity::AdjustedCosine, Similarity::CosineCorated];
+
+    #[test]
+    fn small_example_by_hand() {
+        // Items 0 and 1 move together on users 0..3, item 2 against them; item 3 has one rating.
+        let r = |v: f64| Some(v);
+        let table = vec![
+            vec![r(1.0), r(2.0), r(5.0), None],
+            vec![r(2.0), r(3.0), r(4.0), r(1.0)],
+            vec![r(3.0), r(4.0), r(1.0), None],
+        ];
+        let m = csr_of(&table, 4);
+        let got = pearson_neighbours(&m.view(), 5, Axis::Items, Similarity::Pearson, 1, 0.0).unwrap();
+        // Row 0: item 1 (+1), then item 2 (about -0.96); item 3 shares one user: zero variance.
+        assert_eq!(got.indices[got.indptr[0] as usize..got.indptr[1] as usize], [1, 2]);
+        assert!((got.data[0] - 1.0).abs() < 1e-6);
+        assert!(got.data[1] < -0.9);
+        // Row 3 has no neighbour with a nonzero similarity.
+        assert_eq!(got.indptr[3], got.indptr[4]);
+        // min_support = 4 > 3 users: nothing at all.
+        let none = pearson_neighbours(&m.view(), 5, Axis::Items, Similarity::Pearson, 4, 0.0).unwrap();
+        assert!(none.indices.is_empty() && none.indptr == vec![0; 5]);
+        // Shrinkage 3 on 3 co-raters halves everything.
+        let shrunk = pearson_neighbours(&m.view(), 5, Axis::Items, Similarity::Pearson, 1, 3.0).unwrap();
+        assert!((shrunk.data[0] - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn ties_go_to_the_lower_column_and_k_limits() {
+        // Implicit data: items 1, 2, 3 are identical, so their cosines with item 0 tie.
+        let table = vec![vec![Some(1.0); 4], vec![Some(1.0), Some(1.0), Some(1.0), Some(1.0)], vec![Some(1.0), None, None, None]];
+        let m = csr_of(&table, 4);
+        let got = pearson_neighbours(&m.view(), 2, Axis::Items, Similarity::Cosine, 1, 0.0).unwrap();
+        assert_eq!(&got.indices[0..2], &[1, 2]);
+        assert_eq!(&got.indices[2..4], &[2, 3]); // row 1: 2 and 3 (cosine 1) before 0
+        assert_eq!(got.indptr, vec![0, 2, 4, 6, 8]);
+    }
+
+    #[test]
+    fn zero_variance_and_empty_inputs_give_no_entries() {
+        let table = vec![vec![Some(3.0), Some(3.0)], vec![Some(3.0), Some(3.0)]];
+        let m = csr_of(&table, 2);
+        for similarity in [Similarity::Pearson, Similarity::AdjustedCosine] {
+            let got = pearson_neighbours(&m.view(), 3, Axis::Items, similarity, 1, 0.0).unwrap();
+            assert!(got.data.is_empty(), "{similarity:?}");
+        }
+        let empty = csr_of(&[], 3);
+        let got = pearson_neighbours(&empty.view(), 3, Axis::Items, Similarity::Pearson, 1, 0.0).unwrap();
+        assert_eq!(got.indptr, vec![0; 4]);
+        let got = pearson_neighbours(&empty.view(), 3, Axis::Users, Similarity::Pearson, 1, 0.0).unwrap();
+        assert_eq!((got.n_rows, got.indptr.len()), (0, 1));
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        let m = csr_of(&[vec![Some(1.0), Some(2.0)]], 2);
+        let v = m.view();
+        assert!(pearson_neighbours(&v, 0, Axis::Items, Similarity::Pearson, 1, 0.0).is_err());
+        assert!(pearson_neighbours(&v, 1, Axis::Items, Similarity::Pearson, 1, -1.0).is_err());
+        assert!(pearson_neighbours(&v, 1, Axis::Items, Similarity::Pearson, 1, f64::NAN).is_err());
+        assert!(pearson_neighbours(&v, 1, Axis::Items, Similarity::Pearson, 1, f64::INFINITY).is_err());
+        let nan = [1.0, f64::NAN];
+        let bad = CsrView { data: &nan, ..v };
+        assert!(pearson_neighbours(&bad, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+        let unsorted = CsrView { indices: &[1, 0], ..v };
+        assert!(pearson_neighbours(&unsorted, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+        let duplicated = CsrView { indices: &[1, 1], ..v };
+        assert!(pearson_neighbours(&duplicated, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+        let no_data = CsrView { data: &[], ..v };
+        assert!(pearson_neighbours(&no_data, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+        assert!(Similarity::parse("jaccard").is_err());
+        assert!(Axis::parse("rows").is_err());
+        assert_eq!(Similarity::parse("adjusted_cosine"), Ok(Similarity::AdjustedCosine));
+    }
+
+    #[test]
+    fn neighbour_keys_round_trip_in_order() {
+        let values = [1.0f32, 0.5, 1e-30, -1e-30, -0.25, -1.0];
+        for window in values.windows(2) {
+            assert!(neighbour_key(window[0], 7) < neighbour_key(window[1], 0));
+        }
+        for &v in &values {
+            assert!(neighbour_key(v, 1) < neighbour_key(v, 2));
+            assert_eq!(neighbour_of_key(neighbour_key(v, 42)), (v, 42));
         }
     }
-    if candidates.len() > k {
-        candidates.select_nth_unstable_by(k - 1, rank);
-        candidates.truncate(k);
+
+    /// A random small table: half-star ratings (many ties) or arbitrary reals.
+    fn table_strategy() -> impl Strategy<Value = (Vec<Vec<Option<f64>>>, usize)> {
+        (0usize..9, 1usize..9, any::<bool>()).prop_flat_map(|(n_users, n_items, half_stars)| {
+            let value = if half_stars {
+                (1u8..=10).prop_map(|v| f64::from(v) / 2.0).boxed()
+            } else {
+                (-5.0f64..5.0).boxed()
+            };
+            let cell = prop::option::weighted(0.55, value);
+            (prop::collection::vec(prop::collection::vec(cell, n_items), n_users), Just(n_items))
+        })
     }
-    candidates.sort_unstable_by(rank);
-    for ((col, val), &(s, b)) in cols_out.iter_mut().zip(vals_out.iter_mut()).zip(candidates.iter()) {
-        *col = b as i32;
-        *val = s;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn matches_naive_dense_reference(
+            (table, n_items) in table_strategy(),
+            k in 1usize..10,
+            users in any::<bool>(),
+            which in 0usize..4,
+            min_support in 0usize..4,
+            shrinkage in prop_oneof![Just(0.0), 0.0f64..5.0],
+        ) {
+            let axis = if users { Axis::Users } else { Axis::Items };
+            let result = run_case(&table, n_items, k, axis, ALL[which], min_support, shrinkage);
+            prop_assert!(result.is_ok(), "{:?}", result);
+        }
+
+        #[test]
+        fn same_result_on_any_number_of_threads((table, n_items) in table_strategy(), k in 1usize..6, which in 0usize..4) {
+            let m = csr_of(&table, n_items);
+            let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap()
+                .install(|| pearson_neighbours(&m.view(), k, Axis::Items, ALL[which], 1, 0.0)).unwrap();
+            let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap()
+                .install(|| pearson_neighbours(&m.view(), k, Axis::Items, ALL[which], 1, 0.0)).unwrap();
+            prop_assert_eq!(one, three);
+        }
     }
-    candidates.len()
 }
