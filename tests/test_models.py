@@ -195,7 +195,9 @@ def dense_cosine(matrix):
 def reference_item_scores(data, k_neighbours):
     """Item-based scores from a dense sklearn cosine matrix truncated to the top k per row."""
     csr = data.to_csr()
-    sims = dense_cosine(csr.T.tocsr())
+    # The model stores float32 similarities and breaks ties at the k-th neighbour by the lower
+    # index: select on float32 values too, or float64 noise would break exact ties differently.
+    sims = dense_cosine(csr.T.tocsr()).astype(np.float32).astype(np.float64)
     np.fill_diagonal(sims, 0.0)
     truncated = np.zeros_like(sims)
     for j in range(sims.shape[0]):
