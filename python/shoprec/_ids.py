@@ -17,6 +17,7 @@ from .errors import DTypeError, InvalidArgumentError, UnknownIdError
 
 def _as_id_array(values: Any, name: str) -> np.ndarray:
     """The ids as a 1-D array with the narrowest faithful dtype (int64, float64, str or object)."""
+    array: Any
     if isinstance(values, np.ndarray):
         array = values
     else:

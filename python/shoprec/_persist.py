@@ -195,6 +195,7 @@ def read_file(path: PathLike, *, verify: bool = True) -> Tuple[str, Dict[str, An
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{target!r} has unreadable metadata: {exc}") from None
     arrays: Dict[str, np.ndarray] = {}
+    array: np.ndarray
     for name, entry in directory.items():
         try:
             offset, nbytes, encoding = int(entry["offset"]), int(entry["nbytes"]), entry["encoding"]

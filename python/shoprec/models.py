@@ -23,7 +23,7 @@ Common behaviour of ``recommend``:
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union, overload
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -115,7 +115,12 @@ def _check_interactions(interactions: Any) -> Interactions:
     return interactions
 
 
+@overload
+def _ids_filter(ids: None, id_map: IdMap, name: str) -> None: ...
+@overload
+def _ids_filter(ids: Any, id_map: IdMap, name: str) -> Optional[np.ndarray]: ...
 def _ids_filter(ids: Optional[Any], id_map: IdMap, name: str) -> Optional[np.ndarray]:
+    """The known indices of ``ids`` as int32 (None stays None: no filter)."""
     if ids is None:
         return None
     if isinstance(ids, (str, bytes)) or not hasattr(ids, "__len__"):
@@ -131,6 +136,10 @@ def _read_only(*arrays: np.ndarray) -> None:
 
 class _State:
     """Everything a fitted model answers from. Never modified after construction."""
+
+    if TYPE_CHECKING:  # the fields differ per model type
+
+        def __getattr__(self, name: str) -> Any: ...
 
     def __init__(self, **fields: Any) -> None:
         self.__dict__.update(fields)
@@ -754,7 +763,7 @@ class _KNN(_Model):
         history_list = [history] if isinstance(history, (str, bytes)) or not hasattr(history, "__len__") else history
         positions = state.items.indices(history_list, "history")
         if weights is None:
-            weight_array = np.ones(len(positions), np.float32)
+            weight_array: np.ndarray = np.ones(len(positions), np.float32)
         else:
             weight_array = np.asarray(weights, dtype=np.float64).reshape(-1)
             if weight_array.shape != (len(positions),):
