@@ -256,7 +256,7 @@ impl PyKnnIndex {
         let seen = exclude_seen.then_some(&history);
         let (ids, scores) =
             run_detached(py, num_threads, || knn::recommend_rows(users, &queries, seen, &sources, &ranking, &filters, k))?;
-        let n = users.len();
+        let (n, k) = (users.len(), knn::effective_k(k, self.history.n_cols));
         Ok((ids.into_pyarray(py).reshape([n, k])?, scores.into_pyarray(py).reshape([n, k])?))
     }
 

@@ -464,3 +464,13 @@ def test_implicit_events_end_to_end(tmp_path):
     recs = model.recommend("a", 5)
     assert recs.items.tolist() == ["z"]
     assert model.explain("a", "z") and model.recommend("nobody", 2).items.tolist() == ["x", "y"]
+
+
+def test_huge_k_returns_every_candidate_without_allocating_k():
+    data = synthetic(6)
+    model = ItemKNN(5, similarity="cosine").fit(data)
+    user = data.user_ids[0]
+    seen = data.to_csr()[0].nnz
+    assert len(model.recommend(user, 10**12)) == data.n_items - seen
+    batch = model.recommend_many([user, "stranger"], 10**12)
+    assert [len(r) for r in batch] == [data.n_items - seen, data.n_items]

@@ -188,6 +188,13 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::new()) };
 }
 
+/// The number of result slots per query: `k`, but never more than the catalogue (so a huge
+/// `k` cannot allocate more than the catalogue's size).
+#[must_use]
+pub fn effective_k(k: usize, n_items: usize) -> usize {
+    k.min(n_items.max(1))
+}
+
 fn check_ids(name: &'static str, ids: &[i32], n: usize) -> Result<()> {
     if let Some(&bad) = ids.iter().find(|&&id| id < 0 || id as usize >= n) {
         return Err(Error::invalid(name, format!("id {bad} is out of range for {n} items")));
@@ -362,7 +369,7 @@ fn check_query(query: &Query<'_>, n_sources: usize, n_items: usize) -> Result<()
     check_ids("seen", query.seen, n_items)
 }
 
-/// The top `k` items of one query. Returns `(ids, scores)`, each `k` long.
+/// The top `k` items of one query. Returns `(ids, scores)`, each [`effective_k`] long.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] when `k == 0`, an id is out of range or a weight is not finite;
@@ -376,6 +383,7 @@ pub fn recommend_query(
 ) -> Result<(Vec<i32>, Vec<f32>)> {
     check_common(sources, ranking, filters, k)?;
     check_query(&query, sources.n_rows, sources.n_cols)?;
+    let k = effective_k(k, sources.n_cols);
     let mut ids = vec![0i32; k];
     let mut scores = vec![0f32; k];
     SCRATCH.with(|cell| {
@@ -390,7 +398,8 @@ pub fn recommend_query(
 /// user without history, who gets the ranking's order, e.g. the most popular items).
 /// `queries` is `n_users x n_sources` (the query of user `u` is its row `u`), `seen` is
 /// `n_users x n_items` (the items excluded for user `u`; `None` excludes nothing). Runs in
-/// parallel over users in the current rayon pool, with one score row per thread.
+/// parallel over users in the current rayon pool, with one score row per thread. Returns
+/// `(ids, scores)` with [`effective_k`] slots per user, row-major.
 ///
 /// # Errors
 /// As [`recommend_query`], and when a user index is out of range.
@@ -418,6 +427,7 @@ pub fn recommend_rows(
     if let Some(&bad) = users.iter().find(|&&u| u < -1 || u >= queries.n_rows as i32) {
         return Err(Error::invalid("users", format!("index {bad} is out of range for {} users", queries.n_rows)));
     }
+    let k = effective_k(k, sources.n_cols);
     let mut out_ids = vec![0i32; users.len() * k];
     let mut out_scores = vec![0f32; users.len() * k];
     out_ids.par_chunks_mut(k).zip(out_scores.par_chunks_mut(k)).zip(users.par_iter()).with_min_len(8).for_each(
@@ -659,6 +669,9 @@ mod tests {
         assert_eq!(scores, vec![1.0, 0.5, f32::NEG_INFINITY]);
         let explained = explain_query(q, &s.view(), 2).unwrap();
         assert_eq!(explained, vec![(0, 0.5)]);
+        // A huge k allocates no more than the catalogue.
+        let (ids, _) = recommend_query(q, &s.view(), &ranking, &Filters::default(), usize::MAX).unwrap();
+        assert_eq!(ids, vec![1, 2, -1]);
         // Nothing touched: popularity order.
         let empty = Query { sources: &[], weights: &[], seen: &[] };
         let (ids, _) = recommend_query(empty, &s.view(), &ranking, &Filters::default(), 2).unwrap();
@@ -702,9 +715,10 @@ mod tests {
                     let qv = queries.view();
                     Query { sources: qv.row_indices(u as usize), weights: qv.row_data(u as usize), seen: seen.view().row_indices(u as usize) }
                 };
-                let want = naive(q, &sources, &pop, filters.include, &exclude, k);
-                prop_assert_eq!(&ids[j * k..(j + 1) * k], &want.0[..]);
-                prop_assert_eq!(&scores[j * k..(j + 1) * k], &want.1[..]);
+                let slots = effective_k(k, n_items);
+                let want = naive(q, &sources, &pop, filters.include, &exclude, slots);
+                prop_assert_eq!(&ids[j * slots..(j + 1) * slots], &want.0[..]);
+                prop_assert_eq!(&scores[j * slots..(j + 1) * slots], &want.1[..]);
                 let single = recommend_query(q, &sources.view(), &ranking, &filters, k).unwrap();
                 prop_assert_eq!(single, want);
             }
