@@ -130,6 +130,14 @@ class TestPopular(ContractTests):
         with pytest.raises(shoprec.UnknownIdError):
             model.recommend("a", 3, category="cars")
 
+    def test_categories_survive_save_and_load(self, tmp_path):
+        inter = Interactions.from_arrays(["a", "b", "c", "a"], ["x", "x", "y", "z"])
+        model = Popular(by="weight").fit(inter, categories={"x": "food", "y": "toys", "z": "toys"})
+        model.save(tmp_path / "popular.shoprec")
+        loaded = shoprec.load(tmp_path / "popular.shoprec")
+        assert loaded.recommend("new", 3, category="toys") == model.recommend("new", 3, category="toys")
+        assert loaded.get_params() == {"by": "weight"}
+
 
 class TestBaseline(ContractTests):
     def make_model(self):
