@@ -230,6 +230,8 @@ def main() -> None:
         f"{ratio('implicit CosineRecommender K=50 batch', 'shoprec ItemKNN cosine K=50 batch')} (target >= 5x)",
         f"- same, implicit BM25Recommender / shoprec = "
         f"{ratio('implicit BM25Recommender K=50 batch', 'shoprec ItemKNN cosine K=50 batch')}",
+        f"- same, Rust kernel only (indices, no conversion to shop ids): implicit Cosine / shoprec = "
+        f"{ratio('implicit CosineRecommender K=50 batch', 'shoprec ItemKNN cosine K=50 kernel batch')}",
     ]
     def best(prefix: str, suffix: str, lower: bool) -> Tuple[str, float]:
         found = {key: value for key, value in notes.items() if key.startswith(prefix) and key.endswith(suffix)}

@@ -40,7 +40,9 @@ __all__ = ["Recommendations", "ItemKNN", "UserKNN", "Baseline", "Popular"]
 SIMILARITIES = ("pearson", "pearson_baseline", "cosine", "adjusted_cosine", "cosine_corated")
 # Shrinkage when none is given: similarities from a handful of co-raters are mostly noise
 # (two co-raters always correlate perfectly). 100 for pearson_baseline is surprise's default;
-# 25 for pearson was chosen on MovieLens (benches/accuracy.py: RMSE 0.881 against 0.900 unshrunk).
+# 25 for pearson: on MovieLens (benches/accuracy.py) 3-fold CV on the training part gives RMSE
+# 0.9327 unshrunk, 0.9225 at 25 and 0.9218 at 100 (flat from 25 on); the test RMSE is 0.881
+# against 0.900 unshrunk.
 DEFAULT_SHRINKAGE = {"pearson_baseline": 100.0, "pearson": 25.0}
 
 
