@@ -22,13 +22,16 @@
 //!   item's mean over all of its ratings), then the full-row cosine of the centred rows (unrated
 //!   stays 0). A rater whose ratings are all equal has the exact value as mean.
 //! - [`Similarity::CosineCorated`]: `sum_I x y / sqrt(sum_I x^2 * sum_I y^2)`, all three sums
-//!   over the co-rated set (surprise's `cosine`; on baseline residuals, its `pearson_baseline`).
+//!   over the co-rated set (surprise's `cosine`; on baseline residuals, its `pearson_baseline`,
+//!   whose shrinkage uses `n - 1` where this one uses `n`, and which needs `n >= 2`).
 //!
 //! Then: a pair with `n < min_support` gets no similarity; `shrinkage` `λ >= 0` multiplies the
-//! similarity by `n / (n + λ)`. A zero variance or zero norm gives 0, and so does a Pearson
-//! covariance or a variance that is only rounding noise (at most `1e-12` of the magnitude of the
-//! sums it was computed from). Results are clamped to `[-1, 1]`, rounded to `f32`, and a
-//! similarity of exactly 0 is not stored. No NaN is ever returned.
+//! similarity by `n / (n + λ)`. A zero variance or zero norm gives 0. For Pearson, a co-rated
+//! variance or covariance that is only rounding noise counts as zero too: with `x'` the ratings
+//! of `a` shifted by `a`'s mean over all its ratings, `sum_I (x - mx)^2 <= 1e-12 * sum_I x'^2`
+//! (likewise for `b`) or `|sum_I (x - mx)(y - my)| <= 1e-12 * sqrt(sum_I x'^2 * sum_I y'^2)`
+//! gives 0. Results are clamped to `[-1, 1]`, rounded to `f32`, and a similarity of exactly 0
+//! is not stored. No NaN is ever returned.
 //!
 //! # Output
 //!
