@@ -168,7 +168,10 @@ pub fn pearson_neighbours(
     let (raters, positions) = transpose_with_positions(&entities);
     // No row has more than n - 1 neighbours: a huge `k` must not size any buffer.
     let k = k.min(entities.n_rows.saturating_sub(1)).max(1);
-    let support = min_support.max(1) as f64;
+    // One co-rating gives Pearson an exactly zero variance (x*x - (x*x)/1 == 0): skip such
+    // pairs without computing them.
+    let least = if similarity == Similarity::Pearson { 2 } else { 1 };
+    let support = min_support.max(least) as f64;
     let ctx = Context { entities: entities.view(), raters: raters.view(), positions: &positions, k, support, shrinkage };
 
     match similarity {
@@ -340,13 +343,15 @@ impl Kernel for PearsonKernel {
     #[inline]
     #[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(v > t)` is also true for NaN, on purpose
     fn finish(&self, s: &PearsonSums, _a: usize, _b: usize) -> f64 {
-        let n = s.n;
-        let vx = s.sxx - s.sx * s.sx / n;
-        let vy = s.syy - s.sy * s.sy / n;
+        // The means over the co-rated set, then the centred sums: sum (x - mx)^2 = Sxx - Sx mx.
+        let inv_n = 1.0 / s.n;
+        let (mx, my) = (s.sx * inv_n, s.sy * inv_n);
+        let vx = s.sxx - s.sx * mx;
+        let vy = s.syy - s.sy * my;
         if !(vx > NOISE * s.sxx) || !(vy > NOISE * s.syy) {
             return 0.0;
         }
-        let cov = s.sxy - s.sx * s.sy / n;
+        let cov = s.sxy - s.sx * my;
         // |cov| <= NOISE * sqrt(sxx * syy), squared: a covariance that is only rounding noise.
         if !(cov * cov > NOISE * NOISE * s.sxx * s.syy) {
             return 0.0;
