@@ -46,8 +46,9 @@
 //! rater `r` of `a`, for each entity `b > a` rated by `r` (a suffix of the rater's sorted list),
 //! add the pair's terms into a dense per-thread accumulator of length `n`, keeping a list of
 //! the touched entries. Each pair is thus computed once; its similarity is offered to the top-`k`
-//! of both rows, kept as bounded heaps shared by the threads (a lock per row, and a lock-free
-//! admission threshold per row that turns most candidates away without the lock). Rows run in
+//! of both rows, kept in per-row buffers of at most `2k` candidates shared by the threads (a
+//! lock per row, and a lock-free admission threshold per row that turns most candidates away
+//! without the lock; a full buffer is cut back to its best `k` by a selection). Rows run in
 //! parallel in the current rayon pool, from the last to the first, so that a row already holds
 //! its own best when the offers from lower rows arrive. Only the touched accumulators are
 //! reset. Memory is `O(nnz + n * k + threads * n)`, never `n x n`. Only the sums the chosen
@@ -473,12 +474,14 @@ fn offer(heap: &mut BinaryHeap<u64>, k: usize, key: u64) -> Option<u64> {
 }
 
 /// The top-`k` lists of all rows, shared by the threads. Every pair is computed once and
-/// offered to both of its rows. A row's threshold (the key of its k-th best, `u64::MAX` until
-/// it has `k`) only falls, so reading it without the lock can only let through too much, never
-/// too little, and most candidates are turned away without taking the lock.
+/// offered to both of its rows. A row collects its candidates unsorted in a buffer of up to
+/// `2k` keys; when the buffer is full, a selection keeps the best `k` and the key of the k-th
+/// best becomes the row's admission threshold. The threshold only falls, so reading it without
+/// the lock can only let through too much, never too little: most candidates are turned away
+/// without the lock, and an admitted one costs an append (amortised O(1) per candidate).
 struct SharedTopK {
     k: usize,
-    heaps: Vec<Mutex<BinaryHeap<u64>>>,
+    rows: Vec<Mutex<Vec<u64>>>,
     thresholds: Vec<AtomicU64>,
 }
 
@@ -486,50 +489,61 @@ impl SharedTopK {
     fn new(n: usize, k: usize) -> Self {
         SharedTopK {
             k,
-            heaps: (0..n).map(|_| Mutex::new(BinaryHeap::new())).collect(),
+            rows: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
             thresholds: (0..n).map(|_| AtomicU64::new(u64::MAX)).collect(),
         }
     }
 
-    fn lock(&self, row: usize) -> MutexGuard<'_, BinaryHeap<u64>> {
-        self.heaps[row].lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self, row: usize) -> MutexGuard<'_, Vec<u64>> {
+        self.rows[row].lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keeps the best `k` of a full buffer and publishes the new threshold.
+    fn compact(&self, row: usize, buffer: &mut Vec<u64>) {
+        if buffer.len() >= 2 * self.k {
+            buffer.select_nth_unstable(self.k - 1);
+            buffer.truncate(self.k);
+            // The k-th best is now at k - 1 and every key before it is smaller.
+            self.thresholds[row].store(buffer[self.k - 1], AtomicOrdering::Relaxed);
+        }
     }
 
     #[inline]
     fn offer(&self, row: usize, key: u64) {
         if key < self.thresholds[row].load(AtomicOrdering::Relaxed) {
-            let mut heap = self.lock(row);
-            if let Some(threshold) = offer(&mut heap, self.k, key) {
-                self.thresholds[row].store(threshold, AtomicOrdering::Relaxed);
+            let mut buffer = self.lock(row);
+            if buffer.capacity() == 0 {
+                buffer.reserve_exact(2 * self.k);
             }
+            buffer.push(key);
+            self.compact(row, &mut buffer);
         }
     }
 
-    /// Merges a row's own best (found while computing the row) under one lock.
+    /// Adds a row's own best (found while computing the row) under one lock.
     fn merge(&self, row: usize, own: &mut BinaryHeap<u64>) {
         if own.is_empty() {
             return;
         }
-        let mut heap = self.lock(row);
-        let mut threshold = None;
-        for candidate in own.drain() {
-            if let Some(t) = offer(&mut heap, self.k, candidate) {
-                threshold = Some(t);
-            }
-        }
-        if let Some(t) = threshold {
-            self.thresholds[row].store(t, AtomicOrdering::Relaxed);
-        }
+        let threshold = self.thresholds[row].load(AtomicOrdering::Relaxed);
+        let mut buffer = self.lock(row);
+        buffer.extend(own.drain().filter(|&key| key < threshold));
+        self.compact(row, &mut buffer);
     }
 
-    /// The rows, each sorted best first, stitched into a CSR.
+    /// The rows, each cut to its best `k` and sorted best first, stitched into a CSR.
     fn into_csr(self) -> Csr<f32> {
-        let n = self.heaps.len();
+        let n = self.rows.len();
+        let k = self.k;
         let rows: Vec<Vec<u64>> = self
-            .heaps
+            .rows
             .into_par_iter()
-            .map(|heap| {
-                let mut row = heap.into_inner().unwrap_or_else(PoisonError::into_inner).into_vec();
+            .map(|buffer| {
+                let mut row = buffer.into_inner().unwrap_or_else(PoisonError::into_inner);
+                if row.len() > k {
+                    row.select_nth_unstable(k - 1);
+                    row.truncate(k);
+                }
                 row.sort_unstable();
                 row
             })
