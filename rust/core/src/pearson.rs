@@ -130,7 +130,7 @@ const NOISE: f64 = 1e-12;
 /// # Errors
 /// [`Error::InvalidArgument`] when `k == 0`, when `shrinkage` is negative or not finite, when
 /// `ratings` has no `data`, a non-finite value, an unsorted or duplicated column index in a
-/// row, or more than `2^31 - 1` entities.
+/// row, or more than `2^31 - 1` rows or columns.
 pub fn pearson_neighbours(
     ratings: &CsrView<'_, f64>,
     k: usize,
@@ -146,6 +146,9 @@ pub fn pearson_neighbours(
         return Err(Error::invalid("shrinkage", format!("must be finite and >= 0, got {shrinkage}")));
     }
     check_ratings(ratings)?;
+    if ratings.n_rows.max(ratings.n_cols) > i32::MAX as usize {
+        return Err(Error::invalid("matrix", "more than 2^31 - 1 rows or columns"));
+    }
 
     // Entities as rows, with the values the similarity works on.
     let mut entities = match axis {
@@ -158,9 +161,6 @@ pub fn pearson_neighbours(
             data: ratings.data.to_vec(),
         },
     };
-    if entities.n_rows > i32::MAX as usize {
-        return Err(Error::invalid("matrix", "more than 2^31 - 1 entities"));
-    }
     match similarity {
         Similarity::Pearson => centre_rows(&mut entities),
         Similarity::AdjustedCosine => centre_columns(&mut entities),
