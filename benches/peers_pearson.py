@@ -51,12 +51,21 @@ def load_movielens() -> sp.csr_matrix:
 
 
 def best_of(fn, repeat: int) -> float:
-    best = float("inf")
+    """Best wall time of `repeat` runs; the CPU time (all threads) of that run is kept in
+    `CPU_TIMES[fn]`, to judge runs on a loaded machine."""
+    best, best_cpu = float("inf"), float("nan")
     for _ in range(repeat):
+        cpu = time.process_time()
         start = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        if elapsed < best:
+            best, best_cpu = elapsed, time.process_time() - cpu
+    CPU_TIMES[fn] = best_cpu
     return best
+
+
+CPU_TIMES: dict = {}
 
 
 def scipy_pearson_top_k(ratings: sp.csr_matrix, k: int) -> sp.csr_matrix:
@@ -133,7 +142,8 @@ def generated_ratings(n_users: int, n_items: int, n_ratings: int, seed: int = 0)
 def memory_child(path: str) -> None:
     """Runs in a fresh process: loads the generated set, runs the kernel, reports peak RSS."""
     m = sp.load_npz(path).tocsr()
-    load_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    # VmHWM, not ru_maxrss: the latter is inherited from the (large) parent across fork.
+    load_peak = _status_kib("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     before = _status_kib("VmRSS")
     try:  # reset the kernel's high-water mark (VmHWM) so that the peak below is the call's
         with open("/proc/self/clear_refs", "w") as f:
@@ -203,68 +213,68 @@ def main() -> None:
             agree_rows += 1
     print(f"top-{K} similarities equal to the scipy version in {agree_rows} of {n_items} rows", flush=True)
 
-    rows = []  # (implementation, seconds, note)
-    t_ours = best_of(lambda: pearson_neighbours(ratings, K), args.repeat)
-    t_ours_1 = best_of(lambda: pearson_neighbours(ratings, K, num_threads=1), args.repeat)
-    t_cos = best_of(lambda: pearson_neighbours(ratings, K, similarity="cosine"), args.repeat)
-    rows.append(("shoprec pearson_neighbours, Pearson, all cores", t_ours, "reference"))
-    rows.append(("shoprec pearson_neighbours, Pearson, 1 thread", t_ours_1, ""))
-    rows.append(("shoprec pearson_neighbours, cosine, all cores", t_cos, ""))
-    print(f"shoprec: {t_ours * 1e3:.1f} ms (1 thread {t_ours_1 * 1e3:.1f} ms, cosine {t_cos * 1e3:.1f} ms)", flush=True)
-
-    t_scipy = best_of(lambda: scipy_pearson_top_k(ratings, K), args.repeat)
-    rows.append(("scipy sparse products + numpy top-k (same Pearson)", t_scipy, f"{t_scipy / t_ours:.1f}x"))
-    print(f"scipy products: {t_scipy * 1e3:.1f} ms -> {t_scipy / t_ours:.1f}x", flush=True)
-
-    t_implicit = None
-    try:
-        from implicit.nearest_neighbours import CosineRecommender
-
-        def fit_implicit():
-            CosineRecommender(K=K).fit(ratings, show_progress=False)  # users x items in implicit 0.7
-
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit_implicit()
-            t_implicit = best_of(fit_implicit, args.repeat)
-        rows.append(("implicit CosineRecommender(K=50).fit (cosine)", t_implicit,
-                     f"{t_implicit / t_ours:.2f}x vs our Pearson, {t_implicit / t_cos:.2f}x vs our cosine"))
-        print(f"implicit: {t_implicit * 1e3:.1f} ms -> {t_implicit / t_ours:.2f}x (cosine {t_implicit / t_cos:.2f}x)",
-              flush=True)
-    except ImportError:
-        rows.append(("implicit CosineRecommender(K=50).fit", float("nan"), "not installed"))
-
-    t_surprise = None
-    if not args.skip_surprise:
-        try:
-            run_surprise = surprise_pearson(ratings)
-            t_surprise = best_of(run_surprise, 1)
-            rows.append(("scikit-surprise similarities.pearson (dense n x n, no top-k)", t_surprise,
-                         f"{t_surprise / t_ours:.0f}x"))
-            print(f"surprise: {t_surprise:.1f} s -> {t_surprise / t_ours:.0f}x", flush=True)
-        except ImportError:
-            rows.append(("scikit-surprise similarities.pearson", float("nan"), "not installed"))
-
     memory = None
-    if not args.skip_memory:
+    if not args.skip_memory:  # first, while this process is still small
         memory = memory_check(50_000, 50_000, 2_000_000)
         print(f"memory check: {memory}", flush=True)
 
+    rows = []  # (implementation, wall seconds, CPU seconds of all threads, note)
+
+    def timed(name, fn, repeat, note=lambda t: ""):
+        seconds = best_of(fn, repeat)
+        rows.append((name, seconds, CPU_TIMES[fn], note(seconds)))
+        print(f"{name}: {seconds * 1e3:.1f} ms (CPU {CPU_TIMES[fn] * 1e3:.1f} ms) {note(seconds)}", flush=True)
+        return seconds
+
+    t_ours = timed("shoprec pearson_neighbours, Pearson, all cores", lambda: pearson_neighbours(ratings, K),
+                   args.repeat, lambda t: "reference")
+    timed("shoprec pearson_neighbours, Pearson, 1 thread", lambda: pearson_neighbours(ratings, K, num_threads=1),
+          args.repeat)
+    t_cos = timed("shoprec pearson_neighbours, cosine, all cores",
+                  lambda: pearson_neighbours(ratings, K, similarity="cosine"), args.repeat)
+    timed("scipy sparse products + numpy top-k (same Pearson)", lambda: scipy_pearson_top_k(ratings, K),
+          args.repeat, lambda t: f"{t / t_ours:.1f}x")
+    try:
+        import warnings
+
+        from implicit.nearest_neighbours import CosineRecommender
+
+        def fit_implicit():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # its "expects CSR" warning about its own COO
+                CosineRecommender(K=K).fit(ratings, show_progress=False)  # users x items in implicit 0.7
+
+        fit_implicit()
+        timed("implicit CosineRecommender(K=50).fit (cosine)", fit_implicit, args.repeat,
+              lambda t: f"{t / t_ours:.2f}x vs our Pearson, {t / t_cos:.2f}x vs our cosine")
+    except ImportError:
+        rows.append(("implicit CosineRecommender(K=50).fit", float("nan"), float("nan"), "not installed"))
+    if not args.skip_surprise:
+        try:
+            timed("scikit-surprise similarities.pearson (dense n x n, no top-k)", surprise_pearson(ratings), 1,
+                  lambda t: f"{t / t_ours:.0f}x")
+        except ImportError:
+            rows.append(("scikit-surprise similarities.pearson", float("nan"), float("nan"), "not installed"))
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [
         "## pearson_neighbours",
         "",
         f"`python benches/peers_pearson.py --write` (ml-latest-small, {ratings.shape[0]} users x {n_items} "
         f"items, {ratings.nnz} ratings; item-item, top {K}; best of {args.repeat}, surprise once; "
-        f"{platform.machine()}, {os.cpu_count()} cores)",
+        f"{platform.machine()}, {os.cpu_count()} cores; load average {load:.1f} at the end of the run)",
         "",
-        "| implementation | time | peer time / shoprec Pearson time |",
-        "|---|---|---|",
+        "| implementation | wall time | CPU time (all threads) | peer wall time / shoprec Pearson wall time |",
+        "|---|---|---|---|",
     ]
-    for name, seconds, note in rows:
-        shown = "n/a" if seconds != seconds else (f"{seconds:.2f} s" if seconds >= 10 else f"{seconds * 1e3:.1f} ms")
-        lines.append(f"| {name} | {shown} | {note} |")
+
+    def shown(seconds):
+        if seconds != seconds:
+            return "n/a"
+        return f"{seconds:.2f} s" if seconds >= 10 else f"{seconds * 1e3:.1f} ms"
+
+    for name, seconds, cpu, note in rows:
+        lines.append(f"| {name} | {shown(seconds)} | {shown(cpu)} | {note} |")
     lines += [
         "",
         f"Result check: shoprec's top-{K} values equal the scipy version's in {agree_rows} of {n_items} rows "

@@ -43,8 +43,10 @@ def pearson_neighbours(
 ) -> sp.csr_matrix:
     """The ``k`` most similar items (or users) of every item (or user), as a sparse matrix.
 
-    Never forms a dense ``n x n`` matrix: rows are accumulated one at a time (in parallel) and
-    only their top ``k`` are kept, so memory is ``O(nnz + n * k)``.
+    Never forms a dense ``n x n`` matrix: each pair is accumulated once, row by row (in
+    parallel, with one length-``n`` accumulator per thread), and only the top ``k`` of every
+    row is kept, so memory is ``O(nnz + n * k + threads * n)``. The result does not depend on
+    ``num_threads``. Runs with the GIL released.
 
     Parameters
     ----------
@@ -73,7 +75,8 @@ def pearson_neighbours(
           (item-item: each user's mean over all that user's ratings; user-user: each item's
           mean over all its ratings), then the full-vector cosine of the centred vectors.
         - ``"cosine_corated"``: ``sum_I x y / sqrt(sum_I x^2 sum_I y^2)``, all sums over
-          ``I`` (surprise's ``cosine``; on baseline residuals, its ``pearson_baseline``).
+          ``I`` (surprise's ``cosine``; on baseline residuals, its ``pearson_baseline``, whose
+          shrinkage uses ``n - 1`` where this one uses ``n``, and which needs ``n >= 2``).
     min_support : int
         Pairs with fewer than ``min_support`` co-raters get no similarity (0 and 1 both
         mean "at least one"; pairs with no co-rater never have one).
@@ -87,8 +90,9 @@ def pearson_neighbours(
     scipy.sparse.csr_matrix of float32, shape (n, n)
         Row ``a`` holds at most ``k`` neighbours of ``a``, never ``a`` itself: the ``k``
         largest similarities (negative ones too if they are among the ``k`` largest). A zero
-        variance or zero norm gives similarity 0, Pearson covariances and variances that are
-        only rounding noise (below ``1e-12`` of the sums they come from) count as 0, values
+        variance or zero norm gives similarity 0; for Pearson, a co-rated variance or
+        covariance that is only rounding noise (at most ``1e-12`` of the matching sum of
+        squares of the ratings shifted by each item's overall mean) counts as 0 too. Values
         are clamped to ``[-1, 1]``, and a similarity of exactly 0 is not stored. No NaN.
         **Order:** within each row the entries are sorted by similarity descending (as
         float32), ties by the lower column index; so the column indices of a row are *not*

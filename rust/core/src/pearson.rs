@@ -22,13 +22,16 @@
 //!   item's mean over all of its ratings), then the full-row cosine of the centred rows (unrated
 //!   stays 0). A rater whose ratings are all equal has the exact value as mean.
 //! - [`Similarity::CosineCorated`]: `sum_I x y / sqrt(sum_I x^2 * sum_I y^2)`, all three sums
-//!   over the co-rated set (surprise's `cosine`; on baseline residuals, its `pearson_baseline`).
+//!   over the co-rated set (surprise's `cosine`; on baseline residuals, its `pearson_baseline`,
+//!   whose shrinkage uses `n - 1` where this one uses `n`, and which needs `n >= 2`).
 //!
 //! Then: a pair with `n < min_support` gets no similarity; `shrinkage` `λ >= 0` multiplies the
-//! similarity by `n / (n + λ)`. A zero variance or zero norm gives 0, and so does a Pearson
-//! covariance or a variance that is only rounding noise (at most `1e-12` of the magnitude of the
-//! sums it was computed from). Results are clamped to `[-1, 1]`, rounded to `f32`, and a
-//! similarity of exactly 0 is not stored. No NaN is ever returned.
+//! similarity by `n / (n + λ)`. A zero variance or zero norm gives 0. For Pearson, a co-rated
+//! variance or covariance that is only rounding noise counts as zero too: with `x'` the ratings
+//! of `a` shifted by `a`'s mean over all its ratings, `sum_I (x - mx)^2 <= 1e-12 * sum_I x'^2`
+//! (likewise for `b`) or `|sum_I (x - mx)(y - my)| <= 1e-12 * sqrt(sum_I x'^2 * sum_I y'^2)`
+//! gives 0. Results are clamped to `[-1, 1]`, rounded to `f32`, and a similarity of exactly 0
+//! is not stored. No NaN is ever returned.
 //!
 //! # Output
 //!
@@ -43,8 +46,9 @@
 //! rater `r` of `a`, for each entity `b > a` rated by `r` (a suffix of the rater's sorted list),
 //! add the pair's terms into a dense per-thread accumulator of length `n`, keeping a list of
 //! the touched entries. Each pair is thus computed once; its similarity is offered to the top-`k`
-//! of both rows, kept as bounded heaps shared by the threads (a lock per row, and a lock-free
-//! admission threshold per row that turns most candidates away without the lock). Rows run in
+//! of both rows, kept in per-row buffers of at most `2k` candidates shared by the threads (a
+//! lock per row, and a lock-free admission threshold per row that turns most candidates away
+//! without the lock; a full buffer is cut back to its best `k` by a selection). Rows run in
 //! parallel in the current rayon pool, from the last to the first, so that a row already holds
 //! its own best when the offers from lower rows arrive. Only the touched accumulators are
 //! reset. Memory is `O(nnz + n * k + threads * n)`, never `n x n`. Only the sums the chosen
@@ -126,7 +130,7 @@ const NOISE: f64 = 1e-12;
 /// # Errors
 /// [`Error::InvalidArgument`] when `k == 0`, when `shrinkage` is negative or not finite, when
 /// `ratings` has no `data`, a non-finite value, an unsorted or duplicated column index in a
-/// row, or more than `2^31 - 1` entities.
+/// row, or more than `2^31 - 1` rows or columns.
 pub fn pearson_neighbours(
     ratings: &CsrView<'_, f64>,
     k: usize,
@@ -142,6 +146,9 @@ pub fn pearson_neighbours(
         return Err(Error::invalid("shrinkage", format!("must be finite and >= 0, got {shrinkage}")));
     }
     check_ratings(ratings)?;
+    if ratings.n_rows.max(ratings.n_cols) > i32::MAX as usize {
+        return Err(Error::invalid("matrix", "more than 2^31 - 1 rows or columns"));
+    }
 
     // Entities as rows, with the values the similarity works on.
     let mut entities = match axis {
@@ -154,9 +161,6 @@ pub fn pearson_neighbours(
             data: ratings.data.to_vec(),
         },
     };
-    if entities.n_rows > i32::MAX as usize {
-        return Err(Error::invalid("matrix", "more than 2^31 - 1 entities"));
-    }
     match similarity {
         Similarity::Pearson => centre_rows(&mut entities),
         Similarity::AdjustedCosine => centre_columns(&mut entities),
@@ -165,7 +169,10 @@ pub fn pearson_neighbours(
     let (raters, positions) = transpose_with_positions(&entities);
     // No row has more than n - 1 neighbours: a huge `k` must not size any buffer.
     let k = k.min(entities.n_rows.saturating_sub(1)).max(1);
-    let support = min_support.max(1) as f64;
+    // One co-rating gives Pearson an exactly zero variance (x*x - (x*x)/1 == 0): skip such
+    // pairs without computing them.
+    let least = if similarity == Similarity::Pearson { 2 } else { 1 };
+    let support = min_support.max(least) as f64;
     let ctx = Context { entities: entities.view(), raters: raters.view(), positions: &positions, k, support, shrinkage };
 
     match similarity {
@@ -337,13 +344,15 @@ impl Kernel for PearsonKernel {
     #[inline]
     #[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(v > t)` is also true for NaN, on purpose
     fn finish(&self, s: &PearsonSums, _a: usize, _b: usize) -> f64 {
-        let n = s.n;
-        let vx = s.sxx - s.sx * s.sx / n;
-        let vy = s.syy - s.sy * s.sy / n;
+        // The means over the co-rated set, then the centred sums: sum (x - mx)^2 = Sxx - Sx mx.
+        let inv_n = 1.0 / s.n;
+        let (mx, my) = (s.sx * inv_n, s.sy * inv_n);
+        let vx = s.sxx - s.sx * mx;
+        let vy = s.syy - s.sy * my;
         if !(vx > NOISE * s.sxx) || !(vy > NOISE * s.syy) {
             return 0.0;
         }
-        let cov = s.sxy - s.sx * s.sy / n;
+        let cov = s.sxy - s.sx * my;
         // |cov| <= NOISE * sqrt(sxx * syy), squared: a covariance that is only rounding noise.
         if !(cov * cov > NOISE * NOISE * s.sxx * s.syy) {
             return 0.0;
@@ -465,12 +474,14 @@ fn offer(heap: &mut BinaryHeap<u64>, k: usize, key: u64) -> Option<u64> {
 }
 
 /// The top-`k` lists of all rows, shared by the threads. Every pair is computed once and
-/// offered to both of its rows. A row's threshold (the key of its k-th best, `u64::MAX` until
-/// it has `k`) only falls, so reading it without the lock can only let through too much, never
-/// too little, and most candidates are turned away without taking the lock.
+/// offered to both of its rows. A row collects its candidates unsorted in a buffer of up to
+/// `2k` keys; when the buffer is full, a selection keeps the best `k` and the key of the k-th
+/// best becomes the row's admission threshold. The threshold only falls, so reading it without
+/// the lock can only let through too much, never too little: most candidates are turned away
+/// without the lock, and an admitted one costs an append (amortised O(1) per candidate).
 struct SharedTopK {
     k: usize,
-    heaps: Vec<Mutex<BinaryHeap<u64>>>,
+    rows: Vec<Mutex<Vec<u64>>>,
     thresholds: Vec<AtomicU64>,
 }
 
@@ -478,50 +489,61 @@ impl SharedTopK {
     fn new(n: usize, k: usize) -> Self {
         SharedTopK {
             k,
-            heaps: (0..n).map(|_| Mutex::new(BinaryHeap::new())).collect(),
+            rows: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
             thresholds: (0..n).map(|_| AtomicU64::new(u64::MAX)).collect(),
         }
     }
 
-    fn lock(&self, row: usize) -> MutexGuard<'_, BinaryHeap<u64>> {
-        self.heaps[row].lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self, row: usize) -> MutexGuard<'_, Vec<u64>> {
+        self.rows[row].lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keeps the best `k` of a full buffer and publishes the new threshold.
+    fn compact(&self, row: usize, buffer: &mut Vec<u64>) {
+        if buffer.len() >= 2 * self.k {
+            buffer.select_nth_unstable(self.k - 1);
+            buffer.truncate(self.k);
+            // The k-th best is now at k - 1 and every key before it is smaller.
+            self.thresholds[row].store(buffer[self.k - 1], AtomicOrdering::Relaxed);
+        }
     }
 
     #[inline]
     fn offer(&self, row: usize, key: u64) {
         if key < self.thresholds[row].load(AtomicOrdering::Relaxed) {
-            let mut heap = self.lock(row);
-            if let Some(threshold) = offer(&mut heap, self.k, key) {
-                self.thresholds[row].store(threshold, AtomicOrdering::Relaxed);
+            let mut buffer = self.lock(row);
+            if buffer.capacity() == 0 {
+                buffer.reserve_exact(2 * self.k);
             }
+            buffer.push(key);
+            self.compact(row, &mut buffer);
         }
     }
 
-    /// Merges a row's own best (found while computing the row) under one lock.
+    /// Adds a row's own best (found while computing the row) under one lock.
     fn merge(&self, row: usize, own: &mut BinaryHeap<u64>) {
         if own.is_empty() {
             return;
         }
-        let mut heap = self.lock(row);
-        let mut threshold = None;
-        for candidate in own.drain() {
-            if let Some(t) = offer(&mut heap, self.k, candidate) {
-                threshold = Some(t);
-            }
-        }
-        if let Some(t) = threshold {
-            self.thresholds[row].store(t, AtomicOrdering::Relaxed);
-        }
+        let threshold = self.thresholds[row].load(AtomicOrdering::Relaxed);
+        let mut buffer = self.lock(row);
+        buffer.extend(own.drain().filter(|&key| key < threshold));
+        self.compact(row, &mut buffer);
     }
 
-    /// The rows, each sorted best first, stitched into a CSR.
+    /// The rows, each cut to its best `k` and sorted best first, stitched into a CSR.
     fn into_csr(self) -> Csr<f32> {
-        let n = self.heaps.len();
+        let n = self.rows.len();
+        let k = self.k;
         let rows: Vec<Vec<u64>> = self
-            .heaps
+            .rows
             .into_par_iter()
-            .map(|heap| {
-                let mut row = heap.into_inner().unwrap_or_else(PoisonError::into_inner).into_vec();
+            .map(|buffer| {
+                let mut row = buffer.into_inner().unwrap_or_else(PoisonError::into_inner);
+                if row.len() > k {
+                    row.select_nth_unstable(k - 1);
+                    row.truncate(k);
+                }
                 row.sort_unstable();
                 row
             })
