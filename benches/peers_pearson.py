@@ -186,6 +186,18 @@ def memory_check(n_users: int, n_items: int, n_ratings: int) -> dict:
     return json.loads(out.stdout)
 
 
+def cpu_note(rows) -> str:
+    """The CPU-time ratio of implicit to shoprec, as a sentence ('' if implicit did not run)."""
+    cpu = {name: c for name, _, c, _ in rows}
+    theirs = cpu.get("implicit CosineRecommender(K=50).fit (cosine)")
+    ours = cpu.get("shoprec pearson_neighbours, Pearson, all cores")
+    ours_cos = cpu.get("shoprec pearson_neighbours, cosine, all cores")
+    if not theirs or not ours or not ours_cos:
+        return ""
+    return (f" By CPU time, implicit's cosine takes {theirs / ours:.2f}x the CPU of shoprec's Pearson "
+            f"and {theirs / ours_cos:.2f}x that of shoprec's cosine.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
@@ -281,6 +293,10 @@ def main() -> None:
         "(rows can differ only by ties at the k-th place).",
         "",
         "Targets: >= 10x faster than surprise, >= 5x faster than scipy products, no slower than implicit.",
+        "",
+        "The machine is shared (other builds and benchmarks may run; see the load average above): the wall "
+        "time of a multi-threaded run then includes waiting for a core, so the CPU column is the steadier "
+        "measure of work." + cpu_note(rows),
     ]
     if memory:
         lines += [

@@ -340,3 +340,11 @@ def test_huge_k_is_fine(rng):
     got = pearson_neighbours(m, 10**12, similarity="cosine")
     np.testing.assert_array_equal(got.indices, want.indices)
     np.testing.assert_array_equal(got.data, want.data)
+
+
+def test_sliced_and_strided_inputs(rng):
+    m = random_ratings(rng, 50, 30, 0.3)
+    for view in (m[::2], m[:, ::2], m.T.tocsr()[::3].T, m.tocsc()[:, 1::2]):
+        for similarity in SIMILARITIES:
+            got = pearson_neighbours(view, 4, similarity=similarity)
+            check_neighbours(got, dense_reference(view, similarity), 4)

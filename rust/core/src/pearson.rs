@@ -313,8 +313,9 @@ trait Kernel: Sync {
     }
 }
 
+/// Six doubles, padded to one cache line so that no accumulator straddles two.
 #[derive(Clone, Copy, Default)]
-#[repr(C)]
+#[repr(C, align(64))]
 struct PearsonSums {
     n: f64,
     sx: f64,
@@ -361,8 +362,9 @@ impl Kernel for PearsonKernel {
     }
 }
 
+/// Two doubles, aligned so that no accumulator straddles two cache lines.
 #[derive(Clone, Copy, Default)]
-#[repr(C)]
+#[repr(C, align(16))]
 struct CosineSums {
     n: f64,
     sxy: f64,
@@ -398,8 +400,9 @@ impl Kernel for CosineKernel<'_> {
     }
 }
 
+/// Four doubles, aligned so that no accumulator straddles two cache lines.
 #[derive(Clone, Copy, Default)]
-#[repr(C)]
+#[repr(C, align(32))]
 struct CoratedSums {
     n: f64,
     sxx: f64,
