@@ -7,6 +7,7 @@
 mod arrays;
 mod error;
 mod parallel;
+mod text;
 mod topk;
 
 use pyo3::prelude::*;
@@ -17,6 +18,10 @@ mod _core {
     use crate::parallel::panic_for_test_py;
     #[pymodule_export]
     use crate::topk::top_k_py;
+    #[pymodule_export]
+    use crate::text::{
+        build_corpus_py, cooccurrence_py, discover_phrases_py, ppmi_py, randomized_svd_py, tokenize_py, PyTokenizer,
+    };
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

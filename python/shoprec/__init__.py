@@ -7,6 +7,7 @@ the Python face of it.
 from __future__ import annotations
 
 from . import kernels
+from .text import tokenize
 from ._core import __version__
 from .errors import (
     DTypeError,
@@ -23,6 +24,7 @@ from .errors import (
 __all__ = [
     "__version__",
     "kernels",
+    "tokenize",
     "ShoprecError",
     "InvalidArgumentError",
     "ShapeMismatchError",

@@ -6,6 +6,7 @@
 
 pub mod csr;
 pub mod error;
+pub mod text;
 pub mod topk;
 
 pub use error::{Error, Result};
