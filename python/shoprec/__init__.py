@@ -7,6 +7,7 @@ the Python face of it.
 from __future__ import annotations
 
 from . import kernels
+from .keywords import KeywordModel
 from .text import tokenize
 from ._core import __version__
 from .errors import (
@@ -25,6 +26,7 @@ __all__ = [
     "__version__",
     "kernels",
     "tokenize",
+    "KeywordModel",
     "ShoprecError",
     "InvalidArgumentError",
     "ShapeMismatchError",

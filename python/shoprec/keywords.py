@@ -45,7 +45,7 @@ import numpy as np
 from . import _core, _onnx
 from ._core import Tokenizer
 from ._validate import check_choice, check_float, check_int, check_k, check_num_threads
-from .errors import DTypeError, InvalidArgumentError, ModelFileError, ModelVersionError, ShoprecError
+from .errors import DTypeError, InvalidArgumentError, ModelFileError, ModelVersionError
 from .text import check_text
 
 __all__ = ["KeywordModel"]
@@ -428,8 +428,28 @@ class KeywordModel:
     def _term_ids_of(self, query: Any) -> Tuple[List[int], List[str]]:
         query = check_text(query, "query")[:MAX_QUERY_CHARS]
         tokens = self._tokenizer.tokenize(query)
-        ids = [self._term_ids[t] for t in tokens if t in self._term_ids][:MAX_QUERY_TERMS]
-        return ids, tokens
+        ids: List[int] = []
+        for token in tokens:
+            known = self._term_ids.get(token)
+            ids.extend([known] if known is not None else self._subword_ids(token))
+        return list(dict.fromkeys(ids))[:MAX_QUERY_TERMS], tokens
+
+    def _subword_ids(self, token: str) -> List[int]:
+        """Sub-word fallback for a term the model does not know (护手霜 when only 护手 and 霜
+        occur in the catalog): its longest known substrings, left to right, down to one
+        character for Han text and two for Latin text."""
+        shortest = 1 if not token.isascii() else 2
+        ids, start = [], 0
+        while start < len(token):
+            for end in range(len(token), start + shortest - 1, -1):
+                known = self._term_ids.get(token[start:end]) if end - start < len(token) else None
+                if known is not None:
+                    ids.append(known)
+                    start = end
+                    break
+            else:
+                start += 1
+        return ids
 
     def expand(self, query: str, k: int = 10) -> List[Tuple[str, float]]:
         """The ``k`` keywords that best expand ``query``, best first.
@@ -588,5 +608,3 @@ def write_onnx(
     return g.model("shoprec_keywords", inputs, outputs, ir_version=IR_VERSION, opset=OPSET,
                    producer_version=_core.__version__, metadata=metadata)
 
-
-__all__ += ["ShoprecError"]
