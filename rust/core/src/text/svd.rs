@@ -63,20 +63,25 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Orthonormalises the columns in place (modified Gram-Schmidt, applied twice for accuracy).
+/// Orthonormalises the columns in place by classical Gram-Schmidt applied twice ("CGS2",
+/// as accurate as modified Gram-Schmidt, and its dot products and updates run in parallel).
 /// A column that is numerically dependent on the previous ones becomes zero.
 fn orthonormalize(columns: &mut [Vec<f64>]) {
+    const CHUNK: usize = 4096;
     for j in 0..columns.len() {
-        let original = dot(&columns[j], &columns[j]).sqrt();
+        let (done, rest) = columns.split_at_mut(j);
+        let col = &mut rest[0];
+        let original = dot(col, col).sqrt();
         for _ in 0..2 {
-            let (done, rest) = columns.split_at_mut(j);
-            let col = &mut rest[0];
-            for q in done.iter() {
-                let projection = dot(q, col);
-                col.iter_mut().zip(q).for_each(|(c, qv)| *c -= projection * qv);
-            }
+            let coefs: Vec<f64> = done.par_iter().map(|q| dot(q, col)).collect();
+            col.par_chunks_mut(CHUNK).enumerate().for_each(|(chunk_index, chunk)| {
+                let offset = chunk_index * CHUNK;
+                for (q, &coef) in done.iter().zip(&coefs) {
+                    let len = chunk.len();
+                    chunk.iter_mut().zip(&q[offset..offset + len]).for_each(|(c, qv)| *c -= coef * qv);
+                }
+            });
         }
-        let col = &mut columns[j];
         let norm = dot(col, col).sqrt();
         if norm <= 1e-10 * original.max(f64::MIN_POSITIVE) || norm == 0.0 {
             col.iter_mut().for_each(|c| *c = 0.0);
@@ -182,13 +187,24 @@ pub fn randomized_svd(
     let mut v = vec![0f32; n * rank];
     let mut s = vec![0f32; rank];
     let largest = eigenvalues.first().copied().unwrap_or(0.0).max(0.0).sqrt();
-    for k in 0..rank.min(width) {
-        let sigma = eigenvalues[k].max(0.0).sqrt();
-        if sigma <= 1e-9 * largest || sigma == 0.0 {
-            continue;
-        }
-        let u_col: Vec<f64> = (0..m).map(|r| (0..width).map(|j| q[j][r] * w[j * width + k]).sum()).collect();
-        let v_col: Vec<f64> = (0..n).map(|r| (0..width).map(|j| bt[j][r] * w[j * width + k]).sum::<f64>() / sigma).collect();
+    let components: Vec<(usize, f64, Vec<f64>, Vec<f64>)> = (0..rank.min(width))
+        .into_par_iter()
+        .filter_map(|k| {
+            let sigma = eigenvalues[k].max(0.0).sqrt();
+            if sigma <= 1e-9 * largest || sigma == 0.0 {
+                return None;
+            }
+            let mut u_col = vec![0.0f64; m];
+            let mut v_col = vec![0.0f64; n];
+            for j in 0..width {
+                let weight = w[j * width + k];
+                u_col.iter_mut().zip(&q[j]).for_each(|(x, qv)| *x += weight * qv);
+                v_col.iter_mut().zip(&bt[j]).for_each(|(x, bv)| *x += weight * bv / sigma);
+            }
+            Some((k, sigma, u_col, v_col))
+        })
+        .collect();
+    for (k, sigma, u_col, v_col) in components {
         // A deterministic sign: the largest entry of u is positive.
         let pivot = u_col.iter().copied().fold(0.0f64, |best, x| if x.abs() > best.abs() { x } else { best });
         let sign = if pivot < 0.0 { -1.0 } else { 1.0 };
