@@ -188,7 +188,8 @@ def test_bad_queries_raise_named_errors(models, call, error):
         (dict(texts="one string"), shoprec.DTypeError),
         (dict(texts=[1, 2]), shoprec.DTypeError),
         (dict(texts=[]), shoprec.InvalidArgumentError),
-        (dict(texts=["a b", "c d"]), shoprec.InvalidArgumentError),  # no term in 2 texts
+        (dict(texts=["a b", "c d"], min_count=2), shoprec.InvalidArgumentError),  # no term in 2 texts
+        (dict(texts=catalog(), min_keyword_count=0), shoprec.InvalidArgumentError),
         (dict(texts=catalog(), dim=0), shoprec.InvalidArgumentError),
         (dict(texts=catalog(), precision="int4"), shoprec.InvalidArgumentError),
         (dict(texts=catalog(), queries="laptop"), shoprec.DTypeError),

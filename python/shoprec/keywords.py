@@ -155,7 +155,8 @@ class KeywordModel:
         keywords: Optional[Sequence[str]] = None,
         precision: str = "int8",
         seed: int = 0,
-        min_count: int = 2,
+        min_count: int = 1,
+        min_keyword_count: int = 1,
         max_keywords: int = 20_000,
         evidence_per_term: int = 32,
         evidence_weight: float = 0.1,
@@ -184,8 +185,16 @@ class KeywordModel:
             Storage and arithmetic of the ONNX model.
         seed : int
             Seed of the randomised SVD: the same inputs and seed give the same model.
-        min_count, max_keywords, evidence_per_term, evidence_weight
-            See the module documentation.
+        min_count : int
+            Terms found in fewer texts are left out of the vocabulary. The default 1 keeps
+            terms seen once: on a small catalog a brand named in one title is still evidence.
+        min_keyword_count : int
+            Default keywords must appear in at least this many texts.
+        max_keywords : int
+            At most this many default keywords, the most frequent first.
+        evidence_per_term, evidence_weight
+            How many co-occurrence links to keywords each term keeps, and their weight against
+            the cosine similarity (see the module documentation).
         num_threads : int
             Threads for building (0 = every core). The GIL is released while building.
 
@@ -208,6 +217,7 @@ class KeywordModel:
         precision = check_choice(precision, "precision", ("int8", "fp32"))
         seed = check_int(seed, "seed", minimum=0)
         min_count = check_int(min_count, "min_count", minimum=1)
+        min_keyword_count = check_int(min_keyword_count, "min_keyword_count", minimum=1)
         max_keywords = check_int(max_keywords, "max_keywords", minimum=1)
         evidence_per_term = check_int(evidence_per_term, "evidence_per_term", minimum=0)
         evidence_weight = check_float(evidence_weight, "evidence_weight", minimum=0.0)
@@ -234,7 +244,7 @@ class KeywordModel:
         if keywords is None:
             chosen = [
                 i for i, term in enumerate(vocab)
-                if not term.isdigit() and not (term.isascii() and len(term) < 2)
+                if doc_freq[i] >= min_keyword_count and not term.isdigit() and not (term.isascii() and len(term) < 2)
             ][:max_keywords]
             keyword_list = [vocab[i] for i in chosen]
             keyword_vectors = vectors[chosen]
@@ -276,7 +286,7 @@ class KeywordModel:
             "max_query_terms": MAX_QUERY_TERMS,
             "onnx": {"ir_version": IR_VERSION, "opset": OPSET},
             "tokenizer": {"version": Tokenizer.version, "fingerprint": tokenizer.fingerprint},
-            "build": {"max_terms": max_terms, "min_count": min_count, "seed": seed, "max_keywords": max_keywords,
+            "build": {"max_terms": max_terms, "min_count": min_count, "seed": seed, "max_keywords": max_keywords, "min_keyword_count": min_keyword_count,
                       "ppmi_alpha": 0.75, "svd": "randomized, oversample 10, 4 power iterations, U*S, unit rows"},
             "corpus": {"texts": len(texts), "query_sessions": len(sessions), "user_words": len(phrases),
                        "cooccurring_pairs": int(len(counts[2]) // 2), "ppmi_nonzeros": int(len(p_data)),
