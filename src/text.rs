@@ -164,7 +164,7 @@ type SvdOut<'py> = (Bound<'py, PyArray2<f32>>, Bound<'py, PyArray1<f32>>, Bound<
 
 /// `(u, s, v)` of the `rank` leading singular triplets of a CSR matrix.
 #[pyfunction(name = "randomized_svd")]
-#[pyo3(signature = (indptr, indices, data, n_rows, n_cols, rank, oversample = 10, power_iterations = 4, seed = 0, num_threads = 0))]
+#[pyo3(signature = (indptr, indices, data, n_rows, n_cols, rank, oversample = 10, power_iterations = 2, seed = 0, num_threads = 0))]
 #[allow(clippy::too_many_arguments)]
 pub fn randomized_svd_py<'py>(
     py: Python<'py>,

@@ -71,7 +71,7 @@ def randomized_svd(
     n_cols: int,
     rank: int,
     oversample: int = 10,
-    power_iterations: int = 4,
+    power_iterations: int = 2,
     seed: int = 0,
     num_threads: int = 0,
 ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...

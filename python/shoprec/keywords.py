@@ -235,7 +235,7 @@ class KeywordModel:
             raise InvalidArgumentError(f"no term appears in at least min_count={min_count} texts")
         counts = _core.cooccurrence(indptr, indices, n_terms, 256, num_threads)
         p_indptr, p_indices, p_data = _core.ppmi(*counts, n_terms, 0.75, 1.0, num_threads)
-        u, s, _ = _core.randomized_svd(p_indptr, p_indices, p_data, n_terms, n_terms, dim, 10, 4, seed, num_threads)
+        u, s, _ = _core.randomized_svd(p_indptr, p_indices, p_data, n_terms, n_terms, dim, 10, 2, seed, num_threads)
         vectors = u * s[None, :]
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), _EPS)
         vectors = vectors.astype(np.float32)
@@ -287,7 +287,7 @@ class KeywordModel:
             "onnx": {"ir_version": IR_VERSION, "opset": OPSET},
             "tokenizer": {"version": Tokenizer.version, "fingerprint": tokenizer.fingerprint},
             "build": {"max_terms": max_terms, "min_count": min_count, "seed": seed, "max_keywords": max_keywords, "min_keyword_count": min_keyword_count,
-                      "ppmi_alpha": 0.75, "svd": "randomized, oversample 10, 4 power iterations, U*S, unit rows"},
+                      "ppmi_alpha": 0.75, "svd": "randomized, oversample 10, 2 power iterations, U*S, unit rows"},
             "corpus": {"texts": len(texts), "query_sessions": len(sessions), "user_words": len(phrases),
                        "cooccurring_pairs": int(len(counts[2]) // 2), "ppmi_nonzeros": int(len(p_data)),
                        "max_doc_freq": int(doc_freq.max())},

@@ -63,16 +63,17 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Orthonormalises the columns in place by classical Gram-Schmidt applied twice ("CGS2",
-/// as accurate as modified Gram-Schmidt, and its dot products and updates run in parallel).
+/// Orthonormalises the columns in place by classical Gram-Schmidt; two `passes` ("CGS2") are as
+/// accurate as modified Gram-Schmidt, and its dot products and updates run in parallel. The
+/// power iterations only need the columns kept apart, so they use one pass (half the cost).
 /// A column that is numerically dependent on the previous ones becomes zero.
-fn orthonormalize(columns: &mut [Vec<f64>]) {
+fn orthonormalize(columns: &mut [Vec<f64>], passes: usize) {
     const CHUNK: usize = 4096;
     for j in 0..columns.len() {
         let (done, rest) = columns.split_at_mut(j);
         let col = &mut rest[0];
         let original = dot(col, col).sqrt();
-        for _ in 0..2 {
+        for _ in 0..passes {
             let coefs: Vec<f64> = done.par_iter().map(|q| dot(q, col)).collect();
             col.par_chunks_mut(CHUNK).enumerate().for_each(|(chunk_index, chunk)| {
                 let offset = chunk_index * CHUNK;
@@ -169,13 +170,13 @@ pub fn randomized_svd(
     let mut rng = SplitMix64(seed);
     let omega: Vec<Vec<f64>> = (0..width).map(|_| (0..n).map(|_| rng.next_normal()).collect()).collect();
     let mut q = multiply_columns(a, &omega);
-    orthonormalize(&mut q);
     for _ in 0..power_iterations {
+        orthonormalize(&mut q, 1);
         let mut z = multiply_columns(&at, &q);
-        orthonormalize(&mut z);
+        orthonormalize(&mut z, 1);
         q = multiply_columns(a, &z);
-        orthonormalize(&mut q);
     }
+    orthonormalize(&mut q, 2);
     // B^T = A^T Q (n x width); B B^T = (B^T)^T B^T.
     let bt = multiply_columns(&at, &q);
     let gram: Vec<f64> = (0..width * width)
