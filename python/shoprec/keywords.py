@@ -38,7 +38,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -47,6 +47,9 @@ from ._core import Tokenizer
 from ._validate import check_choice, check_float, check_int, check_k, check_num_threads
 from .errors import DTypeError, InvalidArgumentError, ModelFileError, ModelVersionError
 from .text import check_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .encoder import EncoderKeywordModel
 
 __all__ = ["KeywordModel"]
 
@@ -506,6 +509,37 @@ class KeywordModel:
             raise DTypeError(f"queries must be a list of str, got {type(queries).__name__}")
         k = check_k(k)
         return [self.expand(q, k) for q in queries]
+
+    @staticmethod
+    def from_encoder(directory: Union[str, os.PathLike], keywords: Sequence[str], *, num_threads: int = 1) -> "EncoderKeywordModel":
+        """Expansion with a pretrained sentence encoder instead of a catalog-built model.
+
+        Parameters
+        ----------
+        directory : str or path
+            Holds ``model.onnx`` (inputs ``input_ids`` and optionally ``attention_mask`` and
+            ``token_type_ids``; first output one vector per token or per text) and the
+            ``tokenizer.json`` of its Hugging Face tokenizer. ``python -m shoprec.export``
+            makes one from a sentence-transformers model.
+        keywords : list of str
+            The expansions; they are encoded once, here.
+        num_threads : int
+            onnxruntime's ``intra_op_num_threads``.
+
+        Returns
+        -------
+        EncoderKeywordModel
+            With ``expand`` and ``expand_many`` as on :class:`KeywordModel`. It is not saved by
+            shoprec: the encoder directory is the model.
+
+        Raises
+        ------
+        ModelFileError
+            If a file is missing or unreadable.
+        """
+        from .encoder import EncoderKeywordModel
+
+        return EncoderKeywordModel(directory, keywords, num_threads=num_threads)
 
     @property
     def onnx_bytes(self) -> bytes:
