@@ -8,6 +8,7 @@ use shoprec_core::text::svd::randomized_svd;
 use shoprec_core::text::tokenizer::Tokenizer;
 
 /// 5,000 titles of eight words drawn (Zipf-like) from 3,000 made-up Latin and Chinese terms.
+#[must_use]
 pub fn catalog() -> Vec<String> {
     let words: Vec<String> = (0..3000).map(|i| if i % 2 == 0 { format!("w{i}x") } else { format!("商品{i}") }).collect();
     let mut state: u64 = 12345;

@@ -194,7 +194,7 @@ mod tests {
         let p = ppmi(&counts.view(), 0.75, 1.0).unwrap();
         let rows: Vec<f64> = (0..4).map(|r| dense[r * 4..r * 4 + 4].iter().sum()).collect();
         let z: f64 = rows.iter().map(|r| r.powf(0.75)).sum();
-        let mut got = vec![0.0f64; 16];
+        let mut got = [0.0f64; 16];
         for r in 0..4 {
             for (&c, &v) in p.view().row_indices(r).iter().zip(p.view().row_data(r)) {
                 got[r * 4 + c as usize] = f64::from(v);

@@ -22,7 +22,7 @@ pub struct TruncatedSvd {
     pub v: Vec<f32>,
 }
 
-/// A small deterministic generator (SplitMix64) for the Gaussian sketch: the same `seed`
+/// A small deterministic generator (`SplitMix64`) for the Gaussian sketch: the same `seed`
 /// gives the same vectors on every platform.
 struct SplitMix64(u64);
 
@@ -85,9 +85,11 @@ fn orthonormalize(columns: &mut [Vec<f64>], passes: usize) {
         }
         let norm = dot(col, col).sqrt();
         if norm <= 1e-10 * original.max(f64::MIN_POSITIVE) || norm == 0.0 {
-            col.iter_mut().for_each(|c| *c = 0.0);
+            col.fill(0.0);
         } else {
-            col.iter_mut().for_each(|c| *c /= norm);
+            for c in col.iter_mut() {
+                *c /= norm;
+            }
         }
     }
 }

@@ -146,7 +146,7 @@ impl Tokenizer {
         let mut normal = String::with_capacity(text.len());
         normalize_into(text, &mut normal);
         let mut tokens = Vec::new();
-        self.for_each_run(&normal, |run, han| {
+        Self::for_each_run(&normal, |run, han| {
             if han {
                 self.cut_han(run, &mut tokens);
             } else {
@@ -157,7 +157,7 @@ impl Tokenizer {
     }
 
     /// Calls `f(run, is_han)` for every Han run and every Latin/digit token of normalised text.
-    pub(crate) fn for_each_run<'t>(&self, normal: &'t str, mut f: impl FnMut(&'t str, bool)) {
+    pub(crate) fn for_each_run<'t>(normal: &'t str, mut f: impl FnMut(&'t str, bool)) {
         let chars: Vec<(usize, char)> = normal.char_indices().collect();
         let classes: Vec<CharClass> = chars.iter().map(|&(_, c)| classify(c)).collect();
         let end_of = |i: usize| if i + 1 < chars.len() { chars[i + 1].0 } else { normal.len() };
@@ -225,7 +225,7 @@ impl Tokenizer {
         let mut normal = String::with_capacity(text.len());
         normalize_into(text, &mut normal);
         let mut runs = Vec::new();
-        self.for_each_run(&normal, |run, han| {
+        Self::for_each_run(&normal, |run, han| {
             if han {
                 runs.push(run.to_owned());
             }
