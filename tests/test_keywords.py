@@ -327,3 +327,32 @@ def test_one_session_shared_by_threads(saved):
         t.join()
     assert all(results[i] == want for i in range(4))
     assert model._session is session
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_HYPOTHESIS_MODEL = {}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    query=st.one_of(
+        st.text(max_size=40),
+        st.lists(st.sampled_from(ELECTRONICS + FASHION + ["游戏本", "😀", "\x00", " "]), max_size=8).map(" ".join),
+    ),
+    k=st.integers(1, 50),
+)
+def test_hypothesis_any_query(query, k):
+    """Any text: no exception, at most k results, sorted scores, never the query's own terms,
+    the same answer twice."""
+    if "m" not in _HYPOTHESIS_MODEL:
+        _HYPOTHESIS_MODEL["m"] = KeywordModel.build(catalog(), dim=8, precision="int8", min_count=2, evidence_per_term=4)
+    model = _HYPOTHESIS_MODEL["m"]
+    result = model.expand(query, k)
+    assert len(result) <= k
+    scores = [s for _, s in result]
+    assert scores == sorted(scores, reverse=True) and all(np.isfinite(scores))
+    own = set(shoprec.tokenize(query))
+    assert not own & {kw for kw, _ in result}
+    assert result == model.expand(query, k)
