@@ -191,6 +191,8 @@ def test_bad_queries_raise_named_errors(models, call, error):
         (dict(texts=["a b", "c d"], min_count=2), shoprec.InvalidArgumentError),  # no term in 2 texts
         (dict(texts=catalog(), min_keyword_count=0), shoprec.InvalidArgumentError),
         (dict(texts=catalog(), dim=0), shoprec.InvalidArgumentError),
+        (dict(texts=catalog(), seed=2**64), shoprec.InvalidArgumentError),
+        (dict(texts=catalog(), seed=-1), shoprec.InvalidArgumentError),
         (dict(texts=catalog(), precision="int4"), shoprec.InvalidArgumentError),
         (dict(texts=catalog(), queries="laptop"), shoprec.DTypeError),
         (dict(texts=catalog(), keywords=["nothing known"]), shoprec.InvalidArgumentError),
@@ -212,6 +214,12 @@ def test_given_keywords_and_query_sessions():
     assert model.meta["corpus"]["query_sessions"] == 6
     assert model.expand("gaming", k=1)[0][0] == "gaming laptop"
     assert "dress" not in [kw for kw, _ in model.expand("dress", k=3)]
+
+
+def test_dimension_above_the_vocabulary_size():
+    model = KeywordModel.build(catalog(), dim=100, min_count=2)
+    assert len(model.vocab) < 100 and model.meta["dim"] == 100
+    assert [kw for kw, _ in model.expand("laptop", 3)] and set(kw for kw, _ in model.expand("laptop", 3)) <= set(ELECTRONICS)
 
 
 def test_build_is_deterministic_for_a_seed():

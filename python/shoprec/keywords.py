@@ -219,6 +219,8 @@ class KeywordModel:
         max_terms = check_int(max_terms, "max_terms", minimum=1)
         precision = check_choice(precision, "precision", ("int8", "fp32"))
         seed = check_int(seed, "seed", minimum=0)
+        if seed >= 2**64:
+            raise InvalidArgumentError(f"seed must be below 2**64, got {seed}")
         min_count = check_int(min_count, "min_count", minimum=1)
         min_keyword_count = check_int(min_keyword_count, "min_keyword_count", minimum=1)
         max_keywords = check_int(max_keywords, "max_keywords", minimum=1)
