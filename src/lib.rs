@@ -9,6 +9,7 @@ mod error;
 mod knn;
 mod parallel;
 mod pearson;
+mod text;
 mod topk;
 
 use pyo3::prelude::*;
@@ -23,6 +24,10 @@ mod _core {
     use crate::topk::top_k_py;
     #[pymodule_export]
     use crate::knn::PyKnnIndex;
+    #[pymodule_export]
+    use crate::text::{
+        build_corpus_py, cooccurrence_py, discover_phrases_py, ppmi_py, randomized_svd_py, tokenize_py, PyTokenizer,
+    };
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

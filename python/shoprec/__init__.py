@@ -10,6 +10,9 @@ from . import evaluate, kernels, tune
 from ._persist import load
 from .interactions import Interactions
 from .models import Baseline, ItemKNN, Popular, Recommendations, UserKNN
+from . import kernels
+from .keywords import KeywordModel
+from .text import tokenize
 from ._core import __version__
 from .errors import (
     DTypeError,
@@ -35,6 +38,8 @@ __all__ = [
     "Popular",
     "Recommendations",
     "load",
+    "tokenize",
+    "KeywordModel",
     "ShoprecError",
     "InvalidArgumentError",
     "ShapeMismatchError",

@@ -1,6 +1,6 @@
 # Hand-written stubs for the Rust extension; `python -m mypy.stubtest shoprec._core` keeps
 # them honest. The public, documented API is in the Python modules that call these.
-from typing import Optional, Tuple, Union, final
+from typing import List, Optional, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
@@ -84,3 +84,59 @@ class KnnIndex:
         min_k: int = 1,
         num_threads: int = 0,
     ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]: ...
+# Text: tokenizer and keyword-building kernels (shoprec.keywords is the public face).
+@final
+class Tokenizer:
+    version: str
+    def __new__(cls, user_words: List[str] = ...) -> "Tokenizer": ...
+    def tokenize(self, text: str) -> List[str]: ...
+    def tokenize_many(self, texts: List[str], num_threads: int = 0) -> List[List[str]]: ...
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def user_words(self) -> List[str]: ...
+
+def tokenize(text: str) -> List[str]: ...
+def discover_phrases(
+    tokenizer: Tokenizer,
+    texts: List[str],
+    min_count: int,
+    min_cohesion: float,
+    max_phrases: int,
+    num_threads: int = 0,
+) -> List[str]: ...
+def build_corpus(
+    tokenizer: Tokenizer, texts: List[str], max_terms: int, min_count: int, num_threads: int = 0
+) -> Tuple[
+    List[str],
+    npt.NDArray[np.uint32],
+    Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.uint32]],
+]: ...
+def cooccurrence(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    n_terms: int,
+    max_terms_per_text: int,
+    num_threads: int = 0,
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...
+def ppmi(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float64],
+    n_terms: int,
+    alpha: float,
+    shift: float,
+    num_threads: int = 0,
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+def randomized_svd(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    n_rows: int,
+    n_cols: int,
+    rank: int,
+    oversample: int = 10,
+    power_iterations: int = 2,
+    seed: int = 0,
+    num_threads: int = 0,
+) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...

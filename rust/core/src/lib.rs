@@ -8,6 +8,7 @@ pub mod csr;
 pub mod error;
 pub mod knn;
 pub mod pearson;
+pub mod text;
 pub mod topk;
 
 pub use error::{Error, Result};

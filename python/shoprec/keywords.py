@@ -1,0 +1,656 @@
+"""Keyword models: query expansion learnt from the shop's own catalog and search log.
+
+A :class:`KeywordModel` is built from product titles (and, optionally, query sessions), saved
+as a directory holding a quantized ONNX model, and queried in-process with onnxruntime::
+
+    model = KeywordModel.build(titles, queries=sessions)
+    model.save("kw-model")
+    model = KeywordModel.load("kw-model")
+    model.expand("笔记本电脑")        # [("轻薄本", 0.71), ("游戏本", 0.69), ...]
+
+How a keyword is scored for a query (all of it inside the ONNX graph):
+
+1. The query's terms (:func:`shoprec.tokenize` with the catalog's user words) are looked up in
+   a term-vector table. Term vectors come from the PPMI matrix of term co-occurrence within
+   titles and query sessions, reduced by a randomised truncated SVD to ``dim`` dimensions
+   (``U * S``) and scaled to unit length.
+2. The vectors are summed and scaled to unit length; its dot product with every keyword's
+   unit vector is the *similarity* part of the score.
+3. Each term also carries its ``evidence_per_term`` strongest PPMI links to keywords (the
+   first-order co-occurrence evidence the low-rank vectors blur); their PPMI values, summed
+   over the query's terms and multiplied by ``evidence_weight``, are added to the similarity.
+   On a small catalog the SVD alone ranks below plain co-occurrence counts; the mix beats them
+   (see ``benches/RESULTS.md``).
+4. TopK. Keywords that are the query's own terms are dropped afterwards.
+
+``precision="int8"`` stores the term table as int8 with one scale per row, the keyword matrix
+as int8 with one scale per keyword (the dot product is an integer MatMulInteger against the
+query vector quantized by DynamicQuantizeLinear), and the evidence weights as uint8 with one
+scale per term. ``precision="fp32"`` keeps everything in float32, for comparison.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _core, _onnx
+from ._core import Tokenizer
+from ._validate import check_choice, check_float, check_int, check_k, check_num_threads
+from .errors import DTypeError, InvalidArgumentError, ModelFileError, ModelVersionError
+from .text import check_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .encoder import EncoderKeywordModel
+
+__all__ = ["KeywordModel"]
+
+FORMAT = "shoprec-keywords"
+FORMAT_VERSION = 1
+# ONNX IR version 8 and opset 16: ScatterElements with reduction="add" needs opset 16;
+# onnxruntime reads both since release 1.11 (2022).
+IR_VERSION = 8
+OPSET = 16
+#: Queries are cut to this many characters, then to this many known terms, before lookup.
+MAX_QUERY_CHARS = 1000
+MAX_QUERY_TERMS = 32
+FILES = ("model.onnx", "vocab.txt", "keywords.txt", "userdict.txt")
+_EPS = 1e-12
+
+
+def _import_onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "shoprec keyword models run with onnxruntime, which is not installed: "
+            "pip install 'shoprec[keywords]'"
+        ) from None
+    return onnxruntime
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_texts(texts: Any, name: str) -> List[str]:
+    if isinstance(texts, str) or not isinstance(texts, Iterable):
+        raise DTypeError(f"{name} must be a list of str, got {type(texts).__name__}")
+    out = [check_text(t, f"{name}[{i}]") for i, t in enumerate(texts)]
+    return out
+
+
+def _check_sessions(queries: Any) -> List[str]:
+    """Query sessions as texts: a session (list of queries) becomes one text; a plain string
+    is a session of one query."""
+    if queries is None:
+        return []
+    if isinstance(queries, str) or not isinstance(queries, Iterable):
+        raise DTypeError(f"queries must be a list of sessions, got {type(queries).__name__}")
+    texts = []
+    for i, session in enumerate(queries):
+        if isinstance(session, str):
+            texts.append(session)
+        else:
+            texts.append(" ".join(_check_texts(session, f"queries[{i}]")))
+    return texts
+
+
+def _quantize_rows(matrix: np.ndarray, levels: int, signed: bool) -> Tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-row quantization: ``matrix ~ q * scale[:, None]``."""
+    peak = np.abs(matrix).max(axis=1) if matrix.size else np.zeros(matrix.shape[0], np.float32)
+    scale = np.where(peak > 0, peak / levels, 1.0).astype(np.float32)
+    q = np.rint(matrix / scale[:, None])
+    if signed:
+        return np.clip(q, -levels, levels).astype(np.int8), scale
+    return np.clip(q, 0, levels).astype(np.uint8), scale
+
+
+class KeywordModel:
+    """Query expansion with a keyword model built from the shop's own catalog.
+
+    Build one with :meth:`build`, keep it with :meth:`save`, and open it in every worker with
+    :meth:`load`. A model is immutable; one instance (and its single onnxruntime session) is
+    shared safely by all threads of a process.
+    """
+
+    def __init__(self, onnx_bytes: bytes, vocab: List[str], keywords: List[str], user_words: List[str], meta: Dict[str, Any], num_threads: int = 1) -> None:
+        self._onnx_bytes = onnx_bytes
+        self.vocab = vocab
+        self.keywords = keywords
+        self.user_words = user_words
+        self.meta = meta
+        self._tokenizer = Tokenizer(user_words)
+        self._term_ids = {t: i for i, t in enumerate(vocab)}
+        # The keywords that are exactly one term, by term id, to drop a query's own terms.
+        self._keyword_of_term: Dict[int, List[int]] = {}
+        self._keyword_of_text: Dict[str, List[int]] = {}
+        for j, keyword in enumerate(keywords):
+            ids = [self._term_ids.get(t) for t in self._tokenizer.tokenize(keyword)]
+            if len(ids) == 1 and ids[0] is not None:
+                self._keyword_of_term.setdefault(ids[0], []).append(j)
+            self._keyword_of_text.setdefault(" ".join(self._tokenizer.tokenize(keyword)), []).append(j)
+        self.num_threads = num_threads
+        self._session: Any = None
+        self._session_lock = threading.Lock()
+
+    # ----------------------------------------------------------------------------- building
+    @classmethod
+    def build(
+        cls,
+        texts: Sequence[str],
+        *,
+        queries: Optional[Sequence[Union[str, Sequence[str]]]] = None,
+        dim: int = 128,
+        max_terms: int = 50_000,
+        keywords: Optional[Sequence[str]] = None,
+        precision: str = "int8",
+        seed: int = 0,
+        min_count: int = 1,
+        min_keyword_count: int = 1,
+        max_keywords: int = 20_000,
+        evidence_per_term: int = 32,
+        evidence_weight: float = 0.1,
+        num_threads: int = 0,
+    ) -> "KeywordModel":
+        """Build a keyword model from product texts and, optionally, query sessions.
+
+        Parameters
+        ----------
+        texts : list of str
+            Product titles or descriptions; terms co-occur when they appear in the same text.
+        queries : list of sessions, optional
+            Search log: each session is a list of queries typed in one visit (or one str);
+            terms co-occur when they appear in the same session.
+        dim : int
+            Dimension of the term vectors (truncated SVD rank).
+        max_terms : int
+            Vocabulary size: the most frequent terms found in at least ``min_count`` texts.
+        keywords : list of str, optional
+            The expansions the model may return. By default the frequent catalog terms and
+            discovered phrases (at most ``max_keywords``, numbers and one-letter Latin terms
+            left out). A given keyword is the sum of its terms' vectors; keywords without any
+            known term are dropped (counted in ``meta["keywords_dropped"]``). Only one-term
+            keywords receive co-occurrence evidence.
+        precision : {"int8", "fp32"}
+            Storage and arithmetic of the ONNX model.
+        seed : int
+            Seed of the randomised SVD: the same inputs and seed give the same model.
+        min_count : int
+            Terms found in fewer texts are left out of the vocabulary. The default 1 keeps
+            terms seen once: on a small catalog a brand named in one title is still evidence.
+        min_keyword_count : int
+            Default keywords must appear in at least this many texts.
+        max_keywords : int
+            At most this many default keywords, the most frequent first.
+        evidence_per_term, evidence_weight
+            How many co-occurrence links to keywords each term keeps, and their weight against
+            the cosine similarity (see the module documentation).
+        num_threads : int
+            Threads for building (0 = every core). The GIL is released while building.
+
+        Returns
+        -------
+        KeywordModel
+
+        Raises
+        ------
+        DTypeError
+            If ``texts`` or ``queries`` are not lists of strings.
+        InvalidArgumentError
+            If an argument is out of range, or the corpus has no term found in ``min_count``
+            texts.
+        """
+        texts = _check_texts(texts, "texts")
+        sessions = _check_sessions(queries)
+        dim = check_int(dim, "dim", minimum=1)
+        max_terms = check_int(max_terms, "max_terms", minimum=1)
+        precision = check_choice(precision, "precision", ("int8", "fp32"))
+        seed = check_int(seed, "seed", minimum=0)
+        if seed >= 2**64:
+            raise InvalidArgumentError(f"seed must be below 2**64, got {seed}")
+        min_count = check_int(min_count, "min_count", minimum=1)
+        min_keyword_count = check_int(min_keyword_count, "min_keyword_count", minimum=1)
+        max_keywords = check_int(max_keywords, "max_keywords", minimum=1)
+        evidence_per_term = check_int(evidence_per_term, "evidence_per_term", minimum=0)
+        evidence_weight = check_float(evidence_weight, "evidence_weight", minimum=0.0)
+        num_threads = check_num_threads(num_threads)
+        corpus = texts + sessions
+        if not corpus:
+            raise InvalidArgumentError("texts is empty")
+
+        base = Tokenizer()
+        phrases = _core.discover_phrases(base, corpus, max(3, min_count), 0.3, max(1, max_terms // 10), num_threads)
+        tokenizer = Tokenizer(phrases)
+        vocab, doc_freq, (indptr, indices, _) = _core.build_corpus(tokenizer, corpus, max_terms, min_count, num_threads)
+        n_terms = len(vocab)
+        if n_terms == 0:
+            raise InvalidArgumentError(f"no term appears in at least min_count={min_count} texts")
+        counts = _core.cooccurrence(indptr, indices, n_terms, 256, num_threads)
+        p_indptr, p_indices, p_data = _core.ppmi(*counts, n_terms, 0.75, 1.0, num_threads)
+        u, s, _ = _core.randomized_svd(p_indptr, p_indices, p_data, n_terms, n_terms, dim, 10, 2, seed, num_threads)
+        vectors = u * s[None, :]
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), _EPS)
+        vectors = vectors.astype(np.float32)
+
+        dropped = 0
+        if keywords is None:
+            chosen = [
+                i for i, term in enumerate(vocab)
+                if doc_freq[i] >= min_keyword_count and not term.isdigit() and not (term.isascii() and len(term) < 2)
+            ][:max_keywords]
+            keyword_list = [vocab[i] for i in chosen]
+            keyword_vectors = vectors[chosen]
+            keyword_of_term = np.full(n_terms, -1, np.int64)
+            keyword_of_term[chosen] = np.arange(len(chosen))
+        else:
+            term_ids = {t: i for i, t in enumerate(vocab)}
+            keyword_list, rows = [], []
+            keyword_of_term = np.full(n_terms, -1, np.int64)
+            for i, keyword in enumerate(_check_texts(keywords, "keywords")):
+                if "\n" in keyword or "\r" in keyword or not keyword.strip():
+                    raise InvalidArgumentError(f"keywords[{i}] is empty or contains a line break")
+                ids = [term_ids[t] for t in tokenizer.tokenize(keyword) if t in term_ids]
+                if not ids:
+                    dropped += 1
+                    continue
+                if len(ids) == 1 and keyword_of_term[ids[0]] < 0:
+                    keyword_of_term[ids[0]] = len(keyword_list)
+                keyword_list.append(keyword)
+                rows.append(vectors[ids].sum(axis=0))
+            if not keyword_list:
+                raise InvalidArgumentError("none of the keywords contains a term of the catalog")
+            keyword_vectors = np.array(rows, dtype=np.float32)
+            keyword_vectors /= np.maximum(np.linalg.norm(keyword_vectors, axis=1, keepdims=True), _EPS)
+
+        evidence_ids, evidence_weights = _evidence(p_indptr, p_indices, p_data, keyword_of_term, evidence_per_term)
+        meta: Dict[str, Any] = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "shoprec_version": _core.__version__,
+            "precision": precision,
+            "dim": dim,
+            "vocab_size": n_terms,
+            "n_keywords": len(keyword_list),
+            "keywords_dropped": dropped,
+            "evidence_per_term": evidence_per_term,
+            "evidence_weight": evidence_weight,
+            "max_query_chars": MAX_QUERY_CHARS,
+            "max_query_terms": MAX_QUERY_TERMS,
+            "onnx": {"ir_version": IR_VERSION, "opset": OPSET},
+            "tokenizer": {"version": Tokenizer.version, "fingerprint": tokenizer.fingerprint},
+            "build": {"max_terms": max_terms, "min_count": min_count, "seed": seed, "max_keywords": max_keywords, "min_keyword_count": min_keyword_count,
+                      "ppmi_alpha": 0.75, "svd": "randomized, oversample 10, 2 power iterations, U*S, unit rows"},
+            "corpus": {"texts": len(texts), "query_sessions": len(sessions), "user_words": len(phrases),
+                       "cooccurring_pairs": int(len(counts[2]) // 2), "ppmi_nonzeros": int(len(p_data)),
+                       "max_doc_freq": int(doc_freq.max())},
+        }
+        onnx_bytes = write_onnx(vectors, keyword_vectors, evidence_ids, evidence_weights, evidence_weight, precision, meta)
+        return cls(onnx_bytes, list(vocab), keyword_list, tokenizer.user_words, meta)
+
+    # ----------------------------------------------------------------------------- saving
+    def save(self, directory: Union[str, os.PathLike]) -> None:
+        """Write the model directory atomically: ``model.onnx``, ``vocab.txt``,
+        ``keywords.txt``, ``userdict.txt`` and ``meta.json`` (with their SHA-256 checksums).
+
+        The files are written into a new directory next to ``directory`` and renamed into place,
+        so a reader never sees a half-written model. An existing model directory is replaced.
+
+        Raises
+        ------
+        InvalidArgumentError
+            If ``directory`` exists and is not a directory, or is a non-empty directory
+            without a ``meta.json`` (shoprec does not overwrite what it did not write).
+        """
+        target = Path(directory)
+        if target.exists():
+            if not target.is_dir():
+                raise InvalidArgumentError(f"{target} exists and is not a directory")
+            if any(target.iterdir()) and not (target / "meta.json").exists():
+                raise InvalidArgumentError(f"{target} is a non-empty directory that holds no shoprec model")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            contents = {
+                "model.onnx": self._onnx_bytes,
+                "vocab.txt": "".join(t + "\n" for t in self.vocab).encode("utf-8"),
+                "keywords.txt": "".join(t + "\n" for t in self.keywords).encode("utf-8"),
+                "userdict.txt": "".join(t + "\n" for t in self.user_words).encode("utf-8"),
+            }
+            meta = dict(self.meta)
+            meta["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
+            contents["meta.json"] = json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+            for name, data in contents.items():
+                with open(staging / name, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+            old = None
+            if target.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+                os.rmdir(old)
+                os.rename(target, old)
+            os.rename(staging, target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, directory: Union[str, os.PathLike], *, num_threads: int = 1) -> "KeywordModel":
+        """Open a saved model directory.
+
+        Every file is checked against the SHA-256 sums in ``meta.json`` and the tokenizer is
+        rebuilt from ``userdict.txt`` and checked against the recorded fingerprint.
+
+        Parameters
+        ----------
+        directory : str or path
+        num_threads : int
+            onnxruntime's ``intra_op_num_threads`` (default 1: a web server runs many workers).
+            Spinning is turned off so idle threads do not burn CPU.
+
+        Raises
+        ------
+        ModelFileError
+            If a file is missing, truncated or corrupted, a checksum or the tokenizer
+            fingerprint does not match, or ``model.onnx`` cannot be read by onnxruntime.
+        ModelVersionError
+            If the model was written in a newer format than this shoprec reads.
+        """
+        num_threads = check_int(num_threads, "num_threads", minimum=1)
+        root = Path(directory)
+        if not root.is_dir():
+            raise ModelFileError(f"{root} is not a model directory")
+        try:
+            meta = json.loads((root / "meta.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelFileError(f"{root}: meta.json is missing") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFileError(f"{root}: meta.json is corrupted ({exc})") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ModelFileError(f"{root}: meta.json does not describe a shoprec keyword model")
+        version = meta.get("format_version")
+        if not isinstance(version, int):
+            raise ModelFileError(f"{root}: meta.json has no format_version")
+        if version > FORMAT_VERSION:
+            raise ModelVersionError(
+                f"{root} holds a keyword model of format {version}; this shoprec reads up to "
+                f"{FORMAT_VERSION}: upgrade shoprec"
+            )
+        sums = meta.get("files")
+        if not isinstance(sums, dict) or set(FILES) - set(sums):
+            raise ModelFileError(f"{root}: meta.json lacks the checksums of {', '.join(FILES)}")
+        for name in FILES:
+            path = root / name
+            if not path.is_file():
+                raise ModelFileError(f"{root}: {name} is missing")
+            if _sha256(path) != sums[name]:
+                raise ModelFileError(f"{root}: {name} does not match its checksum (corrupted or edited)")
+        try:
+            lines = {name: (root / name).read_text(encoding="utf-8").splitlines() for name in FILES[1:]}
+        except UnicodeDecodeError as exc:
+            raise ModelFileError(f"{root}: a text file is not UTF-8 ({exc})") from None
+        tokenizer_meta = meta.get("tokenizer", {})
+        try:
+            tokenizer = Tokenizer(lines["userdict.txt"])
+        except InvalidArgumentError as exc:
+            raise ModelFileError(f"{root}: userdict.txt is invalid ({exc})") from None
+        if tokenizer.fingerprint != tokenizer_meta.get("fingerprint"):
+            raise ModelFileError(
+                f"{root}: tokenizer fingerprint mismatch (model built with "
+                f"{tokenizer_meta.get('version')!r}, this shoprec tokenizes with {Tokenizer.version!r}); "
+                "rebuild the model"
+            )
+        if len(lines["vocab.txt"]) != meta.get("vocab_size") or len(lines["keywords.txt"]) != meta.get("n_keywords"):
+            raise ModelFileError(f"{root}: vocab.txt or keywords.txt disagrees with meta.json")
+        model = cls((root / "model.onnx").read_bytes(), lines["vocab.txt"], lines["keywords.txt"],
+                    lines["userdict.txt"], meta, num_threads)
+        model._open_session()
+        return model
+
+    # ----------------------------------------------------------------------------- querying
+    def _open_session(self) -> Any:
+        with self._session_lock:
+            if self._session is None:
+                ort = _import_onnxruntime()
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = self.num_threads
+                options.inter_op_num_threads = 1
+                options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+                try:
+                    self._session = ort.InferenceSession(self._onnx_bytes, sess_options=options,
+                                                         providers=["CPUExecutionProvider"])
+                except Exception as exc:  # onnxruntime raises its own exception types
+                    raise ModelFileError(f"onnxruntime cannot load the keyword model: {exc}") from None
+            return self._session
+
+    def _term_ids_of(self, query: Any) -> Tuple[List[int], List[str]]:
+        query = check_text(query, "query")[:MAX_QUERY_CHARS]
+        tokens = self._tokenizer.tokenize(query)
+        ids: List[int] = []
+        for token in tokens:
+            known = self._term_ids.get(token)
+            ids.extend([known] if known is not None else self._subword_ids(token))
+        return list(dict.fromkeys(ids))[:MAX_QUERY_TERMS], tokens
+
+    def _subword_ids(self, token: str) -> List[int]:
+        """Sub-word fallback for a term the model does not know (护手霜 when only 护手 and 霜
+        occur in the catalog): its longest known substrings, left to right, down to one
+        character for Han text and two for Latin text."""
+        shortest = 1 if not token.isascii() else 2
+        ids, start = [], 0
+        while start < len(token):
+            for end in range(len(token), start + shortest - 1, -1):
+                known = self._term_ids.get(token[start:end]) if end - start < len(token) else None
+                if known is not None:
+                    ids.append(known)
+                    start = end
+                    break
+            else:
+                start += 1
+        return ids
+
+    def expand(self, query: str, k: int = 10) -> List[Tuple[str, float]]:
+        """The ``k`` keywords that best expand ``query``, best first.
+
+        The query is cut to its first 1,000 characters and its first 32 known terms. A query
+        with no known term (empty, whitespace, emoji, words the catalog never uses) gives
+        ``[]`` without running the model. The query's own terms are never returned.
+
+        Parameters
+        ----------
+        query : str
+        k : int
+            At most this many keywords (fewer if the model has fewer).
+
+        Returns
+        -------
+        list of (str, float)
+            ``(keyword, score)`` pairs; the score is the cosine similarity plus the weighted
+            co-occurrence evidence (see the module documentation).
+        """
+        k = check_k(k)
+        ids, tokens = self._term_ids_of(query)
+        if not ids:
+            return []
+        own = {j for i in ids for j in self._keyword_of_term.get(i, ())}
+        own.update(self._keyword_of_text.get(" ".join(tokens), ()))
+        n_keywords = len(self.keywords)
+        fetch = min(n_keywords, k + len(own))
+        session = self._session or self._open_session()
+        scores, keyword_ids = session.run(
+            None, {"token_ids": np.asarray(ids, dtype=np.int64), "k": np.asarray([fetch], dtype=np.int64)}
+        )
+        out = []
+        for j, score in zip(keyword_ids.tolist(), scores.tolist()):
+            if j not in own:
+                out.append((self.keywords[j], float(score)))
+                if len(out) == k:
+                    break
+        return out
+
+    def expand_many(self, queries: Sequence[str], k: int = 10) -> List[List[Tuple[str, float]]]:
+        """:meth:`expand` for every query, in order."""
+        if isinstance(queries, str) or not isinstance(queries, Iterable):
+            raise DTypeError(f"queries must be a list of str, got {type(queries).__name__}")
+        k = check_k(k)
+        return [self.expand(q, k) for q in queries]
+
+    @staticmethod
+    def from_encoder(directory: Union[str, os.PathLike], keywords: Sequence[str], *, num_threads: int = 1) -> "EncoderKeywordModel":
+        """Expansion with a pretrained sentence encoder instead of a catalog-built model.
+
+        Parameters
+        ----------
+        directory : str or path
+            Holds ``model.onnx`` (inputs ``input_ids`` and optionally ``attention_mask`` and
+            ``token_type_ids``; first output one vector per token or per text) and the
+            ``tokenizer.json`` of its Hugging Face tokenizer. ``python -m shoprec.export``
+            makes one from a sentence-transformers model.
+        keywords : list of str
+            The expansions; they are encoded once, here.
+        num_threads : int
+            onnxruntime's ``intra_op_num_threads``.
+
+        Returns
+        -------
+        EncoderKeywordModel
+            With ``expand`` and ``expand_many`` as on :class:`KeywordModel`. It is not saved by
+            shoprec: the encoder directory is the model.
+
+        Raises
+        ------
+        ModelFileError
+            If a file is missing or unreadable.
+        """
+        from .encoder import EncoderKeywordModel
+
+        return EncoderKeywordModel(directory, keywords, num_threads=num_threads)
+
+    @property
+    def onnx_bytes(self) -> bytes:
+        """The serialized ONNX model, as written to ``model.onnx``."""
+        return self._onnx_bytes
+
+    def __repr__(self) -> str:
+        return (f"KeywordModel(vocab_size={len(self.vocab)}, keywords={len(self.keywords)}, "
+                f"dim={self.meta.get('dim')}, precision={self.meta.get('precision')!r})")
+
+
+def _evidence(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, keyword_of_term: np.ndarray, per_term: int) -> Tuple[np.ndarray, np.ndarray]:
+    """For every term, its ``per_term`` largest PPMI values towards one-term keywords:
+    ``(keyword ids [V, m], weights [V, m])``, padded with keyword 0 and weight 0."""
+    n_terms = len(indptr) - 1
+    m = max(per_term, 1)
+    ids = np.zeros((n_terms, m), np.int64)
+    weights = np.zeros((n_terms, m), np.float32)
+    if per_term == 0:
+        return ids, weights
+    columns = keyword_of_term[indices]
+    for term in range(n_terms):
+        lo, hi = indptr[term], indptr[term + 1]
+        cols, vals = columns[lo:hi], data[lo:hi]
+        keep = cols >= 0
+        cols, vals = cols[keep], vals[keep]
+        if len(vals) > m:
+            top = np.argpartition(-vals, m - 1)[:m]
+            cols, vals = cols[top], vals[top]
+        ids[term, : len(cols)] = cols
+        weights[term, : len(vals)] = vals
+    return ids, weights
+
+
+def write_onnx(
+    term_vectors: np.ndarray,
+    keyword_vectors: np.ndarray,
+    evidence_ids: np.ndarray,
+    evidence_weights: np.ndarray,
+    evidence_weight: float,
+    precision: str,
+    meta: Dict[str, Any],
+) -> bytes:
+    """The keyword model as ONNX bytes. Inputs ``token_ids`` (int64 [T], known term ids) and
+    ``k`` (int64 [1], at most the number of keywords); outputs ``scores`` (float [k]) and
+    ``keyword_ids`` (int64 [k]), best first."""
+    g = _onnx.GraphBuilder()
+    n_keywords, dim = keyword_vectors.shape
+    axis0 = g.constant("axis0", np.array([0], np.int64))
+    axis1 = g.constant("axis1", np.array([1], np.int64))
+    flat = g.constant("flat", np.array([-1], np.int64))
+    eps = g.constant("eps", np.array(_EPS, np.float32))
+    # int8 models keep keyword ids of the evidence in int16 when they fit; fp32 models are
+    # plain 32-bit throughout (the comparison the int8 size ratio is measured against).
+    small_ids = precision == "int8" and n_keywords <= np.iinfo(np.int16).max
+    id_dtype = np.int16 if small_ids else np.int32
+
+    if precision == "fp32":
+        table = g.constant("term_vectors", term_vectors.astype(np.float32))
+        rows = g.op("Gather", table, "token_ids", axis=0)
+    else:
+        q_terms, term_scales = _quantize_rows(term_vectors, 127, signed=True)
+        table = g.constant("term_vectors_int8", q_terms)
+        scales = g.constant("term_scales", term_scales.reshape(-1, 1))
+        rows = g.op("Mul", g.op("Cast", g.op("Gather", table, "token_ids", axis=0), to=_onnx.FLOAT),
+                    g.op("Gather", scales, "token_ids", axis=0))
+    pooled = g.op("ReduceSum", rows, axis0, keepdims=1)  # [1, dim]
+    norm = g.op("Sqrt", g.op("Add", g.op("ReduceSum", g.op("Mul", pooled, pooled), axis1, keepdims=1), eps))
+    query = g.op("Div", pooled, norm)
+    if precision == "fp32":
+        keys = g.constant("keyword_vectors_t", np.ascontiguousarray(keyword_vectors.T.astype(np.float32)))
+        similarity = g.op("MatMul", query, keys)
+    else:
+        q_keys, key_scales = _quantize_rows(keyword_vectors, 127, signed=True)
+        keys = g.constant("keyword_vectors_t_int8", np.ascontiguousarray(q_keys.T))
+        key_scale = g.constant("keyword_scales", key_scales)
+        q8, q_scale, q_zero = g.op("DynamicQuantizeLinear", query, n_out=3)
+        product = g.op("MatMulInteger", q8, keys, q_zero)
+        similarity = g.op("Mul", g.op("Cast", product, to=_onnx.FLOAT), g.op("Mul", q_scale, key_scale))
+    similarity = g.op("Reshape", similarity, flat)  # [n_keywords]
+
+    ev_ids = g.constant("evidence_keyword_ids", evidence_ids.astype(id_dtype))
+    gathered_ids = g.op("Reshape", g.op("Cast", g.op("Gather", ev_ids, "token_ids", axis=0), to=_onnx.INT64), flat)
+    if precision == "fp32":
+        ev_w = g.constant("evidence_weights", evidence_weights.astype(np.float32) * np.float32(evidence_weight))
+        gathered_w = g.op("Gather", ev_w, "token_ids", axis=0)
+    else:
+        q_w, w_scales = _quantize_rows(evidence_weights.astype(np.float32) * np.float32(evidence_weight), 255, signed=False)
+        ev_w = g.constant("evidence_weights_uint8", q_w)
+        ev_s = g.constant("evidence_scales", w_scales.reshape(-1, 1))
+        gathered_w = g.op("Mul", g.op("Cast", g.op("Gather", ev_w, "token_ids", axis=0), to=_onnx.FLOAT),
+                          g.op("Gather", ev_s, "token_ids", axis=0))
+    zeros = g.constant("zeros", np.zeros(n_keywords, np.float32))
+    evidence = g.op("ScatterElements", zeros, gathered_ids, g.op("Reshape", gathered_w, flat), axis=0, reduction="add")
+    total = g.op("Add", similarity, evidence)
+    g.op("TopK", total, "k", axis=0, largest=1, sorted=1, outputs=["scores", "keyword_ids"])
+
+    metadata = {
+        "shoprec.format": FORMAT,
+        "shoprec.format_version": str(FORMAT_VERSION),
+        "shoprec.vocab_size": str(term_vectors.shape[0]),
+        "shoprec.dim": str(dim),
+        "shoprec.n_keywords": str(n_keywords),
+        "shoprec.precision": precision,
+        "shoprec.tokenizer_version": meta["tokenizer"]["version"],
+        "shoprec.tokenizer_fingerprint": meta["tokenizer"]["fingerprint"],
+    }
+    inputs = [_onnx.value_info("token_ids", _onnx.INT64, ["n_tokens"]), _onnx.value_info("k", _onnx.INT64, [1])]
+    outputs = [_onnx.value_info("scores", _onnx.FLOAT, ["k"]), _onnx.value_info("keyword_ids", _onnx.INT64, ["k"])]
+    return g.model("shoprec_keywords", inputs, outputs, ir_version=IR_VERSION, opset=OPSET,
+                   producer_version=_core.__version__, metadata=metadata)
+
