@@ -376,29 +376,43 @@ fn order_key<T: Real>(value: T) -> u64 {
 /// and re-linked in O(1). "Small" elements are the present ones ranked below the cursor.
 struct Block<T> {
     w: usize,
-    /// Values by rank.
+    /// Values by rank, then one +inf for the sentinel (so `peek` needs no branch).
     sorted: Vec<T>,
     /// Rank of the element at each position.
     rank: Vec<u32>,
-    prev: Vec<u32>,
-    next: Vec<u32>,
+    /// `[prev, next]` rank of each rank's list neighbours (`w + 1` slots).
+    links: Vec<[u32; 2]>,
     /// Rank of the first "large" element, or `w` when every present element is small.
     cursor: usize,
     /// Present elements ranked below the cursor.
     small: usize,
 }
 
+const PREV: usize = 0;
+const NEXT: usize = 1;
+
 impl<T: Real> Block<T> {
     fn new(w: usize) -> Self {
-        Block {
-            w,
-            sorted: vec![T::ZERO; w],
-            rank: vec![0; w],
-            prev: vec![0; w + 1],
-            next: vec![0; w + 1],
-            cursor: w,
-            small: 0,
-        }
+        let mut sorted = vec![T::ZERO; w + 1];
+        sorted[w] = T::INFINITY;
+        Block { w, sorted, rank: vec![0; w], links: vec![[0, 0]; w + 1], cursor: w, small: 0 }
+    }
+
+    /// The links of rank `r`. Every rank handled here is at most `w` (ranks come from `rank`,
+    /// which holds `0..w`, and from `links`, which holds `0..=w`); the check stays in debug
+    /// builds and is skipped in the hot loop of release builds.
+    #[inline(always)]
+    fn link(&self, r: usize) -> [u32; 2] {
+        debug_assert!(r <= self.w);
+        // SAFETY: r <= w and links.len() == w + 1 (see above).
+        unsafe { *self.links.get_unchecked(r) }
+    }
+
+    #[inline(always)]
+    fn set(&mut self, r: usize, side: usize, to: u32) {
+        debug_assert!(r <= self.w && side < 2);
+        // SAFETY: as in `link`.
+        unsafe { *self.links.get_unchecked_mut(r).get_unchecked_mut(side) = to }
     }
 
     /// Loads `data` (`w` values) with every element present and the cursor on the median.
@@ -414,9 +428,8 @@ impl<T: Real> Block<T> {
             self.sorted[r] = data[i as usize];
         }
         // In rank space the full list is simply 0, 1, ..., w - 1 between the sentinels.
-        for r in 0..=w {
-            self.next[r] = if r == w { 0 } else { r as u32 + 1 };
-            self.prev[r] = if r == 0 { w as u32 } else { r as u32 - 1 };
+        for (r, link) in self.links.iter_mut().enumerate() {
+            *link = [if r == 0 { w as u32 } else { r as u32 - 1 }, if r == w { 0 } else { r as u32 + 1 }];
         }
         self.cursor = w / 2;
         self.small = w / 2;
@@ -427,9 +440,9 @@ impl<T: Real> Block<T> {
     fn unwind(&mut self) {
         for i in (0..self.w).rev() {
             let r = self.rank[i] as usize;
-            let (p, n) = (self.prev[r], self.next[r]);
-            self.next[p as usize] = n;
-            self.prev[n as usize] = p;
+            let [p, n] = self.link(r);
+            self.set(p as usize, NEXT, n);
+            self.set(n as usize, PREV, p);
         }
         self.cursor = self.w;
         self.small = 0;
@@ -439,9 +452,9 @@ impl<T: Real> Block<T> {
     #[inline]
     fn delete(&mut self, i: usize) {
         let r = self.rank[i] as usize;
-        let (p, n) = (self.prev[r], self.next[r]);
-        self.next[p as usize] = n;
-        self.prev[n as usize] = p;
+        let [p, n] = self.link(r);
+        self.set(p as usize, NEXT, n);
+        self.set(n as usize, PREV, p);
         if r < self.cursor {
             self.small -= 1;
         } else {
@@ -449,7 +462,7 @@ impl<T: Real> Block<T> {
                 self.cursor = n as usize;
             }
             if self.small > 0 {
-                self.cursor = self.prev[self.cursor] as usize;
+                self.cursor = self.link(self.cursor)[PREV] as usize;
                 self.small -= 1;
             }
         }
@@ -459,17 +472,17 @@ impl<T: Real> Block<T> {
     #[inline]
     fn undelete(&mut self, i: usize) {
         let r = self.rank[i] as usize;
-        let (p, n) = (self.prev[r], self.next[r]);
-        self.next[p as usize] = r as u32;
-        self.prev[n as usize] = r as u32;
+        let [p, n] = self.link(r);
+        self.set(p as usize, NEXT, r as u32);
+        self.set(n as usize, PREV, r as u32);
         if r < self.cursor {
-            self.cursor = self.prev[self.cursor] as usize;
+            self.cursor = self.link(self.cursor)[PREV] as usize;
         }
     }
 
     #[inline]
     fn advance(&mut self) {
-        self.cursor = self.next[self.cursor] as usize;
+        self.cursor = self.link(self.cursor)[NEXT] as usize;
         self.small += 1;
     }
 
@@ -478,9 +491,10 @@ impl<T: Real> Block<T> {
         self.cursor == self.w
     }
 
+    /// The value at the cursor; +inf at the end.
     #[inline]
     fn peek(&self) -> T {
-        if self.at_end() { T::INFINITY } else { self.sorted[self.cursor] }
+        self.sorted[self.cursor]
     }
 }
 
