@@ -442,7 +442,7 @@ impl<T: Real> Problem<'_, T> {
                 break;
             }
             let total_shift: f64 = shifts.iter().sum();
-            self.move_bounds(&shifts, &labels, &mut upper, &mut lower);
+            Self::move_bounds(&shifts, &labels, &mut upper, &mut lower);
             if total_shift <= tol {
                 break;
             }
@@ -486,9 +486,9 @@ impl<T: Real> Problem<'_, T> {
                     let row = self.row(c * CHUNK + o);
                     let mut label = labels[o] as usize;
                     let bound = half_gap[label].max(lower[o]) * keep;
-                    if !(upper[o] < bound) {
+                    if upper[o] >= bound {
                         upper[o] = squared_distance(row, &centroids[label * d..(label + 1) * d]).to_f64().sqrt();
-                        if !(upper[o] < bound) {
+                        if upper[o] >= bound {
                             let (best, best_d, second_d) = nearest_two(row, centroids, d);
                             if best != label {
                                 part.changed += 1;
@@ -513,7 +513,7 @@ impl<T: Real> Problem<'_, T> {
 
     /// After the centres moved by `shifts` (squared): the upper bound grows by the own
     /// centre's shift, the lower bound shrinks by the largest shift of any other centre.
-    fn move_bounds(&self, shifts: &[f64], labels: &[u32], upper: &mut [f64], lower: &mut [f64]) {
+    fn move_bounds(shifts: &[f64], labels: &[u32], upper: &mut [f64], lower: &mut [f64]) {
         let moves: Vec<f64> = shifts.iter().map(|s| s.sqrt()).collect();
         let (mut first, mut second, mut first_j) = (0f64, 0f64, usize::MAX);
         for (j, &m) in moves.iter().enumerate() {

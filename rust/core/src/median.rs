@@ -401,14 +401,14 @@ impl<T: Real> Block<T> {
     /// The links of rank `r`. Every rank handled here is at most `w` (ranks come from `rank`,
     /// which holds `0..w`, and from `links`, which holds `0..=w`); the check stays in debug
     /// builds and is skipped in the hot loop of release builds.
-    #[inline(always)]
+    #[inline]
     fn link(&self, r: usize) -> [u32; 2] {
         debug_assert!(r <= self.w);
         // SAFETY: r <= w and links.len() == w + 1 (see above).
         unsafe { *self.links.get_unchecked(r) }
     }
 
-    #[inline(always)]
+    #[inline]
     fn set(&mut self, r: usize, side: usize, to: u32) {
         debug_assert!(r <= self.w && side < 2);
         // SAFETY: as in `link`.
@@ -592,11 +592,20 @@ pub fn hampel<T: Real>(x: &[T], window: usize, n_sigmas: f64, groups: Option<&[i
             sorted.reset(&series[task.lo.saturating_sub(h)..(task.lo + h + 1).min(n)]);
             for (o, i) in (task.lo..task.hi).enumerate() {
                 if i > task.lo {
-                    if i > h {
-                        sorted.remove(series[i - h - 1]);
-                    }
-                    if i + h < n {
-                        sorted.insert(series[i + h]);
+                    let leaving = (i > h).then(|| series[i - h - 1]);
+                    let entering = (i + h < n).then(|| series[i + h]);
+                    match (leaving, entering) {
+                        (Some(old), Some(new)) if !old.is_nan() && !new.is_nan() => {
+                            replace_sorted(&mut sorted.values, old, new);
+                        }
+                        _ => {
+                            if let Some(old) = leaving {
+                                sorted.remove(old);
+                            }
+                            if let Some(new) = entering {
+                                sorted.insert(new);
+                            }
+                        }
                     }
                 }
                 let v = series[i];
