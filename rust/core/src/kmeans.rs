@@ -1,4 +1,4 @@
-//! k-means clustering of dense rows (Lloyd's iterations, accelerated with Hamerly's bounds).
+//! k-means clustering of dense rows (Lloyd's iterations, accelerated with Elkan's bounds).
 //!
 //! Conventions follow scikit-learn's `KMeans(algorithm="lloyd")` so that it can serve as the
 //! oracle: greedy k-means++ seeding with `2 + ln(k)` local trials, `tol` relative to the mean
@@ -6,11 +6,13 @@
 //! squared centre shift falls to `tol`, a final relabelling when stopped by `tol` or
 //! `max_iter`, and `inertia` = the sum of squared distances of the rows to their centres.
 //!
-//! Hamerly's algorithm keeps, per row, an upper bound on the distance to its own centre and a
-//! lower bound on the distance to every other centre; a row whose bounds prove that its centre
-//! is still the nearest is skipped. Once the centres settle, most rows are skipped, and the
-//! labels are those Lloyd would give (the bounds carry a small safety margin against rounding,
-//! so a row is only skipped when the proof holds with room to spare).
+//! Elkan's algorithm keeps, per row, an upper bound on the distance to its own centre and a
+//! lower bound on the distance to each other centre (triangle inequality, moved by how far
+//! the centres moved); a centre whose bound proves it farther than the row's own is not
+//! measured. Where `n_rows x n_clusters` bounds would take more than 256 MB, Hamerly's
+//! variant keeps a single lower bound per row instead. Either way the labels are those plain
+//! Lloyd gives (the bounds carry a small safety margin against rounding, so a distance is only
+//! skipped when the proof holds with room to spare; ties go to the lower centre index).
 //!
 //! Determinism: every reduction (centre sums, potentials, inertia) is taken per fixed chunk of
 //! [`CHUNK`] rows and the chunk results are added in chunk order, so the result depends on the
@@ -70,16 +72,31 @@ pub struct KMeansFit<T> {
     pub n_iter: usize,
 }
 
-/// Squared Euclidean distance, with eight independent accumulators so the loop vectorises
-/// without reassociation by the compiler.
-#[inline]
+/// Independent accumulators of the distance loops: enough chains to hide the latency of
+/// vector additions (two 256-bit registers of f32, four of f64).
+const LANES: usize = 16;
+
+/// Adds up the lanes in a fixed tree order (the same in every distance function).
+#[inline(always)]
+fn reduce_lanes<T: Real>(acc: &[T; LANES]) -> T {
+    let mut half = [T::ZERO; LANES / 2];
+    for (i, h) in half.iter_mut().enumerate() {
+        *h = acc[i] + acc[i + LANES / 2];
+    }
+    ((half[0] + half[4]) + (half[1] + half[5])) + ((half[2] + half[6]) + (half[3] + half[7]))
+}
+
+/// Squared Euclidean distance, with [`LANES`] independent accumulators so the loop
+/// vectorises without reassociation by the compiler. Always inlined, so that it is compiled
+/// for the vector unit of its caller (see [`ChunkScan::run_fastest`]).
+#[inline(always)]
 pub fn squared_distance<T: Real>(a: &[T], b: &[T]) -> T {
     let b = &b[..a.len()];
-    let mut acc = [T::ZERO; 8];
-    let mut chunks_a = a.chunks_exact(8);
-    let mut chunks_b = b.chunks_exact(8);
+    let mut acc = [T::ZERO; LANES];
+    let mut chunks_a = a.chunks_exact(LANES);
+    let mut chunks_b = b.chunks_exact(LANES);
     for (xa, xb) in (&mut chunks_a).zip(&mut chunks_b) {
-        for lane in 0..8 {
+        for lane in 0..LANES {
             let d = xa[lane] - xb[lane];
             acc[lane] = acc[lane] + d * d;
         }
@@ -89,18 +106,17 @@ pub fn squared_distance<T: Real>(a: &[T], b: &[T]) -> T {
         let d = va - vb;
         tail = tail + d * d;
     }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+    reduce_lanes(&acc) + tail
 }
 
 /// The nearest centroid of `row` (lowest index on ties) with its squared distance, and the
 /// squared distance to the second nearest (infinite when there is one centroid).
-#[inline]
+#[inline(always)]
 fn nearest_two<T: Real>(row: &[T], centroids: &[T], n_cols: usize) -> (usize, f64, f64) {
     let mut best = 0;
     let mut best_d = f64::INFINITY;
     let mut second_d = f64::INFINITY;
-    for (j, centre) in centroids.chunks_exact(n_cols).enumerate() {
-        let d = squared_distance(row, centre).to_f64();
+    let mut offer = |j: usize, d: f64| {
         if d < best_d {
             second_d = best_d;
             best_d = d;
@@ -108,8 +124,55 @@ fn nearest_two<T: Real>(row: &[T], centroids: &[T], n_cols: usize) -> (usize, f6
         } else if d < second_d {
             second_d = d;
         }
+    };
+    let mut blocks = centroids.chunks_exact(4 * n_cols);
+    let mut j = 0;
+    for block in &mut blocks {
+        let (c0, rest) = block.split_at(n_cols);
+        let (c1, rest) = rest.split_at(n_cols);
+        let (c2, c3) = rest.split_at(n_cols);
+        for d in squared_distances4(row, [c0, c1, c2, c3]) {
+            offer(j, d.to_f64());
+            j += 1;
+        }
+    }
+    for centre in blocks.remainder().chunks_exact(n_cols) {
+        offer(j, squared_distance(row, centre).to_f64());
+        j += 1;
     }
     (best, best_d, second_d)
+}
+
+/// [`squared_distance`] from one row to four centres at once (bit for bit the same values):
+/// four independent accumulator chains keep the vector unit busy instead of waiting on one
+/// chain's additions, and each loaded piece of the row serves four centres.
+#[inline(always)]
+fn squared_distances4<T: Real>(row: &[T], centres: [&[T]; 4]) -> [T; 4] {
+    let n = row.len();
+    let mut acc = [[T::ZERO; LANES]; 4];
+    let full = n - n % LANES;
+    let mut f = 0;
+    while f < full {
+        let r = &row[f..f + LANES];
+        for (a, c) in acc.iter_mut().zip(&centres) {
+            let c = &c[f..f + LANES];
+            for lane in 0..LANES {
+                let d = r[lane] - c[lane];
+                a[lane] = a[lane] + d * d;
+            }
+        }
+        f += LANES;
+    }
+    let mut out = [T::ZERO; 4];
+    for ((o, a), c) in out.iter_mut().zip(&acc).zip(&centres) {
+        let mut tail = T::ZERO;
+        for (&va, &vb) in row[full..].iter().zip(&c[full..n]) {
+            let d = va - vb;
+            tail = tail + d * d;
+        }
+        *o = reduce_lanes(a) + tail;
+    }
+    out
 }
 
 /// A small, fast, seedable generator (SplitMix64-seeded xoshiro256**): the same seed gives
@@ -217,16 +280,19 @@ pub fn kmeans<T: Real>(
         }
     }
     let tol = options.tol * mean_variance(x, n_rows, n_cols);
-    let problem = Problem { x, n_rows, n_cols, k: n_clusters };
+    // Elkan's per-centre bounds skip far more distances than Hamerly's single bound when
+    // clusters overlap, but cost n_rows x n_clusters memory: used up to 2^25 bounds (256 MB).
+    let elkan = n_clusters > 1 && n_rows.saturating_mul(n_clusters) <= 1 << 25;
+    let problem = Problem { x, n_rows, n_cols, k: n_clusters, elkan };
     match init {
-        Init::Centroids(c) => Ok(problem.lloyd_hamerly(c.to_vec(), options.max_iter, tol)),
+        Init::Centroids(c) => Ok(problem.lloyd_bounded(c.to_vec(), options.max_iter, tol)),
         Init::KMeansPlusPlus => {
             let mut best: Option<KMeansFit<T>> = None;
             for run in 0..options.n_init {
                 let mut seed_state = options.seed ^ (run as u64).wrapping_mul(0xA24B_AED4_963E_E407);
                 let mut rng = Rng::new(splitmix64(&mut seed_state));
                 let centroids = problem.kmeans_plus_plus(&mut rng);
-                let fit = problem.lloyd_hamerly(centroids, options.max_iter, tol);
+                let fit = problem.lloyd_bounded(centroids, options.max_iter, tol);
                 if best.as_ref().is_none_or(|b| fit.inertia < b.inertia) {
                     best = Some(fit);
                 }
@@ -304,6 +370,8 @@ struct Problem<'a, T> {
     n_rows: usize,
     n_cols: usize,
     k: usize,
+    /// Elkan's bounds (a lower bound per row and centre) instead of Hamerly's (one per row).
+    elkan: bool,
 }
 
 /// What one chunk of rows contributes to the centre update.
@@ -386,19 +454,19 @@ impl<T: Real> Problem<'_, T> {
         centroids
     }
 
-    /// Lloyd's iterations from `centroids`, skipping rows with Hamerly's bounds.
-    fn lloyd_hamerly(&self, mut centroids: Vec<T>, max_iter: usize, tol: f64) -> KMeansFit<T> {
+    /// Lloyd's iterations from `centroids`, skipping distances with Elkan's or Hamerly's bounds.
+    fn lloyd_bounded(&self, mut centroids: Vec<T>, max_iter: usize, tol: f64) -> KMeansFit<T> {
         let (n, d, k) = (self.n_rows, self.n_cols, self.k);
         let mut labels = vec![0u32; n];
         // Distances (not squared). Infinite upper bounds force a full scan on the first pass.
         let mut upper = vec![f64::INFINITY; n];
-        let mut lower = vec![0f64; n];
+        let mut lower = vec![0f64; if self.elkan { n * k } else { n }];
         let mut strict_convergence = false;
         let mut n_iter = 0;
         for iteration in 0..max_iter {
             n_iter = iteration + 1;
-            let half_gap = half_min_separation(&centroids, k, d);
-            let parts = self.assign_step(&centroids, &half_gap, &mut labels, &mut upper, &mut lower, true);
+            let gaps = CentreGaps::new(&centroids, k, d);
+            let parts = self.assign_step(&centroids, &gaps, &mut labels, &mut upper, &mut lower, true);
             let mut sums = vec![0f64; k * d];
             let mut counts = vec![0u64; k];
             let mut changed = 0u64;
@@ -442,15 +510,15 @@ impl<T: Real> Problem<'_, T> {
                 break;
             }
             let total_shift: f64 = shifts.iter().sum();
-            Self::move_bounds(&shifts, &labels, &mut upper, &mut lower);
+            self.move_bounds(&shifts, &labels, &mut upper, &mut lower);
             if total_shift <= tol {
                 break;
             }
         }
         if !strict_convergence {
             // Labels must match the returned centroids.
-            let half_gap = half_min_separation(&centroids, k, d);
-            self.assign_step(&centroids, &half_gap, &mut labels, &mut upper, &mut lower, false);
+            let gaps = CentreGaps::new(&centroids, k, d);
+            self.assign_step(&centroids, &gaps, &mut labels, &mut upper, &mut lower, false);
         }
         let inertia = self.inertia(&centroids, &labels);
         KMeansFit { centroids, labels: labels.iter().map(|&l| l as i32).collect(), inertia, n_iter }
@@ -461,7 +529,7 @@ impl<T: Real> Problem<'_, T> {
     fn assign_step(
         &self,
         centroids: &[T],
-        half_gap: &[f64],
+        gaps: &CentreGaps,
         labels: &mut [u32],
         upper: &mut [f64],
         lower: &mut [f64],
@@ -474,47 +542,34 @@ impl<T: Real> Problem<'_, T> {
         labels
             .par_chunks_mut(CHUNK)
             .zip(upper.par_chunks_mut(CHUNK))
-            .zip(lower.par_chunks_mut(CHUNK))
+            .zip(lower.par_chunks_mut(if self.elkan { CHUNK * k } else { CHUNK }))
             .enumerate()
             .map(|(c, ((labels, upper), lower))| {
-                let mut part = ChunkSums {
-                    sums: if accumulate { vec![0f64; k * d] } else { Vec::new() },
-                    counts: vec![0u64; k],
-                    changed: 0,
-                };
-                for o in 0..labels.len() {
-                    let row = self.row(c * CHUNK + o);
-                    let mut label = labels[o] as usize;
-                    let bound = half_gap[label].max(lower[o]) * keep;
-                    if upper[o] >= bound {
-                        upper[o] = squared_distance(row, &centroids[label * d..(label + 1) * d]).to_f64().sqrt();
-                        if upper[o] >= bound {
-                            let (best, best_d, second_d) = nearest_two(row, centroids, d);
-                            if best != label {
-                                part.changed += 1;
-                                label = best;
-                                labels[o] = best as u32;
-                            }
-                            upper[o] = best_d.sqrt();
-                            lower[o] = second_d.sqrt();
-                        }
-                    }
-                    if accumulate {
-                        part.counts[label] += 1;
-                        for (s, v) in part.sums[label * d..(label + 1) * d].iter_mut().zip(row) {
-                            *s += v.to_f64();
-                        }
-                    }
-                }
-                part
+                let scan =
+                    ChunkScan { x: self.x, first_row: c * CHUNK, d, k, centroids, gaps, keep, accumulate, elkan: self.elkan };
+                scan.run_fastest(labels, upper, lower)
             })
             .collect()
     }
 
     /// After the centres moved by `shifts` (squared): the upper bound grows by the own
     /// centre's shift, the lower bound shrinks by the largest shift of any other centre.
-    fn move_bounds(shifts: &[f64], labels: &[u32], upper: &mut [f64], lower: &mut [f64]) {
+    fn move_bounds(&self, shifts: &[f64], labels: &[u32], upper: &mut [f64], lower: &mut [f64]) {
         let moves: Vec<f64> = shifts.iter().map(|s| s.sqrt()).collect();
+        if self.elkan {
+            let k = self.k;
+            upper.par_chunks_mut(CHUNK).zip(lower.par_chunks_mut(CHUNK * k)).zip(labels.par_chunks(CHUNK)).for_each(
+                |((upper, lower), labels)| {
+                    for ((u, l), &label) in upper.iter_mut().zip(lower.chunks_exact_mut(k)).zip(labels) {
+                        *u += moves[label as usize];
+                        for (bound, m) in l.iter_mut().zip(&moves) {
+                            *bound = (*bound - m).max(0.0);
+                        }
+                    }
+                },
+            );
+            return;
+        }
         let (mut first, mut second, mut first_j) = (0f64, 0f64, usize::MAX);
         for (j, &m) in moves.iter().enumerate() {
             if m > first {
@@ -591,24 +646,170 @@ impl<T: Real> Problem<'_, T> {
     }
 }
 
+/// The assignment pass over one chunk of rows (see [`Problem::assign_step`]).
+struct ChunkScan<'a, T> {
+    x: &'a [T],
+    first_row: usize,
+    d: usize,
+    k: usize,
+    centroids: &'a [T],
+    gaps: &'a CentreGaps,
+    keep: f64,
+    accumulate: bool,
+    elkan: bool,
+}
+
+impl<T: Real> ChunkScan<'_, T> {
+    /// Runs the pass compiled for the widest vector unit this CPU has (AVX2 on x86-64 when
+    /// present: the distance loops then use 256-bit registers), else for the baseline.
+    fn run_fastest(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { self.run_avx2(labels, upper, lower) };
+            }
+        }
+        self.run(labels, upper, lower)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_avx2(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+        self.run(labels, upper, lower)
+    }
+
+    #[inline(always)]
+    fn run(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+        if self.elkan {
+            return self.run_elkan(labels, upper, lower);
+        }
+        let (d, k) = (self.d, self.k);
+        let mut part = ChunkSums {
+            sums: if self.accumulate { vec![0f64; k * d] } else { Vec::new() },
+            counts: vec![0u64; k],
+            changed: 0,
+        };
+        for o in 0..labels.len() {
+            let start = (self.first_row + o) * d;
+            let row = &self.x[start..start + d];
+            let mut label = labels[o] as usize;
+            let bound = self.gaps.half_min[label].max(lower[o]) * self.keep;
+            if upper[o] >= bound {
+                upper[o] = squared_distance(row, &self.centroids[label * d..(label + 1) * d]).to_f64().sqrt();
+                if upper[o] >= bound {
+                    let (best, best_d, second_d) = nearest_two(row, self.centroids, d);
+                    if best != label {
+                        part.changed += 1;
+                        label = best;
+                        labels[o] = best as u32;
+                    }
+                    upper[o] = best_d.sqrt();
+                    lower[o] = second_d.sqrt();
+                }
+            }
+            if self.accumulate {
+                part.counts[label] += 1;
+                for (s, v) in part.sums[label * d..(label + 1) * d].iter_mut().zip(row) {
+                    *s += v.to_f64();
+                }
+            }
+        }
+        part
+    }
+
+    /// Elkan's pass: a centre is measured only if neither its lower bound nor half its
+    /// distance to the current centre proves it farther than the row's upper bound.
+    #[inline(always)]
+    fn run_elkan(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+        let (d, k) = (self.d, self.k);
+        let mut part = ChunkSums {
+            sums: if self.accumulate { vec![0f64; k * d] } else { Vec::new() },
+            counts: vec![0u64; k],
+            changed: 0,
+        };
+        let centre = |j: usize| &self.centroids[j * d..(j + 1) * d];
+        for (o, bounds) in lower.chunks_exact_mut(k).enumerate() {
+            let start = (self.first_row + o) * d;
+            let row = &self.x[start..start + d];
+            let old = labels[o] as usize;
+            let mut label = old;
+            let mut u = upper[o];
+            if u >= self.gaps.half_min[label] * self.keep {
+                // Squared distance to the current label once measured (comparisons use the
+                // squared values, exactly as a full scan does, ties to the lower index).
+                let mut best_sq = f64::NAN;
+                for c in 0..k {
+                    if c == label {
+                        continue;
+                    }
+                    let z = bounds[c].max(self.gaps.half_pair[label * k + c]);
+                    if u < z * self.keep {
+                        continue;
+                    }
+                    if best_sq.is_nan() {
+                        best_sq = squared_distance(row, centre(label)).to_f64();
+                        u = best_sq.sqrt();
+                        bounds[label] = u;
+                        if u < z * self.keep {
+                            continue;
+                        }
+                    }
+                    let dist_sq = squared_distance(row, centre(c)).to_f64();
+                    bounds[c] = dist_sq.sqrt();
+                    if dist_sq < best_sq || (dist_sq == best_sq && c < label) {
+                        label = c;
+                        best_sq = dist_sq;
+                        u = bounds[c];
+                    }
+                }
+                upper[o] = u;
+                if label != old {
+                    part.changed += 1;
+                    labels[o] = label as u32;
+                }
+            }
+            if self.accumulate {
+                part.counts[label] += 1;
+                for (s, v) in part.sums[label * d..(label + 1) * d].iter_mut().zip(row) {
+                    *s += v.to_f64();
+                }
+            }
+        }
+        part
+    }
+}
+
 /// Sum in chunk order (parallel per chunk), so the result does not depend on the thread count.
 fn ordered_sum(values: &[f64]) -> f64 {
     let parts: Vec<f64> = values.par_chunks(CHUNK).map(|c| c.iter().sum::<f64>()).collect();
     parts.iter().sum()
 }
 
-/// Half the distance from each centre to its nearest other centre (infinite for one centre):
-/// a row closer than this to its own centre cannot be closer to any other.
-fn half_min_separation<T: Real>(centroids: &[T], k: usize, d: usize) -> Vec<f64> {
-    let mut gap = vec![f64::INFINITY; k];
-    for a in 0..k {
-        for b in (a + 1)..k {
-            let dist = squared_distance(&centroids[a * d..(a + 1) * d], &centroids[b * d..(b + 1) * d]).to_f64().sqrt();
-            gap[a] = gap[a].min(dist);
-            gap[b] = gap[b].min(dist);
+/// Half-distances between centres: a row closer than `half_pair[a * k + c]` to its centre
+/// `a` cannot be closer to `c`, and one closer than `half_min[a]` to no other centre
+/// (infinite for a single centre).
+struct CentreGaps {
+    half_min: Vec<f64>,
+    half_pair: Vec<f64>,
+}
+
+impl CentreGaps {
+    fn new<T: Real>(centroids: &[T], k: usize, d: usize) -> Self {
+        let mut half_pair = vec![0f64; k * k];
+        let mut half_min = vec![f64::INFINITY; k];
+        for a in 0..k {
+            for b in (a + 1)..k {
+                let half = 0.5
+                    * squared_distance(&centroids[a * d..(a + 1) * d], &centroids[b * d..(b + 1) * d]).to_f64().sqrt();
+                half_pair[a * k + b] = half;
+                half_pair[b * k + a] = half;
+                half_min[a] = half_min[a].min(half);
+                half_min[b] = half_min[b].min(half);
+            }
         }
+        CentreGaps { half_min, half_pair }
     }
-    gap.iter().map(|g| 0.5 * g).collect()
 }
 
 #[cfg(test)]
@@ -621,7 +822,7 @@ mod tests {
     fn plain_lloyd(x: &[f64], n: usize, d: usize, init: &[f64], max_iter: usize, tol: f64) -> KMeansFit<f64> {
         let k = init.len() / d;
         let tol = tol * mean_variance(x, n, d);
-        let problem = Problem { x, n_rows: n, n_cols: d, k };
+        let problem = Problem { x, n_rows: n, n_cols: d, k, elkan: false };
         let mut centroids = init.to_vec();
         let mut labels = vec![u32::MAX; n];
         let mut strict = false;
@@ -714,6 +915,17 @@ mod tests {
     }
 
     #[test]
+    fn four_at_once_equals_one_at_a_time() {
+        let x = blobs(7, 37, 7, 5);
+        let row = &x[..37];
+        let centres: Vec<&[f64]> = x[37..].chunks_exact(37).collect();
+        let four = squared_distances4(row, [centres[0], centres[1], centres[2], centres[3]]);
+        for (got, centre) in four.iter().zip(&centres) {
+            assert_eq!(got.to_bits(), squared_distance(row, centre).to_bits());
+        }
+    }
+
+    #[test]
     fn rejects_bad_arguments() {
         let x = [1.0f64, 2.0, 3.0, 4.0];
         let opts = KMeansOptions::default();
@@ -738,7 +950,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        #![proptest_config(ProptestConfig::with_cases(96))]
         #[test]
         fn matches_plain_lloyd(n in 2usize..300, d in 1usize..11, k in 1usize..9, seed in any::<u64>(), integer in any::<bool>()) {
             let k = k.min(n);
@@ -751,6 +963,12 @@ mod tests {
             let init: Vec<f64> = (0..k).flat_map(|_| { let r = rng.below(n); x[r * d..(r + 1) * d].to_vec() }).collect();
             let fast = kmeans(&x, n, d, k, Init::Centroids(&init), &KMeansOptions { max_iter: 50, tol: 1e-4, ..Default::default() }).unwrap();
             let slow = plain_lloyd(&x, n, d, &init, 50, 1e-4);
+            // The same run with Hamerly's bounds (used when Elkan's would not fit in memory).
+            let hamerly = Problem { x: &x, n_rows: n, n_cols: d, k, elkan: false }
+                .lloyd_bounded(init.clone(), 50, 1e-4 * mean_variance(&x, n, d));
+            prop_assert_eq!(&hamerly.labels, &slow.labels);
+            prop_assert_eq!(hamerly.n_iter, slow.n_iter);
+            prop_assert!((hamerly.inertia - slow.inertia).abs() <= 1e-9 * (1.0 + slow.inertia));
             prop_assert_eq!(&fast.labels, &slow.labels);
             prop_assert_eq!(fast.n_iter, slow.n_iter);
             for (a, b) in fast.centroids.iter().zip(&slow.centroids) {
