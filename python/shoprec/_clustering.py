@@ -89,7 +89,8 @@ def kmeans(
     The result depends on ``seed`` only, never on ``num_threads`` (sums are reduced in a fixed
     order). A cluster left empty after an iteration is re-seeded with the row farthest from its
     own centre (taken from a cluster that keeps at least one row; that row leaves its old
-    cluster's mean), as scikit-learn does.
+    cluster's mean), as scikit-learn does; an iteration that re-seeded a cluster never counts
+    as converged, so ``labels`` are always the nearest ``centroids`` (lowest index on ties).
 
     Parameters
     ----------

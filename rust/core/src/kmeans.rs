@@ -21,7 +21,8 @@
 //! Empty clusters: after an iteration's update, each empty cluster is re-seeded with the row
 //! farthest from its (old) centre, taken from a cluster that keeps at least one row; that row
 //! is moved out of its cluster's mean. Rows are taken in decreasing distance, ties to the lower
-//! row index. This is scikit-learn's relocation rule.
+//! row index. This is scikit-learn's relocation rule; unlike scikit-learn, an iteration that
+//! relocated a centre never counts as converged, so the labels always match the centroids.
 
 use rayon::prelude::*;
 
@@ -479,7 +480,8 @@ impl<T: Real> Problem<'_, T> {
                 }
                 changed += part.changed;
             }
-            if counts.contains(&0) {
+            let relocated = counts.contains(&0);
+            if relocated {
                 self.relocate_empty(&centroids, &labels, &mut sums, &mut counts);
             }
             let mut new_centroids = centroids.clone();
@@ -504,8 +506,10 @@ impl<T: Real> Problem<'_, T> {
                 })
                 .collect();
             centroids = new_centroids;
-            // The first pass compares against no earlier labels, as scikit-learn's does.
-            if iteration > 0 && changed == 0 {
+            // The first pass compares against no earlier labels, as scikit-learn's does. After a
+            // relocation the centres moved although no label did: not converged (unlike
+            // scikit-learn, so that the labels always match the returned centroids).
+            if iteration > 0 && changed == 0 && !relocated {
                 strict_convergence = true;
                 break;
             }
@@ -840,7 +844,8 @@ mod tests {
                     sums[l * d + f] += x[i * d + f];
                 }
             }
-            if counts.contains(&0) {
+            let relocated = counts.contains(&0);
+            if relocated {
                 problem.relocate_empty(&centroids, &new_labels, &mut sums, &mut counts);
             }
             let mut shift = 0.0;
@@ -855,7 +860,7 @@ mod tests {
             }
             let same = new_labels == labels;
             labels = new_labels;
-            if same {
+            if same && !relocated {
                 strict = true;
                 break;
             }
@@ -904,6 +909,19 @@ mod tests {
         assert_eq!(fit.labels, vec![0, 0, 0, 1]);
         assert_eq!(fit.centroids, vec![1.0, 10.0]);
         assert!((fit.inertia - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn relocation_to_duplicate_centres_keeps_ties_to_the_lower_index() {
+        let x = [3.0, 1.0, 0.0, 0.0, 0.0, -2.0, 0.0, -2.0, 1.0];
+        let init = [3.0, 0.0, 0.0, 0.0, 0.0];
+        let slow = plain_lloyd(&x, 9, 1, &init, 20, 1e-4);
+        for elkan in [true, false] {
+            let fast = Problem { x: &x, n_rows: 9, n_cols: 1, k: 5, elkan }.lloyd_bounded(init.to_vec(), 20, 1e-4 * mean_variance(&x, 9, 1));
+            assert_eq!(fast.labels, slow.labels, "elkan {elkan}");
+        }
+        // The labels match the returned centroids: the tied rows go to the lower index.
+        assert_eq!(slow.labels, vec![0, 3, 1, 1, 1, 2, 1, 2, 3]);
     }
 
     #[test]
