@@ -24,6 +24,10 @@
 //! row index. This is scikit-learn's relocation rule; unlike scikit-learn, an iteration that
 //! relocated a centre never counts as converged, so the labels always match the centroids.
 
+// The distance loops are `#[inline(always)]` on purpose: inlined into the AVX2 entry point
+// they are compiled for 256-bit registers, which a call to a shared copy would not be.
+#![allow(clippy::inline_always)]
+
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -462,12 +466,17 @@ impl<T: Real> Problem<'_, T> {
         // Distances (not squared). Infinite upper bounds force a full scan on the first pass.
         let mut upper = vec![f64::INFINITY; n];
         let mut lower = vec![0f64; if self.elkan { n * k } else { n }];
+        // Elkan: how far each centre moved since the bounds were last brought up to date. The
+        // next pass applies it to each row's bounds as it reads them (one sweep of the n x k
+        // bounds per iteration instead of two).
+        let mut pending_moves = vec![0f64; k];
         let mut strict_convergence = false;
         let mut n_iter = 0;
         for iteration in 0..max_iter {
             n_iter = iteration + 1;
             let gaps = CentreGaps::new(&centroids, k, d);
-            let parts = self.assign_step(&centroids, &gaps, &mut labels, &mut upper, &mut lower, true);
+            let parts = self.assign_step(&centroids, &gaps, &pending_moves, &mut labels, &mut upper, &mut lower, true);
+            pending_moves.fill(0.0);
             let mut sums = vec![0f64; k * d];
             let mut counts = vec![0u64; k];
             let mut changed = 0u64;
@@ -514,7 +523,13 @@ impl<T: Real> Problem<'_, T> {
                 break;
             }
             let total_shift: f64 = shifts.iter().sum();
-            self.move_bounds(&shifts, &labels, &mut upper, &mut lower);
+            if self.elkan {
+                for (m, s) in pending_moves.iter_mut().zip(&shifts) {
+                    *m = s.sqrt();
+                }
+            } else {
+                Self::move_bounds(&shifts, &labels, &mut upper, &mut lower);
+            }
             if total_shift <= tol {
                 break;
             }
@@ -522,7 +537,7 @@ impl<T: Real> Problem<'_, T> {
         if !strict_convergence {
             // Labels must match the returned centroids.
             let gaps = CentreGaps::new(&centroids, k, d);
-            self.assign_step(&centroids, &gaps, &mut labels, &mut upper, &mut lower, false);
+            self.assign_step(&centroids, &gaps, &pending_moves, &mut labels, &mut upper, &mut lower, false);
         }
         let inertia = self.inertia(&centroids, &labels);
         KMeansFit { centroids, labels: labels.iter().map(|&l| l as i32).collect(), inertia, n_iter }
@@ -530,10 +545,12 @@ impl<T: Real> Problem<'_, T> {
 
     /// One assignment pass over all rows (parallel over chunks): re-labels every row whose
     /// bounds do not prove its label, and (with `accumulate`) sums the rows per cluster.
+    #[allow(clippy::too_many_arguments)]
     fn assign_step(
         &self,
         centroids: &[T],
         gaps: &CentreGaps,
+        moves: &[f64],
         labels: &mut [u32],
         upper: &mut [f64],
         lower: &mut [f64],
@@ -550,30 +567,16 @@ impl<T: Real> Problem<'_, T> {
             .enumerate()
             .map(|(c, ((labels, upper), lower))| {
                 let scan =
-                    ChunkScan { x: self.x, first_row: c * CHUNK, d, k, centroids, gaps, keep, accumulate, elkan: self.elkan };
+                    ChunkScan { x: self.x, first_row: c * CHUNK, d, k, centroids, gaps, moves, keep, accumulate, elkan: self.elkan };
                 scan.run_fastest(labels, upper, lower)
             })
             .collect()
     }
 
-    /// After the centres moved by `shifts` (squared): the upper bound grows by the own
+    /// Hamerly: after the centres moved by `shifts` (squared), the upper bound grows by the own
     /// centre's shift, the lower bound shrinks by the largest shift of any other centre.
-    fn move_bounds(&self, shifts: &[f64], labels: &[u32], upper: &mut [f64], lower: &mut [f64]) {
+    fn move_bounds(shifts: &[f64], labels: &[u32], upper: &mut [f64], lower: &mut [f64]) {
         let moves: Vec<f64> = shifts.iter().map(|s| s.sqrt()).collect();
-        if self.elkan {
-            let k = self.k;
-            upper.par_chunks_mut(CHUNK).zip(lower.par_chunks_mut(CHUNK * k)).zip(labels.par_chunks(CHUNK)).for_each(
-                |((upper, lower), labels)| {
-                    for ((u, l), &label) in upper.iter_mut().zip(lower.chunks_exact_mut(k)).zip(labels) {
-                        *u += moves[label as usize];
-                        for (bound, m) in l.iter_mut().zip(&moves) {
-                            *bound = (*bound - m).max(0.0);
-                        }
-                    }
-                },
-            );
-            return;
-        }
         let (mut first, mut second, mut first_j) = (0f64, 0f64, usize::MAX);
         for (j, &m) in moves.iter().enumerate() {
             if m > first {
@@ -658,6 +661,8 @@ struct ChunkScan<'a, T> {
     k: usize,
     centroids: &'a [T],
     gaps: &'a CentreGaps,
+    /// Elkan: centre moves not yet applied to the bounds.
+    moves: &'a [f64],
     keep: f64,
     accumulate: bool,
     elkan: bool,
@@ -738,7 +743,10 @@ impl<T: Real> ChunkScan<'_, T> {
             let row = &self.x[start..start + d];
             let old = labels[o] as usize;
             let mut label = old;
-            let mut u = upper[o];
+            let mut u = upper[o] + self.moves[old];
+            for (bound, m) in bounds.iter_mut().zip(self.moves) {
+                *bound = (*bound - m).max(0.0);
+            }
             if u >= self.gaps.half_min[label] * self.keep {
                 // Squared distance to the current label once measured (comparisons use the
                 // squared values, exactly as a full scan does, ties to the lower index).
@@ -761,18 +769,21 @@ impl<T: Real> ChunkScan<'_, T> {
                     }
                     let dist_sq = squared_distance(row, centre(c)).to_f64();
                     bounds[c] = dist_sq.sqrt();
-                    if dist_sq < best_sq || (dist_sq == best_sq && c < label) {
+                    // An exact tie goes to the lower index, as in a full scan.
+                    #[allow(clippy::float_cmp)]
+                    let closer = dist_sq < best_sq || (dist_sq == best_sq && c < label);
+                    if closer {
                         label = c;
                         best_sq = dist_sq;
                         u = bounds[c];
                     }
                 }
-                upper[o] = u;
                 if label != old {
                     part.changed += 1;
                     labels[o] = label as u32;
                 }
             }
+            upper[o] = u;
             if self.accumulate {
                 part.counts[label] += 1;
                 for (s, v) in part.sums[label * d..(label + 1) * d].iter_mut().zip(row) {
