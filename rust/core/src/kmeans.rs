@@ -427,8 +427,18 @@ impl<T: Real> Problem<'_, T> {
                     let mut pots = vec![0f64; candidates.len()];
                     for (o, &current) in dists.iter().enumerate() {
                         let row = self.row(c * CHUNK + o);
-                        for (pot, &cand) in pots.iter_mut().zip(&candidates) {
-                            *pot += current.min(squared_distance(row, self.row(cand)).to_f64());
+                        let mut groups = candidates.chunks_exact(4);
+                        let mut t = 0;
+                        for group in &mut groups {
+                            let centres = [self.row(group[0]), self.row(group[1]), self.row(group[2]), self.row(group[3])];
+                            for dist in squared_distances4(row, centres) {
+                                pots[t] += current.min(dist.to_f64());
+                                t += 1;
+                            }
+                        }
+                        for &cand in groups.remainder() {
+                            pots[t] += current.min(squared_distance(row, self.row(cand)).to_f64());
+                            t += 1;
                         }
                     }
                     pots
@@ -496,9 +506,9 @@ impl<T: Real> Problem<'_, T> {
             let mut new_centroids = centroids.clone();
             for j in 0..k {
                 if counts[j] > 0 {
-                    let inv = 1.0 / counts[j] as f64;
+                    let count = counts[j] as f64;
                     for (c, s) in new_centroids[j * d..(j + 1) * d].iter_mut().zip(&sums[j * d..(j + 1) * d]) {
-                        *c = T::from_f64(s * inv);
+                        *c = T::from_f64(s / count);
                     }
                 }
             }
