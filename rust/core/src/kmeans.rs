@@ -748,6 +748,7 @@ impl<T: Real> ChunkScan<'_, T> {
             changed: 0,
         };
         let centre = |j: usize| &self.centroids[j * d..(j + 1) * d];
+        let mut gate: Vec<f64> = Vec::with_capacity(k);
         for (o, bounds) in lower.chunks_exact_mut(k).enumerate() {
             let start = (self.first_row + o) * d;
             let row = &self.x[start..start + d];
@@ -761,19 +762,32 @@ impl<T: Real> ChunkScan<'_, T> {
                 // Squared distance to the current label once measured (comparisons use the
                 // squared values, exactly as a full scan does, ties to the lower index).
                 let mut best_sq = f64::NAN;
+                // The gate of every centre in one vectorisable sweep; the loop below then
+                // only compares. A centre whose distance is measured gets its bound updated,
+                // but its own gate is already passed by then. The gates hold for the label
+                // they were computed with: once the label changes, they are computed afresh.
+                let gated_label = label;
+                gate.clear();
+                gate.extend(
+                    bounds.iter().zip(&self.gaps.half_pair[label * k..(label + 1) * k]).map(|(b, h)| b.max(*h) * self.keep),
+                );
                 for c in 0..k {
                     if c == label {
                         continue;
                     }
-                    let z = bounds[c].max(self.gaps.half_pair[label * k + c]);
-                    if u < z * self.keep {
+                    let z = if label == gated_label {
+                        gate[c]
+                    } else {
+                        bounds[c].max(self.gaps.half_pair[label * k + c]) * self.keep
+                    };
+                    if u < z {
                         continue;
                     }
                     if best_sq.is_nan() {
                         best_sq = squared_distance(row, centre(label)).to_f64();
                         u = best_sq.sqrt();
                         bounds[label] = u;
-                        if u < z * self.keep {
+                        if u < z {
                             continue;
                         }
                     }
