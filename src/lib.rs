@@ -7,6 +7,8 @@
 mod arrays;
 mod error;
 mod knn;
+mod kmeans;
+mod median;
 mod parallel;
 mod pearson;
 mod text;
@@ -16,6 +18,10 @@ use pyo3::prelude::*;
 
 #[pymodule]
 mod _core {
+    #[pymodule_export]
+    use crate::kmeans::{kmeans_assign_py, kmeans_py};
+    #[pymodule_export]
+    use crate::median::{hampel_py, median_filter_py};
     #[pymodule_export]
     use crate::parallel::panic_for_test_py;
     #[pymodule_export]

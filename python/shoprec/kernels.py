@@ -14,6 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
+from ._clustering import KMeansResult, kmeans
+from ._sliding import hampel, median_filter
 from ._validate import (
     as_csr,
     as_float_array,
@@ -25,7 +27,7 @@ from ._validate import (
     check_num_threads,
 )
 
-__all__ = ["pearson_neighbours", "top_k"]
+__all__ = ["top_k", "pearson_neighbours", "kmeans", "KMeansResult", "median_filter", "hampel"]
 
 SIMILARITIES = ("pearson", "cosine", "adjusted_cosine", "cosine_corated")
 AXES = ("items", "users")

@@ -9,6 +9,9 @@ pub mod error;
 pub mod knn;
 pub mod pearson;
 pub mod text;
+pub mod kmeans;
+pub mod median;
+pub mod real;
 pub mod topk;
 
 pub use error::{Error, Result};
