@@ -7,6 +7,8 @@ the Python face of it.
 from __future__ import annotations
 
 from . import kernels
+from ._persist import load
+from .interactions import Interactions
 from ._core import __version__
 from .errors import (
     DTypeError,
@@ -23,6 +25,8 @@ from .errors import (
 __all__ = [
     "__version__",
     "kernels",
+    "Interactions",
+    "load",
     "ShoprecError",
     "InvalidArgumentError",
     "ShapeMismatchError",

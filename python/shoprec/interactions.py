@@ -1,0 +1,440 @@
+"""``shoprec.Interactions``: who did what with which item, on the shop's own ids.
+
+An ``Interactions`` holds one entry per (user, item) pair, sorted by user then item, with a
+value (an explicit rating, or the weight of implicit events) and optionally a timestamp. The
+id maps live inside and travel with every model fitted on it. Instances are immutable.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._ids import IdMap
+from ._persist import register
+from .errors import DTypeError, InvalidArgumentError, ShapeMismatchError
+
+__all__ = ["Interactions", "DEFAULT_EVENT_WEIGHTS"]
+
+#: The weight of each implicit event type when ``Interactions`` is built with ``event=``.
+DEFAULT_EVENT_WEIGHTS: Dict[str, float] = {"view": 1.0, "favorite": 3.0, "cart": 4.0, "purchase": 5.0}
+
+_COMBINE = ("max", "sum", "last", "mean")
+
+
+def _as_values(values: Any, n: int, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise DTypeError(f"{name} must hold numbers") from None
+    if len(array) != n:
+        raise ShapeMismatchError(f"{name} has {len(array)} values but there are {n} interactions")
+    if not np.all(np.isfinite(array)):
+        bad = int(np.flatnonzero(~np.isfinite(array))[0])
+        raise InvalidArgumentError(f"{name} contains NaN or infinite values (first at row {bad})")
+    return array
+
+
+def _as_timestamps(timestamps: Any, n: int) -> np.ndarray:
+    array = np.asarray(timestamps)
+    if array.dtype.kind == "M":
+        if np.isnat(array).any():
+            raise InvalidArgumentError("timestamps contain missing values (NaT)")
+        array = array.astype("datetime64[s]").astype(np.int64)
+    elif array.dtype.kind in "iu":
+        array = array.astype(np.int64)
+    elif array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)):
+            raise InvalidArgumentError("timestamps contain NaN or infinite values")
+        array = array.astype(np.int64)
+    else:
+        raise DTypeError(f"timestamps must be numbers or datetime64, got dtype {array.dtype}")
+    array = array.reshape(-1)
+    if len(array) != n:
+        raise ShapeMismatchError(f"timestamps has {len(array)} values but there are {n} interactions")
+    return array
+
+
+@register("Interactions")
+class Interactions:
+    """User-item interactions with the id maps that turn shop ids into indices.
+
+    Build one with :meth:`from_arrays`, :meth:`from_pandas` or :meth:`from_csv`.
+
+    Repeated (user, item) pairs are combined into one entry by ``combine``:
+
+    * ``"last"`` (the default for explicit ratings): the latest rating, by timestamp when
+      timestamps are given, else the last one in input order;
+    * ``"max"`` (the default for implicit events): the strongest event, so that viewing an item
+      after buying it does not lower its weight;
+    * ``"sum"``: the sum of the weights, capped at ``cap`` when given (repeat purchases count
+      more, but one obsessive user cannot dominate);
+    * ``"mean"``: the mean.
+
+    The kept timestamp is the latest of the pair.
+
+    Attributes
+    ----------
+    user_ids, item_ids : ndarray
+        The shop's ids in index order: ``user_ids[u]`` is the id of user index ``u``.
+    users, items : ndarray of int32
+        The user and item index of every entry (sorted by user, then item; pairs are unique).
+    values : ndarray of float64
+        The rating or combined event weight of every entry.
+    timestamps : ndarray of int64 or None
+        The latest timestamp of every entry (seconds for datetime input).
+    explicit : bool
+        True for ratings, False for implicit events.
+    """
+
+    __slots__ = ("_user_map", "_item_map", "users", "items", "values", "timestamps", "explicit", "_csr")
+
+    def __init__(
+        self,
+        user_map: IdMap,
+        item_map: IdMap,
+        users: np.ndarray,
+        items: np.ndarray,
+        values: np.ndarray,
+        timestamps: Optional[np.ndarray],
+        explicit: bool,
+    ) -> None:
+        # Internal: callers pass canonical arrays (sorted, unique pairs). Use the from_* builders.
+        self._user_map = user_map
+        self._item_map = item_map
+        self.users = users
+        self.items = items
+        self.values = values
+        self.timestamps = timestamps
+        self.explicit = bool(explicit)
+        self._csr: Optional[sp.csr_matrix] = None
+        for array in (users, items, values) + ((timestamps,) if timestamps is not None else ()):
+            array.setflags(write=False)
+
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def from_arrays(
+        cls,
+        users: Any,
+        items: Any,
+        ratings: Any = None,
+        *,
+        events: Any = None,
+        weights: Optional[Mapping[str, float]] = None,
+        timestamps: Any = None,
+        combine: Optional[str] = None,
+        cap: Optional[float] = None,
+    ) -> "Interactions":
+        """Interactions from parallel sequences.
+
+        Parameters
+        ----------
+        users, items : sequence of hashable
+            The user and item id of every interaction (ints, strings, any hashable).
+        ratings : sequence of float, optional
+            Explicit ratings. Without ``ratings`` and ``events`` every interaction weighs 1.
+        events : sequence of str, optional
+            Implicit event names, weighted by ``weights`` (default
+            :data:`DEFAULT_EVENT_WEIGHTS`). Cannot be combined with ``ratings``.
+        weights : mapping of str to float, optional
+            Event weights; replaces the defaults entirely.
+        timestamps : sequence of numbers or datetime64, optional
+        combine : {"last", "max", "sum", "mean"}, optional
+            How repeated (user, item) pairs merge (see the class docstring).
+        cap : float, optional
+            Upper bound of a combined weight with ``combine="sum"``.
+
+        Raises
+        ------
+        InvalidArgumentError
+            Empty data, NaN/inf values, unknown event names, missing ids.
+        ShapeMismatchError
+            Sequences of different lengths.
+        """
+        from ._ids import _as_id_array
+
+        user_array = _as_id_array(users, "users")
+        item_array = _as_id_array(items, "items")
+        n = len(user_array)
+        if len(item_array) != n:
+            raise ShapeMismatchError(f"items has {len(item_array)} values but users has {n}")
+        if n == 0:
+            raise InvalidArgumentError("no interactions: the data is empty")
+        if ratings is not None and events is not None:
+            raise InvalidArgumentError("give either ratings (explicit) or events (implicit), not both")
+        explicit = ratings is not None
+        if explicit:
+            values = _as_values(ratings, n, "ratings")
+        elif events is not None:
+            values = cls._event_weights(events, n, weights)
+        else:
+            values = np.ones(n, dtype=np.float64)
+        stamps = None if timestamps is None else _as_timestamps(timestamps, n)
+        if combine is None:
+            combine = "last" if explicit else "max"
+        if combine not in _COMBINE:
+            raise InvalidArgumentError(f"combine must be one of {_COMBINE}, got {combine!r}")
+        if cap is not None:
+            cap = float(cap)
+            if not np.isfinite(cap) or cap <= 0:
+                raise InvalidArgumentError(f"cap must be a positive number, got {cap}")
+        user_map, user_index = IdMap.factorize(user_array, "users")
+        item_map, item_index = IdMap.factorize(item_array, "items")
+        u, i, v, t = _combine_pairs(user_index, item_index, values, stamps, combine, cap, len(item_map))
+        return cls(user_map, item_map, u, i, v, t, explicit)
+
+    @staticmethod
+    def _event_weights(events: Any, n: int, weights: Optional[Mapping[str, float]]) -> np.ndarray:
+        table = dict(DEFAULT_EVENT_WEIGHTS if weights is None else weights)
+        for name, weight in table.items():
+            if not (isinstance(weight, (int, float, np.integer, np.floating)) and np.isfinite(weight) and weight > 0):
+                raise InvalidArgumentError(f"the weight of event {name!r} must be a positive number, got {weight!r}")
+        array = np.asarray(events, dtype=object).reshape(-1)
+        if len(array) != n:
+            raise ShapeMismatchError(f"events has {len(array)} values but there are {n} interactions")
+        names, inverse = np.unique(array.astype(str), return_inverse=True)
+        unknown = [name for name in names.tolist() if name not in table]
+        if unknown:
+            raise InvalidArgumentError(
+                f"unknown event names {unknown[:5]}; known events are {sorted(table)} (pass weights=...)"
+            )
+        return np.array([float(table[name]) for name in names.tolist()], dtype=np.float64)[inverse.reshape(-1)]
+
+    @classmethod
+    def from_pandas(
+        cls,
+        df: Any,
+        user: str = "user",
+        item: str = "item",
+        rating: Optional[str] = None,
+        event: Optional[str] = None,
+        timestamp: Optional[str] = None,
+        weights: Optional[Mapping[str, float]] = None,
+        *,
+        combine: Optional[str] = None,
+        cap: Optional[float] = None,
+    ) -> "Interactions":
+        """Interactions from a pandas DataFrame, naming its columns.
+
+        ``rating`` names a column of explicit ratings; ``event`` a column of implicit event
+        names weighted by ``weights``; neither means every row weighs 1. See
+        :meth:`from_arrays` for ``combine`` and ``cap``.
+
+        Raises
+        ------
+        InvalidArgumentError
+            A named column is missing, or any check of :meth:`from_arrays` fails.
+        """
+        columns = {"user": user, "item": item, "rating": rating, "event": event, "timestamp": timestamp}
+        if not hasattr(df, "columns"):
+            raise DTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+        missing = [f"{role}={col!r}" for role, col in columns.items() if col is not None and col not in df.columns]
+        if missing:
+            raise InvalidArgumentError(f"missing columns {', '.join(missing)}; the frame has {list(df.columns)}")
+        for role in ("user", "item"):
+            if df[columns[role]].isna().any():
+                raise InvalidArgumentError(f"column {columns[role]!r} ({role} ids) has missing values")
+        stamps = None
+        if timestamp is not None:
+            col = df[timestamp]
+            stamps = col.to_numpy() if col.dtype.kind != "M" else col.to_numpy(dtype="datetime64[ns]")
+        return cls.from_arrays(
+            df[user].to_numpy(),
+            df[item].to_numpy(),
+            None if rating is None else df[rating].to_numpy(dtype=np.float64, na_value=np.nan),
+            events=None if event is None else df[event].to_numpy(),
+            weights=weights,
+            timestamps=stamps,
+            combine=combine,
+            cap=cap,
+        )
+
+    @classmethod
+    def from_csv(
+        cls,
+        path: Union[str, "os.PathLike[str]"],
+        user: str = "user",
+        item: str = "item",
+        rating: Optional[str] = None,
+        event: Optional[str] = None,
+        timestamp: Optional[str] = None,
+        weights: Optional[Mapping[str, float]] = None,
+        *,
+        combine: Optional[str] = None,
+        cap: Optional[float] = None,
+        **read_csv_kwargs: Any,
+    ) -> "Interactions":
+        """Interactions from a CSV file (read with pandas, which must be installed).
+
+        Ids are read as they appear in the file (numbers stay numbers). Extra keyword
+        arguments go to :func:`pandas.read_csv`.
+        """
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - pandas is a test extra
+            raise ImportError("Interactions.from_csv needs pandas: pip install pandas") from None
+        df = pd.read_csv(path, **read_csv_kwargs)
+        return cls.from_pandas(df, user, item, rating, event, timestamp, weights, combine=combine, cap=cap)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def user_ids(self) -> np.ndarray:
+        return self._user_map.ids
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        return self._item_map.ids
+
+    @property
+    def user_map(self) -> IdMap:
+        return self._user_map
+
+    @property
+    def item_map(self) -> IdMap:
+        return self._item_map
+
+    @property
+    def n_users(self) -> int:
+        return len(self._user_map)
+
+    @property
+    def n_items(self) -> int:
+        return len(self._item_map)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __repr__(self) -> str:
+        kind = "ratings" if self.explicit else "implicit"
+        return f"Interactions({len(self)} {kind}, {self.n_users} users, {self.n_items} items)"
+
+    @property
+    def rating_scale(self) -> Tuple[float, float]:
+        """The smallest and largest value, the range predictions are clipped to."""
+        return float(self.values.min()), float(self.values.max())
+
+    def to_csr(self) -> sp.csr_matrix:
+        """The ``n_users x n_items`` matrix of values (float64, sorted indices; a cached,
+        read-only matrix: copy it before modifying)."""
+        csr = self._csr
+        if csr is None:
+            indptr = np.zeros(self.n_users + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.users, minlength=self.n_users), out=indptr[1:])
+            csr = sp.csr_matrix((self.values, self.items, indptr), shape=(self.n_users, self.n_items))
+            csr.has_sorted_indices = True
+            self._csr = csr
+        return csr
+
+    def select(self, rows: Any) -> "Interactions":
+        """A subset of the entries (a boolean mask or positions), with the same id maps, so
+        that indices of the subset and of the whole agree (this is how splits are made)."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            if rows.shape != (len(self),):
+                raise ShapeMismatchError(f"mask has shape {rows.shape}, expected ({len(self)},)")
+            rows = np.flatnonzero(rows)
+        rows = np.sort(rows.astype(np.int64))
+        if len(rows) and (rows[0] < 0 or rows[-1] >= len(self)):
+            raise InvalidArgumentError("row positions out of range")
+        stamps = None if self.timestamps is None else self.timestamps[rows]
+        return Interactions(
+            self._user_map, self._item_map, self.users[rows], self.items[rows], self.values[rows], stamps, self.explicit
+        )
+
+    def user_index(self, user: Any) -> int:
+        """The index of a user id; :class:`UnknownIdError` when unknown."""
+        return self._user_map.index(user, "user")
+
+    def item_index(self, item: Any) -> int:
+        """The index of an item id; :class:`UnknownIdError` when unknown."""
+        return self._item_map.index(item, "item")
+
+    # ------------------------------------------------------------------ persistence
+    def _to_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+        arrays = {
+            "user_ids": self.user_ids, "item_ids": self.item_ids,
+            "users": self.users, "items": self.items, "values": self.values,
+        }
+        if self.timestamps is not None:
+            arrays["timestamps"] = self.timestamps
+        return {"explicit": self.explicit}, arrays
+
+    @classmethod
+    def _from_state(cls, params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> "Interactions":
+        n_users, n_items = len(arrays["user_ids"]), len(arrays["item_ids"])
+        users, items = arrays["users"], arrays["items"]
+        if not (len(users) == len(items) == len(arrays["values"])):
+            from .errors import ModelFileError
+
+            raise ModelFileError("interaction arrays of different lengths")
+        if len(users) and (users.min() < 0 or users.max() >= n_users or items.min() < 0 or items.max() >= n_items):
+            from .errors import ModelFileError
+
+            raise ModelFileError("interaction indices out of range of the id maps")
+        return cls(
+            IdMap(arrays["user_ids"]), IdMap(arrays["item_ids"]), users, items, arrays["values"],
+            arrays.get("timestamps"), bool(params["explicit"]),
+        )
+
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Save to one file in shoprec's model format (atomic; see :func:`shoprec.load`)."""
+        from ._persist import save_object
+
+        save_object(path, self)
+
+    @staticmethod
+    def load(path: Union[str, "os.PathLike[str]"]) -> "Interactions":
+        """Load interactions saved with :meth:`save` (arrays are mapped, not copied)."""
+        from ._persist import load
+
+        obj = load(path)
+        if not isinstance(obj, Interactions):
+            from .errors import ModelFileError
+
+            raise ModelFileError(f"{os.fspath(path)!r} holds a {type(obj).__name__}, not Interactions")
+        return obj
+
+
+def _combine_pairs(
+    users: np.ndarray,
+    items: np.ndarray,
+    values: np.ndarray,
+    stamps: Optional[np.ndarray],
+    combine: str,
+    cap: Optional[float],
+    n_items: int,
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    """Sorts by (user, item) and merges repeated pairs."""
+    key = users.astype(np.int64) * max(n_items, 1) + items
+    if stamps is None:
+        order = np.argsort(key, kind="stable")  # input order within a pair: "last" = last given
+    else:
+        order = np.lexsort((stamps, key))  # time order within a pair
+    key, values = key[order], values[order]
+    stamps = None if stamps is None else stamps[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    ends = np.r_[starts[1:], len(key)] - 1
+    if len(starts) == len(key):
+        merged = values
+    elif combine == "last":
+        merged = values[ends]
+    elif combine == "max":
+        merged = np.maximum.reduceat(values, starts)
+    elif combine == "sum":
+        merged = np.add.reduceat(values, starts)
+    else:
+        merged = np.add.reduceat(values, starts) / np.diff(np.r_[starts, len(key)])
+    if cap is not None and combine == "sum":
+        merged = np.minimum(merged, cap)
+    merged_stamps = None if stamps is None else np.maximum.reduceat(stamps, starts)
+    unique_keys = key[starts]
+    n = max(n_items, 1)
+    return (
+        (unique_keys // n).astype(np.int32),
+        (unique_keys % n).astype(np.int32),
+        np.ascontiguousarray(merged, dtype=np.float64),
+        merged_stamps,
+    )
