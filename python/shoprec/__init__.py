@@ -6,9 +6,10 @@ the Python face of it.
 
 from __future__ import annotations
 
-from . import kernels
+from . import clean, kernels
 from ._persist import load
 from .interactions import Interactions
+from .segments import NEW_SHOPPERS, InterestSegments, choose_n_segments
 from ._core import __version__
 from .errors import (
     DTypeError,
@@ -25,6 +26,10 @@ from .errors import (
 __all__ = [
     "__version__",
     "kernels",
+    "clean",
+    "InterestSegments",
+    "choose_n_segments",
+    "NEW_SHOPPERS",
     "Interactions",
     "load",
     "ShoprecError",

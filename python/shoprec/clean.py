@@ -327,6 +327,7 @@ def drop_outlier_users(
     timestamp: Optional[str] = None,
     threshold: float = 3.5,
     rate_window: Any = "1h",
+    min_ratio: float = 3.0,
 ) -> Tuple[Any, CleaningReport]:
     """Remove the events of users whose activity is abnormally high: crawlers, bots, scripts.
 
@@ -337,8 +338,11 @@ def drop_outlier_users(
     - *rate* (only with ``timestamp``): the user's largest number of events inside one
       ``rate_window`` bucket (buckets aligned on the epoch), which catches bursts.
 
-    A user is removed when either score exceeds ``threshold``. Only high activity is flagged:
-    quiet users are ordinary shoppers.
+    A user is removed when, for either measure, the score exceeds ``threshold`` **and** the
+    value is at least ``min_ratio`` times the median user's. (Counts are small integers: when
+    most shoppers have one event an hour the MAD is 0, and without the ratio a shopper with two
+    would look as odd as a script with fifty.) Only high activity is flagged: quiet users are
+    ordinary shoppers.
 
     Parameters
     ----------
@@ -350,6 +354,8 @@ def drop_outlier_users(
         The robust z-score above which a user is removed; 3.5 is Iglewicz & Hoaglin's advice.
     rate_window : str, timedelta or float
         The bucket for the rate (seconds when a number).
+    min_ratio : float
+        How many times the median user's value a flagged value must be at least, >= 1.
 
     Returns
     -------
@@ -363,19 +369,20 @@ def drop_outlier_users(
     pd = _pandas()
     _check_frame(interactions, "interactions", [user, timestamp])
     threshold = check_float(threshold, "threshold", minimum=0.0, strict=True)
+    min_ratio = check_float(min_ratio, "min_ratio", minimum=1.0)
     df = interactions
     codes = _group_codes(df, [user])
     n_users = int(codes.max()) + 1
     volume = np.bincount(codes, minlength=n_users)
     z_volume = robust_z_scores(np.log1p(volume))
-    flagged_volume = z_volume > threshold
+    flagged_volume = (z_volume > threshold) & (volume >= min_ratio * np.median(volume))
     if timestamp is not None:
         bucket = _timestamps_ns(df, timestamp, "interactions") // max(_timedelta_ns(rate_window, "rate_window"), 1)
         pair = pd.DataFrame({"u": codes, "b": bucket}).groupby(["u", "b"], sort=False).size()
         peak = np.zeros(n_users, dtype=np.int64)
         np.maximum.at(peak, pair.index.get_level_values("u").to_numpy(), pair.to_numpy())
         z_rate = robust_z_scores(np.log1p(peak))
-        flagged_rate = z_rate > threshold
+        flagged_rate = (z_rate > threshold) & (peak >= min_ratio * np.median(peak))
     else:
         peak = np.full(n_users, -1, dtype=np.int64)
         z_rate = np.full(n_users, np.nan)
@@ -414,7 +421,7 @@ def drop_outlier_users(
         n_out=len(cleaned),
         removed=removed,
         details=details,
-        params=dict(user=user, timestamp=timestamp, threshold=threshold, rate_window=rate_window),
+        params=dict(user=user, timestamp=timestamp, threshold=threshold, rate_window=rate_window, min_ratio=min_ratio),
         extra=dict(users_in=n_users, users_removed=int(flagged.sum())),
     )
     return cleaned, report
@@ -740,6 +747,8 @@ def _run_on_long_series(
             "leave such series unchanged"
         )
     filtered = np.repeat(~too_short, lengths)
+    if not filtered.any():
+        return None, filtered
     if filtered.all():
         return kernel(layout.values, layout.indptr), filtered
     kept_lengths = lengths[~too_short]
@@ -812,7 +821,8 @@ def smooth_series(
 
     smoothed_part, filtered = _run_on_long_series(layout, window, short_series, kernel)
     smoothed = layout.values.copy()
-    smoothed[filtered] = smoothed_part
+    if smoothed_part is not None:
+        smoothed[filtered] = smoothed_part
     changed = smoothed != layout.values
     return _series_result(
         "smooth_series", series, is_frame, layout, smoothed, changed, None, value,
@@ -867,11 +877,12 @@ def fix_outliers(
     def kernel(values: np.ndarray, indptr: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         return kernels.hampel(values, window, n_sigmas=n_sigmas, groups=indptr, num_threads=num_threads)
 
-    (cleaned_part, outlier_part), filtered = _run_on_long_series(layout, window, short_series, kernel)
+    parts, filtered = _run_on_long_series(layout, window, short_series, kernel)
     cleaned = layout.values.copy()
-    cleaned[filtered] = cleaned_part
     is_outlier = np.zeros(len(cleaned), dtype=bool)
-    is_outlier[filtered] = np.asarray(outlier_part, dtype=bool)
+    if parts is not None:
+        cleaned[filtered] = parts[0]
+        is_outlier[filtered] = np.asarray(parts[1], dtype=bool)
     return _series_result(
         "fix_outliers", series, is_frame, layout, cleaned, is_outlier, outlier_column, value,
         "outlier replaced by window median", filtered,

@@ -23,6 +23,8 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from . import kernels
+from ._ids import IdMap
+from ._persist import register
 from ._validate import check_choice, check_int, check_num_threads
 from .errors import DTypeError, InvalidArgumentError, NotFittedError, ShapeMismatchError
 
@@ -167,7 +169,7 @@ def _attribute_matrix(item_attributes: Any, item_index: Any, n_items: int) -> Tu
         )
     if not pairs:
         raise InvalidArgumentError("item_attributes holds no attributes")
-    items = item_index([item for item, _ in pairs])
+    items = item_index([item for item, _ in pairs], "item_attributes")
     names, attribute_codes = np.unique(np.array([a for _, a in pairs], dtype=object).astype(str), return_inverse=True)
     known = items >= 0
     matrix = sp.csr_matrix(
@@ -275,6 +277,7 @@ class SegmentDescription:
         return "\n".join(lines)
 
 
+@register("InterestSegments")
 class InterestSegments:
     """Groups of shoppers with similar interests.
 
@@ -561,8 +564,7 @@ class InterestSegments:
             lift[reach < min_shoppers] = -np.inf
             ids, _ = kernels.top_k(lift, k)
             top_items = [
-                (self.item_ids[i].item() if hasattr(self.item_ids[i], "item") else self.item_ids[i],
-                 float(lift[i]), float(reach[i] / size))
+                (_python_id(self.item_ids[i]), float(lift[i]), float(reach[i] / size))
                 for i in ids if i >= 0 and np.isfinite(lift[i])
             ]
         top_attributes: List[Tuple[str, float, float]] = []
@@ -617,6 +619,110 @@ class InterestSegments:
             excluded = excluded[excluded >= 0]
         ids, _ = kernels.top_k(score, k, exclude=excluded)
         return [(_python_id(self.item_ids[i]), float(reach[i])) for i in ids if i >= 0 and np.isfinite(score[i])]
+
+    # ------------------------------------------------------------------ save and load
+    def save(self, path: Any) -> None:
+        """Save the fitted segments to one file in shoprec's model format (atomic); load it
+        back with :func:`shoprec.load` or :meth:`InterestSegments.load`."""
+        self._check_fitted()
+        from ._persist import save_object
+
+        save_object(path, self)
+
+    @staticmethod
+    def load(path: Any) -> "InterestSegments":
+        """Load segments saved with :meth:`save`."""
+        from ._persist import load
+
+        obj = load(path)
+        if not isinstance(obj, InterestSegments):
+            from .errors import ModelFileError
+
+            raise ModelFileError(f"{path!r} holds a {type(obj).__name__}, not InterestSegments")
+        return obj
+
+    def _to_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+        self._check_fitted()
+        params = dict(
+            n_segments=self.n_segments, features=self.features, n_components=self.n_components,
+            n_init=self.n_init, max_iter=self.max_iter, sample_size=self.sample_size, seed=self.seed,
+            num_threads=self.num_threads, inertia=self.inertia, n_iter=self.n_iter,
+            silhouette=None if math.isnan(self.silhouette) else self.silhouette,
+        )
+        arrays: Dict[str, np.ndarray] = dict(
+            user_ids=self.user_ids, item_ids=self.item_ids, labels=self.labels, centroids=self.centroids,
+        )
+        for name, matrix in (("item_reach", self._item_reach), ("item_weight", self._item_weight)):
+            arrays[f"{name}_indptr"] = matrix.indptr.astype(np.int64)
+            arrays[f"{name}_indices"] = matrix.indices.astype(np.int32)
+            arrays[f"{name}_data"] = matrix.data
+        profiler = self._profiler
+        if profiler.features == "items":
+            arrays["item_idf"], arrays["components"] = profiler.item_idf, profiler.components
+        if profiler.attributes is not None:
+            arrays["attributes_indptr"] = profiler.attributes.indptr.astype(np.int64)
+            arrays["attributes_indices"] = profiler.attributes.indices.astype(np.int32)
+            arrays["attribute_idf"] = profiler.attribute_idf
+        if self.attribute_names is not None:
+            arrays["attribute_names"] = np.asarray([str(a) for a in self.attribute_names], dtype=object)
+            arrays["attribute_mass"] = self._attribute_mass
+        return params, arrays
+
+    @classmethod
+    def _from_state(cls, params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> "InterestSegments":
+        from .errors import ModelFileError
+
+        try:
+            model = cls(
+                params["n_segments"], params["features"], params["n_components"], n_init=params["n_init"],
+                max_iter=params["max_iter"], sample_size=params["sample_size"], seed=params["seed"],
+                num_threads=params["num_threads"],
+            )
+            n_users, n_items = len(arrays["user_ids"]), len(arrays["item_ids"])
+            n_rows = model.n_segments + 1
+
+            def csr(name: str, data: Optional[np.ndarray], n_cols: int) -> sp.csr_matrix:
+                indptr, indices = arrays[f"{name}_indptr"], arrays[f"{name}_indices"]
+                values = np.ones(len(indices)) if data is None else data
+                matrix = sp.csr_matrix((values, indices, indptr), shape=(len(indptr) - 1, n_cols))
+                matrix.check_format(full_check=True)
+                return matrix
+
+            attributes = None
+            attribute_names = arrays.get("attribute_names")
+            if "attributes_indptr" in arrays:
+                attributes = csr("attributes", None, len(attribute_names))
+            profiler = _Profiler(
+                params["features"], item_idf=arrays.get("item_idf"), components=arrays.get("components"),
+                attributes=attributes, attribute_idf=arrays.get("attribute_idf"),
+            )
+            labels = np.array(arrays["labels"], dtype=np.int32)
+            if len(labels) != n_users or labels.min() < NEW_SHOPPERS or labels.max() >= model.n_segments:
+                raise ModelFileError("segment labels do not match the shoppers or the segment count")
+            item_reach = csr("item_reach", arrays["item_reach_data"], n_items)
+            item_weight = csr("item_weight", arrays["item_weight_data"], n_items)
+            if item_reach.shape[0] != n_rows or item_weight.shape[0] != n_rows:
+                raise ModelFileError("per-segment item counts do not match the segment count")
+        except (KeyError, ValueError, TypeError) as exc:
+            if isinstance(exc, ModelFileError):
+                raise
+            raise ModelFileError(f"not a valid InterestSegments file: {exc}") from None
+        model._set_state(
+            profiler=profiler,
+            user_ids=arrays["user_ids"],
+            item_ids=arrays["item_ids"],
+            item_index=IdMap(arrays["item_ids"]).indices,
+            labels=labels,
+            centroids=np.array(arrays["centroids"], dtype=np.float64),
+            inertia=float(params["inertia"]),
+            n_iter=int(params["n_iter"]),
+            silhouette=float("nan") if params["silhouette"] is None else float(params["silhouette"]),
+            attribute_names=attribute_names,
+            item_reach=item_reach,
+            item_weight=item_weight,
+            attribute_mass=arrays.get("attribute_mass"),
+        )
+        return model
 
 
 def _python_id(value: Any) -> Any:
