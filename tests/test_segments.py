@@ -156,7 +156,7 @@ def test_describe_lift_and_counts_by_hand(shop, fitted):
         for item, got_lift, got_reach in description.top_items:
             index = int(np.flatnonzero(interactions.item_ids == item)[0])
             assert got_lift == pytest.approx(lift[index]) and got_reach == pytest.approx(reach[index])
-        eligible = binary[members].sum(axis=0) >= 3
+        eligible = binary[members].sum(axis=0) >= max(3, np.ceil(0.1 * members.sum()))
         assert description.top_items[0][1] == pytest.approx(lift[eligible].max())
         # Attributes: the segment's own category stands out.
         categories = {category_of(item) for item, _, _ in description.top_items}

@@ -694,7 +694,16 @@ def _series_layout(
         if dates.isna().any():
             raise InvalidArgumentError(f"series column {date!r} contains missing dates")
         # Stable sort by (item, date): equal dates would make the filter's order arbitrary.
-        date_rank = dates.rank(method="dense").to_numpy(dtype=np.int64)
+        if dates.dtype.kind in "iuM":
+            date_rank = (
+                dates.to_numpy(dtype="datetime64[ns]").view(np.int64)  # also for time-zone aware dates
+                if dates.dtype.kind == "M"
+                else dates.to_numpy(dtype=np.int64)
+            )
+        elif dates.dtype.kind == "f":
+            date_rank = dates.to_numpy(dtype=np.float64)
+        else:  # strings (ISO dates sort as text) or other orderable objects
+            date_rank = dates.rank(method="dense").to_numpy(dtype=np.int64)
         order = np.lexsort((date_rank, codes))
         sorted_codes, sorted_dates = codes[order], date_rank[order]
         repeats = (sorted_codes[1:] == sorted_codes[:-1]) & (sorted_dates[1:] == sorted_dates[:-1])

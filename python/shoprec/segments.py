@@ -432,6 +432,7 @@ class InterestSegments:
         self._item_reach: sp.csr_matrix = state["item_reach"]
         self._item_weight: sp.csr_matrix = state["item_weight"]
         self._attribute_mass: Optional[np.ndarray] = state["attribute_mass"]
+        self._attribute_reach: Optional[np.ndarray] = state["attribute_reach"]
         self.sizes = np.bincount(self.labels[self.labels >= 0], minlength=self.n_segments).astype(np.int64)
         self.n_new_shoppers = int(np.sum(self.labels == NEW_SHOPPERS))
         for array in (self.labels, self.centroids, self.sizes):
@@ -538,8 +539,9 @@ class InterestSegments:
             How many items and attributes to list.
         min_shoppers : int, optional
             The least number of the segment's shoppers an item must reach to be listed, so that
-            one shopper's oddity is not a segment's trait; by default 1% of the segment and at
-            least 3 (or the segment's size, when smaller).
+            one shopper's oddity is not a segment's trait (the same floor applies to the shoppers
+            having an attribute); by default 10% of the segment and at least 3 (or the segment's
+            size, when smaller).
 
         Returns
         -------
@@ -552,7 +554,7 @@ class InterestSegments:
         size = self.n_new_shoppers if segment == NEW_SHOPPERS else int(self.sizes[segment])
         n_users = len(self.labels)
         if min_shoppers is None:
-            min_shoppers = min(max(3, math.ceil(0.01 * size)), max(size, 1))
+            min_shoppers = min(max(3, math.ceil(0.1 * size)), max(size, 1))
         min_shoppers = check_int(min_shoppers, "min_shoppers", minimum=1)
         top_items: List[Tuple[Any, float, float]] = []
         if size > 0:
@@ -575,9 +577,10 @@ class InterestSegments:
                 share = mass / mass.sum()
                 share_all = total / total.sum()
                 lift = np.where(share_all > 0, share / np.where(share_all > 0, share_all, 1.0), 0.0)
-                ids, _ = kernels.top_k(np.where(mass > 0, lift, -np.inf), k)
+                supported = (mass > 0) & (self._attribute_reach[row] >= min_shoppers)
+                ids, _ = kernels.top_k(np.where(supported, lift, -np.inf), k)
                 top_attributes = [
-                    (str(self.attribute_names[a]), float(lift[a]), float(share[a])) for a in ids if a >= 0 and mass[a] > 0
+                    (str(self.attribute_names[a]), float(lift[a]), float(share[a])) for a in ids if a >= 0 and supported[a]
                 ]
         return SegmentDescription(segment, size, size / n_users, top_items, top_attributes)
 
@@ -666,6 +669,7 @@ class InterestSegments:
         if self.attribute_names is not None:
             arrays["attribute_names"] = np.asarray([str(a) for a in self.attribute_names], dtype=object)
             arrays["attribute_mass"] = self._attribute_mass
+            arrays["attribute_reach"] = self._attribute_reach
         return params, arrays
 
     @classmethod
@@ -721,6 +725,7 @@ class InterestSegments:
             item_reach=item_reach,
             item_weight=item_weight,
             attribute_mass=arrays.get("attribute_mass"),
+            attribute_reach=arrays.get("attribute_reach"),
         )
         return model
 
@@ -748,13 +753,17 @@ def _segment_statistics(
     )
     binary = matrix.copy()
     binary.data = (binary.data != 0).astype(np.float64)
-    attribute_mass = None
+    attribute_mass = attribute_reach = None
     if attributes is not None:
-        attribute_mass = np.asarray((membership @ (matrix @ attributes)).todense())
+        histogram = sp.csr_matrix(matrix @ attributes)
+        attribute_mass = np.asarray((membership @ histogram).todense())
+        histogram.data = (histogram.data != 0).astype(np.float64)
+        attribute_reach = np.asarray((membership @ histogram).todense())
     return dict(
         item_reach=sp.csr_matrix(membership @ binary),
         item_weight=sp.csr_matrix(membership @ matrix),
         attribute_mass=attribute_mass,
+        attribute_reach=attribute_reach,
     )
 
 
