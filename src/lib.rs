@@ -6,6 +6,7 @@
 
 mod arrays;
 mod error;
+mod kmeans;
 mod parallel;
 mod topk;
 
@@ -13,6 +14,8 @@ use pyo3::prelude::*;
 
 #[pymodule]
 mod _core {
+    #[pymodule_export]
+    use crate::kmeans::{kmeans_assign_py, kmeans_py};
     #[pymodule_export]
     use crate::parallel::panic_for_test_py;
     #[pymodule_export]

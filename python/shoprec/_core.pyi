@@ -17,4 +17,17 @@ def top_k(
     exclude: Optional[_IdFilter] = None,
     num_threads: int = 0,
 ) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+_Floats2 = Union[npt.NDArray[np.float32], npt.NDArray[np.float64]]
+
+def kmeans(
+    x: _Floats2,
+    n_clusters: int,
+    init: Optional[_Floats2] = None,
+    n_init: int = 1,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    seed: int = 0,
+    num_threads: int = 0,
+) -> Tuple[_Floats2, npt.NDArray[np.int32], float, int]: ...
+def kmeans_assign(x: _Floats2, centroids: _Floats2, num_threads: int = 0) -> npt.NDArray[np.int32]: ...
 def _panic_for_test(num_threads: int = 1) -> None: ...

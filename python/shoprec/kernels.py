@@ -13,9 +13,10 @@ from typing import Any, Tuple
 import numpy as np
 
 from . import _core
+from ._clustering import KMeansResult, kmeans
 from ._validate import as_float_array, as_id_filter, check_k, check_num_threads
 
-__all__ = ["top_k"]
+__all__ = ["top_k", "kmeans", "KMeansResult"]
 
 
 def top_k(

@@ -6,6 +6,8 @@
 
 pub mod csr;
 pub mod error;
+pub mod kmeans;
+pub mod real;
 pub mod topk;
 
 pub use error::{Error, Result};
