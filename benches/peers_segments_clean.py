@@ -17,8 +17,15 @@ data folder; default ``../shared/data``).
 
 from __future__ import annotations
 
-import argparse
 import os
+
+# Both pipelines run with single-threaded BLAS: on this 2-core machine shared with other jobs,
+# multi-threaded OpenBLAS spins on tall-skinny products (10x slower, and noisy) for both sides.
+# Set SHOPREC_BENCH_BLAS_THREADS to change it. Must happen before numpy is imported.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, os.environ.get("SHOPREC_BENCH_BLAS_THREADS", "1"))
+
+import argparse
 import platform
 import time
 
@@ -182,7 +189,8 @@ def main():
             "",
             "Command: `PYTHONPATH=python python3 benches/peers_segments_clean.py` "
             f"(best of {args.repeats}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared "
-            "with other jobs, so timings are noisy; ratios are what to read).",
+            "with other jobs, so timings are noisy; ratios are what to read; BLAS single-threaded for both "
+            f"sides: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}).",
             "Segments peer: IDF weighting + scikit-learn `TruncatedSVD(32, n_iter=4)` + `normalize` + "
             "`KMeans(8, n_init=4, algorithm=\"lloyd\")` + `silhouette_score(sample_size=2000)`; "
             "shoprec: `InterestSegments(8, n_components=32, n_init=4).fit` (which also computes the "

@@ -11,16 +11,6 @@ import shoprec
 from shoprec import NEW_SHOPPERS, Interactions, InterestSegments, choose_n_segments
 from shoprec.segments import randomized_svd_components, silhouette, smooth_idf
 
-if not hasattr(shoprec.kernels, "kmeans"):  # TEMPORARY: until branch kmeans-median is merged
-    from types import SimpleNamespace
-
-    def _kmeans(x, n_clusters, *, init="k-means++", n_init=1, max_iter=300, tol=1e-4, seed=0, num_threads=0):
-        model = KMeans(n_clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol, random_state=seed).fit(x)
-        return SimpleNamespace(centroids=model.cluster_centers_, labels=model.labels_.astype(np.int32),
-                               inertia=model.inertia_, n_iter=model.n_iter_)
-
-    shoprec.kernels.kmeans = _kmeans
-
 N_GROUPS, USERS_PER_GROUP, ITEMS_PER_GROUP = 3, 40, 30
 
 
@@ -300,3 +290,15 @@ def test_bad_fit_and_use(shop, fitted):
         choose_n_segments(interactions, candidates=[1, 2])
     with pytest.raises(shoprec.InvalidArgumentError):
         choose_n_segments(interactions, candidates=[])
+
+
+def test_clustering_of_profiles_matches_sklearn_from_the_same_initial_centroids(shop, fitted):
+    interactions, _ = shop
+    profiles, _ = fitted._profiler.profiles(interactions.to_csr())
+    rng = np.random.default_rng(4)
+    for n_segments in (2, 5):
+        initial = profiles[rng.choice(len(profiles), n_segments, replace=False)]
+        ours = shoprec.kernels.kmeans(profiles, n_segments, init=initial)
+        reference = KMeans(n_segments, init=initial, n_init=1, algorithm="lloyd", tol=1e-4).fit(profiles)
+        np.testing.assert_array_equal(ours.labels, reference.labels_)
+        assert ours.inertia == pytest.approx(reference.inertia_, rel=1e-6)
