@@ -302,3 +302,26 @@ def test_clustering_of_profiles_matches_sklearn_from_the_same_initial_centroids(
         reference = KMeans(n_segments, init=initial, n_init=1, algorithm="lloyd", tol=1e-4).fit(profiles)
         np.testing.assert_array_equal(ours.labels, reference.labels_)
         assert ours.inertia == pytest.approx(reference.inertia_, rel=1e-6)
+
+
+def test_item_tastes_and_diversify_round_robin(shop, fitted):
+    interactions, truth = shop
+    # The segment of each planted taste group (labels are an arbitrary permutation of groups).
+    segment_of_group = {g: int(np.bincount(fitted.labels[truth == g]).argmax()) for g in range(N_GROUPS)}
+    garden, kitchen, toys = (segment_of_group[g] for g in range(3))
+    block = lambda g, i: g * ITEMS_PER_GROUP + i  # noqa: E731
+    tastes = fitted.item_tastes([block(0, 1), block(1, 2), block(2, 3), "unknown item"])
+    assert tastes.tolist() == [garden, kitchen, toys, NEW_SHOPPERS]
+    ranked = [block(0, 1), block(0, 2), block(0, 3), block(1, 1), block(0, 4), block(2, 1), "unknown"]
+    assert fitted.diversify(ranked) == [block(0, 1), block(1, 1), block(2, 1), "unknown", block(0, 2), block(0, 3), block(0, 4)]
+    assert fitted.diversify(ranked, k=3) == [block(0, 1), block(1, 1), block(2, 1)]
+    assert fitted.diversify([]) == []
+
+
+def test_popular_for_uses_the_assigned_segment(shop, fitted):
+    interactions, _ = shop
+    user = interactions.user_ids[0]
+    assert fitted.popular_for(user, 5) == fitted.popular_items(fitted.labels[0], 5)
+    assert fitted.popular_for([], 5) == fitted.popular_items(NEW_SHOPPERS, 5)
+    history = list(range(30, 40))
+    assert fitted.popular_for(history, 4) == fitted.popular_items(fitted.assign(history), 4)

@@ -623,6 +623,62 @@ class InterestSegments:
         ids, _ = kernels.top_k(score, k, exclude=excluded)
         return [(_python_id(self.item_ids[i]), float(reach[i])) for i in ids if i >= 0 and np.isfinite(score[i])]
 
+    def popular_for(self, user_or_history: Any, k: int = 10, *, weights: Any = None, exclude: Any = None) -> List[Tuple[Any, float]]:
+        """"Popular with shoppers like you": :meth:`popular_items` of the segment that
+        :meth:`assign` gives this shopper or history (the whole shop's best sellers for a new
+        shopper). This is the hook a recommender's cold-start fallback calls."""
+        return self.popular_items(self.assign(user_or_history, weights), k, exclude=exclude)
+
+    def item_tastes(self, items: Any) -> np.ndarray:
+        """The segment whose taste each item fits best: the segment in which the largest
+        fraction of shoppers interacted with it (ties to the lower segment), or
+        :data:`NEW_SHOPPERS` for an item no clustered shopper touched or the model never saw."""
+        self._check_fitted()
+        index = self._item_index(np.asarray(items, dtype=object).reshape(-1), "items")
+        tastes = np.full(len(index), NEW_SHOPPERS, dtype=np.int32)
+        known = index >= 0
+        if known.any():
+            reach = self._item_reach[: self.n_segments][:, index[known]].toarray()
+            share = reach / np.maximum(self.sizes, 1)[:, None]
+            best = np.argmax(share, axis=0)
+            tastes[np.flatnonzero(known)] = np.where(share.max(axis=0) > 0, best, NEW_SHOPPERS)
+        return tastes
+
+    def diversify(self, items: Sequence[Any], k: Optional[int] = None) -> List[Any]:
+        """Reorder a ranked list so that it walks across the segments' tastes.
+
+        Items are grouped by :meth:`item_tastes`; the result takes the best remaining item of
+        each taste in turn (tastes in the order their best item ranks), so a list that a
+        single taste dominates still shows the others early. Within a taste the input order is
+        kept, and no item is added or dropped (beyond cutting to ``k``).
+
+        Parameters
+        ----------
+        items : sequence of item ids
+            A ranked list, best first (e.g. ``recommend(...)``'s items).
+        k : int, optional
+            How many to return; all by default.
+
+        Returns
+        -------
+        list of item ids
+        """
+        items = list(items)
+        if k is not None:
+            k = check_int(k, "k", minimum=1)
+        if not items:
+            return []
+        tastes = self.item_tastes(np.asarray(items, dtype=object))
+        queues: Dict[int, List[int]] = {}
+        for position, taste in enumerate(tastes.tolist()):
+            queues.setdefault(taste, []).append(position)  # dicts keep first-appearance order
+        order: List[int] = []
+        rounds = max(len(q) for q in queues.values())
+        for depth in range(rounds):
+            order.extend(q[depth] for q in queues.values() if depth < len(q))
+        chosen = order if k is None else order[:k]
+        return [items[position] for position in chosen]
+
     # ------------------------------------------------------------------ save and load
     def save(self, path: Any) -> None:
         """Save the fitted segments to one file in shoprec's model format (atomic); load it
