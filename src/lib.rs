@@ -7,6 +7,7 @@
 mod arrays;
 mod error;
 mod kmeans;
+mod median;
 mod parallel;
 mod topk;
 
@@ -16,6 +17,8 @@ use pyo3::prelude::*;
 mod _core {
     #[pymodule_export]
     use crate::kmeans::{kmeans_assign_py, kmeans_py};
+    #[pymodule_export]
+    use crate::median::{hampel_py, median_filter_py};
     #[pymodule_export]
     use crate::parallel::panic_for_test_py;
     #[pymodule_export]

@@ -30,4 +30,21 @@ def kmeans(
     num_threads: int = 0,
 ) -> Tuple[_Floats2, npt.NDArray[np.int32], float, int]: ...
 def kmeans_assign(x: _Floats2, centroids: _Floats2, num_threads: int = 0) -> npt.NDArray[np.int32]: ...
+_Floats1 = Union[npt.NDArray[np.float32], npt.NDArray[np.float64]]
+
+def median_filter(
+    x: _Floats1,
+    window: int,
+    mode: str = "nearest",
+    cval: float = 0.0,
+    groups: Optional[npt.NDArray[np.int64]] = None,
+    num_threads: int = 0,
+) -> _Floats1: ...
+def hampel(
+    x: _Floats1,
+    window: int,
+    n_sigmas: float = 3.0,
+    groups: Optional[npt.NDArray[np.int64]] = None,
+    num_threads: int = 0,
+) -> Tuple[_Floats1, npt.NDArray[np.bool_]]: ...
 def _panic_for_test(num_threads: int = 1) -> None: ...

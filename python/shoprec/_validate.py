@@ -189,3 +189,35 @@ def as_id_filter(filt: Any, name: str, n_rows: int, n_cols: int) -> Any:
             np.ascontiguousarray(mask.indices, dtype=np.int32),
         )
     return as_index_array(filt, name, upper=n_cols)
+
+
+def check_odd_window(window: Any, name: str = "window") -> int:
+    """A sliding-window length: a positive odd integer (so the window has a centre)."""
+    w = check_int(window, name, minimum=1)
+    if w % 2 == 0:
+        raise InvalidArgumentError(f"{name} must be odd (a centred window), got {w}")
+    if w > INT32_MAX:
+        raise InvalidArgumentError(f"{name} must be at most 2^31 - 1, got {w}")
+    return w
+
+
+def as_groups(groups: Any, n: int, name: str = "groups") -> Optional[np.ndarray]:
+    """Series boundaries as an indptr: ``None``, or a 1-D int64 array that starts at 0, never
+    decreases and ends at ``n`` (series ``i`` is ``x[groups[i]:groups[i + 1]]``)."""
+    if groups is None:
+        return None
+    try:
+        array = np.asarray(groups)
+    except (TypeError, ValueError) as exc:
+        raise DTypeError(f"{name} cannot be read as an array of offsets: {exc}") from None
+    if array.ndim != 1:
+        raise DTypeError(f"{name} must be 1-D, got {array.ndim} dimensions")
+    if array.dtype.kind not in "iu":
+        raise DTypeError(f"{name} must hold integer offsets, got dtype {array.dtype}")
+    if array.size == 0 or array[0] != 0:
+        raise InvalidArgumentError(f"{name} must start at 0")
+    if np.any(np.diff(array.astype(np.int64)) < 0):
+        raise InvalidArgumentError(f"{name} must be non-decreasing")
+    if int(array[-1]) != n:
+        raise ShapeMismatchError(f"{name} must end at len(x) = {n}, ends at {int(array[-1])}")
+    return np.ascontiguousarray(array, dtype=np.int64)

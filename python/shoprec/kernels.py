@@ -14,9 +14,10 @@ import numpy as np
 
 from . import _core
 from ._clustering import KMeansResult, kmeans
+from ._sliding import hampel, median_filter
 from ._validate import as_float_array, as_id_filter, check_k, check_num_threads
 
-__all__ = ["top_k", "kmeans", "KMeansResult"]
+__all__ = ["top_k", "kmeans", "KMeansResult", "median_filter", "hampel"]
 
 
 def top_k(

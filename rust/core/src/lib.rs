@@ -7,6 +7,7 @@
 pub mod csr;
 pub mod error;
 pub mod kmeans;
+pub mod median;
 pub mod real;
 pub mod topk;
 
