@@ -688,7 +688,9 @@ def _series_layout(
             raise InvalidArgumentError("groups is for array input; a DataFrame is split by its item column")
         _check_frame(series, "series", [item, date, value])
         df = series
-        values = _numeric_column(df, value, "series")
+        values = _numeric_column(df, value, "series", allow_nan=True)
+        if np.isinf(values).any():
+            raise InvalidArgumentError(f"series column {value!r} contains infinite values")
         codes = _group_codes(df, [item])
         dates = df[date]
         if dates.isna().any():
@@ -716,7 +718,7 @@ def _series_layout(
         indptr = np.r_[starts, len(order)].astype(np.int64)
         names = df[item].to_numpy()[order[starts]]
         return _SeriesLayout(values[order], indptr, order, names), True
-    values = as_float_array(series, "series")
+    values = as_float_array(series, "series", allow_nan=True)
     if groups is None:
         indptr = np.array([0, len(values)], dtype=np.int64)
     else:
@@ -792,10 +794,13 @@ def smooth_series(
         Either the values of all series back to back (with ``groups``), or a long DataFrame with
         ``item``, ``date`` and ``value`` columns, one row per item and date, in any order. Each
         item's rows are taken in date order; missing dates are not filled in (the window runs
-        over the rows that exist). Values must be numeric without NaN.
+        over the rows that exist). Values must be numeric and finite, except NaN for a
+        missing value: NaN is ignored within a window (the median of the others is taken), so
+        :func:`smooth_series` fills it (counted as changed) and :func:`fix_outliers` leaves it
+        NaN and never flags it.
     window : int
         The odd window length. Every series must be at least this long unless ``short_series``
-        is ``"keep"``.
+        is ``"keep"``. The window is centred; at the series ends it is padded as ``mode`` says.
     groups : 1-D int array, optional
         For array input: series boundaries as an indptr (``groups[0] == 0``,
         ``groups[-1] == len(series)``); without it the array is one series.
@@ -832,7 +837,7 @@ def smooth_series(
     smoothed = layout.values.copy()
     if smoothed_part is not None:
         smoothed[filtered] = smoothed_part
-    changed = smoothed != layout.values
+    changed = (smoothed != layout.values) & ~(np.isnan(smoothed) & np.isnan(layout.values))
     return _series_result(
         "smooth_series", series, is_frame, layout, smoothed, changed, None, value,
         "replaced by window median", filtered,
@@ -857,7 +862,9 @@ def fix_outliers(
 
     A value is an outlier when it lies more than ``n_sigmas`` robust standard deviations
     (``1.4826 * MAD`` of its centred window) from its window's median; it is replaced by that
-    median. Other values are left exactly as they were. See :func:`shoprec.kernels.hampel`.
+    median. Other values are left exactly as they were. Windows are cut short at the series
+    ends (no padding), and a window whose MAD is 0 flags every value other than its median.
+    See :func:`shoprec.kernels.hampel`.
 
     Parameters
     ----------
