@@ -251,6 +251,9 @@ def test_series_dataframe_in_any_order_keeps_rows_and_adds_flag(rng):
         np.testing.assert_allclose(cleaned.loc[part.index, "sales"], want)
         np.testing.assert_array_equal(cleaned.loc[part.index, "is_outlier"], flags)
     assert report.n_changed == int(cleaned["is_outlier"].sum()) == len(report.details)
+    assert list(report.details) == list(cleaned.index[cleaned["is_outlier"]])
+    in_order, _ = clean.fix_outliers(frame, 5, item="sku", date="day", value="sales")
+    pd.testing.assert_frame_equal(in_order.loc[shuffled.index], cleaned)
     smoothed, _ = clean.smooth_series(shuffled, 5, item="sku", date="day", value="sales")
     for sku, part in frame.groupby("sku"):
         np.testing.assert_allclose(smoothed.loc[part.index, "sales"], window_median(part["sales"].to_numpy(), 5))

@@ -680,6 +680,14 @@ class _SeriesLayout:
     series_names: Optional[np.ndarray]
 
 
+def _layout_from_order(items: Any, values: np.ndarray, codes: np.ndarray, order: np.ndarray) -> _SeriesLayout:
+    sorted_codes = codes[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+    indptr = np.r_[starts, len(order)].astype(np.int64)
+    names = items.to_numpy()[order[starts]]
+    return _SeriesLayout(values[order], indptr, order, names)
+
+
 def _series_layout(
     series: Any, groups: Any, *, item: str, date: str, value: str
 ) -> Tuple[_SeriesLayout, bool]:
@@ -691,33 +699,41 @@ def _series_layout(
         values = _numeric_column(df, value, "series", allow_nan=True)
         if np.isinf(values).any():
             raise InvalidArgumentError(f"series column {value!r} contains infinite values")
-        codes = _group_codes(df, [item])
+        pd = _pandas()
+        codes, _ = pd.factorize(df[item], use_na_sentinel=False)  # items by first appearance
         dates = df[date]
         if dates.isna().any():
             raise InvalidArgumentError(f"series column {date!r} contains missing dates")
-        # Stable sort by (item, date): equal dates would make the filter's order arbitrary.
-        if dates.dtype.kind in "iuM":
-            date_rank = (
-                dates.to_numpy(dtype="datetime64[ns]").view(np.int64)  # also for time-zone aware dates
-                if dates.dtype.kind == "M"
-                else dates.to_numpy(dtype=np.int64)
-            )
-        elif dates.dtype.kind == "f":
-            date_rank = dates.to_numpy(dtype=np.float64)
-        else:  # strings (ISO dates sort as text) or other orderable objects
-            date_rank = dates.rank(method="dense").to_numpy(dtype=np.int64)
-        order = np.lexsort((date_rank, codes))
-        sorted_codes, sorted_dates = codes[order], date_rank[order]
-        repeats = (sorted_codes[1:] == sorted_codes[:-1]) & (sorted_dates[1:] == sorted_dates[:-1])
-        if repeats.any():
+        if dates.dtype.kind in "iufM":
+            raw = dates.to_numpy(dtype="datetime64[ns]").view(np.int64) if dates.dtype.kind == "M" else dates.to_numpy()
+            same_item = codes[1:] == codes[:-1]
+            if np.all(codes[1:] >= codes[:-1]) and np.all(raw[1:][same_item] > raw[:-1][same_item]):
+                # Already in (item, date) order, as most tables are: nothing to sort.
+                return _layout_from_order(df[item], values, codes, np.arange(len(codes))), True
+        try:
+            # Dense date ranks through the sorted distinct dates: a hash pass, not a sort of n.
+            date_codes, distinct_dates = pd.factorize(dates, sort=True)
+        except TypeError as exc:
+            raise DTypeError(f"series column {date!r} cannot be ordered: {exc}") from None
+        key = codes.astype(np.int64) * len(distinct_dates) + date_codes
+        n_keys = (int(codes.max()) + 1) * len(distinct_dates)
+        if n_keys <= 4 * len(key) + 1024:
+            # Few possible (item, date) keys: place each row in its key's slot, O(n + keys).
+            counts = np.bincount(key, minlength=n_keys)
+            n_repeats = int(np.sum(counts[counts > 1] - 1))
+            if n_repeats == 0:
+                slots = np.full(n_keys, -1, dtype=np.int64)
+                slots[key] = np.arange(len(key))
+                order = slots[slots >= 0]
+        else:
+            order = np.argsort(key, kind="stable")
+            n_repeats = int(np.sum(np.diff(key[order]) == 0))
+        if n_repeats:
             raise InvalidArgumentError(
-                f"series repeats an ({item}, {date}) pair {int(repeats.sum())} times; "
+                f"series repeats an ({item}, {date}) pair {n_repeats} times; "
                 "aggregate to one value per item and date first"
             )
-        starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
-        indptr = np.r_[starts, len(order)].astype(np.int64)
-        names = df[item].to_numpy()[order[starts]]
-        return _SeriesLayout(values[order], indptr, order, names), True
+        return _layout_from_order(df[item], values, codes, order), True
     values = as_float_array(series, "series", allow_nan=True)
     if groups is None:
         indptr = np.array([0, len(values)], dtype=np.int64)
@@ -820,7 +836,8 @@ def smooth_series(
         with its ``value`` column replaced and the same rows and index.
     report : CleaningReport
         ``changed == {"replaced by window median": n}`` (values that differ from their input);
-        ``details`` the positions (array input) or rows (DataFrame input) that changed.
+        ``details`` the positions (array input) or index labels (DataFrame input) of the
+        changed values.
     """
     window = _check_window(window)
     # The kernel owns the list of padding modes and names a bad one itself.
@@ -881,8 +898,9 @@ def fix_outliers(
         Array input: the cleaned values (float64). DataFrame input: a copy with ``value``
         cleaned and an added ``outlier_column`` marking the replaced values.
     report : CleaningReport
-        ``changed == {"outlier replaced by window median": n}``, and for array input the
-        boolean outlier mask in ``extra["is_outlier"]``.
+        ``changed == {"outlier replaced by window median": n}``; ``details`` the positions
+        (array input) or index labels (DataFrame input) of the outliers, and for array input
+        the boolean outlier mask in ``extra["is_outlier"]``.
     """
     window = _check_window(window)
     n_sigmas = check_float(n_sigmas, "n_sigmas", minimum=0.0, strict=True)
@@ -934,8 +952,7 @@ def _series_result(
         cleaned[value] = out_values
         if flag_column is not None:
             cleaned[flag_column] = out_changed
-        details = series.iloc[np.flatnonzero(out_changed)].copy()
-        details["reason"] = reason
+        details = series.index[out_changed]
     else:
         cleaned = new_values
         details = np.flatnonzero(changed)
