@@ -67,6 +67,32 @@ def sklearn_segments(matrix, n_segments, n_components, seed, sample_size=2000):
     return model.inertia_, score
 
 
+def sklearn_choose(matrix, candidates, n_components, seed, sample_size=2000):
+    """Inertia and silhouette per number of segments, as a scikit-learn user computes them."""
+    idf = smooth_idf(np.diff(sp.csc_matrix(matrix).indptr), matrix.shape[0])
+    weighted = sp.csr_matrix(matrix @ sp.diags(idf))
+    profiles = normalize(TruncatedSVD(n_components, n_iter=4, random_state=seed).fit_transform(weighted))
+    scores = []
+    for k in candidates:
+        model = KMeans(k, n_init=4, random_state=seed, algorithm="lloyd").fit(profiles)
+        sample = min(sample_size, len(profiles))
+        scores.append((model.inertia_, silhouette_score(profiles, model.labels_, sample_size=sample, random_state=seed)))
+    return scores
+
+
+def bench_choose(name, interactions, repeats, rows, candidates=range(2, 13)):
+    matrix = sp.csr_matrix(interactions.to_csr(), dtype=np.float64)
+    ours_time, ours = best_of(
+        repeats, lambda: shoprec.choose_n_segments(interactions, candidates, n_components=32, n_init=4, seed=0)
+    )
+    peer_time, peer = best_of(repeats, lambda: sklearn_choose(matrix, candidates, 32, 0))
+    peer_best = list(candidates)[int(np.argmax([s for _, s in peer]))]
+    rows.append(
+        f"| choose_n_segments({candidates.start}..{candidates.stop - 1}), {name} | {1000 * ours_time:.0f} ms | "
+        f"{1000 * peer_time:.0f} ms | **{peer_time / ours_time:.2f}x** | best by silhouette: {ours.best} vs {peer_best} |"
+    )
+
+
 def generated_shop(n_users, n_items, per_user, n_tastes, seed):
     rng = np.random.default_rng(seed)
     taste = rng.integers(0, n_tastes, n_users)
@@ -181,10 +207,12 @@ def main():
         ratings = pd.read_csv(ratings_path)
         movielens = shoprec.Interactions.from_pandas(ratings, user="userId", item="movieId", rating="rating")
         bench_segments("ml-latest-small", movielens, args.repeats, rows)
+        bench_choose("ml-latest-small", movielens, args.repeats, rows)
     else:
         print(f"ml-latest-small not found under {DATA}: skipped")
     shop = generated_shop(args.users, 20_000, 30, 12, seed=0)
     bench_segments("generated shop", shop, args.repeats, rows)
+    bench_choose("generated shop", shop, 1, rows)
     bench_series(args.repeats, rows)
 
     header = (

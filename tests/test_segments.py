@@ -325,3 +325,17 @@ def test_popular_for_uses_the_assigned_segment(shop, fitted):
     assert fitted.popular_for([], 5) == fitted.popular_items(NEW_SHOPPERS, 5)
     history = list(range(30, 40))
     assert fitted.popular_for(history, 4) == fitted.popular_items(fitted.assign(history), 4)
+
+
+def test_components_learned_from_a_sample_still_find_the_tastes(shop):
+    interactions, truth = shop
+    sampled = InterestSegments(N_GROUPS, n_components=8, svd_sample=45, seed=3).fit(interactions)
+    assert adjusted_rand_score(truth, sampled.labels) == pytest.approx(1.0)
+    again = InterestSegments(N_GROUPS, n_components=8, svd_sample=45, seed=3).fit(interactions)
+    np.testing.assert_array_equal(sampled._profiler.components, again._profiler.components)
+    full = InterestSegments(N_GROUPS, n_components=8, seed=3).fit(interactions)
+    assert not np.array_equal(sampled._profiler.components, full._profiler.components)
+    # Every shopper, sampled or not, is placed by the same projection assign() uses.
+    matrix = interactions.to_csr()
+    histories = [interactions.item_ids[matrix[u].indices] for u in range(matrix.shape[0])]
+    np.testing.assert_array_equal(sampled.assign_many(histories, [matrix[u].data for u in range(matrix.shape[0])]), sampled.labels)

@@ -62,14 +62,46 @@ def _normalize_rows(matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return out, nonzero
 
 
+def _orthonormalize(basis: np.ndarray, passes: int) -> np.ndarray:
+    """The columns of a tall matrix made (close to) orthonormal.
+
+    Cholesky QR (Fukaya et al. 2014): a small Gram matrix and one product with the inverse of
+    its Cholesky factor instead of a Householder QR of the tall matrix. Two passes give an
+    orthonormal basis even when the first is ill-conditioned; inside the power iterations one
+    pass is enough (it only has to keep the columns apart). A rank-deficient basis (Cholesky
+    fails) falls back to numpy's QR.
+    """
+    for _ in range(passes):
+        try:
+            lower = np.linalg.cholesky(basis.T @ basis)
+        except np.linalg.LinAlgError:
+            return np.linalg.qr(basis)[0]
+        inverse = scipy.linalg.solve_triangular(lower, np.eye(len(lower)), lower=True, check_finite=False)
+        basis = basis @ inverse.T
+    return basis
+
+
+def _top_right_singular_vectors(wide: np.ndarray, rank: int) -> np.ndarray:
+    """The top ``rank`` right singular vectors of a short, wide matrix, from the eigenvectors
+    of its small Gram matrix (far cheaper than an SVD of the wide matrix). Squaring the
+    singular values costs precision only for those below ~1e-6 of the largest; then (a
+    matrix of rank < ``rank``) the plain SVD is used."""
+    eigenvalues, eigenvectors = np.linalg.eigh(wide @ wide.T)
+    top = np.argsort(eigenvalues)[::-1][:rank]
+    singular = np.sqrt(np.maximum(eigenvalues[top], 0.0))
+    if singular[-1] <= 1e-6 * singular[0]:
+        return np.linalg.svd(wide, full_matrices=False)[2][:rank]
+    return (eigenvectors[:, top].T @ wide) / singular[:, None]
+
+
 def randomized_svd_components(matrix: sp.spmatrix, rank: int, seed: int) -> np.ndarray:
     """The top ``rank`` right singular vectors of a sparse matrix, as rows (``rank x n_cols``).
 
     A randomized range finder (Halko, Martinsson & Tropp 2011) with ``_OVERSAMPLES`` extra
-    directions and ``_POWER_ITERATIONS`` LU-normalised power iterations, then an exact SVD of
-    the small projected matrix. Deterministic for a ``seed``: the Gaussian test matrix comes
-    from ``numpy.random.default_rng(seed)`` and each vector's sign is fixed so that its entry of
-    largest magnitude is positive. Small matrices get an exact dense SVD.
+    directions and ``_POWER_ITERATIONS`` power iterations, each re-orthonormalised, then an
+    exact SVD of the small projected matrix. Deterministic for a ``seed``: the Gaussian test
+    matrix comes from ``numpy.random.default_rng(seed)`` and each vector's sign is fixed so that
+    its entry of largest magnitude is positive. Small matrices get an exact dense SVD.
     """
     n_rows, n_cols = matrix.shape
     rank = min(rank, n_rows, n_cols)
@@ -79,16 +111,14 @@ def randomized_svd_components(matrix: sp.spmatrix, rank: int, seed: int) -> np.n
         components = vt[:rank]
     else:
         rng = np.random.default_rng(seed)
-        basis = matrix @ rng.standard_normal((n_cols, width))
+        transposed = matrix.T
+        basis = _orthonormalize(np.asarray(matrix @ rng.standard_normal((n_cols, width))), 1)
         for _ in range(_POWER_ITERATIONS):
-            # LU keeps the columns apart as cheaply as QR would (the final QR fixes the basis).
-            basis, _ = scipy.linalg.lu(basis, permute_l=True)
-            basis, _ = scipy.linalg.lu(matrix.T @ basis, permute_l=True)
-            basis = matrix @ basis
-        basis, _ = np.linalg.qr(basis)
-        projected = np.asarray((matrix.T @ basis).T)  # basis.T @ matrix, without transposing the sparse matrix
-        _, _, vt = np.linalg.svd(projected, full_matrices=False)
-        components = vt[:rank]
+            basis = _orthonormalize(np.asarray(transposed @ basis), 1)
+            basis = np.asarray(matrix @ basis)
+        basis = _orthonormalize(basis, 2)
+        projected = np.asarray(transposed @ basis).T  # basis.T @ matrix, width x n_cols
+        components = _top_right_singular_vectors(projected, rank)
     largest = np.argmax(np.abs(components), axis=1)
     signs = np.sign(components[np.arange(len(components)), largest])
     signs[signs == 0] = 1.0
@@ -112,7 +142,8 @@ class _Profiler:
     def profiles(self, rows: sp.csr_matrix) -> Tuple[np.ndarray, np.ndarray]:
         """Profiles of users given as rows of the user-item matrix, and which are non-empty."""
         if self.features == "items":
-            embedded = np.asarray(rows @ sp.diags(self.item_idf) @ self.components.T)
+            # (row * idf) @ V.T == row @ (V * idf).T: one sparse-dense product.
+            embedded = np.asarray(rows @ (self.components * self.item_idf).T)
         else:
             histogram = rows @ self.attributes
             embedded = np.asarray((histogram @ sp.diags(self.attribute_idf)).todense())
@@ -125,12 +156,22 @@ def _fit_profiler(
     n_components: int,
     attributes: Optional[sp.csr_matrix],
     seed: int,
+    svd_sample: int,
 ) -> _Profiler:
     n_users = matrix.shape[0]
     if features == "items":
-        reach = np.diff(sp.csc_matrix(matrix).indptr)
+        reach = np.bincount(matrix.indices, minlength=matrix.shape[1])  # shoppers per item
         item_idf = smooth_idf(reach, n_users)
-        components = randomized_svd_components(sp.csr_matrix(matrix @ sp.diags(item_idf)), n_components, seed)
+        active = np.flatnonzero(np.diff(matrix.indptr) > 0)
+        if len(active) > svd_sample:
+            # The item components come from a seeded sample of shoppers: the directions of taste
+            # are shared by many shoppers, so a sample finds them at a fraction of the passes
+            # over the whole matrix; every shopper is then projected on them.
+            rng = np.random.default_rng([seed, 1])
+            active = np.sort(rng.choice(active, svd_sample, replace=False))
+        learn_from = sp.csr_matrix(matrix[active], copy=True)
+        learn_from.data *= item_idf[learn_from.indices]
+        components = randomized_svd_components(learn_from, n_components, seed)
         return _Profiler("items", item_idf=item_idf, components=components)
     histogram = sp.csr_matrix(matrix @ attributes)
     histogram.eliminate_zeros()
@@ -288,8 +329,9 @@ class InterestSegments:
       user x item matrix of interaction values (ratings or event weights) has its columns
       weighted by the smoothed inverse document frequency of the item (over shoppers, so
       blockbusters say less about taste), is reduced to ``n_components`` dimensions by a
-      seeded randomized truncated SVD (profile = row @ V.T, i.e. U * S), and each profile is
-      scaled to unit length (taste, not volume, decides the segment).
+      seeded randomized truncated SVD (profile = row @ V.T, i.e. U * S; V learned from at most
+      ``svd_sample`` shoppers), and each profile is scaled to unit length (taste, not volume,
+      decides the segment).
     - ``features="attributes"``: a histogram over item attributes (category, brand, genre,
       price band): the sum of the shopper's interaction values over the attributes of their
       items, TF-IDF weighted (smoothed IDF over shoppers), scaled to unit length.
@@ -314,6 +356,11 @@ class InterestSegments:
     sample_size : int
         The silhouette is computed on a seeded sample of this many shoppers (it costs
         O(sample_size^2)).
+    svd_sample : int
+        With ``features="items"``, the item components (the SVD's V) are learned from a seeded
+        sample of at most this many shoppers with interactions; every shopper is then
+        projected on them. A large shop's directions of taste are shared by many shoppers, so
+        a sample finds them at a fraction of the cost; raise it to learn from everyone.
     seed : int
         Seeds the SVD, k-means and the silhouette sample: the same data and seed give the same
         segments.
@@ -345,6 +392,7 @@ class InterestSegments:
         n_init: int = 4,
         max_iter: int = 300,
         sample_size: int = 2000,
+        svd_sample: int = 20_000,
         seed: int = 0,
         num_threads: int = 0,
     ) -> None:
@@ -354,6 +402,7 @@ class InterestSegments:
         self.n_init = check_int(n_init, "n_init", minimum=1)
         self.max_iter = check_int(max_iter, "max_iter", minimum=1)
         self.sample_size = check_int(sample_size, "sample_size", minimum=2)
+        self.svd_sample = check_int(svd_sample, "svd_sample", minimum=1)
         self.seed = check_int(seed, "seed", minimum=0)
         self.num_threads = check_num_threads(num_threads)
         self._fitted = False
@@ -386,7 +435,7 @@ class InterestSegments:
         attributes, attribute_names = (None, None)
         if item_attributes is not None:
             attributes, attribute_names = _attribute_matrix(item_attributes, item_index, matrix.shape[1])
-        profiler = _fit_profiler(matrix, self.features, self.n_components, attributes, self.seed)
+        profiler = _fit_profiler(matrix, self.features, self.n_components, attributes, self.seed, self.svd_sample)
         profiles, has_profile = profiler.profiles(matrix)
         result = self._cluster(profiles[has_profile], self.n_segments)
         labels = np.full(matrix.shape[0], NEW_SHOPPERS, dtype=np.int32)
@@ -704,7 +753,8 @@ class InterestSegments:
         self._check_fitted()
         params = dict(
             n_segments=self.n_segments, features=self.features, n_components=self.n_components,
-            n_init=self.n_init, max_iter=self.max_iter, sample_size=self.sample_size, seed=self.seed,
+            n_init=self.n_init, max_iter=self.max_iter, sample_size=self.sample_size,
+            svd_sample=self.svd_sample, seed=self.seed,
             num_threads=self.num_threads, inertia=self.inertia, n_iter=self.n_iter,
             silhouette=None if math.isnan(self.silhouette) else self.silhouette,
         )
@@ -735,7 +785,8 @@ class InterestSegments:
         try:
             model = cls(
                 params["n_segments"], params["features"], params["n_components"], n_init=params["n_init"],
-                max_iter=params["max_iter"], sample_size=params["sample_size"], seed=params["seed"],
+                max_iter=params["max_iter"], sample_size=params["sample_size"],
+                svd_sample=params["svd_sample"], seed=params["seed"],
                 num_threads=params["num_threads"],
             )
             n_users, n_items = len(arrays["user_ids"]), len(arrays["item_ids"])
@@ -879,6 +930,7 @@ def choose_n_segments(
     n_init: int = 4,
     max_iter: int = 300,
     sample_size: int = 2000,
+    svd_sample: int = 20_000,
     seed: int = 0,
     num_threads: int = 0,
 ) -> SegmentCountScores:
@@ -894,7 +946,7 @@ def choose_n_segments(
     candidates : iterable of int
         Numbers of segments to try, each at least 2 (the silhouette needs two) and at most the
         number of shoppers with a profile.
-    features, n_components, item_attributes, n_init, max_iter, sample_size, seed, num_threads
+    features, n_components, item_attributes, n_init, max_iter, sample_size, svd_sample, seed, num_threads
         As for :class:`InterestSegments`.
 
     Returns
@@ -906,7 +958,7 @@ def choose_n_segments(
         raise InvalidArgumentError("candidates is empty")
     model = InterestSegments(
         max(candidate_list), features, n_components, n_init=n_init, max_iter=max_iter,
-        sample_size=sample_size, seed=seed, num_threads=num_threads,
+        sample_size=sample_size, svd_sample=svd_sample, seed=seed, num_threads=num_threads,
     )
     matrix, _, _, item_index = _unpack_interactions(interactions)
     if features == "attributes" and item_attributes is None:
@@ -914,7 +966,7 @@ def choose_n_segments(
     attributes = None
     if item_attributes is not None:
         attributes, _ = _attribute_matrix(item_attributes, item_index, matrix.shape[1])
-    profiler = _fit_profiler(matrix, features, n_components, attributes, seed)
+    profiler = _fit_profiler(matrix, features, n_components, attributes, seed, svd_sample)
     profiles, has_profile = profiler.profiles(matrix)
     profiles = profiles[has_profile]
     if len(profiles) > sample_size:
