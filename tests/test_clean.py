@@ -339,3 +339,54 @@ def test_hypothesis_hampel_against_reference(lengths, window, seed):
 def test_bad_input_raises_named_errors(call, error):
     with pytest.raises(error):
         call()
+
+
+# ------------------------------------------------------------------ shoprec.Interactions in, Interactions out
+
+
+@pytest.fixture
+def small_interactions(rng):
+    users = np.repeat(["ann", "bob", "cy", "dee"], [12, 3, 4, 2])
+    items = np.concatenate([np.arange(12), [0, 1, 2], [0, 3, 4, 5], [0, 6]])
+    ratings = np.concatenate([np.full(12, 4.0), [0.0, 6.0, 3.0], [5.0, 2.5, 1.0, 4.5], [3.5, 5.0]])
+    return shoprec.Interactions.from_arrays(users, items, ratings)
+
+
+def test_balance_on_interactions_keeps_id_maps(small_interactions):
+    inter = small_interactions
+    balanced, report = clean.balance(inter, max_per_user=5, seed=2)
+    assert isinstance(balanced, shoprec.Interactions)
+    assert report.removed["user over max_per_user"] == 7 == len(inter) - len(balanced)
+    np.testing.assert_array_equal(balanced.user_ids, inter.user_ids)
+    np.testing.assert_array_equal(balanced.item_ids, inter.item_ids)
+    counts = np.bincount(balanced.users, minlength=inter.n_users)
+    assert counts.tolist() == [5, 3, 4, 2]
+    assert set(report.details["user"]) == {"ann"}
+
+
+def test_clip_augment_and_scale_check_on_interactions(small_interactions):
+    inter = small_interactions
+    clipped, report = clean.clip_ratings(inter, 0.5, 5.0)
+    assert report.changed == {"below low": 1, "above high": 1}
+    np.testing.assert_array_equal(clipped.values, np.clip(inter.values, 0.5, 5.0))
+    np.testing.assert_array_equal(clipped.users, inter.users)
+    assert inter.values.max() == 6.0  # the input is untouched
+    scale = clean.check_rating_scale(inter, 0.5, 5.0, step=0.5)
+    assert scale.extra["below scale"] == 1 and scale.extra["above scale"] == 1 and scale.extra["ok"] == len(inter) - 2
+    noisy, report = clean.augment(clipped, 0.2, low=0.5, high=5.0, seed=1)
+    assert np.abs(noisy.values - clipped.values).max() <= 0.2 and report.n_changed > 0
+
+
+def test_drop_outlier_users_on_interactions(rng):
+    users = np.concatenate([np.repeat(np.arange(40), 5), np.full(300, 99)])
+    items = np.concatenate([rng.integers(0, 400, 200), np.arange(300)])
+    inter = shoprec.Interactions.from_arrays(users, items)
+    cleaned, report = clean.drop_outlier_users(inter)
+    assert list(report.details["user"]) == [99]
+    assert len(cleaned) == len(inter) - 300 == report.n_out
+    assert not np.isin(cleaned.users, [inter.user_index(99)]).any()
+
+
+def test_dedupe_refuses_combined_interactions(small_interactions):
+    with pytest.raises(shoprec.DTypeError, match="raw event log"):
+        clean.dedupe_events(small_interactions)

@@ -6,9 +6,13 @@ step works on a copy.
 
 The log steps (:func:`dedupe_events`, :func:`drop_outlier_users`, :func:`clip_ratings`,
 :func:`check_rating_scale`, :func:`balance`, :func:`augment`) take the raw event log as a
-pandas DataFrame, one row per event, and name its columns with keyword arguments. They are
-meant to run *before* ``shoprec.Interactions.from_pandas``, which combines repeated events of
-a user on an item and so can no longer tell a double click from two visits.
+pandas DataFrame, one row per event, and name its columns with keyword arguments.
+:func:`dedupe_events` must run *before* ``shoprec.Interactions.from_pandas``, which combines
+repeated events of a user on an item and so can no longer tell a double click from two visits.
+The other log steps also take a ``shoprec.Interactions`` and then return one (with the same id
+maps, so indices agree with the input's): each of its (user, item) entries counts as one row,
+with its value as the rating and its timestamp (if any) as the time; the report's rows hold the
+shop's ids.
 
 The series steps (:func:`smooth_series`, :func:`fix_outliers`) clean many per-item time
 series at once (daily sales, prices) with the Rust kernels :func:`shoprec.kernels.median_filter`
@@ -207,6 +211,43 @@ def _removed_rows(df: Any, positions: np.ndarray, reasons: Any) -> Any:
     return rows
 
 
+def _is_interactions(obj: Any) -> bool:
+    from .interactions import Interactions
+
+    return isinstance(obj, Interactions)
+
+
+def _interactions_frame(interactions: Any) -> Any:
+    """A ``shoprec.Interactions`` as a log: one row per (user, item) entry, in entry order,
+    with the shop's ids and columns ``user``, ``item``, ``rating`` (the value) and, when
+    present, ``timestamp`` (seconds)."""
+    pd = _pandas()
+    data = {
+        "user": np.asarray(interactions.user_ids)[interactions.users],
+        "item": np.asarray(interactions.item_ids)[interactions.items],
+        "rating": np.asarray(interactions.values, dtype=np.float64),
+    }
+    if interactions.timestamps is not None:
+        data["timestamp"] = np.asarray(interactions.timestamps)
+    return pd.DataFrame(data)
+
+
+def _kept_interactions(interactions: Any, cleaned: Any) -> Any:
+    """The entries of ``interactions`` kept in ``cleaned`` (same id maps, so indices agree)."""
+    return interactions.select(cleaned.index.to_numpy())
+
+
+def _revalued_interactions(interactions: Any, cleaned: Any) -> Any:
+    """``interactions`` with the values of ``cleaned`` (same entries, same id maps)."""
+    from .interactions import Interactions
+
+    values = np.ascontiguousarray(cleaned["rating"].to_numpy(dtype=np.float64))
+    return Interactions(
+        interactions.user_map, interactions.item_map, interactions.users, interactions.items,
+        values, interactions.timestamps, interactions.explicit,
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 # Event logs
 
@@ -255,6 +296,11 @@ def dedupe_events(
         ``removed == {"repeat within window": n}``; ``details`` holds the removed rows with the
         index label of the row they were merged into (``merged_into``).
     """
+    if _is_interactions(interactions):
+        raise DTypeError(
+            "dedupe_events needs the raw event log (a DataFrame): shoprec.Interactions has already "
+            "combined the repeated events of a user on an item"
+        )
     columns = [user, item] + ([event] if event is not None else []) + list(keys)
     _check_frame(interactions, "interactions", columns + ([timestamp] if window is not None else []))
     if window is not None and timestamp is None:
@@ -346,8 +392,8 @@ def drop_outlier_users(
 
     Parameters
     ----------
-    interactions : pandas.DataFrame
-        The event log. Not modified.
+    interactions : pandas.DataFrame or shoprec.Interactions
+        The event log (or interactions: see the module docstring). Not modified.
     user, timestamp : str
         Column names; without ``timestamp`` only volume is scored.
     threshold : float
@@ -359,13 +405,20 @@ def drop_outlier_users(
 
     Returns
     -------
-    cleaned : pandas.DataFrame
-        The events of the other users, in their original order.
+    cleaned : pandas.DataFrame or shoprec.Interactions
+        The events of the other users, in their original order (as the input's type).
     report : CleaningReport
         ``removed`` counts rows by reason (``"volume"``, ``"rate"``, ``"volume and rate"``);
         ``details`` has one row per removed user (events, peak rate, both scores, reason);
         ``extra["users_removed"]`` and ``extra["users_in"]`` count users.
     """
+    if _is_interactions(interactions):
+        frame = _interactions_frame(interactions)
+        cleaned, report = drop_outlier_users(
+            frame, user="user", timestamp="timestamp" if "timestamp" in frame else None,
+            threshold=threshold, rate_window=rate_window, min_ratio=min_ratio,
+        )
+        return _kept_interactions(interactions, cleaned), report
     pd = _pandas()
     _check_frame(interactions, "interactions", [user, timestamp])
     threshold = check_float(threshold, "threshold", minimum=0.0, strict=True)
@@ -439,7 +492,7 @@ def clip_ratings(
 
     Parameters
     ----------
-    interactions : pandas.DataFrame
+    interactions : pandas.DataFrame or shoprec.Interactions
         Not modified. The rating column must be numeric without NaN.
     low, high : float
         The declared scale, ``low < high``.
@@ -448,12 +501,15 @@ def clip_ratings(
 
     Returns
     -------
-    cleaned : pandas.DataFrame
-        The same rows with clipped ratings (as float64).
+    cleaned : pandas.DataFrame or shoprec.Interactions
+        The same rows with clipped ratings (as float64), as the input's type.
     report : CleaningReport
         ``changed == {"below low": a, "above high": b}``; ``details`` has the changed rows
         with their original rating.
     """
+    if _is_interactions(interactions):
+        cleaned, report = clip_ratings(_interactions_frame(interactions), low, high, rating="rating")
+        return _revalued_interactions(interactions, cleaned), report
     low = check_float(low, "low")
     high = check_float(high, "high")
     if not low < high:
@@ -503,6 +559,8 @@ def check_rating_scale(
         raise InvalidArgumentError(f"low must be below high, got low={low}, high={high}")
     if step is not None:
         step = check_float(step, "step", minimum=0.0, strict=True)
+    if _is_interactions(interactions):
+        interactions, rating = _interactions_frame(interactions), "rating"
     _check_frame(interactions, "interactions", [rating])
     values = _numeric_column(interactions, rating, "interactions", allow_nan=True)
     reason = np.full(len(values), "", dtype=object)
@@ -558,10 +616,21 @@ def balance(
     so a blockbuster is not cut mostly from light users.) After the item cap a user may hold
     fewer rows than the cap, never more.
 
+    Parameters
+    ----------
+    interactions : pandas.DataFrame or shoprec.Interactions
+        The log (or interactions: see the module docstring). Not modified.
+    max_per_user, max_per_item : int, optional
+        The caps, each at least 1; at least one must be given.
+    user, item : str
+        Column names (DataFrame input).
+    seed : int
+        The same seed keeps the same rows.
+
     Returns
     -------
-    cleaned : pandas.DataFrame
-        The kept rows in their original order.
+    cleaned : pandas.DataFrame or shoprec.Interactions
+        The kept rows in their original order (as the input's type).
     report : CleaningReport
         ``removed == {"user over max_per_user": a, "item over max_per_item": b}``; ``details``
         has the removed rows with their reason.
@@ -573,6 +642,11 @@ def balance(
     if max_per_item is not None:
         max_per_item = check_int(max_per_item, "max_per_item", minimum=1)
     seed = check_int(seed, "seed", minimum=0)
+    if _is_interactions(interactions):
+        cleaned, report = balance(
+            _interactions_frame(interactions), max_per_user=max_per_user, max_per_item=max_per_item, seed=seed
+        )
+        return _kept_interactions(interactions, cleaned), report
     _check_frame(interactions, "interactions", [user if max_per_user else None, item if max_per_item else None])
     df = interactions
     rng = np.random.default_rng(seed)
@@ -622,7 +696,7 @@ def augment(
 
     Parameters
     ----------
-    interactions : pandas.DataFrame
+    interactions : pandas.DataFrame or shoprec.Interactions
         Not modified.
     noise : float
         The largest change of a value (before clipping), at least 0.
@@ -635,14 +709,17 @@ def augment(
 
     Returns
     -------
-    cleaned : pandas.DataFrame
-        The same rows with jittered values (float64).
+    cleaned : pandas.DataFrame or shoprec.Interactions
+        The same rows with jittered values (float64), as the input's type.
     report : CleaningReport
         ``changed == {"jittered": n}`` (values that actually moved) and
         ``extra["max_abs_change"]``.
     """
     noise = check_float(noise, "noise", minimum=0.0)
     seed = check_int(seed, "seed", minimum=0)
+    if _is_interactions(interactions):
+        cleaned, report = augment(_interactions_frame(interactions), noise, low=low, high=high, seed=seed)
+        return _revalued_interactions(interactions, cleaned), report
     values = _rating_values(interactions, rating)
     rng = np.random.default_rng(seed)
     jittered = values + noise * rng.uniform(-1.0, 1.0, size=len(values))
