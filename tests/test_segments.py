@@ -107,6 +107,9 @@ def test_assign_own_history_gives_fitted_segment(shop, fitted):
     np.testing.assert_array_equal(fitted.assign_many(histories, weights), fitted.labels)
     user = interactions.user_ids[5]
     assert fitted.assign(list(histories[5]), weights[5]) == fitted.labels[5] == fitted.assign(user)
+    pd = pytest.importorskip("pandas")
+    assert fitted.assign(pd.Series(histories[5]), weights[5]) == fitted.labels[5]
+    assert fitted.assign(np.int64(12345)) == NEW_SHOPPERS  # a numpy scalar is a user id
     assert fitted.segment_of(user) == fitted.labels[5]
 
 

@@ -516,7 +516,7 @@ class InterestSegments:
 
         Parameters
         ----------
-        user_or_history : hashable id, or list / tuple / ndarray of item ids
+        user_or_history : hashable id, or list / tuple / ndarray / pandas Series of item ids
             A single id is a shopper of the fitted interactions (as :meth:`segment_of`). A
             sequence is the history of a new or anonymous shopper: the items they interacted
             with. Items the model has never seen are ignored.
@@ -536,7 +536,7 @@ class InterestSegments:
         :meth:`fit` labelled them: the profile is the same function of the same row.
         """
         self._check_fitted()
-        if isinstance(user_or_history, (list, tuple, np.ndarray)):
+        if _is_history(user_or_history):
             return int(self.assign_many([user_or_history], None if weights is None else [weights])[0])
         if weights is not None:
             raise InvalidArgumentError("weights go with a history (a sequence of items), not a user id")
@@ -835,6 +835,13 @@ class InterestSegments:
             attribute_reach=arrays.get("attribute_reach"),
         )
         return model
+
+
+def _is_history(value: Any) -> bool:
+    """A sequence of items (list, tuple, array, pandas Series) rather than one user id."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return True
+    return hasattr(value, "__array__") and not np.isscalar(value) and not isinstance(value, (str, bytes))
 
 
 def _python_id(value: Any) -> Any:
