@@ -4,6 +4,8 @@ scikit-learn KMeans and silhouette, an exact SVD, and counts made by hand with n
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
@@ -342,3 +344,36 @@ def test_components_learned_from_a_sample_still_find_the_tastes(shop):
     matrix = interactions.to_csr()
     histories = [interactions.item_ids[matrix[u].indices] for u in range(matrix.shape[0])]
     np.testing.assert_array_equal(sampled.assign_many(histories, [matrix[u].data for u in range(matrix.shape[0])]), sampled.labels)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n_users=st.integers(2, 30),
+    n_items=st.integers(2, 15),
+    n_segments=st.integers(1, 3),
+    features=st.sampled_from(["items", "attributes"]),
+    seed=st.integers(0, 10_000),
+)
+def test_hypothesis_invariants_on_random_shops(n_users, n_items, n_segments, features, seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(n_users, 4 * n_users + 1))
+    users = np.r_[np.arange(n_users), rng.integers(0, n_users, n - n_users)]
+    items = rng.integers(0, n_items, n)
+    values = rng.integers(1, 6, n).astype(float)
+    interactions = Interactions.from_arrays(users, items, values)
+    attributes = {i: [f"a{i % 3}", f"b{i % 2}"] for i in range(n_items)}
+    model = InterestSegments(n_segments, features=features, n_components=4, seed=seed)
+    if n_segments > n_users:
+        with pytest.raises(shoprec.InvalidArgumentError):
+            model.fit(interactions, attributes)
+        return
+    model.fit(interactions, attributes)
+    assert model.sizes.sum() + model.n_new_shoppers == interactions.n_users
+    matrix = interactions.to_csr()
+    histories = [interactions.item_ids[matrix[u].indices] for u in range(matrix.shape[0])]
+    np.testing.assert_array_equal(model.assign_many(histories, [matrix[u].data for u in range(matrix.shape[0])]), model.labels)
+    profiles, has_profile = model._profiler.profiles(matrix)
+    distances = ((profiles[has_profile, None, :] - model.centroids[None]) ** 2).sum(axis=2)
+    assert model.inertia == pytest.approx(distances[np.arange(has_profile.sum()), model.labels[has_profile]].sum(), rel=1e-6, abs=1e-9)
+    for segment in range(n_segments):
+        assert model.describe(segment).size == model.sizes[segment]
