@@ -158,6 +158,15 @@ pub fn median_filter<T: Real>(x: &[T], window: usize, padding: Padding<T>, group
                 out.copy_from_slice(&buffer[..out.len()]);
             } else if buffer.iter().any(|v| v.is_nan()) {
                 nan_median_windows(buffer, window, sorted, out);
+            } else if window <= 9 {
+                match window {
+                    3 => network_medians::<T, 3>(buffer, out),
+                    5 => network_medians::<T, 5>(buffer, out),
+                    7 => network_medians::<T, 7>(buffer, out),
+                    _ => network_medians::<T, 9>(buffer, out),
+                }
+            } else if window <= SMALL_WINDOW {
+                small_window_medians(buffer, window, &mut sorted.values, out);
             } else {
                 blocks.run(buffer, out);
             }
@@ -276,6 +285,71 @@ fn kth_of_two(a_len: usize, a: impl Fn(usize) -> f64, b_len: usize, b: impl Fn(u
     from_a.max(from_b)
 }
 
+/// Windows up to this length keep a plain sorted array (one short block move per step beats
+/// the linked lists of the sorted-blocks method there).
+const SMALL_WINDOW: usize = 63;
+
+/// Replaces one occurrence of `old` by `new` in the ascending, NaN-free `sorted`: finds
+/// `old` by counting the smaller values (branch-free, vectorises) and bubbles `new` from
+/// there to its place, moving only the values between the two positions.
+#[inline]
+fn replace_sorted<T: Real>(sorted: &mut [T], old: T, new: T) {
+    let mut at = sorted.iter().map(|&v| usize::from(v < old)).sum::<usize>();
+    if new > old {
+        while at + 1 < sorted.len() && sorted[at + 1] < new {
+            sorted[at] = sorted[at + 1];
+            at += 1;
+        }
+    } else {
+        while at > 0 && sorted[at - 1] > new {
+            sorted[at] = sorted[at - 1];
+            at -= 1;
+        }
+    }
+    sorted[at] = new;
+}
+
+/// Sliding median of a tiny window `W` over a NaN-free `buffer`: every output is computed on
+/// its own by a branch-free sorting network (odd-even transposition), run elementwise over a
+/// block of outputs so that the compiler vectorises it across positions.
+fn network_medians<T: Real, const W: usize>(buffer: &[T], out: &mut [T]) {
+    const BLOCK: usize = 64;
+    let mut lanes = [[T::ZERO; BLOCK]; W];
+    for (b, block) in out.chunks_mut(BLOCK).enumerate() {
+        let base = b * BLOCK;
+        let len = block.len();
+        for (j, lane) in lanes.iter_mut().enumerate() {
+            lane[..len].copy_from_slice(&buffer[base + j..base + j + len]);
+        }
+        for pass in 0..W {
+            let mut j = pass % 2;
+            while j + 1 < W {
+                let (lo, hi) = lanes.split_at_mut(j + 1);
+                for (a, b) in lo[j].iter_mut().zip(hi[0].iter_mut()) {
+                    let (x, y) = (*a, *b);
+                    *a = if y < x { y } else { x };
+                    *b = if y < x { x } else { y };
+                }
+                j += 2;
+            }
+        }
+        block.copy_from_slice(&lanes[W / 2][..len]);
+    }
+}
+
+/// Sliding median of a small odd window over a NaN-free `buffer`.
+fn small_window_medians<T: Real>(buffer: &[T], window: usize, sorted: &mut Vec<T>, out: &mut [T]) {
+    sorted.clear();
+    sorted.extend_from_slice(&buffer[..window]);
+    sorted.sort_unstable_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    let h = window / 2;
+    out[0] = sorted[h];
+    for (i, o) in out.iter_mut().enumerate().skip(1) {
+        replace_sorted(sorted, buffer[i - 1], buffer[i + window - 1]);
+        *o = sorted[h];
+    }
+}
+
 /// Sliding median over windows of `buffer` that may hold NaN (ignored).
 fn nan_median_windows<T: Real>(buffer: &[T], window: usize, sorted: &mut SortedWindow<T>, out: &mut [T]) {
     sorted.reset(&buffer[..window]);
@@ -288,113 +362,139 @@ fn nan_median_windows<T: Real>(buffer: &[T], window: usize, sorted: &mut SortedW
     }
 }
 
-/// One block of the sorted-blocks median: its values, and their sorted order as a doubly
-/// linked list (slot `w` is the sentinel) from which values are unlinked and re-linked.
+/// An order-preserving integer key of a value: keys compare as the values do (for NaN-free
+/// input), so blocks sort with integer comparisons.
+#[inline]
+fn order_key<T: Real>(value: T) -> u64 {
+    let bits = value.to_f64().to_bits();
+    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
+}
+
+/// One block of the sorted-blocks median. Its elements live in rank space: rank `r` is the
+/// `r`-th smallest value of the block (ties by position), and the present elements form a
+/// doubly linked list over ranks (slot `w` is the sentinel), from which elements are unlinked
+/// and re-linked in O(1). "Small" elements are the present ones ranked below the cursor.
 struct Block<T> {
-    values: Vec<T>,
-    prev: Vec<u32>,
-    next: Vec<u32>,
-    /// First "large" element in sorted order, or `w` when all present elements are small.
+    w: usize,
+    /// Values by rank, then one +inf for the sentinel (so `peek` needs no branch).
+    sorted: Vec<T>,
+    /// Rank of the element at each position.
+    rank: Vec<u32>,
+    /// `[prev, next]` rank of each rank's list neighbours (`w + 1` slots).
+    links: Vec<[u32; 2]>,
+    /// Rank of the first "large" element, or `w` when every present element is small.
     cursor: usize,
-    /// Present elements before the cursor.
+    /// Present elements ranked below the cursor.
     small: usize,
 }
 
+const PREV: usize = 0;
+const NEXT: usize = 1;
+
 impl<T: Real> Block<T> {
     fn new(w: usize) -> Self {
-        Block { values: Vec::with_capacity(w), prev: vec![0; w + 1], next: vec![0; w + 1], cursor: w, small: 0 }
+        let mut sorted = vec![T::ZERO; w + 1];
+        sorted[w] = T::INFINITY;
+        Block { w, sorted, rank: vec![0; w], links: vec![[0, 0]; w + 1], cursor: w, small: 0 }
     }
 
-    #[inline]
-    fn end(&self) -> usize {
-        self.values.len()
+    /// The links of rank `r`. Every rank handled here is at most `w` (ranks come from `rank`,
+    /// which holds `0..w`, and from `links`, which holds `0..=w`); the check stays in debug
+    /// builds and is skipped in the hot loop of release builds.
+    #[inline(always)]
+    fn link(&self, r: usize) -> [u32; 2] {
+        debug_assert!(r <= self.w);
+        // SAFETY: r <= w and links.len() == w + 1 (see above).
+        unsafe { *self.links.get_unchecked(r) }
     }
 
-    /// Loads `data` with every element present and the cursor on the median.
-    fn load(&mut self, data: &[T], order: &mut Vec<(T, u32)>) {
-        let w = data.len();
-        self.values.clear();
-        self.values.extend_from_slice(data);
+    #[inline(always)]
+    fn set(&mut self, r: usize, side: usize, to: u32) {
+        debug_assert!(r <= self.w && side < 2);
+        // SAFETY: as in `link`.
+        unsafe { *self.links.get_unchecked_mut(r).get_unchecked_mut(side) = to }
+    }
+
+    /// Loads `data` (`w` values) with every element present and the cursor on the median.
+    fn load(&mut self, data: &[T], order: &mut Vec<u128>) {
+        let w = self.w;
         order.clear();
-        order.extend(data.iter().enumerate().map(|(i, &v)| (v, i as u32)));
-        // No NaN here, so the order is total; equal values keep their position order.
-        order.sort_unstable_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
-        let mut p = w as u32;
-        for &(_, q) in order.iter() {
-            self.next[p as usize] = q;
-            self.prev[q as usize] = p;
-            p = q;
+        // (key, position) packed in one integer: one branch-free comparison per step of the sort.
+        order.extend(data.iter().enumerate().map(|(i, &v)| (u128::from(order_key(v)) << 32) | i as u128));
+        order.sort_unstable();
+        for (r, &packed) in order.iter().enumerate() {
+            let i = packed as u32;
+            self.rank[i as usize] = r as u32;
+            self.sorted[r] = data[i as usize];
         }
-        self.next[p as usize] = w as u32;
-        self.prev[w] = p;
-        self.cursor = order[w / 2].1 as usize;
+        // In rank space the full list is simply 0, 1, ..., w - 1 between the sentinels.
+        for (r, link) in self.links.iter_mut().enumerate() {
+            *link = [if r == 0 { w as u32 } else { r as u32 - 1 }, if r == w { 0 } else { r as u32 + 1 }];
+        }
+        self.cursor = w / 2;
         self.small = w / 2;
     }
 
     /// Unlinks every element, last position first, so that re-linking in position order
     /// restores the list (each re-link undoes the matching unlink).
     fn unwind(&mut self) {
-        for i in (0..self.end()).rev() {
-            let (p, n) = (self.prev[i], self.next[i]);
-            self.next[p as usize] = n;
-            self.prev[n as usize] = p;
+        for i in (0..self.w).rev() {
+            let r = self.rank[i] as usize;
+            let [p, n] = self.link(r);
+            self.set(p as usize, NEXT, n);
+            self.set(n as usize, PREV, p);
         }
-        self.cursor = self.end();
+        self.cursor = self.w;
         self.small = 0;
     }
 
-    /// Whether element `i` sorts before the cursor (ties by position).
-    #[inline]
-    fn is_small(&self, i: usize) -> bool {
-        let m = self.cursor;
-        m == self.end() || {
-            let (vi, vm) = (self.values[i], self.values[m]);
-            vi < vm || (vi == vm && i < m)
-        }
-    }
-
+    /// Removes the element at position `i`.
     #[inline]
     fn delete(&mut self, i: usize) {
-        let (p, n) = (self.prev[i], self.next[i]);
-        self.next[p as usize] = n;
-        self.prev[n as usize] = p;
-        if self.is_small(i) {
+        let r = self.rank[i] as usize;
+        let [p, n] = self.link(r);
+        self.set(p as usize, NEXT, n);
+        self.set(n as usize, PREV, p);
+        if r < self.cursor {
             self.small -= 1;
         } else {
-            if self.cursor == i {
+            if self.cursor == r {
                 self.cursor = n as usize;
             }
             if self.small > 0 {
-                self.cursor = self.prev[self.cursor] as usize;
+                self.cursor = self.link(self.cursor)[PREV] as usize;
                 self.small -= 1;
             }
         }
     }
 
+    /// Puts back the element at position `i` (in the reverse order of the unlinking).
     #[inline]
     fn undelete(&mut self, i: usize) {
-        let (p, n) = (self.prev[i], self.next[i]);
-        self.next[p as usize] = i as u32;
-        self.prev[n as usize] = i as u32;
-        if self.is_small(i) {
-            self.cursor = self.prev[self.cursor] as usize;
+        let r = self.rank[i] as usize;
+        let [p, n] = self.link(r);
+        self.set(p as usize, NEXT, r as u32);
+        self.set(n as usize, PREV, r as u32);
+        if r < self.cursor {
+            self.cursor = self.link(self.cursor)[PREV] as usize;
         }
     }
 
     #[inline]
     fn advance(&mut self) {
-        self.cursor = self.next[self.cursor] as usize;
+        self.cursor = self.link(self.cursor)[NEXT] as usize;
         self.small += 1;
     }
 
     #[inline]
     fn at_end(&self) -> bool {
-        self.cursor == self.end()
+        self.cursor == self.w
     }
 
+    /// The value at the cursor; +inf at the end.
     #[inline]
     fn peek(&self) -> T {
-        if self.at_end() { T::INFINITY } else { self.values[self.cursor] }
+        self.sorted[self.cursor]
     }
 }
 
@@ -403,13 +503,27 @@ struct SortedBlocks<T> {
     w: usize,
     a: Block<T>,
     b: Block<T>,
-    order: Vec<(T, u32)>,
+    order: Vec<u128>,
     tail: Vec<T>,
 }
 
 impl<T: Real> SortedBlocks<T> {
     fn new(w: usize) -> Self {
-        SortedBlocks { w, a: Block::new(w), b: Block::new(w), order: Vec::with_capacity(w), tail: Vec::new() }
+        SortedBlocks { w, a: Block::new(w), b: Block::new(w), order: Vec::with_capacity(w), tail: Vec::with_capacity(w) }
+    }
+
+    /// Loads block `j` of `buffer` into `b`; a last block running past the buffer is padded
+    /// with +inf (only windows that are never written reach into it).
+    fn load_b(&mut self, buffer: &[T], j: usize) {
+        let lo = j * self.w;
+        if lo + self.w <= buffer.len() {
+            self.b.load(&buffer[lo..lo + self.w], &mut self.order);
+        } else {
+            self.tail.clear();
+            self.tail.extend_from_slice(&buffer[lo.min(buffer.len())..]);
+            self.tail.resize(self.w, T::INFINITY);
+            self.b.load(&self.tail, &mut self.order);
+        }
     }
 
     /// Medians of the windows starting at `0..out.len()` of `buffer` (NaN-free, at least
@@ -419,24 +533,11 @@ impl<T: Real> SortedBlocks<T> {
         let h = w / 2;
         let n_out = out.len();
         let n_blocks = (n_out - 1).div_ceil(w) + 1;
-        let block = |j: usize, tail: &mut Vec<T>| -> Vec<T> {
-            // The last block may run past the buffer: pad it with +inf (never a median of a
-            // window we keep, as such windows are not written).
-            let lo = j * w;
-            tail.clear();
-            tail.extend_from_slice(&buffer[lo.min(buffer.len())..(lo + w).min(buffer.len())]);
-            tail.resize(w, T::INFINITY);
-            std::mem::take(tail)
-        };
-        let first = block(0, &mut self.tail);
-        self.b.load(&first, &mut self.order);
-        self.tail = first;
+        self.load_b(buffer, 0);
         out[0] = self.b.peek();
         for j in 1..n_blocks {
             std::mem::swap(&mut self.a, &mut self.b);
-            let data = block(j, &mut self.tail);
-            self.b.load(&data, &mut self.order);
-            self.tail = data;
+            self.load_b(buffer, j);
             self.b.unwind();
             let base = (j - 1) * w + 1;
             let steps = w.min(n_out - base);
