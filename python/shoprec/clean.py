@@ -33,10 +33,12 @@ import numpy as np
 from . import kernels
 from ._validate import (
     as_float_array,
+    as_groups,
     check_choice,
     check_float,
     check_int,
     check_num_threads,
+    check_odd_window,
 )
 from .errors import DTypeError, InternalError, InvalidArgumentError, ShapeMismatchError
 
@@ -812,20 +814,9 @@ def _series_layout(
             )
         return _layout_from_order(df[item], values, codes, order), True
     values = as_float_array(series, "series", allow_nan=True)
-    if groups is None:
+    indptr = as_groups(groups, len(values))
+    if indptr is None:
         indptr = np.array([0, len(values)], dtype=np.int64)
-    else:
-        try:
-            indptr = np.asarray(groups)
-        except (TypeError, ValueError) as exc:
-            raise DTypeError(f"groups cannot be read as an array: {exc}") from None
-        if indptr.ndim != 1 or indptr.dtype.kind not in "iu":
-            raise DTypeError(f"groups must be a 1-D integer array of series boundaries, got {indptr.dtype}")
-        indptr = indptr.astype(np.int64)
-        if len(indptr) < 2 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
-            raise InvalidArgumentError("groups must start at 0 and never decrease")
-        if indptr[-1] != len(values):
-            raise ShapeMismatchError(f"groups ends at {indptr[-1]} but series has {len(values)} values")
     return _SeriesLayout(values, indptr, None, None), False
 
 
@@ -858,13 +849,6 @@ def _run_on_long_series(
     kept_lengths = lengths[~too_short]
     sub_indptr = np.r_[0, np.cumsum(kept_lengths)].astype(np.int64)
     return kernel(layout.values[filtered], sub_indptr), filtered
-
-
-def _check_window(window: Any) -> int:
-    window = check_int(window, "window", minimum=1)
-    if window % 2 == 0:
-        raise InvalidArgumentError(f"window must be odd (a centred window), got {window}")
-    return window
 
 
 def smooth_series(
@@ -916,7 +900,7 @@ def smooth_series(
         ``details`` the positions (array input) or index labels (DataFrame input) of the
         changed values.
     """
-    window = _check_window(window)
+    window = check_odd_window(window)
     # The kernel owns the list of padding modes and names a bad one itself.
     if not isinstance(mode, str):
         raise DTypeError(f"mode must be a string, got {type(mode).__name__}")
@@ -979,7 +963,7 @@ def fix_outliers(
         (array input) or index labels (DataFrame input) of the outliers, and for array input
         the boolean outlier mask in ``extra["is_outlier"]``.
     """
-    window = _check_window(window)
+    window = check_odd_window(window)
     n_sigmas = check_float(n_sigmas, "n_sigmas", minimum=0.0, strict=True)
     short_series = check_choice(short_series, "short_series", ("raise", "keep"))
     num_threads = check_num_threads(num_threads)
