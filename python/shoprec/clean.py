@@ -40,7 +40,7 @@ from ._validate import (
     check_num_threads,
     check_odd_window,
 )
-from .errors import DTypeError, InternalError, InvalidArgumentError, ShapeMismatchError
+from .errors import DTypeError, InternalError, InvalidArgumentError
 
 __all__ = [
     "CleaningReport",

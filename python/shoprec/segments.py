@@ -372,7 +372,8 @@ class InterestSegments:
     user_ids : ndarray
         The shoppers of the fitted interactions, in index order.
     labels : ndarray of int32
-        The segment of each shopper in ``user_ids`` (``-1`` for the new shoppers).
+        The segment of each shopper in ``user_ids`` (``-1`` for the new shoppers): the nearest
+        centre, ties to the lower segment, as :meth:`assign` places a history.
     centroids : ndarray of float64, shape (n_segments, dim)
         The segment centres in profile space.
     inertia : float
@@ -438,18 +439,22 @@ class InterestSegments:
         profiler = _fit_profiler(matrix, self.features, self.n_components, attributes, self.seed, self.svd_sample)
         profiles, has_profile = profiler.profiles(matrix)
         result = self._cluster(profiles[has_profile], self.n_segments)
+        centroids = np.asarray(result.centroids, dtype=np.float64)
         labels = np.full(matrix.shape[0], NEW_SHOPPERS, dtype=np.int32)
-        labels[has_profile] = result.labels
+        # The nearest centre, ties to the lower segment: exactly the rule assign() applies, so a
+        # shopper's own history always lands where fit put them (k-means may break a tie
+        # between equal centres, e.g. over identical profiles, the other way).
+        labels[has_profile] = _nearest_centroid(profiles[has_profile], centroids)
         self._set_state(
             profiler=profiler,
             user_ids=user_ids,
             item_ids=item_ids,
             item_index=item_index,
             labels=labels,
-            centroids=np.asarray(result.centroids, dtype=np.float64),
+            centroids=centroids,
             inertia=float(result.inertia),
             n_iter=int(result.n_iter),
-            silhouette=_sample_silhouette(profiles[has_profile], result.labels, self.sample_size, self.seed),
+            silhouette=_sample_silhouette(profiles[has_profile], labels[has_profile], self.sample_size, self.seed),
             attribute_names=attribute_names,
             **_segment_statistics(matrix, labels, self.n_segments, attributes),
         )
