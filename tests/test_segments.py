@@ -377,3 +377,19 @@ def test_hypothesis_invariants_on_random_shops(n_users, n_items, n_segments, fea
     assert model.inertia == pytest.approx(distances[np.arange(has_profile.sum()), model.labels[has_profile]].sum(), rel=1e-6, abs=1e-9)
     for segment in range(n_segments):
         assert model.describe(segment).size == model.sizes[segment]
+
+
+def test_attribute_tables_name_attributes_by_column(shop):
+    pd = pytest.importorskip("pandas")
+    interactions, truth = shop
+    items = interactions.item_ids.tolist()
+    table = pd.DataFrame(
+        {"sku": items, "department": [category_of(i) for i in items], "band": ["cheap" if i % 2 else "dear" for i in items]}
+    )
+    model = InterestSegments(N_GROUPS, features="attributes", seed=0).fit(interactions, table)
+    assert set(model.attribute_names) == {"department=garden", "department=kitchen", "department=toys", "band=cheap", "band=dear"}
+    assert adjusted_rand_score(truth, model.labels) == pytest.approx(1.0)
+    single = InterestSegments(N_GROUPS, features="attributes", seed=0).fit(interactions, table[["sku", "department"]])
+    assert set(single.attribute_names) == {"garden", "kitchen", "toys"}
+    series = pd.Series({i: category_of(i) for i in items})
+    assert set(InterestSegments(2, features="attributes").fit(interactions, series).attribute_names) == {"garden", "kitchen", "toys"}

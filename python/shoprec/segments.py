@@ -183,8 +183,8 @@ def _attribute_matrix(item_attributes: Any, item_index: Any, n_items: int) -> Tu
     """``item_attributes`` as a 0/1 ``n_items x n_attributes`` matrix and the attribute names.
 
     Accepts a mapping ``{item id: attributes}``, a pandas Series indexed by item id, or a
-    DataFrame whose first column is the item id (every other column ``c`` with value ``v``
-    gives the attribute ``"c=v"``). Attributes are a string (split on ``"|"``, as MovieLens
+    DataFrame whose first column is the item id (with one attribute column its values are the
+    attributes; with several, column ``c`` with value ``v`` gives the attribute ``"c=v"``). Attributes are a string (split on ``"|"``, as MovieLens
     genres are) or an iterable of strings. Items unknown to the interactions are ignored.
     """
     pairs: List[Tuple[Any, str]] = []
