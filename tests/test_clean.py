@@ -390,3 +390,10 @@ def test_drop_outlier_users_on_interactions(rng):
 def test_dedupe_refuses_combined_interactions(small_interactions):
     with pytest.raises(shoprec.DTypeError, match="raw event log"):
         clean.dedupe_events(small_interactions)
+
+
+def test_a_report_whose_counts_do_not_add_up_is_a_bug():
+    with pytest.raises(shoprec.InternalError):
+        clean.CleaningReport("made_up", n_in=10, n_out=7, removed={"reason": 2})
+    report = clean.CleaningReport("made_up", n_in=10, n_out=7, removed={"a": 2, "b": 1}, changed={"c": 4})
+    assert report.n_removed == 3 and report.n_changed == 4 and "removed 2: a" in str(report)
