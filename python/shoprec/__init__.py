@@ -6,12 +6,12 @@ the Python face of it.
 
 from __future__ import annotations
 
-from . import evaluate, kernels, tune
+from . import clean, evaluate, kernels, tune
 from ._persist import load
 from .interactions import Interactions
-from .models import Baseline, ItemKNN, Popular, Recommendations, UserKNN
-from . import kernels
 from .keywords import KeywordModel
+from .models import Baseline, ItemKNN, Popular, Recommendations, UserKNN
+from .segments import NEW_SHOPPERS, InterestSegments, choose_n_segments
 from .text import tokenize
 from ._core import __version__
 from .errors import (
@@ -31,6 +31,10 @@ __all__ = [
     "kernels",
     "evaluate",
     "tune",
+    "clean",
+    "InterestSegments",
+    "choose_n_segments",
+    "NEW_SHOPPERS",
     "Interactions",
     "ItemKNN",
     "UserKNN",

@@ -50,7 +50,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 # type name -> class with ``_to_state() -> (params, arrays)`` and ``_from_state(params, arrays)``.
 _REGISTRY: Dict[str, Type[Any]] = {}
 # Modules whose classes register themselves on import; another model family adds its module here.
-_MODEL_MODULES = [".interactions", ".models"]
+_MODEL_MODULES = [".interactions", ".models", ".segments"]
 
 
 def register(name: str) -> Callable[[Type[Any]], Type[Any]]:

@@ -107,6 +107,26 @@ def demo_cleaning(rng: np.random.Generator) -> None:
     print(f"  7-day median of 1000 products' sales: first product starts {np.round(smooth[:3], 1).tolist()}")
 
 
+def demo_segments(rng: np.random.Generator) -> None:
+    from .interactions import Interactions
+    from .segments import InterestSegments
+
+    n_shoppers, tastes, per_taste = 3000, ("garden", "kitchen", "toys", "books"), 50
+    taste = rng.integers(0, len(tastes), n_shoppers)
+    users = np.repeat(np.arange(n_shoppers), 12)
+    items = (np.repeat(taste, 12) * per_taste + rng.integers(0, per_taste, 12 * n_shoppers)).astype(np.int64)
+    noise = rng.random(len(items)) < 0.2  # a fifth of the views wander outside the shopper's taste
+    items[noise] = rng.integers(0, len(tastes) * per_taste, int(noise.sum()))
+    interactions = Interactions.from_arrays(users, items)
+    categories = {item: tastes[item // per_taste] for item in range(len(tastes) * per_taste)}
+    print(f"\nInterest segments of {n_shoppers} shoppers with {len(tastes)} hidden tastes:")
+    model = _timed("InterestSegments.fit", InterestSegments(len(tastes), seed=1).fit, interactions, categories)
+    for segment in range(len(tastes)):
+        description = model.describe(segment, k=1)
+        print(f"  segment {segment}: {description.size} shoppers, mostly {description.top_attributes[0][0]}")
+    print(f"  a new shopper who viewed items 0-4 ({tastes[0]}) joins segment {model.assign([0, 1, 2, 3, 4])}")
+
+
 def main() -> None:
     rng = np.random.default_rng(2026)
     print("shoprec demo shop (generated data)\n")
@@ -117,6 +137,7 @@ def main() -> None:
     demo_kmeans(rng)
     print()
     demo_cleaning(rng)
+    demo_segments(rng)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,995 @@
+"""Shopper interest segments: groups of shoppers with similar tastes, and what sets each apart.
+
+:class:`InterestSegments` builds one profile vector per shopper from their interactions and
+clusters the profiles with the Rust k-means kernel (:func:`shoprec.kernels.kmeans`). A merchant
+reads a segment with :meth:`InterestSegments.describe` (its size, and the items and attributes
+that are much more common in it than in the whole shop), places a new or anonymous shopper with
+:meth:`InterestSegments.assign` without a refit, and gets the segment's best sellers with
+:meth:`InterestSegments.popular_items` (the cold-start fallback "popular with shoppers like you").
+:func:`choose_n_segments` scores several segment counts on the same profiles.
+
+Shoppers without interactions, and anonymous shoppers with an empty history, belong to the
+"new shoppers" segment :data:`NEW_SHOPPERS` (``-1``); it is never one of the k-means clusters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from . import kernels
+from ._ids import IdMap
+from ._persist import register
+from ._validate import check_choice, check_int, check_num_threads
+from .errors import DTypeError, InvalidArgumentError, NotFittedError, ShapeMismatchError
+
+__all__ = [
+    "NEW_SHOPPERS",
+    "InterestSegments",
+    "SegmentDescription",
+    "SegmentCountScores",
+    "choose_n_segments",
+]
+
+#: The segment of shoppers with no interactions (and of empty or unknown histories).
+NEW_SHOPPERS = -1
+
+_OVERSAMPLES = 10  # extra random directions of the randomized SVD (Halko et al. advise 5-10)
+_POWER_ITERATIONS = 4  # enough for the slowly decaying spectra of interaction matrices
+
+
+# ----------------------------------------------------------------------------------------------
+# Profiles
+
+
+def smooth_idf(document_frequency: np.ndarray, n_documents: int) -> np.ndarray:
+    """``log((1 + n) / (1 + df)) + 1``: the smoothed inverse document frequency (as
+    scikit-learn's ``TfidfTransformer``), never zero, so a feature everyone has still counts."""
+    return np.log((1.0 + n_documents) / (1.0 + np.asarray(document_frequency, dtype=np.float64))) + 1.0
+
+
+def _normalize_rows(matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Rows scaled to unit length; also returns which rows were non-zero."""
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+    nonzero = norms > 0
+    out = matrix.copy()
+    out[nonzero] /= norms[nonzero, None]
+    return out, nonzero
+
+
+def _orthonormalize(basis: np.ndarray, passes: int) -> np.ndarray:
+    """The columns of a tall matrix made (close to) orthonormal.
+
+    Cholesky QR (Fukaya et al. 2014): a small Gram matrix and one product with the inverse of
+    its Cholesky factor instead of a Householder QR of the tall matrix. Two passes give an
+    orthonormal basis even when the first is ill-conditioned; inside the power iterations one
+    pass is enough (it only has to keep the columns apart). A rank-deficient basis (Cholesky
+    fails) falls back to numpy's QR.
+    """
+    for _ in range(passes):
+        try:
+            lower = np.linalg.cholesky(basis.T @ basis)
+        except np.linalg.LinAlgError:
+            return np.linalg.qr(basis)[0]
+        inverse = scipy.linalg.solve_triangular(lower, np.eye(len(lower)), lower=True, check_finite=False)
+        basis = basis @ inverse.T
+    return basis
+
+
+def _top_right_singular_vectors(wide: np.ndarray, rank: int) -> np.ndarray:
+    """The top ``rank`` right singular vectors of a short, wide matrix, from the eigenvectors
+    of its small Gram matrix (far cheaper than an SVD of the wide matrix). Squaring the
+    singular values costs precision only for those below ~1e-6 of the largest; then (a
+    matrix of rank < ``rank``) the plain SVD is used."""
+    eigenvalues, eigenvectors = np.linalg.eigh(wide @ wide.T)
+    top = np.argsort(eigenvalues)[::-1][:rank]
+    singular = np.sqrt(np.maximum(eigenvalues[top], 0.0))
+    if singular[-1] <= 1e-6 * singular[0]:
+        return np.linalg.svd(wide, full_matrices=False)[2][:rank]
+    return (eigenvectors[:, top].T @ wide) / singular[:, None]
+
+
+def randomized_svd_components(matrix: sp.spmatrix, rank: int, seed: int) -> np.ndarray:
+    """The top ``rank`` right singular vectors of a sparse matrix, as rows (``rank x n_cols``).
+
+    A randomized range finder (Halko, Martinsson & Tropp 2011) with ``_OVERSAMPLES`` extra
+    directions and ``_POWER_ITERATIONS`` power iterations, each re-orthonormalised, then an
+    exact SVD of the small projected matrix. Deterministic for a ``seed``: the Gaussian test
+    matrix comes from ``numpy.random.default_rng(seed)`` and each vector's sign is fixed so that
+    its entry of largest magnitude is positive. Small matrices get an exact dense SVD.
+    """
+    n_rows, n_cols = matrix.shape
+    rank = min(rank, n_rows, n_cols)
+    width = rank + _OVERSAMPLES
+    if width >= min(n_rows, n_cols):
+        _, _, vt = np.linalg.svd(matrix.toarray(), full_matrices=False)
+        components = vt[:rank]
+    else:
+        rng = np.random.default_rng(seed)
+        transposed = matrix.T
+        basis = _orthonormalize(np.asarray(matrix @ rng.standard_normal((n_cols, width))), 1)
+        for _ in range(_POWER_ITERATIONS):
+            basis = _orthonormalize(np.asarray(transposed @ basis), 1)
+            basis = np.asarray(matrix @ basis)
+        basis = _orthonormalize(basis, 2)
+        projected = np.asarray(transposed @ basis).T  # basis.T @ matrix, width x n_cols
+        components = _top_right_singular_vectors(projected, rank)
+    largest = np.argmax(np.abs(components), axis=1)
+    signs = np.sign(components[np.arange(len(components)), largest])
+    signs[signs == 0] = 1.0
+    return np.ascontiguousarray(components * signs[:, None])
+
+
+@dataclass(frozen=True)
+class _Profiler:
+    """How a (weighted) user-item row becomes a profile; kept by a fitted model for ``assign``.
+
+    ``items``: profile = normalise((row * item_idf) @ components.T).
+    ``attributes``: profile = normalise(((row @ attributes) * attribute_idf)).
+    """
+
+    features: str
+    item_idf: Optional[np.ndarray] = None
+    components: Optional[np.ndarray] = None  # n_components x n_items
+    attributes: Optional[sp.csr_matrix] = None  # n_items x n_attributes, 0/1
+    attribute_idf: Optional[np.ndarray] = None
+
+    def profiles(self, rows: sp.csr_matrix) -> Tuple[np.ndarray, np.ndarray]:
+        """Profiles of users given as rows of the user-item matrix, and which are non-empty."""
+        if self.features == "items":
+            # (row * idf) @ V.T == row @ (V * idf).T: one sparse-dense product.
+            embedded = np.asarray(rows @ (self.components * self.item_idf).T)
+        else:
+            histogram = rows @ self.attributes
+            embedded = np.asarray((histogram @ sp.diags(self.attribute_idf)).todense())
+        return _normalize_rows(np.ascontiguousarray(embedded, dtype=np.float64))
+
+
+def _fit_profiler(
+    matrix: sp.csr_matrix,
+    features: str,
+    n_components: int,
+    attributes: Optional[sp.csr_matrix],
+    seed: int,
+    svd_sample: int,
+) -> _Profiler:
+    n_users = matrix.shape[0]
+    if features == "items":
+        reach = np.bincount(matrix.indices, minlength=matrix.shape[1])  # shoppers per item
+        item_idf = smooth_idf(reach, n_users)
+        active = np.flatnonzero(np.diff(matrix.indptr) > 0)
+        if len(active) > svd_sample:
+            # The item components come from a seeded sample of shoppers: the directions of taste
+            # are shared by many shoppers, so a sample finds them at a fraction of the passes
+            # over the whole matrix; every shopper is then projected on them.
+            rng = np.random.default_rng([seed, 1])
+            active = np.sort(rng.choice(active, svd_sample, replace=False))
+        learn_from = sp.csr_matrix(matrix[active], copy=True)
+        learn_from.data *= item_idf[learn_from.indices]
+        components = randomized_svd_components(learn_from, n_components, seed)
+        return _Profiler("items", item_idf=item_idf, components=components)
+    histogram = sp.csr_matrix(matrix @ attributes)
+    histogram.eliminate_zeros()
+    users_with_attribute = np.diff(sp.csc_matrix(histogram).indptr)
+    return _Profiler("attributes", attributes=attributes, attribute_idf=smooth_idf(users_with_attribute, n_users))
+
+
+def _attribute_matrix(item_attributes: Any, item_index: Any, n_items: int) -> Tuple[sp.csr_matrix, np.ndarray]:
+    """``item_attributes`` as a 0/1 ``n_items x n_attributes`` matrix and the attribute names.
+
+    Accepts a mapping ``{item id: attributes}``, a pandas Series indexed by item id, or a
+    DataFrame whose first column is the item id (with one attribute column its values are the
+    attributes; with several, column ``c`` with value ``v`` gives the attribute ``"c=v"``). Attributes are a string (split on ``"|"``, as MovieLens
+    genres are) or an iterable of strings. Items unknown to the interactions are ignored.
+    """
+    pairs: List[Tuple[Any, str]] = []
+    if type(item_attributes).__name__ == "DataFrame":
+        frame = item_attributes
+        if frame.shape[1] < 2:
+            raise InvalidArgumentError("item_attributes needs an item id column and at least one attribute column")
+        item_column = frame.columns[0]
+        for column in frame.columns[1:]:
+            # A lone attribute column is named by its values only (genres, not "genres=Drama").
+            prefix = "" if frame.shape[1] == 2 else f"{column}="
+            for item, value in zip(frame[item_column].tolist(), frame[column].tolist()):
+                for attribute in _split_attributes(value):
+                    pairs.append((item, prefix + attribute))
+    elif hasattr(item_attributes, "items"):
+        for item, value in item_attributes.items():
+            for attribute in _split_attributes(value):
+                pairs.append((item, attribute))
+    else:
+        raise DTypeError(
+            "item_attributes must be a mapping {item: attributes}, a pandas Series or a DataFrame, "
+            f"got {type(item_attributes).__name__}"
+        )
+    if not pairs:
+        raise InvalidArgumentError("item_attributes holds no attributes")
+    items = item_index([item for item, _ in pairs], "item_attributes")
+    names, attribute_codes = np.unique(np.array([a for _, a in pairs], dtype=object).astype(str), return_inverse=True)
+    known = items >= 0
+    matrix = sp.csr_matrix(
+        (np.ones(int(known.sum())), (items[known], attribute_codes.reshape(-1)[known])),
+        shape=(n_items, len(names)),
+    )
+    matrix.data[:] = 1.0  # an attribute listed twice for an item still counts once
+    return matrix, names.astype(object)
+
+
+def _split_attributes(value: Any) -> List[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split("|") if part.strip()]
+    if isinstance(value, Iterable):
+        return [str(part) for part in value]
+    return [str(value)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Silhouette
+
+
+def silhouette(points: np.ndarray, labels: np.ndarray, *, block: int = 512) -> float:
+    """The mean silhouette (Rousseeuw 1987) of ``points`` under ``labels``, Euclidean distance.
+
+    Points alone in their cluster score 0 (as scikit-learn does). NaN when fewer than two
+    clusters are present. Distances are computed block by block (memory O(block * n)).
+    """
+    labels = np.asarray(labels)
+    clusters, codes = np.unique(labels, return_inverse=True)
+    n_clusters = len(clusters)
+    if n_clusters < 2 or len(points) < 2:
+        return float("nan")
+    sizes = np.bincount(codes, minlength=n_clusters).astype(np.float64)
+    squared = np.einsum("ij,ij->i", points, points)
+    onehot = sp.csr_matrix((np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), n_clusters))
+    scores = np.empty(len(points))
+    for start in range(0, len(points), block):
+        stop = min(start + block, len(points))
+        d2 = squared[start:stop, None] + squared[None, :] - 2.0 * points[start:stop] @ points.T
+        distances = np.sqrt(np.maximum(d2, 0.0))
+        distances[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        sums = np.asarray((onehot.T @ distances.T).T)  # block x clusters
+        own = codes[start:stop]
+        own_size = sizes[own]
+        a = np.where(own_size > 1, sums[np.arange(stop - start), own] / np.maximum(own_size - 1, 1), 0.0)
+        means = sums / sizes[None, :]
+        means[np.arange(stop - start), own] = np.inf
+        b = means.min(axis=1)
+        denominator = np.maximum(a, b)
+        s = np.where(denominator > 0, (b - a) / np.where(denominator > 0, denominator, 1.0), 0.0)
+        scores[start:stop] = np.where(own_size > 1, s, 0.0)
+    return float(scores.mean())
+
+
+def _sample_silhouette(points: np.ndarray, labels: np.ndarray, sample_size: int, seed: int) -> float:
+    if len(points) > sample_size:
+        chosen = np.sort(np.random.default_rng(seed).choice(len(points), sample_size, replace=False))
+        points, labels = points[chosen], labels[chosen]
+    return silhouette(points, labels)
+
+
+# ----------------------------------------------------------------------------------------------
+# The model
+
+
+@dataclass(frozen=True)
+class SegmentDescription:
+    """What sets one segment apart, for a merchant to name it.
+
+    Attributes
+    ----------
+    segment : int
+        The segment number (:data:`NEW_SHOPPERS` for the new shoppers).
+    size : int
+        Shoppers in the segment.
+    share : float
+        ``size`` over all shoppers of the fitted interactions.
+    top_items : list of (item id, lift, reach)
+        Items most over-represented in the segment: ``reach`` is the fraction of the segment's
+        shoppers who interacted with the item, ``lift`` that fraction over the same fraction in
+        the whole shop. Only items reached by at least ``min_shoppers`` of the segment count.
+    top_attributes : list of (attribute, lift, share)
+        With item attributes: ``share`` is the attribute's part of the segment's attribute
+        histogram (weighted by the interactions), ``lift`` that share over the whole shop's.
+    """
+
+    segment: int
+    size: int
+    share: float
+    top_items: List[Tuple[Any, float, float]]
+    top_attributes: List[Tuple[str, float, float]]
+
+    def __str__(self) -> str:
+        name = "new shoppers" if self.segment == NEW_SHOPPERS else f"segment {self.segment}"
+        lines = [f"{name}: {self.size} shoppers ({100 * self.share:.1f}%)"]
+        if self.top_attributes:
+            lines.append(
+                "  attributes: " + ", ".join(f"{a} (x{lift:.2f})" for a, lift, _ in self.top_attributes)
+            )
+        if self.top_items:
+            lines.append("  items: " + ", ".join(f"{i!r} (x{lift:.2f})" for i, lift, _ in self.top_items))
+        return "\n".join(lines)
+
+
+@register("InterestSegments")
+class InterestSegments:
+    """Groups of shoppers with similar interests.
+
+    Each shopper gets a profile vector, and k-means (k-means++ seeding, the best of ``n_init``
+    runs, :func:`shoprec.kernels.kmeans`) groups the profiles:
+
+    - ``features="items"``: a low-rank embedding of what the shopper interacted with. The
+      user x item matrix of interaction values (ratings or event weights) has its columns
+      weighted by the smoothed inverse document frequency of the item (over shoppers, so
+      blockbusters say less about taste), is reduced to ``n_components`` dimensions by a
+      seeded randomized truncated SVD (profile = row @ V.T, i.e. U * S; V learned from at most
+      ``svd_sample`` shoppers), and each profile is scaled to unit length (taste, not volume,
+      decides the segment).
+    - ``features="attributes"``: a histogram over item attributes (category, brand, genre,
+      price band): the sum of the shopper's interaction values over the attributes of their
+      items, TF-IDF weighted (smoothed IDF over shoppers), scaled to unit length.
+      ``n_components`` is not used.
+
+    Shoppers without interactions (and, with attributes, shoppers none of whose items has an
+    attribute) are not clustered: they form the :data:`NEW_SHOPPERS` segment (``-1``).
+
+    Parameters
+    ----------
+    n_segments : int
+        The number of segments (k-means clusters), at least 1 and at most the number of
+        shoppers with a profile.
+    features : {"items", "attributes"}
+        What a profile is made of (above).
+    n_components : int
+        The dimension of the item embedding (clamped to the matrix's smaller side).
+    n_init : int
+        k-means runs from different k-means++ seeds; the lowest inertia wins.
+    max_iter : int
+        The k-means iteration cap per run.
+    sample_size : int
+        The silhouette is computed on a seeded sample of this many shoppers (it costs
+        O(sample_size^2)).
+    svd_sample : int
+        With ``features="items"``, the item components (the SVD's V) are learned from a seeded
+        sample of at most this many shoppers with interactions; every shopper is then
+        projected on them. A large shop's directions of taste are shared by many shoppers, so
+        a sample finds them at a fraction of the cost; raise it to learn from everyone.
+    seed : int
+        Seeds the SVD, k-means and the silhouette sample: the same data and seed give the same
+        segments.
+    num_threads : int
+        Threads for the k-means kernel; 0 means every core.
+
+    Attributes
+    ----------
+    user_ids : ndarray
+        The shoppers of the fitted interactions, in index order.
+    labels : ndarray of int32
+        The segment of each shopper in ``user_ids`` (``-1`` for the new shoppers): the nearest
+        centre, ties to the lower segment, as :meth:`assign` places a history.
+    centroids : ndarray of float64, shape (n_segments, dim)
+        The segment centres in profile space.
+    inertia : float
+        The k-means objective: the sum of squared distances of profiles to their centre.
+    silhouette : float
+        The mean silhouette on the sample (NaN with a single segment).
+    sizes : ndarray of int64
+        Shoppers per segment, ``sizes[s]`` for segment ``s``; ``n_new_shoppers`` apart.
+    """
+
+    def __init__(
+        self,
+        n_segments: int = 8,
+        features: str = "items",
+        n_components: int = 32,
+        *,
+        n_init: int = 4,
+        max_iter: int = 300,
+        sample_size: int = 2000,
+        svd_sample: int = 20_000,
+        seed: int = 0,
+        num_threads: int = 0,
+    ) -> None:
+        self.n_segments = check_int(n_segments, "n_segments", minimum=1)
+        self.features = check_choice(features, "features", ("items", "attributes"))
+        self.n_components = check_int(n_components, "n_components", minimum=1)
+        self.n_init = check_int(n_init, "n_init", minimum=1)
+        self.max_iter = check_int(max_iter, "max_iter", minimum=1)
+        self.sample_size = check_int(sample_size, "sample_size", minimum=2)
+        self.svd_sample = check_int(svd_sample, "svd_sample", minimum=1)
+        self.seed = check_int(seed, "seed", minimum=0)
+        self.num_threads = check_num_threads(num_threads)
+        self._fitted = False
+
+    def __repr__(self) -> str:
+        state = f", {len(self.user_ids)} shoppers" if self._fitted else ", not fitted"
+        return f"InterestSegments(n_segments={self.n_segments}, features={self.features!r}{state})"
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, interactions: Any, item_attributes: Any = None) -> "InterestSegments":
+        """Build the profiles and cluster them.
+
+        Parameters
+        ----------
+        interactions : shoprec.Interactions
+            The shoppers' interactions (its values weight the profiles).
+        item_attributes : mapping, pandas Series or DataFrame, optional
+            Item id to attributes (see the class docstring); required with
+            ``features="attributes"``, and with ``features="items"`` used only by
+            :meth:`describe` to name the attributes that set a segment apart. Attribute values
+            are categories: band prices first (``pandas.cut``).
+
+        Returns
+        -------
+        self
+        """
+        matrix, user_ids, item_ids, item_index = _unpack_interactions(interactions)
+        if self.features == "attributes" and item_attributes is None:
+            raise InvalidArgumentError("features='attributes' needs item_attributes")
+        attributes, attribute_names = (None, None)
+        if item_attributes is not None:
+            attributes, attribute_names = _attribute_matrix(item_attributes, item_index, matrix.shape[1])
+        profiler = _fit_profiler(matrix, self.features, self.n_components, attributes, self.seed, self.svd_sample)
+        profiles, has_profile = profiler.profiles(matrix)
+        result = self._cluster(profiles[has_profile], self.n_segments)
+        centroids = np.asarray(result.centroids, dtype=np.float64)
+        labels = np.full(matrix.shape[0], NEW_SHOPPERS, dtype=np.int32)
+        # The nearest centre, ties to the lower segment: exactly the rule assign() applies, so a
+        # shopper's own history always lands where fit put them (k-means may break a tie
+        # between equal centres, e.g. over identical profiles, the other way).
+        labels[has_profile] = _nearest_centroid(profiles[has_profile], centroids)
+        self._set_state(
+            profiler=profiler,
+            user_ids=user_ids,
+            item_ids=item_ids,
+            item_index=item_index,
+            labels=labels,
+            centroids=centroids,
+            inertia=float(result.inertia),
+            n_iter=int(result.n_iter),
+            silhouette=_sample_silhouette(profiles[has_profile], labels[has_profile], self.sample_size, self.seed),
+            attribute_names=attribute_names,
+            **_segment_statistics(matrix, labels, self.n_segments, attributes),
+        )
+        return self
+
+    def _cluster(self, profiles: np.ndarray, n_segments: int) -> Any:
+        if len(profiles) < n_segments:
+            raise InvalidArgumentError(
+                f"n_segments={n_segments} is more than the {len(profiles)} shoppers with a profile"
+            )
+        return kernels.kmeans(
+            profiles, n_segments, init="k-means++", n_init=self.n_init, max_iter=self.max_iter,
+            seed=self.seed, num_threads=self.num_threads,
+        )
+
+    def _set_state(self, **state: Any) -> None:
+        self._profiler: _Profiler = state["profiler"]
+        self.user_ids: np.ndarray = state["user_ids"]
+        self.item_ids: np.ndarray = state["item_ids"]
+        self._item_index = state["item_index"]
+        self._user_lookup: Optional[Dict[Hashable, int]] = None
+        self.labels: np.ndarray = state["labels"]
+        self.centroids: np.ndarray = state["centroids"]
+        self.inertia: float = state["inertia"]
+        self.n_iter: int = state["n_iter"]
+        self.silhouette: float = state["silhouette"]
+        self.attribute_names: Optional[np.ndarray] = state["attribute_names"]
+        # Rows 0..n_segments-1 are the segments, the last row the new shoppers (who have none).
+        self._item_reach: sp.csr_matrix = state["item_reach"]
+        self._item_weight: sp.csr_matrix = state["item_weight"]
+        self._attribute_mass: Optional[np.ndarray] = state["attribute_mass"]
+        self._attribute_reach: Optional[np.ndarray] = state["attribute_reach"]
+        self.sizes = np.bincount(self.labels[self.labels >= 0], minlength=self.n_segments).astype(np.int64)
+        self.n_new_shoppers = int(np.sum(self.labels == NEW_SHOPPERS))
+        for array in (self.labels, self.centroids, self.sizes):
+            array.setflags(write=False)
+        self._fitted = True
+
+    def _check_fitted(self) -> None:
+        if not self._fitted:
+            raise NotFittedError("InterestSegments is not fitted: call fit(interactions) first")
+
+    def _check_segment(self, segment: Any) -> int:
+        segment = check_int(segment, "segment", minimum=NEW_SHOPPERS)
+        if segment >= self.n_segments:
+            raise InvalidArgumentError(f"segment must be below {self.n_segments} (or -1), got {segment}")
+        return segment
+
+    # ------------------------------------------------------------------ use
+    def segment_of(self, user: Hashable) -> int:
+        """The segment of a shopper of the fitted interactions; :data:`NEW_SHOPPERS` for a
+        shopper without interactions or one the model has never seen."""
+        self._check_fitted()
+        if self._user_lookup is None:
+            self._user_lookup = {u: i for i, u in enumerate(self.user_ids.tolist())}
+        try:
+            position = self._user_lookup.get(user, -1)
+        except TypeError:
+            raise DTypeError(f"user must be a hashable id, got {type(user).__name__}") from None
+        return NEW_SHOPPERS if position < 0 else int(self.labels[position])
+
+    def assign(self, user_or_history: Any, weights: Any = None) -> int:
+        """Place a shopper in a segment without a refit.
+
+        Parameters
+        ----------
+        user_or_history : hashable id, or list / tuple / ndarray / pandas Series of item ids
+            A single id is a shopper of the fitted interactions (as :meth:`segment_of`). A
+            sequence is the history of a new or anonymous shopper: the items they interacted
+            with. Items the model has never seen are ignored.
+        weights : array_like, optional
+            The interaction value of each history item (a rating or event weight, on the scale
+            of the fitted interactions); 1 each by default. A repeated item adds up.
+
+        Returns
+        -------
+        int
+            The segment of the nearest centre, or :data:`NEW_SHOPPERS` for an unknown shopper
+            or a history with no known item.
+
+        Notes
+        -----
+        A fitted shopper's own history (their items and values) is assigned exactly as
+        :meth:`fit` labelled them: the profile is the same function of the same row.
+        """
+        self._check_fitted()
+        if _is_history(user_or_history):
+            return int(self.assign_many([user_or_history], None if weights is None else [weights])[0])
+        if weights is not None:
+            raise InvalidArgumentError("weights go with a history (a sequence of items), not a user id")
+        return self.segment_of(user_or_history)
+
+    def assign_many(self, histories: Sequence[Any], weights: Optional[Sequence[Any]] = None) -> np.ndarray:
+        """:meth:`assign` for many histories at once (one k-means prediction for all).
+
+        Returns
+        -------
+        ndarray of int32
+            One segment per history.
+        """
+        self._check_fitted()
+        if weights is not None and len(weights) != len(histories):
+            raise ShapeMismatchError(f"{len(histories)} histories but {len(weights)} weight lists")
+        rows, cols, vals = [], [], []
+        for row, history in enumerate(histories):
+            items = self._item_index(np.asarray(history, dtype=object).reshape(-1), "history")
+            values = np.ones(len(items)) if weights is None else np.asarray(weights[row], dtype=np.float64).reshape(-1)
+            if len(values) != len(items):
+                raise ShapeMismatchError(f"history {row} has {len(items)} items but {len(values)} weights")
+            if not np.all(np.isfinite(values)):
+                raise InvalidArgumentError(f"weights of history {row} contain NaN or infinite values")
+            known = items >= 0
+            rows.append(np.full(int(known.sum()), row))
+            cols.append(items[known])
+            vals.append(values[known])
+        matrix = sp.csr_matrix(
+            (np.concatenate(vals) if vals else np.zeros(0), (np.concatenate(rows) if rows else np.zeros(0, int),
+             np.concatenate(cols) if cols else np.zeros(0, int))),
+            shape=(len(histories), len(self.item_ids)),
+        )
+        profiles, has_profile = self._profiler.profiles(matrix)
+        labels = np.full(len(histories), NEW_SHOPPERS, dtype=np.int32)
+        if has_profile.any():
+            labels[has_profile] = _nearest_centroid(profiles[has_profile], self.centroids)
+        return labels
+
+    def describe(self, segment: int, k: int = 10, *, min_shoppers: Optional[int] = None) -> SegmentDescription:
+        """Size, and the top ``k`` items and attributes that set a segment apart (by lift).
+
+        Parameters
+        ----------
+        segment : int
+            A segment number, or :data:`NEW_SHOPPERS` (which has no items: its shoppers have
+            no interactions).
+        k : int
+            How many items and attributes to list.
+        min_shoppers : int, optional
+            The least number of the segment's shoppers an item must reach to be listed, so that
+            one shopper's oddity is not a segment's trait (the same floor applies to the shoppers
+            having an attribute); by default 10% of the segment and at least 3 (or the segment's
+            size, when smaller).
+
+        Returns
+        -------
+        SegmentDescription
+        """
+        self._check_fitted()
+        segment = self._check_segment(segment)
+        k = check_int(k, "k", minimum=1)
+        row = self.n_segments if segment == NEW_SHOPPERS else segment
+        size = self.n_new_shoppers if segment == NEW_SHOPPERS else int(self.sizes[segment])
+        n_users = len(self.labels)
+        if min_shoppers is None:
+            min_shoppers = min(max(3, math.ceil(0.1 * size)), max(size, 1))
+        min_shoppers = check_int(min_shoppers, "min_shoppers", minimum=1)
+        top_items: List[Tuple[Any, float, float]] = []
+        if size > 0:
+            reach_all = np.asarray(self._item_reach.sum(axis=0)).ravel()
+            reach = self._item_reach[row].toarray().ravel()
+            lift = np.zeros_like(reach)
+            seen = reach_all > 0
+            lift[seen] = (reach[seen] / size) / (reach_all[seen] / n_users)
+            lift[reach < min_shoppers] = -np.inf
+            ids, _ = kernels.top_k(lift, k)
+            top_items = [
+                (_python_id(self.item_ids[i]), float(lift[i]), float(reach[i] / size))
+                for i in ids if i >= 0 and np.isfinite(lift[i])
+            ]
+        top_attributes: List[Tuple[str, float, float]] = []
+        if self._attribute_mass is not None and size > 0:
+            mass = self._attribute_mass[row]
+            total = self._attribute_mass.sum(axis=0)
+            if mass.sum() > 0:
+                share = mass / mass.sum()
+                share_all = total / total.sum()
+                lift = np.where(share_all > 0, share / np.where(share_all > 0, share_all, 1.0), 0.0)
+                supported = (mass > 0) & (self._attribute_reach[row] >= min_shoppers)
+                ids, _ = kernels.top_k(np.where(supported, lift, -np.inf), k)
+                top_attributes = [
+                    (str(self.attribute_names[a]), float(lift[a]), float(share[a])) for a in ids if a >= 0 and supported[a]
+                ]
+        return SegmentDescription(segment, size, size / n_users, top_items, top_attributes)
+
+    def popular_items(self, segment: int, k: int = 10, *, exclude: Any = None) -> List[Tuple[Any, float]]:
+        """The ``k`` items most shoppers of a segment interacted with: "popular with shoppers
+        like you", the cold-start fallback of the recommenders.
+
+        Parameters
+        ----------
+        segment : int
+            A segment number; :data:`NEW_SHOPPERS` gets the whole shop's most popular items.
+        k : int
+            How many items.
+        exclude : iterable of item ids, optional
+            Items to leave out (already bought, out of stock). Unknown ids are ignored.
+
+        Returns
+        -------
+        list of (item id, number of the segment's shoppers who interacted with it)
+            Most popular first; ties go to the larger summed interaction value, then the lower
+            item index. Fewer than ``k`` only when the segment reached fewer items.
+        """
+        self._check_fitted()
+        segment = self._check_segment(segment)
+        k = check_int(k, "k", minimum=1)
+        if segment == NEW_SHOPPERS:
+            reach = np.asarray(self._item_reach.sum(axis=0)).ravel()
+            weight = np.asarray(self._item_weight.sum(axis=0)).ravel()
+        else:
+            reach = self._item_reach[segment].toarray().ravel()
+            weight = self._item_weight[segment].toarray().ravel()
+        # Reach counts shoppers (an integer); the weight, scaled into [0, 0.5), only breaks ties.
+        top_weight = np.abs(weight).max() if len(weight) else 0.0
+        score = reach + (0.5 * weight / (top_weight * 1.0000001) if top_weight > 0 else 0.0)
+        score = np.where(reach > 0, score, -np.inf)
+        excluded = None
+        if exclude is not None:
+            excluded = self._item_index(np.asarray(list(exclude), dtype=object), "exclude")
+            excluded = excluded[excluded >= 0]
+        ids, _ = kernels.top_k(score, k, exclude=excluded)
+        return [(_python_id(self.item_ids[i]), float(reach[i])) for i in ids if i >= 0 and np.isfinite(score[i])]
+
+    def popular_for(self, user_or_history: Any, k: int = 10, *, weights: Any = None, exclude: Any = None) -> List[Tuple[Any, float]]:
+        """"Popular with shoppers like you": :meth:`popular_items` of the segment that
+        :meth:`assign` gives this shopper or history (the whole shop's best sellers for a new
+        shopper). This is the hook a recommender's cold-start fallback calls."""
+        return self.popular_items(self.assign(user_or_history, weights), k, exclude=exclude)
+
+    def item_tastes(self, items: Any) -> np.ndarray:
+        """The segment whose taste each item fits best: the segment in which the largest
+        fraction of shoppers interacted with it (ties to the lower segment), or
+        :data:`NEW_SHOPPERS` for an item no clustered shopper touched or the model never saw."""
+        self._check_fitted()
+        index = self._item_index(np.asarray(items, dtype=object).reshape(-1), "items")
+        tastes = np.full(len(index), NEW_SHOPPERS, dtype=np.int32)
+        known = index >= 0
+        if known.any():
+            reach = self._item_reach[: self.n_segments][:, index[known]].toarray()
+            share = reach / np.maximum(self.sizes, 1)[:, None]
+            best = np.argmax(share, axis=0)
+            tastes[np.flatnonzero(known)] = np.where(share.max(axis=0) > 0, best, NEW_SHOPPERS)
+        return tastes
+
+    def diversify(self, items: Sequence[Any], k: Optional[int] = None) -> List[Any]:
+        """Reorder a ranked list so that it walks across the segments' tastes.
+
+        Items are grouped by :meth:`item_tastes`; the result takes the best remaining item of
+        each taste in turn (tastes in the order their best item ranks), so a list that a
+        single taste dominates still shows the others early. Within a taste the input order is
+        kept, and no item is added or dropped (beyond cutting to ``k``).
+
+        Parameters
+        ----------
+        items : sequence of item ids
+            A ranked list, best first (e.g. ``recommend(...)``'s items).
+        k : int, optional
+            How many to return; all by default.
+
+        Returns
+        -------
+        list of item ids
+        """
+        items = list(items)
+        if k is not None:
+            k = check_int(k, "k", minimum=1)
+        if not items:
+            return []
+        tastes = self.item_tastes(np.asarray(items, dtype=object))
+        queues: Dict[int, List[int]] = {}
+        for position, taste in enumerate(tastes.tolist()):
+            queues.setdefault(taste, []).append(position)  # dicts keep first-appearance order
+        order: List[int] = []
+        rounds = max(len(q) for q in queues.values())
+        for depth in range(rounds):
+            order.extend(q[depth] for q in queues.values() if depth < len(q))
+        chosen = order if k is None else order[:k]
+        return [items[position] for position in chosen]
+
+    # ------------------------------------------------------------------ save and load
+    def save(self, path: Any) -> None:
+        """Save the fitted segments to one file in shoprec's model format (atomic); load it
+        back with :func:`shoprec.load` or :meth:`InterestSegments.load`."""
+        self._check_fitted()
+        from ._persist import save_object
+
+        save_object(path, self)
+
+    @staticmethod
+    def load(path: Any) -> "InterestSegments":
+        """Load segments saved with :meth:`save`."""
+        from ._persist import load
+
+        obj = load(path)
+        if not isinstance(obj, InterestSegments):
+            from .errors import ModelFileError
+
+            raise ModelFileError(f"{path!r} holds a {type(obj).__name__}, not InterestSegments")
+        return obj
+
+    def _to_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+        self._check_fitted()
+        params = dict(
+            n_segments=self.n_segments, features=self.features, n_components=self.n_components,
+            n_init=self.n_init, max_iter=self.max_iter, sample_size=self.sample_size,
+            svd_sample=self.svd_sample, seed=self.seed,
+            num_threads=self.num_threads, inertia=self.inertia, n_iter=self.n_iter,
+            silhouette=None if math.isnan(self.silhouette) else self.silhouette,
+        )
+        arrays: Dict[str, np.ndarray] = dict(
+            user_ids=self.user_ids, item_ids=self.item_ids, labels=self.labels, centroids=self.centroids,
+        )
+        for name, matrix in (("item_reach", self._item_reach), ("item_weight", self._item_weight)):
+            arrays[f"{name}_indptr"] = matrix.indptr.astype(np.int64)
+            arrays[f"{name}_indices"] = matrix.indices.astype(np.int32)
+            arrays[f"{name}_data"] = matrix.data
+        profiler = self._profiler
+        if profiler.features == "items":
+            arrays["item_idf"], arrays["components"] = profiler.item_idf, profiler.components
+        if profiler.attributes is not None:
+            arrays["attributes_indptr"] = profiler.attributes.indptr.astype(np.int64)
+            arrays["attributes_indices"] = profiler.attributes.indices.astype(np.int32)
+            arrays["attribute_idf"] = profiler.attribute_idf
+        if self.attribute_names is not None:
+            arrays["attribute_names"] = np.asarray([str(a) for a in self.attribute_names], dtype=object)
+            arrays["attribute_mass"] = self._attribute_mass
+            arrays["attribute_reach"] = self._attribute_reach
+        return params, arrays
+
+    @classmethod
+    def _from_state(cls, params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> "InterestSegments":
+        from .errors import ModelFileError
+
+        try:
+            model = cls(
+                params["n_segments"], params["features"], params["n_components"], n_init=params["n_init"],
+                max_iter=params["max_iter"], sample_size=params["sample_size"],
+                svd_sample=params["svd_sample"], seed=params["seed"],
+                num_threads=params["num_threads"],
+            )
+            n_users, n_items = len(arrays["user_ids"]), len(arrays["item_ids"])
+            n_rows = model.n_segments + 1
+
+            def csr(name: str, data: Optional[np.ndarray], n_cols: int) -> sp.csr_matrix:
+                indptr, indices = arrays[f"{name}_indptr"], arrays[f"{name}_indices"]
+                values = np.ones(len(indices)) if data is None else data
+                matrix = sp.csr_matrix((values, indices, indptr), shape=(len(indptr) - 1, n_cols))
+                matrix.check_format(full_check=True)
+                return matrix
+
+            attributes = None
+            attribute_names = arrays.get("attribute_names")
+            if "attributes_indptr" in arrays:
+                attributes = csr("attributes", None, len(attribute_names))
+            profiler = _Profiler(
+                params["features"], item_idf=arrays.get("item_idf"), components=arrays.get("components"),
+                attributes=attributes, attribute_idf=arrays.get("attribute_idf"),
+            )
+            labels = np.array(arrays["labels"], dtype=np.int32)
+            if len(labels) != n_users or labels.min() < NEW_SHOPPERS or labels.max() >= model.n_segments:
+                raise ModelFileError("segment labels do not match the shoppers or the segment count")
+            item_reach = csr("item_reach", arrays["item_reach_data"], n_items)
+            item_weight = csr("item_weight", arrays["item_weight_data"], n_items)
+            if item_reach.shape[0] != n_rows or item_weight.shape[0] != n_rows:
+                raise ModelFileError("per-segment item counts do not match the segment count")
+        except (KeyError, ValueError, TypeError) as exc:
+            if isinstance(exc, ModelFileError):
+                raise
+            raise ModelFileError(f"not a valid InterestSegments file: {exc}") from None
+        model._set_state(
+            profiler=profiler,
+            user_ids=arrays["user_ids"],
+            item_ids=arrays["item_ids"],
+            item_index=IdMap(arrays["item_ids"]).indices,
+            labels=labels,
+            centroids=np.array(arrays["centroids"], dtype=np.float64),
+            inertia=float(params["inertia"]),
+            n_iter=int(params["n_iter"]),
+            silhouette=float("nan") if params["silhouette"] is None else float(params["silhouette"]),
+            attribute_names=attribute_names,
+            item_reach=item_reach,
+            item_weight=item_weight,
+            attribute_mass=arrays.get("attribute_mass"),
+            attribute_reach=arrays.get("attribute_reach"),
+        )
+        return model
+
+
+def _is_history(value: Any) -> bool:
+    """A sequence of items (list, tuple, array, pandas Series) rather than one user id."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return True
+    return hasattr(value, "__array__") and not np.isscalar(value) and not isinstance(value, (str, bytes))
+
+
+def _python_id(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _nearest_centroid(points: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    # Squared distances up to the constant |x|^2; ties go to the lower segment (argmin).
+    scores = np.einsum("ij,ij->i", centroids, centroids)[None, :] - 2.0 * points @ centroids.T
+    return np.argmin(scores, axis=1).astype(np.int32)
+
+
+def _segment_statistics(
+    matrix: sp.csr_matrix, labels: np.ndarray, n_segments: int, attributes: Optional[sp.csr_matrix]
+) -> Dict[str, Any]:
+    """Per-segment item reach (shoppers), summed item values, and attribute mass.
+
+    Row ``n_segments`` stands for the new shoppers (all zeros for items: they have none).
+    """
+    rows = np.where(labels >= 0, labels, n_segments)
+    membership = sp.csr_matrix(
+        (np.ones(len(labels)), (rows, np.arange(len(labels)))), shape=(n_segments + 1, len(labels))
+    )
+    binary = matrix.copy()
+    binary.data = (binary.data != 0).astype(np.float64)
+    attribute_mass = attribute_reach = None
+    if attributes is not None:
+        histogram = sp.csr_matrix(matrix @ attributes)
+        attribute_mass = np.asarray((membership @ histogram).todense())
+        histogram.data = (histogram.data != 0).astype(np.float64)
+        attribute_reach = np.asarray((membership @ histogram).todense())
+    return dict(
+        item_reach=sp.csr_matrix(membership @ binary),
+        item_weight=sp.csr_matrix(membership @ matrix),
+        attribute_mass=attribute_mass,
+        attribute_reach=attribute_reach,
+    )
+
+
+def _unpack_interactions(interactions: Any) -> Tuple[sp.csr_matrix, np.ndarray, np.ndarray, Any]:
+    """The user x item matrix, the user and item ids, and ``item_index(ids, name)`` giving the
+    index of each item id (-1 when unknown)."""
+    if not all(hasattr(interactions, attr) for attr in ("to_csr", "user_ids", "item_ids", "item_map")):
+        raise DTypeError(f"interactions must be a shoprec.Interactions, got {type(interactions).__name__}")
+    matrix = sp.csr_matrix(interactions.to_csr(), dtype=np.float64)
+    if matrix.shape[0] == 0 or matrix.nnz == 0:
+        raise InvalidArgumentError("interactions is empty")
+    item_map = interactions.item_map
+    return matrix, np.asarray(interactions.user_ids), np.asarray(interactions.item_ids), item_map.indices
+
+
+# ----------------------------------------------------------------------------------------------
+# Choosing the number of segments
+
+
+@dataclass(frozen=True)
+class SegmentCountScores:
+    """Inertia and silhouette for each candidate number of segments, on the same profiles.
+
+    Attributes
+    ----------
+    candidates : list of int
+    inertia : list of float
+        Always falls as segments are added: look for the elbow.
+    silhouette : list of float
+        Higher is better separated (on the same seeded sample for every candidate).
+    best : int
+        The candidate with the highest silhouette (the smallest one on a tie).
+    """
+
+    candidates: List[int]
+    inertia: List[float]
+    silhouette: List[float]
+    best: int
+
+    def to_pandas(self) -> Any:
+        """The scores as a DataFrame indexed by the number of segments (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {"inertia": self.inertia, "silhouette": self.silhouette},
+            index=pd.Index(self.candidates, name="n_segments"),
+        )
+
+
+def choose_n_segments(
+    interactions: Any,
+    candidates: Iterable[int] = range(2, 21),
+    *,
+    features: str = "items",
+    n_components: int = 32,
+    item_attributes: Any = None,
+    n_init: int = 4,
+    max_iter: int = 300,
+    sample_size: int = 2000,
+    svd_sample: int = 20_000,
+    seed: int = 0,
+    num_threads: int = 0,
+) -> SegmentCountScores:
+    """Score several numbers of segments: k-means inertia and silhouette per candidate.
+
+    The profiles (as :class:`InterestSegments` builds them, with the same parameters) are built
+    once and clustered for every candidate; the silhouette uses one seeded sample of shoppers for
+    all candidates, so the scores are comparable.
+
+    Parameters
+    ----------
+    interactions : shoprec.Interactions
+    candidates : iterable of int
+        Numbers of segments to try, each at least 2 (the silhouette needs two) and at most the
+        number of shoppers with a profile.
+    features, n_components, item_attributes, n_init, max_iter, sample_size, svd_sample, seed, num_threads
+        As for :class:`InterestSegments`.
+
+    Returns
+    -------
+    SegmentCountScores
+    """
+    candidate_list = [check_int(c, "candidates", minimum=2) for c in candidates]
+    if not candidate_list:
+        raise InvalidArgumentError("candidates is empty")
+    model = InterestSegments(
+        max(candidate_list), features, n_components, n_init=n_init, max_iter=max_iter,
+        sample_size=sample_size, svd_sample=svd_sample, seed=seed, num_threads=num_threads,
+    )
+    matrix, _, _, item_index = _unpack_interactions(interactions)
+    if features == "attributes" and item_attributes is None:
+        raise InvalidArgumentError("features='attributes' needs item_attributes")
+    attributes = None
+    if item_attributes is not None:
+        attributes, _ = _attribute_matrix(item_attributes, item_index, matrix.shape[1])
+    profiler = _fit_profiler(matrix, features, n_components, attributes, seed, svd_sample)
+    profiles, has_profile = profiler.profiles(matrix)
+    profiles = profiles[has_profile]
+    if len(profiles) > sample_size:
+        sample = np.sort(np.random.default_rng(seed).choice(len(profiles), sample_size, replace=False))
+    else:
+        sample = np.arange(len(profiles))
+    inertia, scores = [], []
+    for n_segments in candidate_list:
+        result = model._cluster(profiles, n_segments)
+        inertia.append(float(result.inertia))
+        scores.append(silhouette(profiles[sample], np.asarray(result.labels)[sample]))
+    finite = [s if np.isfinite(s) else -np.inf for s in scores]
+    best = candidate_list[int(np.argmax(finite))]
+    return SegmentCountScores(candidate_list, inertia, scores, best)
