@@ -6,6 +6,7 @@ in seconds that the install works and what each piece is for.
 
 from __future__ import annotations
 
+import tempfile
 import time
 
 import numpy as np
@@ -127,6 +128,48 @@ def demo_segments(rng: np.random.Generator) -> None:
     print(f"  a new shopper who viewed items 0-4 ({tastes[0]}) joins segment {model.assign([0, 1, 2, 3, 4])}")
 
 
+def _demo_catalog(rng: np.random.Generator) -> list:
+    """A small built-in catalog: product titles made from a few families of related words,
+    in English and Chinese, so that the keyword model has real co-occurrence to learn from."""
+    families = [
+        (["wireless", "bluetooth", "usb"], ["mouse", "keyboard", "headset"], ["logitech", "razer"]),
+        (["gaming", "thin", "14-inch"], ["laptop", "notebook"], ["lenovo", "asus", "i5-1340p"]),
+        (["organic", "fresh", "whole"], ["milk", "yogurt", "cheese"], ["dairyland", "alpine"]),
+        (["无线", "蓝牙", "静音"], ["鼠标", "键盘", "耳机"], ["罗技", "雷蛇"]),
+        (["游戏本", "轻薄本", "笔记本电脑"], ["电脑", "硬件", "显卡"], ["联想", "华硕"]),
+        (["有机", "新鲜", "全脂"], ["牛奶", "酸奶", "奶酪"], ["蒙牛", "伊利"]),
+    ]
+    titles = []
+    for _ in range(600):
+        adjectives, nouns, brands = families[rng.integers(len(families))]
+        words = [rng.choice(brands), *rng.choice(adjectives, 2, replace=False), rng.choice(nouns)]
+        titles.append(" ".join(str(w) for w in words))
+    return titles
+
+
+def demo_query_expansion(rng: np.random.Generator) -> None:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        print("\nQuery expansion: skipped (needs onnxruntime: pip install 'shoprec[keywords]')")
+        return
+    from .keywords import KeywordModel
+    from .text import tokenize
+
+    titles = _demo_catalog(rng)
+    print(f"\nQuery expansion from {len(titles)} product titles of a built-in catalog:")
+    print(f"  tokenize({titles[0]!r}) -> {tokenize(titles[0])}")
+    model = _timed("KeywordModel.build (int8 ONNX)", KeywordModel.build, titles, dim=16, seed=0)
+    with tempfile.TemporaryDirectory() as directory:
+        model.save(directory)
+        model = KeywordModel.load(directory)
+        for query in ("wireless mouse", "gaming laptop", "笔记本电脑", "牛奶"):
+            start = time.perf_counter()
+            expansions = model.expand(query, 5)
+            micros = 1e6 * (time.perf_counter() - start)
+            print(f"  {query!r} -> {[keyword for keyword, _ in expansions]} ({micros:.0f} µs)")
+
+
 def main() -> None:
     rng = np.random.default_rng(2026)
     print("shoprec demo shop (generated data)\n")
@@ -138,6 +181,7 @@ def main() -> None:
     print()
     demo_cleaning(rng)
     demo_segments(rng)
+    demo_query_expansion(rng)
 
 
 if __name__ == "__main__":
