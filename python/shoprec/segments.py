@@ -660,6 +660,21 @@ class InterestSegments:
         self._check_fitted()
         segment = self._check_segment(segment)
         k = check_int(k, "k", minimum=1)
+        reach, score = self._segment_popularity(segment)
+        excluded = None
+        if exclude is not None:
+            excluded = self._item_index(np.asarray(list(exclude), dtype=object), "exclude")
+            excluded = excluded[excluded >= 0]
+        ids, _ = kernels.top_k(score, k, exclude=excluded)
+        return [(_python_id(self.item_ids[i]), float(reach[i])) for i in ids if i >= 0 and np.isfinite(score[i])]
+
+    def _segment_popularity(self, segment: int) -> Tuple[np.ndarray, np.ndarray]:
+        """(reach, ranking key) of every item in one segment, in ``item_ids`` order.
+
+        Reach is the number of the segment's shoppers who interacted with the item (the whole
+        shop's for :data:`NEW_SHOPPERS`); the key adds the summed interaction value scaled into
+        [0, 0.5), so it only breaks ties of reach. Items the segment never reached get -inf.
+        """
         if segment == NEW_SHOPPERS:
             reach = np.asarray(self._item_reach.sum(axis=0)).ravel()
             weight = np.asarray(self._item_weight.sum(axis=0)).ravel()
@@ -669,13 +684,7 @@ class InterestSegments:
         # Reach counts shoppers (an integer); the weight, scaled into [0, 0.5), only breaks ties.
         top_weight = np.abs(weight).max() if len(weight) else 0.0
         score = reach + (0.5 * weight / (top_weight * 1.0000001) if top_weight > 0 else 0.0)
-        score = np.where(reach > 0, score, -np.inf)
-        excluded = None
-        if exclude is not None:
-            excluded = self._item_index(np.asarray(list(exclude), dtype=object), "exclude")
-            excluded = excluded[excluded >= 0]
-        ids, _ = kernels.top_k(score, k, exclude=excluded)
-        return [(_python_id(self.item_ids[i]), float(reach[i])) for i in ids if i >= 0 and np.isfinite(score[i])]
+        return reach, np.where(reach > 0, score, -np.inf)
 
     def popular_for(self, user_or_history: Any, k: int = 10, *, weights: Any = None, exclude: Any = None) -> List[Tuple[Any, float]]:
         """"Popular with shoppers like you": :meth:`popular_items` of the segment that

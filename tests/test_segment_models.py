@@ -1,0 +1,163 @@
+"""Segments wired into the recommenders: ``Popular(within="segment")``, the kNN models'
+``fallback=``, and ``diversify_recommendations``; each against a reference computed directly
+from the hand-built shop with numpy/pandas."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import shoprec
+from shoprec import Interactions, InterestSegments, ItemKNN, Popular, UserKNN
+from test_models import ContractTests, data, model  # noqa: F401  (the contract fixtures)
+
+
+def tiny_shop():
+    """Two tastes: the a-shoppers buy x-items, the b-shoppers y-items; z is bought by most
+    b-shoppers and one a-shopper, so it is the shop's best seller but not the a-segment's."""
+    rows = [
+        ("a1", "x1"), ("a1", "x2"), ("a1", "x3"),
+        ("a2", "x1"), ("a2", "x2"),
+        ("a3", "x1"), ("a3", "x3"), ("a3", "z"),
+        ("a4", "x1"), ("a4", "x2"),
+        ("b1", "y1"), ("b1", "y2"), ("b1", "z"),
+        ("b2", "y1"), ("b2", "z"), ("b2", "y3"),
+        ("b3", "y1"), ("b3", "y2"), ("b3", "z"),
+        ("b4", "y2"), ("b4", "z"),
+        ("b5", "y1"), ("b5", "z"),
+    ]
+    df = pd.DataFrame(rows, columns=["user", "item"])
+    return df, Interactions.from_pandas(df)
+
+
+def expected_segment_ranking(df, segments, inter, user_segment, seen=(), items=None, exclude=()):
+    """Items by (reach in the segment desc, shop-wide count desc, model item index asc),
+    computed with pandas from the raw rows; scores are the reach. Implicit data: every value
+    is 1, so the value tie-break of the reach is the reach itself."""
+    label = dict(zip(segments.user_ids.tolist(), segments.labels.tolist()))
+    df = df.assign(segment=df["user"].map(label))
+    reach = df[df["segment"] == user_segment].groupby("item")["user"].nunique()
+    count = df.groupby("item")["user"].nunique()
+    table = pd.DataFrame({"item": list(inter.item_ids)})
+    table["position"] = np.arange(len(table))
+    table["reach"] = table["item"].map(reach).fillna(0.0)
+    table["count"] = table["item"].map(count).fillna(0.0)
+    keep = ~table["item"].isin(list(seen)) & ~table["item"].isin(list(exclude))
+    if items is not None:
+        keep &= table["item"].isin(list(items))
+    table = table[keep].sort_values(["reach", "count", "position"], ascending=[False, False, True])
+    return list(zip(table["item"], table["reach"].astype(float)))
+
+
+@pytest.fixture(scope="module")
+def shop():
+    df, inter = tiny_shop()
+    segments = InterestSegments(2, n_components=3, seed=0).fit(inter)
+    return df, inter, segments
+
+
+def test_the_tiny_shop_splits_by_taste(shop):
+    # The premise of the references below: the a- and b-shoppers land in different segments.
+    _, _, segments = shop
+    a, b = segments.segment_of("a1"), segments.segment_of("b1")
+    assert a != b
+    assert all(segments.segment_of(u) == a for u in ("a2", "a3", "a4"))
+    assert all(segments.segment_of(u) == b for u in ("b2", "b3", "b4", "b5"))
+
+
+def test_segment_popular_matches_a_pandas_reference(shop):
+    df, inter, segments = shop
+    model = Popular(within="segment").fit(inter, segments=segments)
+    for user in inter.user_ids.tolist():
+        segment = segments.segment_of(user)
+        seen = df.loc[df["user"] == user, "item"].tolist()
+        expected = expected_segment_ranking(df, segments, inter, segment, seen=seen)
+        assert model.recommend(user, k=len(expected)).to_list() == expected
+        # Exactly k, with filters: the segment's items first, then the rest by shop popularity.
+        expected = expected_segment_ranking(df, segments, inter, segment, items=["x1", "x3", "y1", "y3", "z"],
+                                            exclude=["x1"])
+        recs = model.recommend(user, k=4, exclude_seen=False, items=["x1", "x3", "y1", "y3", "z", "nope"],
+                               exclude=["x1"])
+        assert recs.to_list() == expected[:4]
+    # The a-segment's best seller is x1, although z is the shop's.
+    assert model.recommend("a2", 1, exclude_seen=False).to_list() == [("x1", 4.0)]
+    assert Popular().fit(inter).recommend("a2", 1, exclude_seen=False).items.tolist() == ["z"]
+
+
+def test_segment_popular_agrees_with_popular_items(shop):
+    # Same ranking as InterestSegments.popular_items over the items the segment reached.
+    _, inter, segments = shop
+    model = Popular(within="segment").fit(inter, segments=segments)
+    for user in ("a1", "b1"):
+        theirs = segments.popular_items(segments.segment_of(user), k=3)
+        assert model.recommend(user, 3, exclude_seen=False).to_list() == theirs
+
+
+def test_strangers_and_histories(shop):
+    df, inter, segments = shop
+    model = Popular(within="segment").fit(inter, segments=segments)
+    overall = Popular().fit(inter)
+    assert model.recommend("stranger", 5) == overall.recommend("stranger", 5)
+    # A history is placed by assign, and its items are left out.
+    history = ["x2", "x3"]
+    segment = segments.assign(history)
+    assert segment == segments.segment_of("a1")
+    expected = expected_segment_ranking(df, segments, inter, segment, seen=history)
+    assert model.recommend_for_history(history, k=10).to_list() == expected
+    assert model.recommend_for_history(history, k=2, exclude_seen=False).items.tolist() == ["x1", "x2"]
+    # A history of unknown items is a new shopper: the whole shop's popularity.
+    assert model.recommend_for_history(["nope"], 3) == overall.recommend("stranger", 3)
+    assert overall.recommend_for_history(["z"], 2).items.tolist() == ["x1", "y1"]  # 4 each: index order
+
+
+def test_recommend_many_groups_by_segment(shop):
+    _, inter, segments = shop
+    model = Popular(within="segment").fit(inter, segments=segments)
+    users = ["a1", "b2", "stranger", "a4", "b5"]
+    for user, recs in zip(users, model.recommend_many(users, 3, exclude=["y1"])):
+        assert recs == model.recommend(user, 3, exclude=["y1"])
+
+
+def test_bad_segments(shop):
+    df, inter, segments = shop
+    with pytest.raises(shoprec.NotFittedError):
+        Popular(within="segment").fit(inter, segments=InterestSegments(2))
+    with pytest.raises(shoprec.InvalidArgumentError, match="needs fit"):
+        Popular(within="segment").fit(inter)
+    with pytest.raises(shoprec.InvalidArgumentError, match="within='segment'"):
+        Popular().fit(inter, segments=segments)
+    with pytest.raises(shoprec.DTypeError):
+        Popular(within="segment").fit(inter, segments="segments")
+    with pytest.raises(shoprec.InvalidArgumentError):
+        Popular(within="category")
+    # Fitted on other shoppers, other items, or other interactions of the same shoppers and items.
+    fewer_users = Interactions.from_pandas(df[df["user"] != "b5"])
+    with pytest.raises(shoprec.InvalidArgumentError, match="shoppers"):
+        Popular(within="segment").fit(fewer_users, segments=segments)
+    with pytest.raises(shoprec.InvalidArgumentError, match="shoppers"):
+        Popular(within="segment").fit(inter, segments=InterestSegments(2, n_components=3).fit(fewer_users))
+    fewer_items = Interactions.from_pandas(df[df["item"] != "y3"])
+    with pytest.raises(shoprec.InvalidArgumentError, match="items"):
+        Popular(within="segment").fit(fewer_items, segments=segments)
+    other = Interactions.from_pandas(pd.concat([df, pd.DataFrame({"user": ["a2"], "item": ["y3"]})]))
+    with pytest.raises(shoprec.InvalidArgumentError, match="interactions"):
+        Popular(within="segment").fit(other, segments=segments)
+
+
+def test_segment_popular_save_load_keeps_the_segments(shop, tmp_path):
+    _, inter, segments = shop
+    model = Popular(within="segment", by="weight").fit(inter, segments=segments)
+    model.save(tmp_path / "p.shoprec")
+    loaded = shoprec.load(tmp_path / "p.shoprec")
+    assert loaded.get_params() == {"by": "weight", "within": "segment"}
+    np.testing.assert_array_equal(loaded.segments.labels, segments.labels)
+    for user in list(inter.user_ids) + ["stranger"]:
+        assert loaded.recommend(user, 6) == model.recommend(user, 6)
+    assert loaded.recommend_for_history(["y2"], 4) == model.recommend_for_history(["y2"], 4)
+
+
+class TestSegmentPopular(ContractTests):
+    def make_model(self):
+        return Popular(within="segment")
+
+    def fit_model(self, data):
+        return self.make_model().fit(data, segments=InterestSegments(3, n_components=8, seed=0).fit(data))
