@@ -161,3 +161,78 @@ class TestSegmentPopular(ContractTests):
 
     def fit_model(self, data):
         return self.make_model().fit(data, segments=InterestSegments(3, n_components=8, seed=0).fit(data))
+
+
+# ------------------------------------------------------------------ kNN fallback
+def segment_fallback(inter, segments):
+    return Popular(within="segment").fit(inter, segments=segments)
+
+
+@pytest.mark.parametrize("model_class", [ItemKNN, UserKNN])
+def test_users_without_usable_neighbours_get_the_fallback(shop, model_class, tmp_path):
+    df, inter, segments = shop
+    fallback = segment_fallback(inter, segments)
+    # min_support above any overlap: no similarity survives, so no user has a usable neighbour.
+    lonely = model_class(5, similarity="cosine", min_support=50).fit(inter, fallback=fallback)
+    default = model_class(5, similarity="cosine", min_support=50).fit(inter)
+    count = df.groupby("item")["user"].nunique()
+    for user in inter.user_ids.tolist():
+        segment = segments.segment_of(user)
+        seen = df.loc[df["user"] == user, "item"].tolist()
+        assert lonely.recommend(user, 4).to_list() == expected_segment_ranking(df, segments, inter, segment, seen)[:4]
+        # Today's behaviour without a fallback is unchanged: score 0, shop popularity order.
+        recs = default.recommend(user, 4)
+        assert np.all(recs.scores == 0)
+        assert [count[i] for i in recs.items] == sorted((count[i] for i in recs.items), reverse=True)
+    users = list(inter.user_ids) + ["stranger"]
+    for user, recs in zip(users, lonely.recommend_many(users, 3, exclude=["x1"])):
+        assert recs == fallback.recommend(user, 3, exclude=["x1"])
+    if model_class is ItemKNN:  # UserKNN finds a history's neighbours by cosine, without min_support
+        assert lonely.recommend_for_history(["y1", "y2"], 3) == fallback.recommend_for_history(["y1", "y2"], 3)
+    assert lonely.recommend_for_history(["nope"], 3) == fallback.recommend_for_history(["nope"], 3)
+    lonely.save(tmp_path / "knn.shoprec")
+    loaded = shoprec.load(tmp_path / "knn.shoprec")
+    assert loaded.fallback.get_params() == {"by": "count", "within": "segment"}
+    for user in users:
+        assert loaded.recommend(user, 5) == lonely.recommend(user, 5)
+
+
+def test_users_with_neighbours_keep_their_knn_list(shop):
+    _, inter, segments = shop
+    with_fallback = ItemKNN(5, similarity="cosine").fit(inter, fallback=segment_fallback(inter, segments))
+    plain = ItemKNN(5, similarity="cosine").fit(inter)
+    for user in inter.user_ids.tolist():
+        recs = plain.recommend(user, 2)
+        assert recs.scores[0] > 0  # every shopper of the tiny shop has a neighbour
+        assert with_fallback.recommend(user, 2) == recs
+    assert with_fallback.recommend("stranger", 3) == Popular().fit(inter).recommend("stranger", 3)
+    # An x-history scores no y-item: restricted to y-items, the (segment) fallback answers.
+    segment_a = segment_fallback(inter, segments)
+    got = with_fallback.recommend("a2", 3, items=["y1", "y2", "y3"])
+    assert got == segment_a.recommend("a2", 3, items=["y1", "y2", "y3"])
+    assert np.all(plain.recommend("a2", 3, items=["y1", "y2", "y3"]).scores == 0)
+
+
+def test_bad_fallback(shop):
+    df, inter, segments = shop
+    with pytest.raises(shoprec.NotFittedError):
+        ItemKNN(5).fit(inter, fallback=Popular())
+    with pytest.raises(shoprec.DTypeError):
+        ItemKNN(5).fit(inter, fallback=ItemKNN(5).fit(inter))
+    other = Interactions.from_pandas(df[df["user"] != "b5"])
+    with pytest.raises(shoprec.InvalidArgumentError, match="fallback"):
+        ItemKNN(5).fit(inter, fallback=Popular().fit(other))
+
+
+class TestItemKNNSegmentFallback(ContractTests):
+    def make_model(self):
+        return ItemKNN(10, similarity="cosine", num_threads=2)
+
+    def fit_model(self, data):
+        segments = InterestSegments(3, n_components=8, seed=0).fit(data)
+        return self.make_model().fit(data, fallback=Popular(within="segment").fit(data, segments=segments))
+
+
+class TestUserKNNSegmentFallback(TestItemKNNSegmentFallback):
+    def make_model(self):
+        return UserKNN(10, similarity="cosine", num_threads=2)

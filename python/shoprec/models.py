@@ -833,12 +833,25 @@ class _KNN(_Model):
         self._state = None
 
     # ---------------------------------------------------------------- fit
-    def fit(self, interactions: Interactions) -> "_KNN":
-        """Compute the neighbours, means and (optionally) biases of ``interactions``."""
+    def fit(self, interactions: Interactions, *, fallback: Optional["Popular"] = None) -> "_KNN":
+        """Compute the neighbours, means and (optionally) biases of ``interactions``.
+
+        Parameters
+        ----------
+        interactions : Interactions
+        fallback : Popular, optional
+            A :class:`Popular` fitted on the same ``interactions`` (e.g.
+            ``Popular(within="segment").fit(interactions, segments=segments)``), saved inside
+            the model file. Unknown users, users without training interactions, and users for
+            whom no candidate has a positive neighbour score then get its recommendations
+            (also in :meth:`recommend_many` and, for histories, :meth:`recommend_for_history`).
+            Without it (the default) these users get the most popular candidates.
+        """
         from .kernels import pearson_neighbours
 
         inter = _check_interactions(interactions)
         base = self._base_state(inter)
+        base["fallback"] = _check_fallback(fallback, base)
         n_users, n_items = inter.n_users, inter.n_items
         users, items, values = inter.users, inter.items, inter.values
         need_biases = self.baseline or self.similarity == "pearson_baseline"
@@ -989,6 +1002,9 @@ class _KNN(_Model):
         )
         n = int(np.count_nonzero(ids >= 0))
         ids, scores = ids[:n], scores[:n]
+        if state.fallback is not None and (len(sources) == 0 or len(scores) == 0 or not scores[0] > 0):
+            return state.fallback.recommend_for_history(history, k, weights=weights, exclude_seen=exclude_seen,
+                                                        items=items, exclude=exclude)
         if len(sources) == 0:
             scores = state.popularity[ids]
         return Recommendations(state.items.ids[ids], scores)
@@ -1082,16 +1098,93 @@ class _KNN(_Model):
         for name, (indptr, indices, data) in (("neighbours", state.neighbours),
                                               ("predict_neighbours", state.predict_neighbours)):
             arrays[f"{name}_indptr"], arrays[f"{name}_indices"], arrays[f"{name}_data"] = indptr, indices, data
-        return {"mu": state.mu}, arrays
+        params: Dict[str, Any] = {"mu": state.mu}
+        if state.fallback is not None:
+            params["fallback"], nested = state.fallback._to_state()
+            arrays.update({_FALLBACK_PREFIX + name: array for name, array in nested.items()})
+        return params, arrays
+
+    # ---------------------------------------------------------------- fallback
+    @property
+    def fallback(self) -> Optional["Popular"]:
+        """The :class:`Popular` given to :meth:`fit` as ``fallback`` (None: the default)."""
+        return self._fitted().fallback
+
+    @staticmethod
+    def _needs_fallback(state: _State, user: int, scores: np.ndarray) -> bool:
+        if state.fallback is None:
+            return False
+        return user < 0 or state.history_counts[user] == 0 or len(scores) == 0 or not scores[0] > 0
+
+    def recommend(
+        self,
+        user: Any,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        items: Optional[Any] = None,
+        exclude: Optional[Any] = None,
+    ) -> Recommendations:
+        recs = super().recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude)
+        state = self._fitted()
+        if self._needs_fallback(state, state.users.get(user), recs.scores):
+            return state.fallback.recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude)
+        return recs
+
+    recommend.__doc__ = _Model.recommend.__doc__
+
+    def _recommend_indices(
+        self,
+        user_indices: np.ndarray,
+        k: int,
+        *,
+        exclude_seen: bool = True,
+        items: Optional[np.ndarray] = None,
+        exclude: Optional[np.ndarray] = None,
+        num_threads: int = 0,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        ids, scores = super()._recommend_indices(user_indices, k, exclude_seen=exclude_seen, items=items,
+                                                 exclude=exclude, num_threads=num_threads)
+        state = self._fitted()
+        if state.fallback is not None and len(ids):
+            users = np.asarray(user_indices, dtype=np.int32)
+            cold = (users < 0) | (state.history_counts[np.maximum(users, 0)] == 0) | ~(scores[:, 0] > 0)
+            if cold.any():
+                rows = np.flatnonzero(cold)
+                ids[rows], scores[rows] = state.fallback._recommend_indices(
+                    users[rows], k, exclude_seen=exclude_seen, items=items, exclude=exclude, num_threads=num_threads)
+        return ids, scores
 
     def _restore(self, base: Dict[str, Any], params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> None:
         base["history_values"] = arrays["history_values"]
+        base["fallback"] = None
+        if "fallback" in params:
+            nested = {name[len(_FALLBACK_PREFIX):]: array for name, array in arrays.items()
+                      if name.startswith(_FALLBACK_PREFIX)}
+            base["fallback"] = _check_fallback(Popular._from_state(params["fallback"], nested), base)
         neighbours = tuple(arrays[f"neighbours_{p}"] for p in ("indptr", "indices", "data"))
         wide = tuple(arrays[f"predict_neighbours_{p}"] for p in ("indptr", "indices", "data"))
         self._state = self._make_state(
             base, neighbours, wide, float(params["mu"]), arrays["b_user"], arrays["b_item"],
             arrays["user_means"], arrays["item_means"],
         )
+
+
+_FALLBACK_PREFIX = "fallback/"
+
+
+def _check_fallback(fallback: Optional[Any], base: Dict[str, Any]) -> Optional["Popular"]:
+    """``fallback`` if it is a fitted :class:`Popular` on the same users and items (same order)."""
+    if fallback is None:
+        return None
+    if not isinstance(fallback, Popular):
+        raise DTypeError(f"fallback must be a fitted shoprec.Popular, got {type(fallback).__name__}")
+    state = fallback._fitted()
+    if not (np.array_equal(state.users.ids, base["users"].ids) and np.array_equal(state.items.ids, base["items"].ids)):
+        raise InvalidArgumentError(
+            "the fallback was fitted on different interactions (other users or items): fit both on the same Interactions"
+        )
+    return fallback
 
 
 def _truncate_rows(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
