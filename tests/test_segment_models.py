@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import shoprec
-from shoprec import Interactions, InterestSegments, ItemKNN, Popular, UserKNN
+from shoprec import Interactions, InterestSegments, ItemKNN, Popular, Recommendations, UserKNN
+from shoprec.segments import diversify_recommendations
 from test_models import ContractTests, data, model  # noqa: F401  (the contract fixtures)
 
 
@@ -236,3 +237,48 @@ class TestItemKNNSegmentFallback(ContractTests):
 class TestUserKNNSegmentFallback(TestItemKNNSegmentFallback):
     def make_model(self):
         return UserKNN(10, similarity="cosine", num_threads=2)
+
+
+# ------------------------------------------------------------------ diversify
+def test_diversify_against_a_hand_computed_order(shop):
+    _, _, segments = shop
+    # Tastes, by the largest share of a segment's shoppers: x-items the a-segment's, y-items and
+    # z (1 of 4 a-shoppers, 5 of 5 b-shoppers) the b-segment's.
+    a, b = segments.segment_of("a1"), segments.segment_of("b1")
+    assert segments.item_tastes(["x1", "x2", "z", "y1", "y3"]).tolist() == [a, a, b, b, b]
+    recs = Recommendations(np.array(["z", "y1", "y2", "x1", "y3", "x2"], dtype=object),
+                           np.array([6, 5, 4, 3, 2, 1], dtype=np.float32))
+    # Rounds: (b: z, a: x1), (y1, x2), (y2), (y3).
+    assert diversify_recommendations(recs, segments).to_list() == [
+        ("z", 6.0), ("x1", 3.0), ("y1", 5.0), ("x2", 1.0), ("y2", 4.0), ("y3", 2.0)]
+    assert diversify_recommendations(recs, segments, 3).to_list() == [("z", 6.0), ("x1", 3.0), ("y1", 5.0)]
+    # A plain list of pairs works too; an item no segment knows is a taste of its own.
+    pairs = [("y1", 3.0), ("new", 2.5), ("y2", 2.0), ("x3", 1.0)]
+    assert diversify_recommendations(pairs, segments, 3).to_list() == [("y1", 3.0), ("new", 2.5), ("x3", 1.0)]
+    assert len(diversify_recommendations([], segments, 3)) == 0
+
+
+def test_diversify_a_model_list(shop):
+    _, inter, segments = shop
+    model = ItemKNN(5, similarity="cosine").fit(inter)
+    long = model.recommend("b1", 6, exclude_seen=False)
+    short = diversify_recommendations(long, segments, 4)
+    assert short.items.tolist() == segments.diversify(long.items.tolist(), 4)
+    assert len(set(segments.item_tastes(short.items[:2]).tolist())) == 2
+    scores = dict(long.to_list())
+    assert all(scores[item] == score for item, score in short.to_list())
+
+
+def test_diversify_bad_input(shop):
+    _, _, segments = shop
+    recs = Recommendations(np.array(["x1", "y1"], dtype=object), np.array([2, 1], dtype=np.float32))
+    with pytest.raises(shoprec.NotFittedError):
+        diversify_recommendations(recs, InterestSegments(2))
+    with pytest.raises(shoprec.DTypeError):
+        diversify_recommendations(recs, "segments")
+    with pytest.raises(shoprec.InvalidArgumentError, match="another catalogue"):
+        diversify_recommendations([("p", 1.0), ("q", 0.5)], segments)
+    with pytest.raises(shoprec.InvalidArgumentError, match="twice"):
+        diversify_recommendations([("x1", 1.0), ("x1", 0.5)], segments)
+    with pytest.raises(shoprec.InvalidArgumentError):
+        diversify_recommendations(recs, segments, 0)
