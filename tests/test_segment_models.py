@@ -282,3 +282,22 @@ def test_diversify_bad_input(shop):
         diversify_recommendations([("x1", 1.0), ("x1", 0.5)], segments)
     with pytest.raises(shoprec.InvalidArgumentError):
         diversify_recommendations(recs, segments, 0)
+
+
+def test_segment_popular_by_weight_matches_a_pandas_reference():
+    df, _ = tiny_shop()
+    df = df.assign(stars=np.random.default_rng(3).integers(1, 6, len(df)).astype(float))
+    inter = Interactions.from_pandas(df, rating="stars")
+    segments = InterestSegments(2, n_components=3, seed=0).fit(inter)
+    model = Popular(by="weight", within="segment").fit(inter, segments=segments)
+    label = dict(zip(segments.user_ids.tolist(), segments.labels.tolist()))
+    df = df.assign(segment=df["user"].map(label))
+    total = df.groupby("item")["stars"].sum()
+    for user in ("a1", "b3"):
+        in_segment = df[df["segment"] == label[user]].groupby("item")["stars"].sum()
+        table = pd.DataFrame({"item": list(inter.item_ids), "position": np.arange(inter.n_items)})
+        table["value"] = table["item"].map(in_segment).fillna(0.0)
+        table["total"] = table["item"].map(total)
+        table = table.sort_values(["value", "total", "position"], ascending=[False, False, True])
+        expected = list(zip(table["item"], table["value"]))
+        assert model.recommend(user, 10, exclude_seen=False).to_list() == expected[:10]

@@ -17,7 +17,9 @@ Common behaviour of ``recommend``:
   score 0 and are ranked by popularity); with fewer candidates, all of them;
 * an unknown user, or one with no training interactions, gets the most popular candidates
   (the :class:`Popular` fallback) with their popularity as score: never an exception and never
-  an empty list.
+  an empty list. The kNN models take another fitted :class:`Popular` with
+  ``fit(interactions, fallback=...)``, e.g. ``Popular(within="segment")`` ("popular with
+  shoppers like you", from :class:`shoprec.InterestSegments`).
 """
 
 from __future__ import annotations
