@@ -17,7 +17,9 @@ Common behaviour of ``recommend``:
   score 0 and are ranked by popularity); with fewer candidates, all of them;
 * an unknown user, or one with no training interactions, gets the most popular candidates
   (the :class:`Popular` fallback) with their popularity as score: never an exception and never
-  an empty list.
+  an empty list. The kNN models take another fitted :class:`Popular` with
+  ``fit(interactions, fallback=...)``, e.g. ``Popular(within="segment")`` ("popular with
+  shoppers like you", from :class:`shoprec.InterestSegments`).
 """
 
 from __future__ import annotations
@@ -218,6 +220,10 @@ class _Model:
         """Scores of models that rank by a fixed per-item value (None: keep the index's)."""
         return None
 
+    def _index_for(self, state: _State, user: int) -> Any:
+        """The Rust index that ranks for this user (one per segment for a segment Popular)."""
+        return state.index
+
     def recommend(
         self,
         user: Any,
@@ -253,7 +259,8 @@ class _Model:
         user_index = state.users.get(user)
         item_filter = _ids_filter(items, state.items, "items")
         exclude_filter = _ids_filter(exclude, state.items, "exclude")
-        ids, scores = state.index.recommend(user_index, k, item_filter, exclude_filter, bool(exclude_seen))
+        index = self._index_for(state, user_index)
+        ids, scores = index.recommend(user_index, k, item_filter, exclude_filter, bool(exclude_seen))
         n = int(np.count_nonzero(ids >= 0))
         ids, scores = ids[:n], scores[:n]
         static = self._static_scores(state, user_index, ids)
@@ -424,19 +431,36 @@ class Popular(_Model):
     sum of their values (``by="weight"``). With ``categories`` given to :meth:`fit`,
     :meth:`recommend` can rank within one category. Scores are the popularity.
 
+    With ``within="segment"`` and fitted :class:`shoprec.InterestSegments` given to
+    :meth:`fit` ("popular with shoppers like you"), a shopper gets what is popular in their
+    segment: a known user their fitted segment, a history (:meth:`recommend_for_history`) the
+    segment :meth:`InterestSegments.assign` gives it, and unknown users and the new-shoppers
+    segment the whole shop's popularity (exactly as ``Popular()``). Within a segment, items
+    rank by the segment's reach (``by="count"``: its shoppers who interacted with the item, ties
+    by their summed value, as :meth:`InterestSegments.popular_items`) or by the segment's summed
+    value (``by="weight"``), then by the whole shop's popularity (so items the segment never
+    reached still fill the list: exactly ``k`` whenever ``k`` candidates exist), then by item
+    index; the score is the segment's reach (or summed value), 0 for items it never reached.
+
     Parameters
     ----------
     by : {"count", "weight"}
+    within : {None, "segment"}
+        ``"segment"`` needs ``fit(..., segments=...)``.
     """
 
-    _param_names = ("by",)
+    _param_names = ("by", "within")
     _has_static_scores = True
 
-    def __init__(self, by: str = "count") -> None:
+    def __init__(self, by: str = "count", within: Optional[str] = None) -> None:
         self.by = check_choice(by, "by", ("count", "weight"))
+        if within is not None:
+            within = check_choice(within, "within", ("segment",))
+        self.within = within
         self._state = None
 
-    def fit(self, interactions: Interactions, categories: Optional[Any] = None) -> "Popular":
+    def fit(self, interactions: Interactions, categories: Optional[Any] = None, *,
+            segments: Optional[Any] = None) -> "Popular":
         """Count the items of ``interactions``.
 
         Parameters
@@ -445,14 +469,26 @@ class Popular(_Model):
         categories : mapping of item id to category, optional
             A dict or a pandas Series (index = item ids). Items without a category belong
             to none.
+        segments : InterestSegments, optional
+            Required with ``within="segment"`` (and only then): segments fitted on these same
+            ``interactions`` (the same shoppers, items and interactions, else
+            :class:`InvalidArgumentError`; unfitted: :class:`NotFittedError`). They are saved
+            inside the model file.
         """
         inter = _check_interactions(interactions)
         base = self._base_state(inter)
         if self.by == "weight":
             weights = np.bincount(inter.items, inter.values, minlength=inter.n_items)
             base["popularity"], base["order"] = _popularity_ranking(weights)
+        if self.within == "segment":
+            if segments is None:
+                raise InvalidArgumentError(
+                    "Popular(within='segment') needs fit(interactions, segments=<fitted InterestSegments>)"
+                )
+        elif segments is not None:
+            raise InvalidArgumentError("segments are used only by Popular(within='segment')")
         codes, names = self._category_codes(categories, inter.item_map)
-        self._state = self._make_state(base, codes, names)
+        self._state = self._make_state(base, codes, names, segments)
         return self
 
     @staticmethod
@@ -471,13 +507,117 @@ class Popular(_Model):
                 codes[position] = lookup[str(category)]
         return codes, np.array(names, dtype=str)
 
-    def _make_state(self, base: Dict[str, Any], codes: np.ndarray, names: np.ndarray) -> _State:
+    def _make_state(self, base: Dict[str, Any], codes: np.ndarray, names: np.ndarray,
+                    segments: Optional[Any] = None) -> _State:
         n_users, n_items = base["shape"]
         index = self._build_index(base, True, _empty_csr(n_items), _empty_csr(n_items), _empty_csr(n_users))
-        return _State(index=index, category_codes=codes, category_names=names, **base)
+        extra: Dict[str, Any] = {}
+        if segments is not None:
+            extra = self._segment_rankings(base, index, segments)
+        return _State(index=index, category_codes=codes, category_names=names, **extra, **base)
+
+    def _segment_rankings(self, base: Dict[str, Any], overall: Any, segments: Any) -> Dict[str, Any]:
+        """One Rust index per segment, ranking by the segment's popularity then the shop's.
+
+        Row ``n_segments`` (the new shoppers) is the whole shop's ranking, as ``Popular()``.
+        """
+        from .segments import InterestSegments
+
+        if not isinstance(segments, InterestSegments):
+            raise DTypeError(f"segments must be a shoprec.InterestSegments, got {type(segments).__name__}")
+        segments._check_fitted()
+        users, items = base["users"], base["items"]
+        n_users, n_items = base["shape"]
+        user_rows = IdMap(segments.user_ids).indices(users.ids, "users")
+        if len(segments.user_ids) != n_users or np.any(user_rows < 0):
+            raise InvalidArgumentError(
+                "segments were fitted on different shoppers than these interactions: fit both on the same Interactions"
+            )
+        item_rows = segments._item_index(items.ids, "items")
+        if len(segments.item_ids) != n_items or np.any(item_rows < 0):
+            raise InvalidArgumentError(
+                "segments were fitted on different items than these interactions: fit both on the same Interactions"
+            )
+        indptr, indices, _ = base["history"]
+        counts = np.bincount(indices, minlength=n_items)
+        reach_all = np.asarray(segments._item_reach.sum(axis=0)).ravel()[item_rows]
+        if not np.array_equal(reach_all, counts):
+            raise InvalidArgumentError(
+                "segments were fitted on different interactions (the shoppers per item differ): "
+                "fit both on the same Interactions"
+            )
+        position = np.arange(n_items)
+        popularity = np.asarray(base["popularity"], dtype=np.float64)
+        indexes, scores = [], []
+        for segment in range(segments.n_segments):
+            reach, key = segments._segment_popularity(segment)
+            reach, key = reach[item_rows], key[item_rows]
+            if self.by == "weight":
+                key = segments._item_weight[segment].toarray().ravel()[item_rows]
+                reach = key
+            key = np.where(np.isfinite(key), key, 0.0) if self.by == "weight" else np.where(reach > 0, key, -1.0)
+            order = np.lexsort((position, -popularity, -key)).astype(np.int32)
+            # One float32 key that encodes the whole order (distinct, exact below 2**24 items).
+            tiebreak = np.empty(n_items, np.float32)
+            tiebreak[order] = np.arange(n_items, 0, -1, dtype=np.float32)
+            ranking = dict(base, popularity=tiebreak, order=order)
+            indexes.append(self._build_index(ranking, True, _empty_csr(n_items), _empty_csr(n_items),
+                                             _empty_csr(n_users)))
+            scores.append(np.asarray(reach, dtype=np.float32))
+        indexes.append(overall)
+        scores.append(np.asarray(base["popularity"], dtype=np.float32))
+        rows = np.asarray(segments.labels, dtype=np.int32)[user_rows]
+        rows = np.where(rows < 0, segments.n_segments, rows).astype(np.int32)
+        return dict(segments=segments, segment_indexes=tuple(indexes), segment_scores=np.vstack(scores),
+                    segment_rows=rows)
+
+    @property
+    def segments(self) -> Optional[Any]:
+        """The :class:`InterestSegments` of a ``within="segment"`` model (None otherwise)."""
+        return getattr(self._fitted(), "segments", None)
+
+    def _segment_row(self, state: _State, user: int) -> int:
+        if user < 0:
+            return len(state.segment_indexes) - 1
+        return int(state.segment_rows[user])
+
+    def _index_for(self, state: _State, user: int) -> Any:
+        if getattr(state, "segments", None) is None:
+            return state.index
+        return state.segment_indexes[self._segment_row(state, user)]
 
     def _static_scores(self, state: _State, user: int, ids: np.ndarray) -> np.ndarray:
-        return state.popularity[ids]
+        if getattr(state, "segments", None) is None:
+            return state.popularity[ids]
+        return state.segment_scores[self._segment_row(state, user)][ids]
+
+    def _recommend_indices(
+        self,
+        user_indices: np.ndarray,
+        k: int,
+        *,
+        exclude_seen: bool = True,
+        items: Optional[np.ndarray] = None,
+        exclude: Optional[np.ndarray] = None,
+        num_threads: int = 0,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        state = self._fitted()
+        if getattr(state, "segments", None) is None:
+            return super()._recommend_indices(user_indices, k, exclude_seen=exclude_seen, items=items,
+                                              exclude=exclude, num_threads=num_threads)
+        users = np.ascontiguousarray(user_indices, dtype=np.int32)
+        rows = np.where(users < 0, len(state.segment_indexes) - 1, state.segment_rows[np.maximum(users, 0)])
+        ids = np.full((len(users), k), -1, np.int32)
+        scores = np.full((len(users), k), -np.inf, np.float32)
+        for row in np.unique(rows).tolist():
+            chosen = np.flatnonzero(rows == row)
+            sub_ids, _ = state.segment_indexes[row].recommend_many(
+                np.ascontiguousarray(users[chosen]), k, items, exclude, bool(exclude_seen), num_threads)
+            valid = sub_ids >= 0
+            sub_scores = np.full(sub_ids.shape, -np.inf, np.float32)
+            sub_scores[valid] = state.segment_scores[row][sub_ids[valid]]
+            ids[chosen], scores[chosen] = sub_ids, sub_scores
+        return ids, scores
 
     def recommend(  # type: ignore[override]
         self,
@@ -490,29 +630,92 @@ class Popular(_Model):
         category: Optional[Any] = None,
     ) -> Recommendations:
         """The ``k`` most popular items, as :meth:`ItemKNN.recommend`; ``category`` keeps
-        only the items of that category (as given to :meth:`fit`)."""
+        only the items of that category (as given to :meth:`fit`). With ``within="segment"``
+        the most popular in ``user``'s segment (see the class docstring)."""
         if category is None:
             return super().recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude)
+        return super().recommend(user, k, exclude_seen=exclude_seen, items=self._in_category(category, items),
+                                 exclude=exclude)
+
+    def _in_category(self, category: Any, items: Optional[Any]) -> Any:
+        if category is None:
+            return items
         state = self._fitted()
         names = state.category_names.tolist()
         if str(category) not in names:
             raise UnknownIdError(f"category {category!r} is unknown to this model")
         in_category = np.flatnonzero(state.category_codes == names.index(str(category)))
-        candidates = state.items.ids[in_category]
         if items is not None:
-            allowed = _ids_filter(items, state.items, "items")
-            candidates = state.items.ids[np.intersect1d(in_category, allowed)]
-        return super().recommend(user, k, exclude_seen=exclude_seen, items=candidates, exclude=exclude)
+            in_category = np.intersect1d(in_category, _ids_filter(items, state.items, "items"))
+        return state.items.ids[in_category]
+
+    def recommend_for_history(
+        self,
+        history: Sequence[Any],
+        k: int = 10,
+        *,
+        weights: Optional[Sequence[float]] = None,
+        exclude_seen: bool = True,
+        items: Optional[Any] = None,
+        exclude: Optional[Any] = None,
+        category: Optional[Any] = None,
+    ) -> Recommendations:
+        """The most popular items for an anonymous or new shopper who just viewed or bought
+        ``history`` (no refit).
+
+        With ``within="segment"`` the history is placed with :meth:`InterestSegments.assign`
+        (``weights`` as there) and gets its segment's ranking; a history with no known item,
+        and any history without segments, gets the whole shop's. ``exclude_seen`` leaves out
+        the history items; ``items``, ``exclude`` and ``category`` as in :meth:`recommend`.
+        """
+        state = self._fitted()
+        k = check_k(k)
+        history_list = [history] if isinstance(history, (str, bytes)) or not hasattr(history, "__len__") else history
+        positions = state.items.indices(history_list, "history")
+        seen = positions[positions >= 0] if exclude_seen else np.zeros(0, np.int32)
+        excluded = _ids_filter(exclude, state.items, "exclude")
+        excluded = seen if excluded is None else np.concatenate([excluded, seen])
+        row = len(getattr(state, "segment_indexes", (None,))) - 1
+        if getattr(state, "segments", None) is not None:
+            segment = state.segments.assign(list(history_list), weights)
+            row = segment if segment >= 0 else row
+        elif weights is not None and len(weights) != len(positions):
+            from .errors import ShapeMismatchError
+
+            raise ShapeMismatchError(f"{len(weights)} weights for {len(positions)} history items")
+        index = state.segment_indexes[row] if getattr(state, "segments", None) is not None else state.index
+        item_filter = _ids_filter(self._in_category(category, items), state.items, "items")
+        ids, _ = index.recommend(-1, k, item_filter, np.ascontiguousarray(excluded, np.int32), False)
+        ids = ids[: int(np.count_nonzero(ids >= 0))]
+        scores = state.segment_scores[row][ids] if getattr(state, "segments", None) is not None else state.popularity[ids]
+        return Recommendations(state.items.ids[ids], scores)
 
     def _predict_indices(self, state: _State, users: np.ndarray, items: np.ndarray, num_threads: int) -> np.ndarray:
         # A popularity model has no rating model: predict the global mean.
         return np.full(len(users), state.global_mean)
 
     def _extra_state(self, state: _State) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
-        return {}, {"category_codes": state.category_codes, "category_names": state.category_names}
+        params: Dict[str, Any] = {}
+        arrays = {"category_codes": state.category_codes, "category_names": state.category_names}
+        if getattr(state, "segments", None) is not None:
+            params["segments"], nested = state.segments._to_state()
+            arrays.update({_SEGMENTS_PREFIX + name: array for name, array in nested.items()})
+        return params, arrays
 
     def _restore(self, base: Dict[str, Any], params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> None:
-        self._state = self._make_state(base, arrays["category_codes"], arrays["category_names"])
+        segments = None
+        if self.within == "segment":
+            from .segments import InterestSegments
+
+            if "segments" not in params:
+                raise ModelFileError("a Popular(within='segment') file without its segments")
+            nested = {name[len(_SEGMENTS_PREFIX):]: array for name, array in arrays.items()
+                      if name.startswith(_SEGMENTS_PREFIX)}
+            segments = InterestSegments._from_state(params["segments"], nested)
+        self._state = self._make_state(base, arrays["category_codes"], arrays["category_names"], segments)
+
+
+_SEGMENTS_PREFIX = "segments/"
 
 
 # ---------------------------------------------------------------------------- Baseline
@@ -632,12 +835,25 @@ class _KNN(_Model):
         self._state = None
 
     # ---------------------------------------------------------------- fit
-    def fit(self, interactions: Interactions) -> "_KNN":
-        """Compute the neighbours, means and (optionally) biases of ``interactions``."""
+    def fit(self, interactions: Interactions, *, fallback: Optional["Popular"] = None) -> "_KNN":
+        """Compute the neighbours, means and (optionally) biases of ``interactions``.
+
+        Parameters
+        ----------
+        interactions : Interactions
+        fallback : Popular, optional
+            A :class:`Popular` fitted on the same ``interactions`` (e.g.
+            ``Popular(within="segment").fit(interactions, segments=segments)``), saved inside
+            the model file. Unknown users, users without training interactions, and users for
+            whom no candidate has a positive neighbour score then get its recommendations
+            (also in :meth:`recommend_many` and, for histories, :meth:`recommend_for_history`).
+            Without it (the default) these users get the most popular candidates.
+        """
         from .kernels import pearson_neighbours
 
         inter = _check_interactions(interactions)
         base = self._base_state(inter)
+        base["fallback"] = _check_fallback(fallback, base)
         n_users, n_items = inter.n_users, inter.n_items
         users, items, values = inter.users, inter.items, inter.values
         need_biases = self.baseline or self.similarity == "pearson_baseline"
@@ -788,6 +1004,9 @@ class _KNN(_Model):
         )
         n = int(np.count_nonzero(ids >= 0))
         ids, scores = ids[:n], scores[:n]
+        if state.fallback is not None and (len(sources) == 0 or len(scores) == 0 or not scores[0] > 0):
+            return state.fallback.recommend_for_history(history, k, weights=weights, exclude_seen=exclude_seen,
+                                                        items=items, exclude=exclude)
         if len(sources) == 0:
             scores = state.popularity[ids]
         return Recommendations(state.items.ids[ids], scores)
@@ -881,16 +1100,93 @@ class _KNN(_Model):
         for name, (indptr, indices, data) in (("neighbours", state.neighbours),
                                               ("predict_neighbours", state.predict_neighbours)):
             arrays[f"{name}_indptr"], arrays[f"{name}_indices"], arrays[f"{name}_data"] = indptr, indices, data
-        return {"mu": state.mu}, arrays
+        params: Dict[str, Any] = {"mu": state.mu}
+        if state.fallback is not None:
+            params["fallback"], nested = state.fallback._to_state()
+            arrays.update({_FALLBACK_PREFIX + name: array for name, array in nested.items()})
+        return params, arrays
+
+    # ---------------------------------------------------------------- fallback
+    @property
+    def fallback(self) -> Optional["Popular"]:
+        """The :class:`Popular` given to :meth:`fit` as ``fallback`` (None: the default)."""
+        return self._fitted().fallback
+
+    @staticmethod
+    def _needs_fallback(state: _State, user: int, scores: np.ndarray) -> bool:
+        if state.fallback is None:
+            return False
+        return user < 0 or state.history_counts[user] == 0 or len(scores) == 0 or not scores[0] > 0
+
+    def recommend(
+        self,
+        user: Any,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        items: Optional[Any] = None,
+        exclude: Optional[Any] = None,
+    ) -> Recommendations:
+        recs = super().recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude)
+        state = self._fitted()
+        if self._needs_fallback(state, state.users.get(user), recs.scores):
+            return state.fallback.recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude)
+        return recs
+
+    recommend.__doc__ = _Model.recommend.__doc__
+
+    def _recommend_indices(
+        self,
+        user_indices: np.ndarray,
+        k: int,
+        *,
+        exclude_seen: bool = True,
+        items: Optional[np.ndarray] = None,
+        exclude: Optional[np.ndarray] = None,
+        num_threads: int = 0,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        ids, scores = super()._recommend_indices(user_indices, k, exclude_seen=exclude_seen, items=items,
+                                                 exclude=exclude, num_threads=num_threads)
+        state = self._fitted()
+        if state.fallback is not None and len(ids):
+            users = np.asarray(user_indices, dtype=np.int32)
+            cold = (users < 0) | (state.history_counts[np.maximum(users, 0)] == 0) | ~(scores[:, 0] > 0)
+            if cold.any():
+                rows = np.flatnonzero(cold)
+                ids[rows], scores[rows] = state.fallback._recommend_indices(
+                    users[rows], k, exclude_seen=exclude_seen, items=items, exclude=exclude, num_threads=num_threads)
+        return ids, scores
 
     def _restore(self, base: Dict[str, Any], params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> None:
         base["history_values"] = arrays["history_values"]
+        base["fallback"] = None
+        if "fallback" in params:
+            nested = {name[len(_FALLBACK_PREFIX):]: array for name, array in arrays.items()
+                      if name.startswith(_FALLBACK_PREFIX)}
+            base["fallback"] = _check_fallback(Popular._from_state(params["fallback"], nested), base)
         neighbours = tuple(arrays[f"neighbours_{p}"] for p in ("indptr", "indices", "data"))
         wide = tuple(arrays[f"predict_neighbours_{p}"] for p in ("indptr", "indices", "data"))
         self._state = self._make_state(
             base, neighbours, wide, float(params["mu"]), arrays["b_user"], arrays["b_item"],
             arrays["user_means"], arrays["item_means"],
         )
+
+
+_FALLBACK_PREFIX = "fallback/"
+
+
+def _check_fallback(fallback: Optional[Any], base: Dict[str, Any]) -> Optional["Popular"]:
+    """``fallback`` if it is a fitted :class:`Popular` on the same users and items (same order)."""
+    if fallback is None:
+        return None
+    if not isinstance(fallback, Popular):
+        raise DTypeError(f"fallback must be a fitted shoprec.Popular, got {type(fallback).__name__}")
+    state = fallback._fitted()
+    if not (np.array_equal(state.users.ids, base["users"].ids) and np.array_equal(state.items.ids, base["items"].ids)):
+        raise InvalidArgumentError(
+            "the fallback was fitted on different interactions (other users or items): fit both on the same Interactions"
+        )
+    return fallback
 
 
 def _truncate_rows(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:

@@ -34,6 +34,7 @@ __all__ = [
     "SegmentDescription",
     "SegmentCountScores",
     "choose_n_segments",
+    "diversify_recommendations",
 ]
 
 #: The segment of shoppers with no interactions (and of empty or unknown histories).
@@ -660,6 +661,21 @@ class InterestSegments:
         self._check_fitted()
         segment = self._check_segment(segment)
         k = check_int(k, "k", minimum=1)
+        reach, score = self._segment_popularity(segment)
+        excluded = None
+        if exclude is not None:
+            excluded = self._item_index(np.asarray(list(exclude), dtype=object), "exclude")
+            excluded = excluded[excluded >= 0]
+        ids, _ = kernels.top_k(score, k, exclude=excluded)
+        return [(_python_id(self.item_ids[i]), float(reach[i])) for i in ids if i >= 0 and np.isfinite(score[i])]
+
+    def _segment_popularity(self, segment: int) -> Tuple[np.ndarray, np.ndarray]:
+        """(reach, ranking key) of every item in one segment, in ``item_ids`` order.
+
+        Reach is the number of the segment's shoppers who interacted with the item (the whole
+        shop's for :data:`NEW_SHOPPERS`); the key adds the summed interaction value scaled into
+        [0, 0.5), so it only breaks ties of reach. Items the segment never reached get -inf.
+        """
         if segment == NEW_SHOPPERS:
             reach = np.asarray(self._item_reach.sum(axis=0)).ravel()
             weight = np.asarray(self._item_weight.sum(axis=0)).ravel()
@@ -669,13 +685,7 @@ class InterestSegments:
         # Reach counts shoppers (an integer); the weight, scaled into [0, 0.5), only breaks ties.
         top_weight = np.abs(weight).max() if len(weight) else 0.0
         score = reach + (0.5 * weight / (top_weight * 1.0000001) if top_weight > 0 else 0.0)
-        score = np.where(reach > 0, score, -np.inf)
-        excluded = None
-        if exclude is not None:
-            excluded = self._item_index(np.asarray(list(exclude), dtype=object), "exclude")
-            excluded = excluded[excluded >= 0]
-        ids, _ = kernels.top_k(score, k, exclude=excluded)
-        return [(_python_id(self.item_ids[i]), float(reach[i])) for i in ids if i >= 0 and np.isfinite(score[i])]
+        return reach, np.where(reach > 0, score, -np.inf)
 
     def popular_for(self, user_or_history: Any, k: int = 10, *, weights: Any = None, exclude: Any = None) -> List[Tuple[Any, float]]:
         """"Popular with shoppers like you": :meth:`popular_items` of the segment that
@@ -993,3 +1003,66 @@ def choose_n_segments(
     finite = [s if np.isfinite(s) else -np.inf for s in scores]
     best = candidate_list[int(np.argmax(finite))]
     return SegmentCountScores(candidate_list, inertia, scores, best)
+
+
+# ----------------------------------------------------------------------------------------------
+# Diversifying a recommendation list
+
+
+def diversify_recommendations(recommendations: Any, segments: InterestSegments, k: Optional[int] = None) -> Any:
+    """Re-rank a recommendation list so that its first items spread across the segments' tastes.
+
+    Ask the model for more candidates than you show (e.g. ``model.recommend(user, 3 * k)``) and
+    keep the ``k`` this returns. The order is :meth:`InterestSegments.diversify`'s: each item's
+    taste is the segment in which the largest share of shoppers interacted with it
+    (:meth:`InterestSegments.item_tastes`; items no segment reached form one group of their
+    own), and the tastes take turns, in the order of their best-ranked item, each giving its
+    next item in the model's order.
+
+    What it optimises: coverage first. Every prefix of the result shows as many different
+    tastes as the candidates allow (the first ``m`` items cover ``min(m, number of tastes)``
+    tastes), and among the orders that do, it keeps the model's ranking within each taste and
+    lets the taste of the best item lead every round. Scores are not traded off against
+    coverage: a taste's first item comes before another taste's second, however the scores
+    compare. Nothing is added, and nothing dropped but what ``k`` cuts.
+
+    Parameters
+    ----------
+    recommendations : Recommendations or sequence of (item id, score)
+        The model's ranked list, best first.
+    segments : InterestSegments
+        Fitted segments (:class:`NotFittedError` otherwise) that know the items;
+        :class:`InvalidArgumentError` when they know none of them (fitted on another catalogue).
+    k : int, optional
+        How many to keep; all by default.
+
+    Returns
+    -------
+    Recommendations
+        The kept items in the new order, each with its score from ``recommendations`` (so the
+        scores are no longer sorted).
+    """
+    from .models import Recommendations
+
+    if not isinstance(segments, InterestSegments):
+        raise DTypeError(f"segments must be a shoprec.InterestSegments, got {type(segments).__name__}")
+    segments._check_fitted()
+    if isinstance(recommendations, Recommendations):
+        items, scores = list(recommendations.items), np.asarray(recommendations.scores, dtype=np.float32)
+    else:
+        pairs = list(recommendations)
+        if any(not isinstance(pair, tuple) or len(pair) != 2 for pair in pairs):
+            raise DTypeError("recommendations must be a Recommendations or a sequence of (item id, score) pairs")
+        items = [item for item, _ in pairs]
+        scores = np.asarray([score for _, score in pairs], dtype=np.float32)
+    if len(set(items)) != len(items):
+        raise InvalidArgumentError("recommendations list an item twice")
+    if items and not np.any(segments._item_index(np.asarray(items, dtype=object), "recommendations") >= 0):
+        raise InvalidArgumentError(
+            "the segments know none of the recommended items: were they fitted on another catalogue?"
+        )
+    position = {item: p for p, item in enumerate(items)}
+    chosen = np.asarray([position[item] for item in segments.diversify(items, k)], dtype=np.int64)
+    ids = np.empty(len(chosen), dtype=object)
+    ids[:] = [items[p] for p in chosen]
+    return Recommendations(ids, scores[chosen])
