@@ -168,7 +168,7 @@ const EXCLUDED: u8 = 2;
 const INCLUDED: u8 = 4;
 
 /// Per-thread working memory: a dense score row and item flags, kept all-zero between
-/// requests, and the list of touched items (grown to the largest query seen).
+/// requests, and the list of touched items (at most one more entry than the catalogue).
 struct Scratch {
     scores: Vec<f32>,
     flags: Vec<u8>,
@@ -269,10 +269,11 @@ fn score_one(
     }
     let restricted = filters.include.is_some();
     let is_candidate = |flag: u8| flag & EXCLUDED == 0 && (!restricted || flag & INCLUDED != 0);
-    if work > n_items && !restricted {
+    if work > n_items {
         // Dense mode for heavy queries: no touched bookkeeping (its branch costs more than a
         // linear scan of the row when most items get touched anyway). Every item is then a
-        // candidate with its score, untouched ones at 0, which is the same ranking.
+        // candidate with its score, untouched ones at 0, which is the same ranking. This also
+        // bounds the touched list of the sparse path by the catalogue.
         for (j, (&source, &weight)) in query.sources.iter().zip(query.weights).enumerate() {
             if let Some(&ahead) = query.sources.get(j + PREFETCH_AHEAD) {
                 prefetch_row(sources, ahead as usize);
@@ -288,23 +289,22 @@ fn score_one(
             if score < floor {
                 continue;
             }
-            if flag & EXCLUDED == 0 && !score.is_nan() && best.admits(score, ranking.tiebreak[id], id as i32) {
+            if is_candidate(flag) && !score.is_nan() && best.admits(score, ranking.tiebreak[id], id as i32) {
                 best.offer(score, ranking.tiebreak[id], id as i32);
                 floor = best.floor();
             }
         }
         best.write(out_ids, out_scores);
         scores.fill(0.0);
-        for &id in query.seen.iter().chain(filters.exclude) {
-            flags[id as usize] = 0;
-        }
+        clear_filter_flags(flags, query.seen, filters);
         return;
     }
     // Branchless bookkeeping without flags: the item is always written at the end of the
     // touched list, which grows when the item's score was 0 before this addition (a
     // data-dependent branch here mispredicts about every other entry). A score that returns to
     // exactly 0 and is touched again is listed twice; the selection below skips the repeat.
-    // So at most one entry per addition, plus the slot written speculatively by the push.
+    // So at most one entry per addition (here `work <= n_items`), plus the slot written
+    // speculatively by the push.
     if touched.len() <= work {
         touched.resize(work + 1, 0);
     }
@@ -366,13 +366,13 @@ fn score_one(
     for &item in &touched[..n_touched] {
         scores[item as usize] = 0.0;
     }
-    for &id in query.seen.iter().chain(filters.exclude) {
+    clear_filter_flags(flags, query.seen, filters);
+}
+
+/// Resets the flags [`score_one`] set for the filters, leaving every flag 0.
+fn clear_filter_flags(flags: &mut [u8], seen: &[i32], filters: &Filters<'_>) {
+    for &id in seen.iter().chain(filters.exclude).chain(filters.include.unwrap_or(&[])) {
         flags[id as usize] = 0;
-    }
-    if let Some(include) = filters.include {
-        for &id in include {
-            flags[id as usize] = 0;
-        }
     }
 }
 
