@@ -195,6 +195,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--skip-ratings", action="store_true", help="skip the (slow, memory-hungry) surprise part")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     path = data_path(args.data)
     if not os.path.exists(path):
         print(f"skipped: {path} not found (set SHOPREC_DATA)")
@@ -252,6 +253,10 @@ def main() -> None:
         ratios.append(f"- {metric}@10: best shoprec ({name}) {value:.4f} vs best implicit ({peer_name}) {peer:.4f}: "
                       f"{'met' if value >= peer else 'NOT met'}")
     print("\n".join(ratios))
+    load_after = os.getloadavg()
+    load = (f"load average (1, 5, 15 min) {', '.join(f'{v:.2f}' for v in load_before)} at the start, "
+            f"{', '.join(f'{v:.2f}' for v in load_after)} at the end")
+    print(load)
     if args.write:
         body = "\n".join([
             "## recommender (MovieLens latest-small, 80/20 random split)",
@@ -259,6 +264,8 @@ def main() -> None:
             f"`python benches/accuracy.py --write` (seed {args.seed}; {platform.machine()}, {os.cpu_count()} cores "
             "shared with other jobs: timings were taken under load and are noisy; shoprec uses all cores, "
             "surprise is single-threaded, implicit uses its default threads)",
+            "",
+            f"Machine load during the run: {load}.",
             "",
             "### Rating prediction (test ratings)",
             "",

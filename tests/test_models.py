@@ -81,6 +81,18 @@ class ContractTests:
         for user, recs in zip(users, batch):
             assert recs == model.recommend(user, k=5, exclude=["i1"])
 
+    def test_recommend_many_mixes_full_and_short_rows(self, model, data):
+        # k between the smallest and largest number of candidates: some rows are padded.
+        seen = np.diff(data.to_csr().indptr)
+        k = int(data.n_items - np.median(seen))
+        users = list(data.user_ids[:15]) + ["stranger"]
+        batch = model.recommend_many(users, k=k, num_threads=2)
+        assert len({len(r) for r in batch}) > 1
+        for user, recs in zip(users, batch):
+            single = model.recommend(user, k=k)
+            assert recs == single
+            assert recs.items.dtype == single.items.dtype and recs.scores.dtype == single.scores.dtype
+
     def test_deterministic(self, data):
         a = self.fit_model(data)
         b = self.fit_model(data)

@@ -152,6 +152,21 @@ class _State:
                 _read_only(value)
 
 
+def _rows_to_recommendations(item_ids: np.ndarray, ids: np.ndarray, scores: np.ndarray) -> List[Recommendations]:
+    """One :class:`Recommendations` per row of ``(ids, scores)`` (padded with -1), built with
+    one vectorised id lookup; rows are views of the two result arrays."""
+    valid = ids >= 0
+    shop_ids = item_ids[np.where(valid, ids, 0)] if len(item_ids) else np.empty(ids.shape, item_ids.dtype)
+    out = [Recommendations(i, s) for i, s in zip(shop_ids, scores)]
+    if not valid.all():
+        # Rows with fewer candidates than k: trim the padding (rare: tiny catalogues, filters).
+        counts = valid.sum(axis=1)
+        for r in np.flatnonzero(counts < ids.shape[1]).tolist():
+            n = int(counts[r])
+            out[r] = Recommendations(shop_ids[r, :n], scores[r, :n])
+    return out
+
+
 class _Model:
     """Shared machinery: parameters, fitted state, recommend/predict on shop ids, save."""
 
@@ -323,9 +338,7 @@ class _Model:
             items=_ids_filter(items, state.items, "items"),
             exclude=_ids_filter(exclude, state.items, "exclude"), num_threads=num_threads,
         )
-        counts = np.count_nonzero(ids >= 0, axis=1)
-        item_ids = state.items.ids
-        return [Recommendations(item_ids[ids[r, :n]], scores[r, :n]) for r, n in enumerate(counts.tolist())]
+        return _rows_to_recommendations(state.items.ids, ids, scores)
 
     # ---------------------------------------------------------------- predict
     def predict(self, user: Any, item: Any) -> float:

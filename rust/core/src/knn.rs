@@ -135,13 +135,17 @@ impl Best {
     }
 
     /// Inserts a candidate that [`Best::admits`] accepted (callers test first: the test is
-    /// inlined, the insertion is not).
+    /// inlined, the insertion is not). Offering an item already held does nothing.
     #[inline(never)]
     fn offer(&mut self, score: f32, tie: f32, id: i32) {
         if !self.admits(score, tie, id) {
             return;
         }
         let pos = self.entries.partition_point(|&(s, t, i)| compare_keys(s, t, i, score, tie, id) == Ordering::Less);
+        // An equal key is the same item offered again (ids are unique): keep it once.
+        if self.entries.get(pos).is_some_and(|e| e.2 == id) {
+            return;
+        }
         // O(k) per insert: fine for the k of a recommendation list; a request for the whole
         // catalogue still finishes in milliseconds.
         self.entries.insert(pos, (score, tie, id));
@@ -157,11 +161,14 @@ impl Best {
     }
 }
 
-const TOUCHED: u8 = 1;
+/// How many source rows ahead of the scatter loop [`prefetch_row`] runs.
+const PREFETCH_AHEAD: usize = 4;
+
 const EXCLUDED: u8 = 2;
 const INCLUDED: u8 = 4;
 
-/// Per-thread working memory: a dense score row and item flags, kept all-zero between requests.
+/// Per-thread working memory: a dense score row and item flags, kept all-zero between
+/// requests, and the list of touched items (at most one more entry than the catalogue).
 struct Scratch {
     scores: Vec<f32>,
     flags: Vec<u8>,
@@ -178,8 +185,6 @@ impl Scratch {
         if self.scores.len() < n_items {
             self.scores.resize(n_items, 0.0);
             self.flags.resize(n_items, 0);
-            // Room for every item plus one slot written speculatively by the branchless push.
-            self.touched.resize(n_items + 1, 0);
         }
     }
 }
@@ -211,6 +216,29 @@ pub struct Query<'a> {
     pub seen: &'a [i32],
 }
 
+/// Asks the cache for row `row` of `matrix` ahead of its use: the rows a query visits are
+/// scattered through the matrix, and the scatter loop otherwise waits for each one.
+#[inline]
+fn prefetch_row(matrix: &CsrView<'_, f32>, row: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let (indices, data) = (matrix.row_indices(row), matrix.row_data(row));
+        for start in (0..indices.len()).step_by(16) {
+            // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 target has; a prefetch is
+            // a hint that never faults, and the pointers are in bounds anyway.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(indices[start..].as_ptr().cast());
+                if let Some(values) = data.get(start..) {
+                    _mm_prefetch::<_MM_HINT_T0>(values.as_ptr().cast());
+                }
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (matrix, row);
+}
+
 #[allow(clippy::too_many_lines)] // one pass: mark filters, scatter, select, unmark
 /// Scores one query and writes its top `k` into `out_ids` / `out_scores` (each `k` long).
 /// Ids must have been checked against the shapes.
@@ -225,12 +253,12 @@ fn score_one(
 ) {
     let k = out_ids.len();
     let n_items = ranking.n_items();
+    let work: usize = query.sources.iter().map(|&s| sources.row_indices(s as usize).len()).sum();
     // Plain local slices: through `&mut Vec` fields the compiler reloads each vector's pointer
     // and length on every store of the scatter loop.
     let Scratch { scores, flags, touched, best } = scratch;
     let scores = &mut scores[..n_items];
     let flags = &mut flags[..n_items];
-    let touched = &mut touched[..=n_items];
     for &id in query.seen.iter().chain(filters.exclude) {
         flags[id as usize] |= EXCLUDED;
     }
@@ -241,12 +269,15 @@ fn score_one(
     }
     let restricted = filters.include.is_some();
     let is_candidate = |flag: u8| flag & EXCLUDED == 0 && (!restricted || flag & INCLUDED != 0);
-    let work: usize = query.sources.iter().map(|&s| sources.row_indices(s as usize).len()).sum();
-    if work > n_items && !restricted {
+    if work > n_items {
         // Dense mode for heavy queries: no touched bookkeeping (its branch costs more than a
         // linear scan of the row when most items get touched anyway). Every item is then a
-        // candidate with its score, untouched ones at 0, which is the same ranking.
-        for (&source, &weight) in query.sources.iter().zip(query.weights) {
+        // candidate with its score, untouched ones at 0, which is the same ranking. This also
+        // bounds the touched list of the sparse path by the catalogue.
+        for (j, (&source, &weight)) in query.sources.iter().zip(query.weights).enumerate() {
+            if let Some(&ahead) = query.sources.get(j + PREFETCH_AHEAD) {
+                prefetch_row(sources, ahead as usize);
+            }
             let row = source as usize;
             for (&item, &value) in sources.row_indices(row).iter().zip(sources.row_data(row)) {
                 scores[item as usize] += weight * value;
@@ -258,63 +289,70 @@ fn score_one(
             if score < floor {
                 continue;
             }
-            if flag & EXCLUDED == 0 && !score.is_nan() && best.admits(score, ranking.tiebreak[id], id as i32) {
+            if is_candidate(flag) && !score.is_nan() && best.admits(score, ranking.tiebreak[id], id as i32) {
                 best.offer(score, ranking.tiebreak[id], id as i32);
                 floor = best.floor();
             }
         }
         best.write(out_ids, out_scores);
         scores.fill(0.0);
-        for &id in query.seen.iter().chain(filters.exclude) {
-            flags[id as usize] = 0;
-        }
+        clear_filter_flags(flags, query.seen, filters);
         return;
     }
-    // Branchless bookkeeping: the item is always written at the end of the touched list, and
-    // the list grows only on a first touch (a data-dependent branch here mispredicts about
-    // every other entry and dominated the cost).
+    // Branchless bookkeeping without flags: the item is always written at the end of the
+    // touched list, which grows when the item's score was 0 before this addition (a
+    // data-dependent branch here mispredicts about every other entry). A score that returns to
+    // exactly 0 and is touched again is listed twice; the selection below skips the repeat.
+    // So at most one entry per addition (here `work <= n_items`), plus the slot written
+    // speculatively by the push.
+    if touched.len() <= work {
+        touched.resize(work + 1, 0);
+    }
+    let touched = &mut touched[..=work];
     let mut n_touched = 0usize;
-    for (&source, &weight) in query.sources.iter().zip(query.weights) {
+    for (j, (&source, &weight)) in query.sources.iter().zip(query.weights).enumerate() {
+        if let Some(&ahead) = query.sources.get(j + PREFETCH_AHEAD) {
+            prefetch_row(sources, ahead as usize);
+        }
         let row = source as usize;
         for (&item, &value) in sources.row_indices(row).iter().zip(sources.row_data(row)) {
             let slot = item as usize;
-            let flag = flags[slot];
+            let old = scores[slot];
             touched[n_touched] = item;
-            n_touched += usize::from(flag & TOUCHED == 0);
-            flags[slot] = flag | TOUCHED;
-            scores[slot] += weight * value;
+            n_touched += usize::from(old == 0.0);
+            scores[slot] = old + weight * value;
         }
     }
 
+    // Touched items with a nonzero score. A score of exactly 0 (touched or not) has the same
+    // key as an untouched item, so those are all left to the fill below.
     best.reset(k);
     let mut floor = best.floor();
     for &item in &touched[..n_touched] {
         let slot = item as usize;
         let score = scores[slot];
-        if score < floor {
+        if score < floor || score == 0.0 {
             continue;
         }
+        // A repeated entry of the touched list is offered again: `offer` keeps it once.
         if is_candidate(flags[slot]) && !score.is_nan() && best.admits(score, ranking.tiebreak[slot], item) {
             best.offer(score, ranking.tiebreak[slot], item);
             floor = best.floor();
         }
     }
-    // Untouched candidates all score 0.
+    // Every other candidate scores 0 (NaN scores are skipped as nonzero).
     if let Some(include) = filters.include {
         for &item in include {
             let slot = item as usize;
-            if flags[slot] & TOUCHED == 0 && is_candidate(flags[slot]) {
-                // Mark so that a repeated include id is offered once.
-                flags[slot] |= TOUCHED;
-                touched[n_touched] = item;
-                n_touched += 1;
+            // A repeated include id is offered again: `offer` keeps it once.
+            if scores[slot] == 0.0 && is_candidate(flags[slot]) {
                 best.offer(0.0, ranking.tiebreak[slot], item);
             }
         }
     } else {
         for &item in ranking.order {
             let slot = item as usize;
-            if flags[slot] & TOUCHED != 0 || !is_candidate(flags[slot]) {
+            if scores[slot] != 0.0 || !is_candidate(flags[slot]) {
                 continue;
             }
             if !best.admits(0.0, ranking.tiebreak[slot], item) {
@@ -327,15 +365,14 @@ fn score_one(
 
     for &item in &touched[..n_touched] {
         scores[item as usize] = 0.0;
-        flags[item as usize] = 0;
     }
-    for &id in query.seen.iter().chain(filters.exclude) {
+    clear_filter_flags(flags, query.seen, filters);
+}
+
+/// Resets the flags [`score_one`] set for the filters, leaving every flag 0.
+fn clear_filter_flags(flags: &mut [u8], seen: &[i32], filters: &Filters<'_>) {
+    for &id in seen.iter().chain(filters.exclude).chain(filters.include.unwrap_or(&[])) {
         flags[id as usize] = 0;
-    }
-    if let Some(include) = filters.include {
-        for &id in include {
-            flags[id as usize] = 0;
-        }
     }
 }
 
@@ -692,7 +729,69 @@ mod tests {
         assert!(recommend_query(ok, &s.view(), &ranking, &Filters::default(), 0).is_err());
     }
 
+    #[test]
+    fn score_back_to_zero_then_touched_again() {
+        // Item 2 gets +1, -1 (back to exactly 0, listed once more on the next touch), then +1.
+        // Item 1 ends at exactly 0 and must rank as an untouched item, by popularity. Six
+        // items for five additions: the sparse path, not the dense one.
+        let s = Csr {
+            n_rows: 3,
+            n_cols: 6,
+            indptr: vec![0, 2, 4, 5],
+            indices: vec![2, 1, 2, 1, 2],
+            data: vec![1.0, 1.0, -1.0, -1.0, 1.0],
+        };
+        let pop = [3.0, 1.0, 0.0, 2.0, 0.5, 0.25];
+        let order = ranking_of(&pop);
+        let ranking = Ranking::new(&pop, &order).unwrap();
+        let q = Query { sources: &[0, 1, 2], weights: &[1.0, 1.0, 1.0], seen: &[] };
+        let (ids, scores) = recommend_query(q, &s.view(), &ranking, &Filters::default(), 4).unwrap();
+        assert_eq!(ids, vec![2, 0, 3, 1]);
+        assert_eq!(scores, vec![1.0, 0.0, 0.0, 0.0]);
+        // The same through a repeated include list (the sparse path with filters).
+        let include = [2, 2, 1, 1, 3];
+        let filters = Filters { include: Some(&include), exclude: &[] };
+        let (ids, scores) = recommend_query(q, &s.view(), &ranking, &filters, 4).unwrap();
+        assert_eq!(ids, vec![2, 3, 1, -1]);
+        assert_eq!(scores, vec![1.0, 0.0, 0.0, f32::NEG_INFINITY]);
+    }
+
     proptest! {
+        /// Values of +-1 and weights of 1 make partial sums return to exactly 0 often: the
+        /// touched list then repeats items and zero scores compete with untouched items.
+        #[test]
+        fn cancelling_scores_match_dense_reference(
+            n_sources in 1usize..10, n_items in 1usize..12, k in 1usize..14, seed in any::<u64>(),
+            density in 10u64..90, use_include in any::<bool>(),
+        ) {
+            let mut next = xorshift(seed);
+            let sorted = next() % 2 == 0;
+            let mut sources = random_csr(n_sources, n_items, density, &mut next, sorted);
+            for v in &mut sources.data {
+                *v = if next() % 2 == 0 { 1.0 } else { -1.0 };
+            }
+            let mut queries = random_csr(3, n_sources, 70, &mut next, true);
+            queries.data.iter_mut().for_each(|w| *w = 1.0);
+            let seen = random_csr(3, n_items, 15, &mut next, true);
+            let pop: Vec<f32> = (0..n_items).map(|_| (next() % 3) as f32).collect();
+            let order = ranking_of(&pop);
+            let ranking = Ranking::new(&pop, &order).unwrap();
+            let include: Vec<i32> = (0..2 * n_items).map(|_| (next() % n_items as u64) as i32).collect();
+            let filters = Filters { include: use_include.then_some(include.as_slice()), exclude: &[] };
+            let users = [0, 1, 2, -1];
+            let (ids, scores) = recommend_rows(&users, &queries.view(), Some(&seen.view()), &sources.view(), &ranking, &filters, k).unwrap();
+            let slots = effective_k(k, n_items);
+            for (j, &u) in users.iter().enumerate() {
+                let q = if u < 0 { Query { sources: &[], weights: &[], seen: &[] } } else {
+                    let qv = queries.view();
+                    Query { sources: qv.row_indices(u as usize), weights: qv.row_data(u as usize), seen: seen.view().row_indices(u as usize) }
+                };
+                let want = naive(q, &sources, &pop, filters.include, &[], slots);
+                prop_assert_eq!(&ids[j * slots..(j + 1) * slots], &want.0[..]);
+                prop_assert_eq!(&scores[j * slots..(j + 1) * slots], &want.1[..]);
+            }
+        }
+
         #[test]
         fn matches_dense_reference(
             n_sources in 1usize..12, n_items in 1usize..30, k in 1usize..35, seed in any::<u64>(),
