@@ -12,24 +12,6 @@ pub fn slice1<'a, T: numpy::Element>(array: &'a PyReadonlyArray1<'_, T>, name: &
     array.as_slice().map_err(|_| not_contiguous(name))
 }
 
-/// CSR arrays as they cross from Python: `(indptr int64, indices int32, data)`.
-#[derive(FromPyObject)]
-pub struct CsrArrays<'py, T: numpy::Element> {
-    pub indptr: PyReadonlyArray1<'py, i64>,
-    pub indices: PyReadonlyArray1<'py, i32>,
-    pub data: PyReadonlyArray1<'py, T>,
-}
-
-impl<'py, T: numpy::Element> CsrArrays<'py, T> {
-    /// Borrows and checks the structure (see [`CsrView::new`]).
-    pub fn view(&self, name: &'static str, n_rows: usize, n_cols: usize, sorted: bool) -> PyResult<CsrView<'_, T>> {
-        let indptr = slice1(&self.indptr, name)?;
-        let indices = slice1(&self.indices, name)?;
-        let data = slice1(&self.data, name)?;
-        CsrView::new(name, n_rows, n_cols, indptr, indices, data, sorted).map_err(to_py)
-    }
-}
-
 /// An include/exclude filter as the Python layer passes it: a 1-D int32 array of ids for every
 /// row, or `(indptr, indices)` of a CSR mask with one row per score row.
 #[derive(FromPyObject)]

@@ -1,8 +1,12 @@
-//! `shoprec._core`: the PyO3 glue between the Python package and the `shoprec-core` kernels.
+//! `shoprec._core`: the `PyO3` glue between the Python package and the `shoprec-core` kernels.
 //!
 //! Every function here follows the same three steps: extract and check the Python inputs,
 //! run the core with the GIL released (`parallel::run_detached`), convert the outputs
 //! (moved into numpy arrays, not copied). No kernel logic lives in this crate.
+
+// PyO3 hands every argument over by value (extracted arrays, options); taking them by
+// reference would only add a copy at the call site.
+#![allow(clippy::needless_pass_by_value)]
 
 mod arrays;
 mod error;

@@ -133,7 +133,7 @@ impl<T> Csr<T> {
 
 impl<T: Copy> Csr<T> {
     /// The transpose (CSC of the same matrix), with column indices sorted in every row.
-    /// Counting sort: O(nnz + n_rows + n_cols).
+    /// Counting sort: `O(nnz + n_rows + n_cols)`.
     #[must_use]
     pub fn transpose_of(m: &CsrView<'_, T>) -> Csr<T> {
         let mut counts = vec![0i64; m.n_cols + 1];

@@ -82,6 +82,8 @@ impl<T: Score> Best<T> {
     }
 
     /// Offers a candidate. Ids must arrive in increasing order and NaN must be filtered out.
+    // `!(a > b)` is meant: it is also true when a comparison involves NaN.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     #[inline]
     fn offer(&mut self, score: T, id: i32) {
         if self.is_full() && !(score > self.scores[self.k - 1]) {
