@@ -180,6 +180,159 @@ fn squared_distances4<T: Real>(row: &[T], centres: [&[T]; 4]) -> [T; 4] {
     out
 }
 
+/// Squared norm in f64, with independent lanes (vectorisable, fixed order).
+#[inline(always)]
+fn squared_norm<T: Real>(v: &[T]) -> f64 {
+    let mut acc = [0f64; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for l in 0..8 {
+            let a = c[l].to_f64();
+            acc[l] += a * a;
+        }
+    }
+    let tail: f64 = chunks.remainder().iter().map(|a| a.to_f64() * a.to_f64()).sum();
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// Rows of the blocked distance kernel: three rows share each load of the centres (with 24
+/// centres, 9 accumulators, 3 centre vectors and a broadcast fit in the 16 AVX2 registers).
+const BLOCK_ROWS: usize = 3;
+
+/// Centroids laid out for the blocked distance kernel ([`block_dots`]): transposed to
+/// `d x kp` (centre index fastest, zero-padded to `kp`, a multiple of 8) with their squared
+/// norms in f64.
+struct Packed<T> {
+    ct: Vec<T>,
+    k: usize,
+    kp: usize,
+    norms: Vec<f64>,
+    /// Bound on |estimate - computed distance| per unit of `|x|^2 + |c|^2` (see [`Packed::nearest`]).
+    err_scale: f64,
+}
+
+impl<T: Real> Packed<T> {
+    fn new(centroids: &[T], k: usize, d: usize) -> Self {
+        let kp = k.div_ceil(8) * 8;
+        let mut ct = vec![T::ZERO; d * kp];
+        for j in 0..k {
+            for f in 0..d {
+                ct[f * kp + j] = centroids[j * d + f];
+            }
+        }
+        let norms = (0..k).map(|j| squared_norm(&centroids[j * d..(j + 1) * d])).collect();
+        // |x.c computed in T - x.c| <= gamma_d |x||c| <= gamma_d (|x|^2 + |c|^2) / 2, and the
+        // reference [`squared_distance`] errs by at most gamma_{d+1} |x - c|^2 <=
+        // 2 gamma_{d+1} (|x|^2 + |c|^2): together about 3 (d + 1) eps; 4 (d + 4) eps leaves room
+        // for the f64 roundings and the gamma denominators.
+        let err_scale = 4.0 * (d as f64 + 4.0) * T::EPSILON;
+        Packed { ct, k, kp, norms, err_scale }
+    }
+
+    /// Dot products of [`BLOCK_ROWS`] rows with every centre, into `out` (`BLOCK_ROWS x kp`).
+    #[inline(always)]
+    fn dots<const FMA: bool>(&self, rows: [&[T]; BLOCK_ROWS], out: &mut [T]) {
+        let kp = self.kp;
+        let mut j0 = 0;
+        // Three rows times 24 centres: 9 vector accumulators of f32 (fewer for f64, whose
+        // vectors hold half as many values).
+        if std::mem::size_of::<T>() == 4 {
+            while j0 + 24 <= kp {
+                block_dots::<T, FMA, 3>(rows, &self.ct, kp, j0, out);
+                j0 += 24;
+            }
+            if j0 + 16 <= kp {
+                block_dots::<T, FMA, 2>(rows, &self.ct, kp, j0, out);
+                j0 += 16;
+            }
+        }
+        while j0 < kp {
+            block_dots::<T, FMA, 1>(rows, &self.ct, kp, j0, out);
+            j0 += 8;
+        }
+    }
+
+    /// The nearest centre of `row` from its dot products (`dots`, `k` of them) and squared
+    /// norm, exactly as a full scan with [`squared_distance`] finds it (lowest index on ties):
+    /// each distance is estimated as `|x|^2 + |c|^2 - 2 x.c` with a bound on its error against
+    /// [`squared_distance`]; a centre whose estimate cannot beat the best one is out, and when
+    /// more than one remains they are measured with [`squared_distance`].
+    ///
+    /// Returns the label, an upper bound on the squared distance to it, and writes a lower
+    /// bound on the squared distance of every centre into `low` (the label's own entry holds
+    /// the upper bound).
+    #[inline(always)]
+    fn nearest(&self, row: &[T], row_norm: f64, dots: &[T], centroids: &[T], low: &mut [f64]) -> (usize, f64) {
+        let k = self.k;
+        let d = row.len();
+        let dots = &dots[..k];
+        let low = &mut low[..k];
+        let norms = &self.norms[..k];
+        // Branch-free sweeps (vectorised): estimates minus their error bounds, then the
+        // smallest estimate plus its bound, then the centres that could beat it.
+        let mut best_high = f64::INFINITY;
+        for ((l, &dot), &norm) in low.iter_mut().zip(dots).zip(norms) {
+            let base = row_norm + norm;
+            let estimate = base - 2.0 * dot.to_f64();
+            let err = self.err_scale * base;
+            *l = estimate - err;
+            let high = estimate + err;
+            best_high = if high < best_high { high } else { best_high };
+        }
+        let candidates = low.iter().filter(|&&l| l <= best_high).count();
+        let (label, best_sq) = if candidates == 1 {
+            (low.iter().position(|&l| l <= best_high).expect("one candidate"), best_high)
+        } else {
+            let mut label = usize::MAX;
+            let mut best_sq = f64::INFINITY;
+            for j in 0..k {
+                if low[j] <= best_high {
+                    let exact = squared_distance(row, &centroids[j * d..(j + 1) * d]).to_f64();
+                    low[j] = exact;
+                    if exact < best_sq {
+                        best_sq = exact;
+                        label = j;
+                    }
+                }
+            }
+            (label, best_sq)
+        };
+        low[label] = best_sq;
+        (label, best_sq)
+    }
+}
+
+/// Dot products of [`BLOCK_ROWS`] rows with the centres `j0..j0 + 8 * NV` of the transposed
+/// centroids `ct` (`d x kp`), added into `out[r * kp + j]`: `BLOCK_ROWS x NV` vector
+/// accumulators of 8 lanes stay in registers while the loop walks the features, each
+/// broadcast row value meeting `8 * NV` centre values. With `FMA` each step is one fused
+/// multiply-add (the caller must be compiled with the `fma` target feature), otherwise a
+/// multiply and an add.
+#[inline(always)]
+fn block_dots<T: Real, const FMA: bool, const NV: usize>(rows: [&[T]; BLOCK_ROWS], ct: &[T], kp: usize, j0: usize, out: &mut [T]) {
+    let d = rows[0].len();
+    let rows = rows.map(|r| &r[..d]);
+    let ct = &ct[..d * kp];
+    let mut acc = [[[T::ZERO; 8]; NV]; BLOCK_ROWS];
+    for f in 0..d {
+        let c = &ct[f * kp + j0..f * kp + j0 + 8 * NV];
+        for (a, row) in acc.iter_mut().zip(&rows) {
+            let xv = row[f];
+            for (v, av) in a.iter_mut().enumerate() {
+                for (l, al) in av.iter_mut().enumerate() {
+                    let cv = c[v * 8 + l];
+                    *al = if FMA { xv.mul_add(cv, *al) } else { *al + xv * cv };
+                }
+            }
+        }
+    }
+    for (r, a) in acc.iter().enumerate() {
+        for (v, av) in a.iter().enumerate() {
+            out[r * kp + j0 + v * 8..r * kp + j0 + v * 8 + 8].copy_from_slice(av);
+        }
+    }
+}
+
 /// A small, fast, seedable generator (SplitMix64-seeded xoshiro256**): the same seed gives
 /// the same stream on every platform.
 struct Rng {
@@ -384,11 +537,24 @@ struct ChunkSums {
     sums: Vec<f64>,
     counts: Vec<u64>,
     changed: u64,
+    /// Distances measured one at a time (bounded passes): what decides the next pass's kind.
+    measured: u64,
 }
 
 impl<T: Real> Problem<'_, T> {
     fn row(&self, i: usize) -> &[T] {
         &self.x[i * self.n_cols..(i + 1) * self.n_cols]
+    }
+
+    /// Squared norm of every row (f64).
+    fn row_norms(&self) -> Vec<f64> {
+        let mut norms = vec![0f64; self.n_rows];
+        norms.par_chunks_mut(CHUNK).enumerate().for_each(|(c, out)| {
+            for (o, v) in out.iter_mut().enumerate() {
+                *v = squared_norm(self.row(c * CHUNK + o));
+            }
+        });
+        norms
     }
 
     /// Greedy k-means++: each new centre is the best (lowest potential) of `2 + ln k`
@@ -482,14 +648,34 @@ impl<T: Real> Problem<'_, T> {
         let mut pending_moves = vec![0f64; k];
         let mut strict_convergence = false;
         let mut n_iter = 0;
+        let row_norms = self.row_norms();
+        // The first pass has no bounds to use: a full pass. Later passes are bounded unless
+        // the last bounded pass measured more than a third of all distances one at a time
+        // (the blocked kernel of a full pass does them several times faster).
+        let mut full_next = true;
+        let mut last_changed = n as u64;
         for iteration in 0..max_iter {
             n_iter = iteration + 1;
             let gaps = CentreGaps::new(&centroids, k, d);
-            let parts = self.assign_step(&centroids, &gaps, &pending_moves, &mut labels, &mut upper, &mut lower, true);
+            let packed = full_next.then(|| Packed::new(&centroids, k, d));
+            // A full pass writes the lower bounds (n x k of them with Elkan's) only when the
+            // labels have nearly settled, i.e. when a bounded pass is likely to follow.
+            let write_bounds = iteration > 0 && last_changed.saturating_mul(5) <= n as u64;
+            let full = packed.as_ref().map(|packed| FullPass { packed, row_norms: &row_norms, write_bounds });
+            let parts = self.assign_step(&centroids, &gaps, &pending_moves, &mut labels, &mut upper, &mut lower, true, full);
             pending_moves.fill(0.0);
+            let measured: u64 = parts.iter().map(|p| p.measured).sum();
+            let changed: u64 = parts.iter().map(|p| p.changed).sum();
+            full_next = if full.is_some() {
+                // Bounds help little while many labels still change (and after the first pass
+                // every centre moves a lot).
+                !write_bounds || changed.saturating_mul(10) > n as u64
+            } else {
+                measured.saturating_mul(3) > (n as u64).saturating_mul(k as u64)
+            };
+            last_changed = changed;
             let mut sums = vec![0f64; k * d];
             let mut counts = vec![0u64; k];
-            let mut changed = 0u64;
             for part in &parts {
                 for (s, v) in sums.iter_mut().zip(&part.sums) {
                     *s += v;
@@ -497,7 +683,6 @@ impl<T: Real> Problem<'_, T> {
                 for (c, v) in counts.iter_mut().zip(&part.counts) {
                     *c += v;
                 }
-                changed += part.changed;
             }
             let relocated = counts.contains(&0);
             if relocated {
@@ -547,7 +732,9 @@ impl<T: Real> Problem<'_, T> {
         if !strict_convergence {
             // Labels must match the returned centroids.
             let gaps = CentreGaps::new(&centroids, k, d);
-            self.assign_step(&centroids, &gaps, &pending_moves, &mut labels, &mut upper, &mut lower, false);
+            let packed = full_next.then(|| Packed::new(&centroids, k, d));
+            let full = packed.as_ref().map(|packed| FullPass { packed, row_norms: &row_norms, write_bounds: false });
+            self.assign_step(&centroids, &gaps, &pending_moves, &mut labels, &mut upper, &mut lower, false, full);
         }
         let inertia = self.inertia(&centroids, &labels);
         KMeansFit { centroids, labels: labels.iter().map(|&l| l as i32).collect(), inertia, n_iter }
@@ -565,6 +752,7 @@ impl<T: Real> Problem<'_, T> {
         upper: &mut [f64],
         lower: &mut [f64],
         accumulate: bool,
+        full: Option<FullPass<'_, T>>,
     ) -> Vec<ChunkSums> {
         let (d, k) = (self.n_cols, self.k);
         // Skip only when the bound proof holds with this relative margin: the distances are
@@ -577,7 +765,7 @@ impl<T: Real> Problem<'_, T> {
             .enumerate()
             .map(|(c, ((labels, upper), lower))| {
                 let scan =
-                    ChunkScan { x: self.x, first_row: c * CHUNK, d, k, centroids, gaps, moves, keep, accumulate, elkan: self.elkan };
+                    ChunkScan { x: self.x, first_row: c * CHUNK, d, k, centroids, gaps, moves, keep, accumulate, elkan: self.elkan, full };
                 scan.run_fastest(labels, upper, lower)
             })
             .collect()
@@ -676,6 +864,18 @@ struct ChunkScan<'a, T> {
     keep: f64,
     accumulate: bool,
     elkan: bool,
+    /// A full pass: every distance through the blocked kernel, bounds written afresh.
+    full: Option<FullPass<'a, T>>,
+}
+
+/// What a full pass needs besides the bounded pass's fields.
+#[derive(Clone, Copy)]
+struct FullPass<'a, T> {
+    packed: &'a Packed<T>,
+    /// Squared norms of all rows.
+    row_norms: &'a [f64],
+    /// Write the lower bounds (only worth it when the next pass is a bounded one).
+    write_bounds: bool,
 }
 
 impl<T: Real> ChunkScan<'_, T> {
@@ -684,22 +884,37 @@ impl<T: Real> ChunkScan<'_, T> {
     fn run_fastest(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
         #[cfg(target_arch = "x86_64")]
         {
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+                return unsafe { self.run_avx2_fma(labels, upper, lower) };
+            }
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2, checked just above.
                 return unsafe { self.run_avx2(labels, upper, lower) };
             }
         }
-        self.run(labels, upper, lower)
+        self.run::<false>(labels, upper, lower)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx2_fma(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+        self.run::<true>(labels, upper, lower)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn run_avx2(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
-        self.run(labels, upper, lower)
+        self.run::<false>(labels, upper, lower)
     }
 
+    /// `FMA`: the blocked kernel of a full pass may use fused multiply-adds (only where the
+    /// caller is compiled with that target feature). The bounded passes never do.
     #[inline(always)]
-    fn run(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+    fn run<const FMA: bool>(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+        if let Some(full) = self.full {
+            return self.run_full::<FMA>(full, labels, upper, lower);
+        }
         if self.elkan {
             return self.run_elkan(labels, upper, lower);
         }
@@ -708,6 +923,7 @@ impl<T: Real> ChunkScan<'_, T> {
             sums: if self.accumulate { vec![0f64; k * d] } else { Vec::new() },
             counts: vec![0u64; k],
             changed: 0,
+            measured: 0,
         };
         for o in 0..labels.len() {
             let start = (self.first_row + o) * d;
@@ -716,8 +932,10 @@ impl<T: Real> ChunkScan<'_, T> {
             let bound = self.gaps.half_min[label].max(lower[o]) * self.keep;
             if upper[o] >= bound {
                 upper[o] = squared_distance(row, &self.centroids[label * d..(label + 1) * d]).to_f64().sqrt();
+                part.measured += 1;
                 if upper[o] >= bound {
                     let (best, best_d, second_d) = nearest_two(row, self.centroids, d);
+                    part.measured += k as u64;
                     if best != label {
                         part.changed += 1;
                         label = best;
@@ -737,6 +955,61 @@ impl<T: Real> ChunkScan<'_, T> {
         part
     }
 
+    /// A full pass: all distances of [`BLOCK_ROWS`] rows at a time through the blocked kernel
+    /// ([`Packed::nearest`] keeps the labels exact), bounds written afresh (Elkan: one per
+    /// centre; Hamerly: the nearest other centre's).
+    #[inline(always)]
+    fn run_full<const FMA: bool>(&self, full: FullPass<'_, T>, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+        let (d, k) = (self.d, self.k);
+        let packed = full.packed;
+        let mut part = ChunkSums {
+            sums: if self.accumulate { vec![0f64; k * d] } else { Vec::new() },
+            counts: vec![0u64; k],
+            changed: 0,
+            measured: 0,
+        };
+        let m = labels.len();
+        let mut dots = vec![T::ZERO; BLOCK_ROWS * packed.kp];
+        let mut low = vec![0f64; k];
+        let mut o0 = 0;
+        while o0 < m {
+            // A short last block repeats its last row (the extra results are not used).
+            let rows: [&[T]; BLOCK_ROWS] = std::array::from_fn(|r| {
+                let start = (self.first_row + (o0 + r).min(m - 1)) * d;
+                &self.x[start..start + d]
+            });
+            packed.dots::<FMA>(rows, &mut dots);
+            for (r, row) in rows.iter().enumerate().take(m - o0) {
+                let o = o0 + r;
+                let norm = full.row_norms[self.first_row + o];
+                let (label, best_sq) = packed.nearest(row, norm, &dots[r * packed.kp..], self.centroids, &mut low);
+                if label as u32 != labels[o] {
+                    part.changed += 1;
+                    labels[o] = label as u32;
+                }
+                upper[o] = best_sq.sqrt();
+                if !full.write_bounds {
+                } else if self.elkan {
+                    for (b, &l) in lower[o * k..(o + 1) * k].iter_mut().zip(&low) {
+                        *b = l.max(0.0).sqrt();
+                    }
+                } else {
+                    low[label] = f64::INFINITY;
+                    let second = low.iter().fold(f64::INFINITY, |m, &l| if l < m { l } else { m });
+                    lower[o] = second.max(0.0).sqrt();
+                }
+                if self.accumulate {
+                    part.counts[label] += 1;
+                    for (s, v) in part.sums[label * d..(label + 1) * d].iter_mut().zip(*row) {
+                        *s += v.to_f64();
+                    }
+                }
+            }
+            o0 += BLOCK_ROWS;
+        }
+        part
+    }
+
     /// Elkan's pass: a centre is measured only if neither its lower bound nor half its
     /// distance to the current centre proves it farther than the row's upper bound.
     #[inline(always)]
@@ -746,6 +1019,7 @@ impl<T: Real> ChunkScan<'_, T> {
             sums: if self.accumulate { vec![0f64; k * d] } else { Vec::new() },
             counts: vec![0u64; k],
             changed: 0,
+            measured: 0,
         };
         let centre = |j: usize| &self.centroids[j * d..(j + 1) * d];
         let mut gate: Vec<f64> = Vec::with_capacity(k);
@@ -785,6 +1059,7 @@ impl<T: Real> ChunkScan<'_, T> {
                     }
                     if best_sq.is_nan() {
                         best_sq = squared_distance(row, centre(label)).to_f64();
+                        part.measured += 1;
                         u = best_sq.sqrt();
                         bounds[label] = u;
                         if u < z {
@@ -792,6 +1067,7 @@ impl<T: Real> ChunkScan<'_, T> {
                         }
                     }
                     let dist_sq = squared_distance(row, centre(c)).to_f64();
+                    part.measured += 1;
                     bounds[c] = dist_sq.sqrt();
                     // An exact tie goes to the lower index, as in a full scan.
                     #[allow(clippy::float_cmp)]
@@ -976,6 +1252,82 @@ mod tests {
         for (got, centre) in four.iter().zip(&centres) {
             assert_eq!(got.to_bits(), squared_distance(row, centre).to_bits());
         }
+    }
+
+    /// One full pass over all rows through [`ChunkScan::run`] with or without FMA, as labels
+    /// and Hamerly bounds (upper, lower).
+    fn full_pass<T: Real, const FMA: bool>(x: &[T], n: usize, d: usize, centroids: &[T]) -> (Vec<u32>, Vec<f64>, Vec<f64>) {
+        let k = centroids.len() / d;
+        let packed = Packed::new(centroids, k, d);
+        let problem = Problem { x, n_rows: n, n_cols: d, k, elkan: false };
+        let row_norms = problem.row_norms();
+        let gaps = CentreGaps::new(centroids, k, d);
+        let (mut labels, mut upper, mut lower) = (vec![0u32; n], vec![0f64; n], vec![0f64; n]);
+        let scan = ChunkScan {
+            x,
+            first_row: 0,
+            d,
+            k,
+            centroids,
+            gaps: &gaps,
+            moves: &[],
+            keep: 1.0,
+            accumulate: false,
+            elkan: false,
+            full: Some(FullPass { packed: &packed, row_norms: &row_norms, write_bounds: true }),
+        };
+        assert!(n <= CHUNK);
+        scan.run::<FMA>(&mut labels, &mut upper, &mut lower);
+        (labels, upper, lower)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn full_pass_avx2_fma<T: Real>(x: &[T], n: usize, d: usize, centroids: &[T]) -> (Vec<u32>, Vec<f64>, Vec<f64>) {
+        full_pass::<T, true>(x, n, d, centroids)
+    }
+
+    /// The blocked kernel (portable and AVX2+FMA) against the row-at-a-time scan, on sizes
+    /// that fill no block evenly, with real and integer (tie-prone) values, in f32 and f64.
+    fn check_full_pass<T: Real>(to_t: fn(f64) -> T) {
+        for (n, d, k) in [(1, 1, 1), (2, 3, 2), (5, 7, 3), (7, 9, 5), (11, 17, 9), (4, 33, 20), (13, 65, 25), (3, 64, 20), (8, 5, 33)] {
+            for integer in [false, true] {
+                let mut x = blobs(n + k, d, k, (n * 31 + d * 7 + k) as u64);
+                if integer {
+                    for v in &mut x {
+                        *v = (*v / 3.0).round();
+                    }
+                }
+                let x: Vec<T> = x.into_iter().map(to_t).collect();
+                let (rows, centroids) = x.split_at(n * d);
+                let expected: Vec<(usize, f64, f64)> = rows.chunks_exact(d).map(|r| nearest_two(r, centroids, d)).collect();
+                let mut runs = vec![full_pass::<T, false>(rows, n, d, centroids), full_pass::<T, true>(rows, n, d, centroids)];
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+                    runs.push(unsafe { full_pass_avx2_fma(rows, n, d, centroids) });
+                }
+                for (labels, upper, lower) in runs {
+                    for (i, &(best, best_d, second_d)) in expected.iter().enumerate() {
+                        assert_eq!(labels[i] as usize, best, "n {n} d {d} k {k} integer {integer} row {i}");
+                        // The bounds hold: upper above the distance, lower below the second.
+                        assert!(upper[i] >= best_d.sqrt(), "upper {} < {}", upper[i], best_d.sqrt());
+                        assert!(lower[i] <= second_d.sqrt(), "lower {} > {}", lower[i], second_d.sqrt());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn full_pass_matches_row_scan_f64() {
+        check_full_pass::<f64>(|v| v);
+    }
+
+    #[test]
+    fn full_pass_matches_row_scan_f32() {
+        #[allow(clippy::cast_possible_truncation)]
+        check_full_pass::<f32>(|v| v as f32);
     }
 
     #[test]
