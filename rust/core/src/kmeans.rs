@@ -195,6 +195,32 @@ fn squared_norm<T: Real>(v: &[T]) -> f64 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
+/// Lower bounds are stored as f32 (half the memory traffic of f64 over the n x k bounds of
+/// Elkan's): each is rounded down on the way in, so it never exceeds the value it bounds.
+#[inline(always)]
+fn bound_down(v: f64) -> f32 {
+    // 1 - 2^-22 more than covers the rounding to nearest f32 (2^-24 relative); the
+    // subtracted f32::MIN_POSITIVE covers subnormal results (0 is always a valid bound).
+    #[allow(clippy::cast_possible_truncation)]
+    let b = (v * (1.0 - 1.0 / 4_194_304.0) - f64::from(f32::MIN_POSITIVE)).min(f64::from(f32::MAX)) as f32;
+    b.max(0.0)
+}
+
+/// A distance moved down by at most `m_up` (itself rounded up to f32) stays a lower bound:
+/// the f32 subtraction and the product round by at most 2^-24 each, the factor takes 2^-20.
+#[inline(always)]
+fn bound_minus(b: f32, m_up: f32) -> f32 {
+    ((b - m_up) * (1.0 - 1.0 / 1_048_576.0)).max(0.0)
+}
+
+/// `v` rounded up to f32 (for the moves subtracted from the bounds).
+#[inline(always)]
+fn round_up(v: f64) -> f32 {
+    #[allow(clippy::cast_possible_truncation)]
+    let r = (v * (1.0 + 1.0 / 4_194_304.0) + f64::from(f32::MIN_POSITIVE)) as f32;
+    r
+}
+
 /// Rows of the blocked distance kernel: three rows share each load of the centres (with 24
 /// centres, 9 accumulators, 3 centre vectors and a broadcast fit in the 16 AVX2 registers).
 const BLOCK_ROWS: usize = 3;
@@ -270,15 +296,25 @@ impl<T: Real> Packed<T> {
         let norms = &self.norms[..k];
         // Branch-free sweeps (vectorised): estimates minus their error bounds, then the
         // smallest estimate plus its bound, then the centres that could beat it.
-        let mut best_high = f64::INFINITY;
         for ((l, &dot), &norm) in low.iter_mut().zip(dots).zip(norms) {
             let base = row_norm + norm;
-            let estimate = base - 2.0 * dot.to_f64();
-            let err = self.err_scale * base;
-            *l = estimate - err;
-            let high = estimate + err;
-            best_high = if high < best_high { high } else { best_high };
+            *l = base - 2.0 * dot.to_f64() - self.err_scale * base;
         }
+        // estimate + err = low + 2 err: the smallest, in four independent lanes.
+        let mut lanes = [f64::INFINITY; 4];
+        let mut chunks = low.chunks_exact(4).zip(norms.chunks_exact(4));
+        for (ls, ns) in &mut chunks {
+            for l in 0..4 {
+                let high = ls[l] + 2.0 * self.err_scale * (row_norm + ns[l]);
+                lanes[l] = if high < lanes[l] { high } else { lanes[l] };
+            }
+        }
+        let rest = k - k % 4;
+        for (l, n) in low[rest..].iter().zip(&norms[rest..]) {
+            let high = l + 2.0 * self.err_scale * (row_norm + n);
+            lanes[0] = if high < lanes[0] { high } else { lanes[0] };
+        }
+        let best_high = lanes[0].min(lanes[1]).min(lanes[2].min(lanes[3]));
         let candidates = low.iter().filter(|&&l| l <= best_high).count();
         let (label, best_sq) = if candidates == 1 {
             (low.iter().position(|&l| l <= best_high).expect("one candidate"), best_high)
@@ -641,7 +677,7 @@ impl<T: Real> Problem<'_, T> {
         let mut labels = vec![0u32; n];
         // Distances (not squared). Infinite upper bounds force a full scan on the first pass.
         let mut upper = vec![f64::INFINITY; n];
-        let mut lower = vec![0f64; if self.elkan { n * k } else { n }];
+        let mut lower = vec![0f32; if self.elkan { n * k } else { n }];
         // Elkan: how far each centre moved since the bounds were last brought up to date. The
         // next pass applies it to each row's bounds as it reads them (one sweep of the n x k
         // bounds per iteration instead of two).
@@ -750,7 +786,7 @@ impl<T: Real> Problem<'_, T> {
         moves: &[f64],
         labels: &mut [u32],
         upper: &mut [f64],
-        lower: &mut [f64],
+        lower: &mut [f32],
         accumulate: bool,
         full: Option<FullPass<'_, T>>,
     ) -> Vec<ChunkSums> {
@@ -758,6 +794,7 @@ impl<T: Real> Problem<'_, T> {
         // Skip only when the bound proof holds with this relative margin: the distances are
         // computed in T, and a skipped row must get the label a full scan would give it.
         let keep = 1.0 - 64.0 * T::EPSILON * (d as f64 + 8.0);
+        let moves_up: Vec<f32> = moves.iter().map(|&m| round_up(m)).collect();
         labels
             .par_chunks_mut(CHUNK)
             .zip(upper.par_chunks_mut(CHUNK))
@@ -765,7 +802,20 @@ impl<T: Real> Problem<'_, T> {
             .enumerate()
             .map(|(c, ((labels, upper), lower))| {
                 let scan =
-                    ChunkScan { x: self.x, first_row: c * CHUNK, d, k, centroids, gaps, moves, keep, accumulate, elkan: self.elkan, full };
+                    ChunkScan {
+                    x: self.x,
+                    first_row: c * CHUNK,
+                    d,
+                    k,
+                    centroids,
+                    gaps,
+                    moves,
+                    moves_up: &moves_up,
+                    keep,
+                    accumulate,
+                    elkan: self.elkan,
+                    full,
+                };
                 scan.run_fastest(labels, upper, lower)
             })
             .collect()
@@ -773,7 +823,7 @@ impl<T: Real> Problem<'_, T> {
 
     /// Hamerly: after the centres moved by `shifts` (squared), the upper bound grows by the own
     /// centre's shift, the lower bound shrinks by the largest shift of any other centre.
-    fn move_bounds(shifts: &[f64], labels: &[u32], upper: &mut [f64], lower: &mut [f64]) {
+    fn move_bounds(shifts: &[f64], labels: &[u32], upper: &mut [f64], lower: &mut [f32]) {
         let moves: Vec<f64> = shifts.iter().map(|s| s.sqrt()).collect();
         let (mut first, mut second, mut first_j) = (0f64, 0f64, usize::MAX);
         for (j, &m) in moves.iter().enumerate() {
@@ -785,12 +835,13 @@ impl<T: Real> Problem<'_, T> {
                 second = m;
             }
         }
+        let (first_up, second_up) = (round_up(first), round_up(second));
         upper.par_chunks_mut(CHUNK).zip(lower.par_chunks_mut(CHUNK)).zip(labels.par_chunks(CHUNK)).for_each(
             |((upper, lower), labels)| {
                 for ((u, l), &label) in upper.iter_mut().zip(lower.iter_mut()).zip(labels) {
                     let label = label as usize;
                     *u += moves[label];
-                    *l -= if label == first_j { second } else { first };
+                    *l = bound_minus(*l, if label == first_j { second_up } else { first_up });
                 }
             },
         );
@@ -861,6 +912,8 @@ struct ChunkScan<'a, T> {
     gaps: &'a CentreGaps,
     /// Elkan: centre moves not yet applied to the bounds.
     moves: &'a [f64],
+    /// The same rounded up to f32.
+    moves_up: &'a [f32],
     keep: f64,
     accumulate: bool,
     elkan: bool,
@@ -881,7 +934,7 @@ struct FullPass<'a, T> {
 impl<T: Real> ChunkScan<'_, T> {
     /// Runs the pass compiled for the widest vector unit this CPU has (AVX2 on x86-64 when
     /// present: the distance loops then use 256-bit registers), else for the baseline.
-    fn run_fastest(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+    fn run_fastest(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f32]) -> ChunkSums {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
@@ -898,20 +951,20 @@ impl<T: Real> ChunkScan<'_, T> {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn run_avx2_fma(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+    unsafe fn run_avx2_fma(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f32]) -> ChunkSums {
         self.run::<true>(labels, upper, lower)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_avx2(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+    unsafe fn run_avx2(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f32]) -> ChunkSums {
         self.run::<false>(labels, upper, lower)
     }
 
     /// `FMA`: the blocked kernel of a full pass may use fused multiply-adds (only where the
     /// caller is compiled with that target feature). The bounded passes never do.
     #[inline(always)]
-    fn run<const FMA: bool>(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+    fn run<const FMA: bool>(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f32]) -> ChunkSums {
         if let Some(full) = self.full {
             return self.run_full::<FMA>(full, labels, upper, lower);
         }
@@ -929,7 +982,7 @@ impl<T: Real> ChunkScan<'_, T> {
             let start = (self.first_row + o) * d;
             let row = &self.x[start..start + d];
             let mut label = labels[o] as usize;
-            let bound = self.gaps.half_min[label].max(lower[o]) * self.keep;
+            let bound = self.gaps.half_min[label].max(f64::from(lower[o])) * self.keep;
             if upper[o] >= bound {
                 upper[o] = squared_distance(row, &self.centroids[label * d..(label + 1) * d]).to_f64().sqrt();
                 part.measured += 1;
@@ -942,7 +995,7 @@ impl<T: Real> ChunkScan<'_, T> {
                         labels[o] = best as u32;
                     }
                     upper[o] = best_d.sqrt();
-                    lower[o] = second_d.sqrt();
+                    lower[o] = bound_down(second_d.sqrt());
                 }
             }
             if self.accumulate {
@@ -959,7 +1012,7 @@ impl<T: Real> ChunkScan<'_, T> {
     /// ([`Packed::nearest`] keeps the labels exact), bounds written afresh (Elkan: one per
     /// centre; Hamerly: the nearest other centre's).
     #[inline(always)]
-    fn run_full<const FMA: bool>(&self, full: FullPass<'_, T>, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+    fn run_full<const FMA: bool>(&self, full: FullPass<'_, T>, labels: &mut [u32], upper: &mut [f64], lower: &mut [f32]) -> ChunkSums {
         let (d, k) = (self.d, self.k);
         let packed = full.packed;
         let mut part = ChunkSums {
@@ -991,12 +1044,12 @@ impl<T: Real> ChunkScan<'_, T> {
                 if !full.write_bounds {
                 } else if self.elkan {
                     for (b, &l) in lower[o * k..(o + 1) * k].iter_mut().zip(&low) {
-                        *b = l.max(0.0).sqrt();
+                        *b = bound_down(l.max(0.0).sqrt());
                     }
                 } else {
                     low[label] = f64::INFINITY;
                     let second = low.iter().fold(f64::INFINITY, |m, &l| if l < m { l } else { m });
-                    lower[o] = second.max(0.0).sqrt();
+                    lower[o] = bound_down(second.max(0.0).sqrt());
                 }
                 if self.accumulate {
                     part.counts[label] += 1;
@@ -1013,7 +1066,7 @@ impl<T: Real> ChunkScan<'_, T> {
     /// Elkan's pass: a centre is measured only if neither its lower bound nor half its
     /// distance to the current centre proves it farther than the row's upper bound.
     #[inline(always)]
-    fn run_elkan(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+    fn run_elkan(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f32]) -> ChunkSums {
         let (d, k) = (self.d, self.k);
         let mut part = ChunkSums {
             sums: if self.accumulate { vec![0f64; k * d] } else { Vec::new() },
@@ -1029,8 +1082,8 @@ impl<T: Real> ChunkScan<'_, T> {
             let old = labels[o] as usize;
             let mut label = old;
             let mut u = upper[o] + self.moves[old];
-            for (bound, m) in bounds.iter_mut().zip(self.moves) {
-                *bound = (*bound - m).max(0.0);
+            for (bound, &m) in bounds.iter_mut().zip(self.moves_up) {
+                *bound = bound_minus(*bound, m);
             }
             if u >= self.gaps.half_min[label] * self.keep {
                 // Squared distance to the current label once measured (comparisons use the
@@ -1043,16 +1096,20 @@ impl<T: Real> ChunkScan<'_, T> {
                 let gated_label = label;
                 gate.clear();
                 gate.extend(
-                    bounds.iter().zip(&self.gaps.half_pair[label * k..(label + 1) * k]).map(|(b, h)| b.max(*h) * self.keep),
+                    bounds.iter().zip(&self.gaps.half_pair[label * k..(label + 1) * k]).map(|(&b, h)| f64::from(b).max(*h) * self.keep),
                 );
-                for c in 0..k {
+                gate[label] = f64::INFINITY;
+                // Usually no centre passes its gate once the labels settle: one branch-free
+                // count instead of a compare and branch per centre.
+                let open = gate.iter().filter(|&&z| u >= z).count();
+                for c in 0..if open == 0 { 0 } else { k } {
                     if c == label {
                         continue;
                     }
                     let z = if label == gated_label {
                         gate[c]
                     } else {
-                        bounds[c].max(self.gaps.half_pair[label * k + c]) * self.keep
+                        f64::from(bounds[c]).max(self.gaps.half_pair[label * k + c]) * self.keep
                     };
                     if u < z {
                         continue;
@@ -1061,21 +1118,21 @@ impl<T: Real> ChunkScan<'_, T> {
                         best_sq = squared_distance(row, centre(label)).to_f64();
                         part.measured += 1;
                         u = best_sq.sqrt();
-                        bounds[label] = u;
+                        bounds[label] = bound_down(u);
                         if u < z {
                             continue;
                         }
                     }
                     let dist_sq = squared_distance(row, centre(c)).to_f64();
                     part.measured += 1;
-                    bounds[c] = dist_sq.sqrt();
+                    bounds[c] = bound_down(dist_sq.sqrt());
                     // An exact tie goes to the lower index, as in a full scan.
                     #[allow(clippy::float_cmp)]
                     let closer = dist_sq < best_sq || (dist_sq == best_sq && c < label);
                     if closer {
                         label = c;
                         best_sq = dist_sq;
-                        u = bounds[c];
+                        u = dist_sq.sqrt();
                     }
                 }
                 if label != old {
@@ -1256,13 +1313,13 @@ mod tests {
 
     /// One full pass over all rows through [`ChunkScan::run`] with or without FMA, as labels
     /// and Hamerly bounds (upper, lower).
-    fn full_pass<T: Real, const FMA: bool>(x: &[T], n: usize, d: usize, centroids: &[T]) -> (Vec<u32>, Vec<f64>, Vec<f64>) {
+    fn full_pass<T: Real, const FMA: bool>(x: &[T], n: usize, d: usize, centroids: &[T]) -> (Vec<u32>, Vec<f64>, Vec<f32>) {
         let k = centroids.len() / d;
         let packed = Packed::new(centroids, k, d);
         let problem = Problem { x, n_rows: n, n_cols: d, k, elkan: false };
         let row_norms = problem.row_norms();
         let gaps = CentreGaps::new(centroids, k, d);
-        let (mut labels, mut upper, mut lower) = (vec![0u32; n], vec![0f64; n], vec![0f64; n]);
+        let (mut labels, mut upper, mut lower) = (vec![0u32; n], vec![0f64; n], vec![0f32; n]);
         let scan = ChunkScan {
             x,
             first_row: 0,
@@ -1271,6 +1328,7 @@ mod tests {
             centroids,
             gaps: &gaps,
             moves: &[],
+            moves_up: &[],
             keep: 1.0,
             accumulate: false,
             elkan: false,
@@ -1283,7 +1341,7 @@ mod tests {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn full_pass_avx2_fma<T: Real>(x: &[T], n: usize, d: usize, centroids: &[T]) -> (Vec<u32>, Vec<f64>, Vec<f64>) {
+    unsafe fn full_pass_avx2_fma<T: Real>(x: &[T], n: usize, d: usize, centroids: &[T]) -> (Vec<u32>, Vec<f64>, Vec<f32>) {
         full_pass::<T, true>(x, n, d, centroids)
     }
 
@@ -1312,7 +1370,7 @@ mod tests {
                         assert_eq!(labels[i] as usize, best, "n {n} d {d} k {k} integer {integer} row {i}");
                         // The bounds hold: upper above the distance, lower below the second.
                         assert!(upper[i] >= best_d.sqrt(), "upper {} < {}", upper[i], best_d.sqrt());
-                        assert!(lower[i] <= second_d.sqrt(), "lower {} > {}", lower[i], second_d.sqrt());
+                        assert!(f64::from(lower[i]) <= second_d.sqrt(), "lower {} > {}", lower[i], second_d.sqrt());
                     }
                 }
             }
@@ -1328,6 +1386,23 @@ mod tests {
     fn full_pass_matches_row_scan_f32() {
         #[allow(clippy::cast_possible_truncation)]
         check_full_pass::<f32>(|v| v as f32);
+    }
+
+    #[test]
+    fn f32_bounds_round_the_safe_way() {
+        let mut rng = Rng::new(9);
+        let specials = [0.0, 1e-300, 1e-45, 1e-40, 1.17e-38, 1.0, 3.0e38, 3.5e38, 1e300, f64::INFINITY];
+        let randoms: Vec<f64> = (0..10_000).map(|i| rng.uniform() * 10f64.powi(i % 80 - 40)).collect();
+        for v in specials.into_iter().chain(randoms) {
+            assert!(f64::from(bound_down(v)) <= v, "{v}");
+            assert!(bound_down(v) >= 0.0);
+            if v < 3.0e38 {
+                assert!(f64::from(round_up(v)) >= v, "{v}");
+                let b = bound_down(v);
+                let m = round_up(v * rng.uniform());
+                assert!(f64::from(bound_minus(b, m)) <= (f64::from(b) - f64::from(m)).max(0.0), "{v}");
+            }
+        }
     }
 
     #[test]
