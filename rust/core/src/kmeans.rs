@@ -556,17 +556,19 @@ fn mean_variance<T: Real>(x: &[T], n_rows: usize, n_cols: usize) -> f64 {
     for m in &mut mean {
         *m /= n_rows as f64;
     }
+    // Per column (independent accumulators that vectorise, where one running total would wait
+    // on each addition), then the columns in order.
     let squares: Vec<f64> = x
         .par_chunks(CHUNK * n_cols)
         .map(|rows| {
-            let mut total = 0f64;
+            let mut per_column = vec![0f64; n_cols];
             for row in rows.chunks_exact(n_cols) {
-                for (m, v) in mean.iter().zip(row) {
+                for ((acc, m), v) in per_column.iter_mut().zip(&mean).zip(row) {
                     let d = v.to_f64() - m;
-                    total += d * d;
+                    *acc += d * d;
                 }
             }
-            total
+            per_column.iter().sum::<f64>()
         })
         .collect();
     squares.iter().sum::<f64>() / (n_rows as f64 * n_cols as f64)
