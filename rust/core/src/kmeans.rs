@@ -233,6 +233,10 @@ struct Packed<T> {
     k: usize,
     kp: usize,
     norms: Vec<f64>,
+    /// f32 input only: `norms` times `1 - err_scale` and `1 + err_scale`, as f32, padded to
+    /// `kp` with infinity.
+    norms_low32: Vec<f32>,
+    norms_high32: Vec<f32>,
     /// Bound on |estimate - computed distance| per unit of `|x|^2 + |c|^2` (see [`Packed::nearest`]).
     err_scale: f64,
 }
@@ -246,13 +250,22 @@ impl<T: Real> Packed<T> {
                 ct[f * kp + j] = centroids[j * d + f];
             }
         }
-        let norms = (0..k).map(|j| squared_norm(&centroids[j * d..(j + 1) * d])).collect();
+        let norms: Vec<f64> = (0..k).map(|j| squared_norm(&centroids[j * d..(j + 1) * d])).collect();
         // |x.c computed in T - x.c| <= gamma_d |x||c| <= gamma_d (|x|^2 + |c|^2) / 2, and the
         // reference [`squared_distance`] errs by at most gamma_{d+1} |x - c|^2 <=
         // 2 gamma_{d+1} (|x|^2 + |c|^2): together about 3 (d + 1) eps; 4 (d + 4) eps leaves room
         // for the f64 roundings and the gamma denominators.
-        let err_scale = 4.0 * (d as f64 + 4.0) * T::EPSILON;
-        Packed { ct, k, kp, norms, err_scale }
+        //
+        // The f32 sweep of [`Packed::nearest`] rounds the norms to f32 and rounds each of its
+        // three operations, about 5 eps (|x|^2 + |c|^2) more: 4 (d + 8) eps covers that too.
+        let err_scale = 4.0 * (d as f64 + 8.0) * T::EPSILON;
+        // Norms times (1 -/+ err_scale) in f32, padded with infinity (see `nearest`).
+        #[allow(clippy::cast_possible_truncation)]
+        let scaled = |factor: f64| -> Vec<f32> {
+            (0..kp).map(|j| if j < k { (norms[j] * factor) as f32 } else { f32::INFINITY }).collect()
+        };
+        let (norms_low32, norms_high32) = (scaled(1.0 - err_scale), scaled(1.0 + err_scale));
+        Packed { ct, k, kp, norms, norms_low32, norms_high32, err_scale }
     }
 
     /// Dot products of [`BLOCK_ROWS`] rows with every centre, into `out` (`BLOCK_ROWS x kp`).
@@ -290,7 +303,9 @@ impl<T: Real> Packed<T> {
     #[inline(always)]
     fn nearest(&self, row: &[T], row_norm: f64, dots: &[T], centroids: &[T], low: &mut [f64]) -> (usize, f64) {
         let k = self.k;
-        let d = row.len();
+        if std::mem::size_of::<T>() == 4 {
+            return self.nearest_f32(row, row_norm, dots, centroids, low);
+        }
         let dots = &dots[..k];
         let low = &mut low[..k];
         let norms = &self.norms[..k];
@@ -315,6 +330,59 @@ impl<T: Real> Packed<T> {
             lanes[0] = if high < lanes[0] { high } else { lanes[0] };
         }
         let best_high = lanes[0].min(lanes[1]).min(lanes[2].min(lanes[3]));
+        self.choose(row, best_high, centroids, low)
+    }
+
+    /// [`Packed::nearest`] for f32 input: the sweeps in f32 over all `kp` (padded) centres,
+    /// eight lanes at a time. The dots of f32 input are f32 (the conversions are no-ops).
+    #[inline(always)]
+    fn nearest_f32(&self, row: &[T], row_norm: f64, dots: &[T], centroids: &[T], low: &mut [f64]) -> (usize, f64) {
+        let (k, kp) = (self.k, self.kp);
+        #[allow(clippy::cast_possible_truncation)]
+        let (row_low, row_high) = ((row_norm * (1.0 - self.err_scale)) as f32, (row_norm * (1.0 + self.err_scale)) as f32);
+        let mut lanes = [f32::INFINITY; 8];
+        let mut low32 = [0f32; 64];
+        let mut best_high = f64::INFINITY;
+        let mut filled = 0;
+        // Blocks of up to 64 centres (the scratch stays on the stack).
+        for start in (0..kp).step_by(64) {
+            let end = (start + 64).min(kp);
+            for (((l, dot), n_low), n_high) in low32[..end - start]
+                .chunks_exact_mut(8)
+                .zip(dots[start..end].chunks_exact(8))
+                .zip(self.norms_low32[start..end].chunks_exact(8))
+                .zip(self.norms_high32[start..end].chunks_exact(8))
+            {
+                for lane in 0..8 {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let twice = 2.0 * dot[lane].to_f64() as f32;
+                    l[lane] = row_low + n_low[lane] - twice;
+                    let high = row_high + n_high[lane] - twice;
+                    lanes[lane] = if high < lanes[lane] { high } else { lanes[lane] };
+                }
+            }
+            for (out, &l) in low[start..end.min(k)].iter_mut().zip(&low32[..end - start]) {
+                *out = f64::from(l);
+            }
+            filled = end.min(k);
+        }
+        debug_assert_eq!(filled, k);
+        for &lane in &lanes {
+            best_high = if f64::from(lane) < best_high { f64::from(lane) } else { best_high };
+        }
+        self.choose(row, best_high, centroids, low)
+    }
+
+    /// The label from the lower bounds `low` (estimate - err, `k` of them) and the smallest
+    /// estimate + err: a centre whose lower bound exceeds it cannot be nearest; when more than
+    /// one remains they are measured with [`squared_distance`]. A NaN (overflowing estimates)
+    /// counts as a candidate, so every centre is then measured.
+    #[inline(always)]
+    #[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(l > high)` on purpose: NaN is a candidate
+    fn choose(&self, row: &[T], best_high: f64, centroids: &[T], low: &mut [f64]) -> (usize, f64) {
+        let k = self.k;
+        let d = row.len();
+        let low = &mut low[..k];
         // The candidates as bit masks of 64 centres (compares and a movemask, no branches):
         // how many, and the first.
         let mut candidates = 0;
@@ -322,7 +390,7 @@ impl<T: Real> Packed<T> {
         for (block, ls) in low.chunks(64).enumerate() {
             let mut mask = 0u64;
             for (j, &l) in ls.iter().enumerate() {
-                mask |= u64::from(l <= best_high) << j;
+                mask |= u64::from(!(l > best_high)) << j;
             }
             if first == usize::MAX && mask != 0 {
                 first = block * 64 + mask.trailing_zeros() as usize;
@@ -335,10 +403,10 @@ impl<T: Real> Packed<T> {
             let mut label = usize::MAX;
             let mut best_sq = f64::INFINITY;
             for j in 0..k {
-                if low[j] <= best_high {
+                if !(low[j] > best_high) {
                     let exact = squared_distance(row, &centroids[j * d..(j + 1) * d]).to_f64();
                     low[j] = exact;
-                    if exact < best_sq {
+                    if exact < best_sq || label == usize::MAX {
                         best_sq = exact;
                         label = j;
                     }
@@ -1401,6 +1469,19 @@ mod tests {
     fn full_pass_matches_row_scan_f32() {
         #[allow(clippy::cast_possible_truncation)]
         check_full_pass::<f32>(|v| v as f32);
+    }
+
+    #[test]
+    fn full_pass_survives_overflowing_estimates() {
+        // Squared norms beyond f32's range: the estimates overflow (inf or NaN) and every
+        // centre is measured, as the row scan does (which then sees infinite distances too).
+        let (n, d, k) = (5, 9, 3);
+        let x: Vec<f32> = (0..(n + k) * d).map(|i| if i % 3 == 0 { 1e20 } else { -2e19 * (i % 5) as f32 }).collect();
+        let (rows, centroids) = x.split_at(n * d);
+        let (labels, _, _) = full_pass::<f32, false>(rows, n, d, centroids);
+        for (i, row) in rows.chunks_exact(d).enumerate() {
+            assert_eq!(labels[i] as usize, nearest_two(row, centroids, d).0);
+        }
     }
 
     #[test]
