@@ -82,8 +82,10 @@ def kmeans(
     The conventions are scikit-learn's ``KMeans(algorithm="lloyd")``: greedy k-means++ seeding
     with ``2 + ln(n_clusters)`` local trials, ``tol`` relative to the mean per-feature variance
     of ``x``, convergence when no label changes or when the summed squared centre shift is at
-    most that tolerance, and ``inertia`` as the sum of squared distances. Hamerly's bounds skip
-    rows whose nearest centre provably did not change, so the labels are those plain Lloyd
+    most that tolerance, and ``inertia`` as the sum of squared distances. Early iterations
+    measure every distance with a blocked (AVX2/FMA where available) kernel, rechecking near
+    ties exactly; later ones use Elkan's (or, for very large inputs, Hamerly's) bounds to skip
+    centres that provably cannot be nearest. Either way the labels are those plain Lloyd
     iterations give, only faster.
 
     The result depends on ``seed`` only, never on ``num_threads`` (sums are reduced in a fixed

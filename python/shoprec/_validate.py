@@ -93,7 +93,8 @@ def as_float_array(
     array = np.ascontiguousarray(array, dtype=dtype)
     if array.size == 0 and not allow_empty:
         raise InvalidArgumentError(f"{name} is empty")
-    if not (allow_nan and allow_inf):
+    # One pass over the data in the common (all finite) case; which kind is bad only on failure.
+    if not (allow_nan and allow_inf) and not bool(np.isfinite(array).all()):
         bad_nan = (not allow_nan) and bool(np.isnan(array).any())
         bad_inf = (not allow_inf) and bool(np.isinf(array).any())
         if bad_nan or bad_inf:

@@ -180,6 +180,276 @@ fn squared_distances4<T: Real>(row: &[T], centres: [&[T]; 4]) -> [T; 4] {
     out
 }
 
+/// Squared norm in f64, with independent lanes (vectorisable, fixed order).
+#[inline(always)]
+fn squared_norm<T: Real>(v: &[T]) -> f64 {
+    let mut acc = [0f64; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for l in 0..8 {
+            let a = c[l].to_f64();
+            acc[l] += a * a;
+        }
+    }
+    let tail: f64 = chunks.remainder().iter().map(|a| a.to_f64() * a.to_f64()).sum();
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// Lower bounds are stored as f32 (half the memory traffic of f64 over the n x k bounds of
+/// Elkan's): each is rounded down on the way in, so it never exceeds the value it bounds.
+#[inline(always)]
+fn bound_down(v: f64) -> f32 {
+    // 1 - 2^-22 more than covers the rounding to nearest f32 (2^-24 relative); the
+    // subtracted f32::MIN_POSITIVE covers subnormal results (0 is always a valid bound).
+    #[allow(clippy::cast_possible_truncation)]
+    let b = (v * (1.0 - 1.0 / 4_194_304.0) - f64::from(f32::MIN_POSITIVE)).min(f64::from(f32::MAX)) as f32;
+    b.max(0.0)
+}
+
+/// A distance moved down by at most `m_up` (itself rounded up to f32) stays a lower bound:
+/// the f32 subtraction and the product round by at most 2^-24 each, the factor takes 2^-20.
+#[inline(always)]
+fn bound_minus(b: f32, m_up: f32) -> f32 {
+    ((b - m_up) * (1.0 - 1.0 / 1_048_576.0)).max(0.0)
+}
+
+/// `v` rounded up to f32 (for the moves subtracted from the bounds).
+#[inline(always)]
+fn round_up(v: f64) -> f32 {
+    #[allow(clippy::cast_possible_truncation)]
+    let r = (v * (1.0 + 1.0 / 4_194_304.0) + f64::from(f32::MIN_POSITIVE)) as f32;
+    r
+}
+
+/// Rows of the blocked distance kernel: three rows share each load of the centres (with 24
+/// centres, 9 accumulators, 3 centre vectors and a broadcast fit in the 16 AVX2 registers).
+const BLOCK_ROWS: usize = 3;
+
+/// Centroids laid out for the blocked distance kernel ([`block_dots`]): transposed to
+/// `d x kp` (centre index fastest, zero-padded to `kp`, a multiple of 8) with their squared
+/// norms in f64.
+struct Packed<T> {
+    ct: Vec<T>,
+    k: usize,
+    kp: usize,
+    norms: Vec<f64>,
+    /// f32 input only: `norms` times `1 - err_scale` and `1 + err_scale`, as f32, padded to
+    /// `kp` with infinity.
+    norms_low32: Vec<f32>,
+    norms_high32: Vec<f32>,
+    /// Bound on |estimate - computed distance| per unit of `|x|^2 + |c|^2` (see [`Packed::nearest`]).
+    err_scale: f64,
+}
+
+impl<T: Real> Packed<T> {
+    fn new(centroids: &[T], k: usize, d: usize) -> Self {
+        let kp = k.div_ceil(8) * 8;
+        let mut ct = vec![T::ZERO; d * kp];
+        for j in 0..k {
+            for f in 0..d {
+                ct[f * kp + j] = centroids[j * d + f];
+            }
+        }
+        let norms: Vec<f64> = (0..k).map(|j| squared_norm(&centroids[j * d..(j + 1) * d])).collect();
+        // |x.c computed in T - x.c| <= gamma_d |x||c| <= gamma_d (|x|^2 + |c|^2) / 2, and the
+        // reference [`squared_distance`] errs by at most gamma_{d+1} |x - c|^2 <=
+        // 2 gamma_{d+1} (|x|^2 + |c|^2): together about 3 (d + 1) eps; 4 (d + 4) eps leaves room
+        // for the f64 roundings and the gamma denominators.
+        //
+        // The f32 sweep of [`Packed::nearest`] rounds the norms to f32 and rounds each of its
+        // three operations, about 5 eps (|x|^2 + |c|^2) more: 4 (d + 8) eps covers that too.
+        let err_scale = 4.0 * (d as f64 + 8.0) * T::EPSILON;
+        // Norms times (1 -/+ err_scale) in f32, padded with infinity (see `nearest`).
+        #[allow(clippy::cast_possible_truncation)]
+        let scaled = |factor: f64| -> Vec<f32> {
+            (0..kp).map(|j| if j < k { (norms[j] * factor) as f32 } else { f32::INFINITY }).collect()
+        };
+        let (norms_low32, norms_high32) = (scaled(1.0 - err_scale), scaled(1.0 + err_scale));
+        Packed { ct, k, kp, norms, norms_low32, norms_high32, err_scale }
+    }
+
+    /// Dot products of [`BLOCK_ROWS`] rows with every centre, into `out` (`BLOCK_ROWS x kp`).
+    #[inline(always)]
+    fn dots<const FMA: bool>(&self, rows: [&[T]; BLOCK_ROWS], out: &mut [T]) {
+        let kp = self.kp;
+        let mut j0 = 0;
+        // Three rows times 24 centres: 9 vector accumulators of f32 (fewer for f64, whose
+        // vectors hold half as many values).
+        if std::mem::size_of::<T>() == 4 {
+            while j0 + 24 <= kp {
+                block_dots::<T, FMA, 3>(rows, &self.ct, kp, j0, out);
+                j0 += 24;
+            }
+            if j0 + 16 <= kp {
+                block_dots::<T, FMA, 2>(rows, &self.ct, kp, j0, out);
+                j0 += 16;
+            }
+        }
+        while j0 < kp {
+            block_dots::<T, FMA, 1>(rows, &self.ct, kp, j0, out);
+            j0 += 8;
+        }
+    }
+
+    /// The nearest centre of `row` from its dot products (`dots`, `k` of them) and squared
+    /// norm, exactly as a full scan with [`squared_distance`] finds it (lowest index on ties):
+    /// each distance is estimated as `|x|^2 + |c|^2 - 2 x.c` with a bound on its error against
+    /// [`squared_distance`]; a centre whose estimate cannot beat the best one is out, and when
+    /// more than one remains they are measured with [`squared_distance`].
+    ///
+    /// Returns the label, an upper bound on the squared distance to it, and writes a lower
+    /// bound on the squared distance of every centre into `low` (the label's own entry holds
+    /// the upper bound).
+    #[inline(always)]
+    fn nearest(&self, row: &[T], row_norm: f64, dots: &[T], centroids: &[T], low: &mut [f64]) -> (usize, f64) {
+        let k = self.k;
+        if std::mem::size_of::<T>() == 4 {
+            return self.nearest_f32(row, row_norm, dots, centroids, low);
+        }
+        let dots = &dots[..k];
+        let low = &mut low[..k];
+        let norms = &self.norms[..k];
+        // Branch-free sweeps (vectorised): estimates minus their error bounds, then the
+        // smallest estimate plus its bound, then the centres that could beat it.
+        for ((l, &dot), &norm) in low.iter_mut().zip(dots).zip(norms) {
+            let base = row_norm + norm;
+            *l = base - 2.0 * dot.to_f64() - self.err_scale * base;
+        }
+        // estimate + err = low + 2 err: the smallest, in four independent lanes.
+        let mut lanes = [f64::INFINITY; 4];
+        let mut chunks = low.chunks_exact(4).zip(norms.chunks_exact(4));
+        for (ls, ns) in &mut chunks {
+            for l in 0..4 {
+                let high = ls[l] + 2.0 * self.err_scale * (row_norm + ns[l]);
+                lanes[l] = if high < lanes[l] { high } else { lanes[l] };
+            }
+        }
+        let rest = k - k % 4;
+        for (l, n) in low[rest..].iter().zip(&norms[rest..]) {
+            let high = l + 2.0 * self.err_scale * (row_norm + n);
+            lanes[0] = if high < lanes[0] { high } else { lanes[0] };
+        }
+        let best_high = lanes[0].min(lanes[1]).min(lanes[2].min(lanes[3]));
+        self.choose(row, best_high, centroids, low)
+    }
+
+    /// [`Packed::nearest`] for f32 input: the sweeps in f32 over all `kp` (padded) centres,
+    /// eight lanes at a time. The dots of f32 input are f32 (the conversions are no-ops).
+    #[inline(always)]
+    fn nearest_f32(&self, row: &[T], row_norm: f64, dots: &[T], centroids: &[T], low: &mut [f64]) -> (usize, f64) {
+        let (k, kp) = (self.k, self.kp);
+        #[allow(clippy::cast_possible_truncation)]
+        let (row_low, row_high) = ((row_norm * (1.0 - self.err_scale)) as f32, (row_norm * (1.0 + self.err_scale)) as f32);
+        let mut lanes = [f32::INFINITY; 8];
+        let mut low32 = [0f32; 64];
+        let mut best_high = f64::INFINITY;
+        let mut filled = 0;
+        // Blocks of up to 64 centres (the scratch stays on the stack).
+        for start in (0..kp).step_by(64) {
+            let end = (start + 64).min(kp);
+            for (((l, dot), n_low), n_high) in low32[..end - start]
+                .chunks_exact_mut(8)
+                .zip(dots[start..end].chunks_exact(8))
+                .zip(self.norms_low32[start..end].chunks_exact(8))
+                .zip(self.norms_high32[start..end].chunks_exact(8))
+            {
+                for lane in 0..8 {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let twice = 2.0 * dot[lane].to_f64() as f32;
+                    l[lane] = row_low + n_low[lane] - twice;
+                    let high = row_high + n_high[lane] - twice;
+                    lanes[lane] = if high < lanes[lane] { high } else { lanes[lane] };
+                }
+            }
+            for (out, &l) in low[start..end.min(k)].iter_mut().zip(&low32[..end - start]) {
+                *out = f64::from(l);
+            }
+            filled = end.min(k);
+        }
+        debug_assert_eq!(filled, k);
+        for &lane in &lanes {
+            best_high = if f64::from(lane) < best_high { f64::from(lane) } else { best_high };
+        }
+        self.choose(row, best_high, centroids, low)
+    }
+
+    /// The label from the lower bounds `low` (estimate - err, `k` of them) and the smallest
+    /// estimate + err: a centre whose lower bound exceeds it cannot be nearest; when more than
+    /// one remains they are measured with [`squared_distance`]. A NaN (overflowing estimates)
+    /// counts as a candidate, so every centre is then measured.
+    #[inline(always)]
+    #[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(l > high)` on purpose: NaN is a candidate
+    fn choose(&self, row: &[T], best_high: f64, centroids: &[T], low: &mut [f64]) -> (usize, f64) {
+        let k = self.k;
+        let d = row.len();
+        let low = &mut low[..k];
+        // The candidates as bit masks of 64 centres (compares and a movemask, no branches):
+        // how many, and the first.
+        let mut candidates = 0;
+        let mut first = usize::MAX;
+        for (block, ls) in low.chunks(64).enumerate() {
+            let mut mask = 0u64;
+            for (j, &l) in ls.iter().enumerate() {
+                mask |= u64::from(!(l > best_high)) << j;
+            }
+            if first == usize::MAX && mask != 0 {
+                first = block * 64 + mask.trailing_zeros() as usize;
+            }
+            candidates += mask.count_ones();
+        }
+        let (label, best_sq) = if candidates == 1 {
+            (first, best_high)
+        } else {
+            let mut label = usize::MAX;
+            let mut best_sq = f64::INFINITY;
+            for j in 0..k {
+                if !(low[j] > best_high) {
+                    let exact = squared_distance(row, &centroids[j * d..(j + 1) * d]).to_f64();
+                    low[j] = exact;
+                    if exact < best_sq || label == usize::MAX {
+                        best_sq = exact;
+                        label = j;
+                    }
+                }
+            }
+            (label, best_sq)
+        };
+        low[label] = best_sq;
+        (label, best_sq)
+    }
+}
+
+/// Dot products of [`BLOCK_ROWS`] rows with the centres `j0..j0 + 8 * NV` of the transposed
+/// centroids `ct` (`d x kp`), added into `out[r * kp + j]`: `BLOCK_ROWS x NV` vector
+/// accumulators of 8 lanes stay in registers while the loop walks the features, each
+/// broadcast row value meeting `8 * NV` centre values. With `FMA` each step is one fused
+/// multiply-add (the caller must be compiled with the `fma` target feature), otherwise a
+/// multiply and an add.
+#[inline(always)]
+fn block_dots<T: Real, const FMA: bool, const NV: usize>(rows: [&[T]; BLOCK_ROWS], ct: &[T], kp: usize, j0: usize, out: &mut [T]) {
+    let d = rows[0].len();
+    let rows = rows.map(|r| &r[..d]);
+    let ct = &ct[..d * kp];
+    let mut acc = [[[T::ZERO; 8]; NV]; BLOCK_ROWS];
+    for f in 0..d {
+        let c = &ct[f * kp + j0..f * kp + j0 + 8 * NV];
+        for (a, row) in acc.iter_mut().zip(&rows) {
+            let xv = row[f];
+            for (v, av) in a.iter_mut().enumerate() {
+                for (l, al) in av.iter_mut().enumerate() {
+                    let cv = c[v * 8 + l];
+                    *al = if FMA { xv.mul_add(cv, *al) } else { *al + xv * cv };
+                }
+            }
+        }
+    }
+    for (r, a) in acc.iter().enumerate() {
+        for (v, av) in a.iter().enumerate() {
+            out[r * kp + j0 + v * 8..r * kp + j0 + v * 8 + 8].copy_from_slice(av);
+        }
+    }
+}
+
 /// A small, fast, seedable generator (SplitMix64-seeded xoshiro256**): the same seed gives
 /// the same stream on every platform.
 struct Rng {
@@ -354,17 +624,19 @@ fn mean_variance<T: Real>(x: &[T], n_rows: usize, n_cols: usize) -> f64 {
     for m in &mut mean {
         *m /= n_rows as f64;
     }
+    // Per column (independent accumulators that vectorise, where one running total would wait
+    // on each addition), then the columns in order.
     let squares: Vec<f64> = x
         .par_chunks(CHUNK * n_cols)
         .map(|rows| {
-            let mut total = 0f64;
+            let mut per_column = vec![0f64; n_cols];
             for row in rows.chunks_exact(n_cols) {
-                for (m, v) in mean.iter().zip(row) {
+                for ((acc, m), v) in per_column.iter_mut().zip(&mean).zip(row) {
                     let d = v.to_f64() - m;
-                    total += d * d;
+                    *acc += d * d;
                 }
             }
-            total
+            per_column.iter().sum::<f64>()
         })
         .collect();
     squares.iter().sum::<f64>() / (n_rows as f64 * n_cols as f64)
@@ -384,11 +656,24 @@ struct ChunkSums {
     sums: Vec<f64>,
     counts: Vec<u64>,
     changed: u64,
+    /// Distances measured one at a time (bounded passes): what decides the next pass's kind.
+    measured: u64,
 }
 
 impl<T: Real> Problem<'_, T> {
     fn row(&self, i: usize) -> &[T] {
         &self.x[i * self.n_cols..(i + 1) * self.n_cols]
+    }
+
+    /// Squared norm of every row (f64).
+    fn row_norms(&self) -> Vec<f64> {
+        let mut norms = vec![0f64; self.n_rows];
+        norms.par_chunks_mut(CHUNK).enumerate().for_each(|(c, out)| {
+            for (o, v) in out.iter_mut().enumerate() {
+                *v = squared_norm(self.row(c * CHUNK + o));
+            }
+        });
+        norms
     }
 
     /// Greedy k-means++: each new centre is the best (lowest potential) of `2 + ln k`
@@ -475,21 +760,41 @@ impl<T: Real> Problem<'_, T> {
         let mut labels = vec![0u32; n];
         // Distances (not squared). Infinite upper bounds force a full scan on the first pass.
         let mut upper = vec![f64::INFINITY; n];
-        let mut lower = vec![0f64; if self.elkan { n * k } else { n }];
+        let mut lower = vec![0f32; if self.elkan { n * k } else { n }];
         // Elkan: how far each centre moved since the bounds were last brought up to date. The
         // next pass applies it to each row's bounds as it reads them (one sweep of the n x k
         // bounds per iteration instead of two).
         let mut pending_moves = vec![0f64; k];
         let mut strict_convergence = false;
         let mut n_iter = 0;
+        let row_norms = self.row_norms();
+        // The first pass has no bounds to use: a full pass. So are the next ones while more
+        // than 2% of the labels change (the bounds then prune too little to pay for their
+        // upkeep), and again whenever a bounded pass measured more than one distance in 20 one
+        // at a time (measured on 100,000 x 64, k = 20: beyond that a full pass through the
+        // blocked kernel is faster).
+        let mut full_next = true;
+        let mut last_changed = n as u64;
         for iteration in 0..max_iter {
             n_iter = iteration + 1;
             let gaps = CentreGaps::new(&centroids, k, d);
-            let parts = self.assign_step(&centroids, &gaps, &pending_moves, &mut labels, &mut upper, &mut lower, true);
+            let packed = full_next.then(|| Packed::new(&centroids, k, d));
+            // A full pass writes the lower bounds (n x k of them with Elkan's) only when the
+            // labels have nearly settled, i.e. when a bounded pass is likely to follow.
+            let write_bounds = iteration > 0 && last_changed.saturating_mul(16) <= n as u64;
+            let full = packed.as_ref().map(|packed| FullPass { packed, row_norms: &row_norms, write_bounds });
+            let parts = self.assign_step(&centroids, &gaps, &pending_moves, &mut labels, &mut upper, &mut lower, true, full);
             pending_moves.fill(0.0);
+            let measured: u64 = parts.iter().map(|p| p.measured).sum();
+            let changed: u64 = parts.iter().map(|p| p.changed).sum();
+            full_next = if full.is_some() {
+                !write_bounds || changed.saturating_mul(50) > n as u64
+            } else {
+                measured.saturating_mul(20) > (n as u64).saturating_mul(k as u64)
+            };
+            last_changed = changed;
             let mut sums = vec![0f64; k * d];
             let mut counts = vec![0u64; k];
-            let mut changed = 0u64;
             for part in &parts {
                 for (s, v) in sums.iter_mut().zip(&part.sums) {
                     *s += v;
@@ -497,7 +802,6 @@ impl<T: Real> Problem<'_, T> {
                 for (c, v) in counts.iter_mut().zip(&part.counts) {
                     *c += v;
                 }
-                changed += part.changed;
             }
             let relocated = counts.contains(&0);
             if relocated {
@@ -547,7 +851,9 @@ impl<T: Real> Problem<'_, T> {
         if !strict_convergence {
             // Labels must match the returned centroids.
             let gaps = CentreGaps::new(&centroids, k, d);
-            self.assign_step(&centroids, &gaps, &pending_moves, &mut labels, &mut upper, &mut lower, false);
+            let packed = full_next.then(|| Packed::new(&centroids, k, d));
+            let full = packed.as_ref().map(|packed| FullPass { packed, row_norms: &row_norms, write_bounds: false });
+            self.assign_step(&centroids, &gaps, &pending_moves, &mut labels, &mut upper, &mut lower, false, full);
         }
         let inertia = self.inertia(&centroids, &labels);
         KMeansFit { centroids, labels: labels.iter().map(|&l| l as i32).collect(), inertia, n_iter }
@@ -563,13 +869,15 @@ impl<T: Real> Problem<'_, T> {
         moves: &[f64],
         labels: &mut [u32],
         upper: &mut [f64],
-        lower: &mut [f64],
+        lower: &mut [f32],
         accumulate: bool,
+        full: Option<FullPass<'_, T>>,
     ) -> Vec<ChunkSums> {
         let (d, k) = (self.n_cols, self.k);
         // Skip only when the bound proof holds with this relative margin: the distances are
         // computed in T, and a skipped row must get the label a full scan would give it.
         let keep = 1.0 - 64.0 * T::EPSILON * (d as f64 + 8.0);
+        let moves_up: Vec<f32> = moves.iter().map(|&m| round_up(m)).collect();
         labels
             .par_chunks_mut(CHUNK)
             .zip(upper.par_chunks_mut(CHUNK))
@@ -577,7 +885,20 @@ impl<T: Real> Problem<'_, T> {
             .enumerate()
             .map(|(c, ((labels, upper), lower))| {
                 let scan =
-                    ChunkScan { x: self.x, first_row: c * CHUNK, d, k, centroids, gaps, moves, keep, accumulate, elkan: self.elkan };
+                    ChunkScan {
+                    x: self.x,
+                    first_row: c * CHUNK,
+                    d,
+                    k,
+                    centroids,
+                    gaps,
+                    moves,
+                    moves_up: &moves_up,
+                    keep,
+                    accumulate,
+                    elkan: self.elkan,
+                    full,
+                };
                 scan.run_fastest(labels, upper, lower)
             })
             .collect()
@@ -585,7 +906,7 @@ impl<T: Real> Problem<'_, T> {
 
     /// Hamerly: after the centres moved by `shifts` (squared), the upper bound grows by the own
     /// centre's shift, the lower bound shrinks by the largest shift of any other centre.
-    fn move_bounds(shifts: &[f64], labels: &[u32], upper: &mut [f64], lower: &mut [f64]) {
+    fn move_bounds(shifts: &[f64], labels: &[u32], upper: &mut [f64], lower: &mut [f32]) {
         let moves: Vec<f64> = shifts.iter().map(|s| s.sqrt()).collect();
         let (mut first, mut second, mut first_j) = (0f64, 0f64, usize::MAX);
         for (j, &m) in moves.iter().enumerate() {
@@ -597,12 +918,13 @@ impl<T: Real> Problem<'_, T> {
                 second = m;
             }
         }
+        let (first_up, second_up) = (round_up(first), round_up(second));
         upper.par_chunks_mut(CHUNK).zip(lower.par_chunks_mut(CHUNK)).zip(labels.par_chunks(CHUNK)).for_each(
             |((upper, lower), labels)| {
                 for ((u, l), &label) in upper.iter_mut().zip(lower.iter_mut()).zip(labels) {
                     let label = label as usize;
                     *u += moves[label];
-                    *l -= if label == first_j { second } else { first };
+                    *l = bound_minus(*l, if label == first_j { second_up } else { first_up });
                 }
             },
         );
@@ -673,33 +995,62 @@ struct ChunkScan<'a, T> {
     gaps: &'a CentreGaps,
     /// Elkan: centre moves not yet applied to the bounds.
     moves: &'a [f64],
+    /// The same rounded up to f32.
+    moves_up: &'a [f32],
     keep: f64,
     accumulate: bool,
     elkan: bool,
+    /// A full pass: every distance through the blocked kernel, bounds written afresh.
+    full: Option<FullPass<'a, T>>,
+}
+
+/// What a full pass needs besides the bounded pass's fields.
+#[derive(Clone, Copy)]
+struct FullPass<'a, T> {
+    packed: &'a Packed<T>,
+    /// Squared norms of all rows.
+    row_norms: &'a [f64],
+    /// Write the lower bounds (only worth it when the next pass is a bounded one).
+    write_bounds: bool,
 }
 
 impl<T: Real> ChunkScan<'_, T> {
     /// Runs the pass compiled for the widest vector unit this CPU has (AVX2 on x86-64 when
     /// present: the distance loops then use 256-bit registers), else for the baseline.
-    fn run_fastest(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+    fn run_fastest(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f32]) -> ChunkSums {
         #[cfg(target_arch = "x86_64")]
         {
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+                return unsafe { self.run_avx2_fma(labels, upper, lower) };
+            }
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2, checked just above.
                 return unsafe { self.run_avx2(labels, upper, lower) };
             }
         }
-        self.run(labels, upper, lower)
+        self.run::<false>(labels, upper, lower)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx2_fma(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f32]) -> ChunkSums {
+        self.run::<true>(labels, upper, lower)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_avx2(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
-        self.run(labels, upper, lower)
+    unsafe fn run_avx2(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f32]) -> ChunkSums {
+        self.run::<false>(labels, upper, lower)
     }
 
+    /// `FMA`: the blocked kernel of a full pass may use fused multiply-adds (only where the
+    /// caller is compiled with that target feature). The bounded passes never do.
     #[inline(always)]
-    fn run(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+    fn run<const FMA: bool>(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f32]) -> ChunkSums {
+        if let Some(full) = self.full {
+            return self.run_full::<FMA>(full, labels, upper, lower);
+        }
         if self.elkan {
             return self.run_elkan(labels, upper, lower);
         }
@@ -708,23 +1059,26 @@ impl<T: Real> ChunkScan<'_, T> {
             sums: if self.accumulate { vec![0f64; k * d] } else { Vec::new() },
             counts: vec![0u64; k],
             changed: 0,
+            measured: 0,
         };
         for o in 0..labels.len() {
             let start = (self.first_row + o) * d;
             let row = &self.x[start..start + d];
             let mut label = labels[o] as usize;
-            let bound = self.gaps.half_min[label].max(lower[o]) * self.keep;
+            let bound = self.gaps.half_min[label].max(f64::from(lower[o])) * self.keep;
             if upper[o] >= bound {
                 upper[o] = squared_distance(row, &self.centroids[label * d..(label + 1) * d]).to_f64().sqrt();
+                part.measured += 1;
                 if upper[o] >= bound {
                     let (best, best_d, second_d) = nearest_two(row, self.centroids, d);
+                    part.measured += k as u64;
                     if best != label {
                         part.changed += 1;
                         label = best;
                         labels[o] = best as u32;
                     }
                     upper[o] = best_d.sqrt();
-                    lower[o] = second_d.sqrt();
+                    lower[o] = bound_down(second_d.sqrt());
                 }
             }
             if self.accumulate {
@@ -737,15 +1091,71 @@ impl<T: Real> ChunkScan<'_, T> {
         part
     }
 
+    /// A full pass: all distances of [`BLOCK_ROWS`] rows at a time through the blocked kernel
+    /// ([`Packed::nearest`] keeps the labels exact), bounds written afresh (Elkan: one per
+    /// centre; Hamerly: the nearest other centre's).
+    #[inline(always)]
+    fn run_full<const FMA: bool>(&self, full: FullPass<'_, T>, labels: &mut [u32], upper: &mut [f64], lower: &mut [f32]) -> ChunkSums {
+        let (d, k) = (self.d, self.k);
+        let packed = full.packed;
+        let mut part = ChunkSums {
+            sums: if self.accumulate { vec![0f64; k * d] } else { Vec::new() },
+            counts: vec![0u64; k],
+            changed: 0,
+            measured: 0,
+        };
+        let m = labels.len();
+        let mut dots = vec![T::ZERO; BLOCK_ROWS * packed.kp];
+        let mut low = vec![0f64; k];
+        let mut o0 = 0;
+        while o0 < m {
+            // A short last block repeats its last row (the extra results are not used).
+            let rows: [&[T]; BLOCK_ROWS] = std::array::from_fn(|r| {
+                let start = (self.first_row + (o0 + r).min(m - 1)) * d;
+                &self.x[start..start + d]
+            });
+            packed.dots::<FMA>(rows, &mut dots);
+            for (r, row) in rows.iter().enumerate().take(m - o0) {
+                let o = o0 + r;
+                let norm = full.row_norms[self.first_row + o];
+                let (label, best_sq) = packed.nearest(row, norm, &dots[r * packed.kp..], self.centroids, &mut low);
+                if label as u32 != labels[o] {
+                    part.changed += 1;
+                    labels[o] = label as u32;
+                }
+                upper[o] = best_sq.sqrt();
+                if !full.write_bounds {
+                } else if self.elkan {
+                    for (b, &l) in lower[o * k..(o + 1) * k].iter_mut().zip(&low) {
+                        *b = bound_down(l.max(0.0).sqrt());
+                    }
+                } else {
+                    low[label] = f64::INFINITY;
+                    let second = low.iter().fold(f64::INFINITY, |m, &l| if l < m { l } else { m });
+                    lower[o] = bound_down(second.max(0.0).sqrt());
+                }
+                if self.accumulate {
+                    part.counts[label] += 1;
+                    for (s, v) in part.sums[label * d..(label + 1) * d].iter_mut().zip(*row) {
+                        *s += v.to_f64();
+                    }
+                }
+            }
+            o0 += BLOCK_ROWS;
+        }
+        part
+    }
+
     /// Elkan's pass: a centre is measured only if neither its lower bound nor half its
     /// distance to the current centre proves it farther than the row's upper bound.
     #[inline(always)]
-    fn run_elkan(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f64]) -> ChunkSums {
+    fn run_elkan(&self, labels: &mut [u32], upper: &mut [f64], lower: &mut [f32]) -> ChunkSums {
         let (d, k) = (self.d, self.k);
         let mut part = ChunkSums {
             sums: if self.accumulate { vec![0f64; k * d] } else { Vec::new() },
             counts: vec![0u64; k],
             changed: 0,
+            measured: 0,
         };
         let centre = |j: usize| &self.centroids[j * d..(j + 1) * d];
         let mut gate: Vec<f64> = Vec::with_capacity(k);
@@ -755,8 +1165,8 @@ impl<T: Real> ChunkScan<'_, T> {
             let old = labels[o] as usize;
             let mut label = old;
             let mut u = upper[o] + self.moves[old];
-            for (bound, m) in bounds.iter_mut().zip(self.moves) {
-                *bound = (*bound - m).max(0.0);
+            for (bound, &m) in bounds.iter_mut().zip(self.moves_up) {
+                *bound = bound_minus(*bound, m);
             }
             if u >= self.gaps.half_min[label] * self.keep {
                 // Squared distance to the current label once measured (comparisons use the
@@ -769,37 +1179,43 @@ impl<T: Real> ChunkScan<'_, T> {
                 let gated_label = label;
                 gate.clear();
                 gate.extend(
-                    bounds.iter().zip(&self.gaps.half_pair[label * k..(label + 1) * k]).map(|(b, h)| b.max(*h) * self.keep),
+                    bounds.iter().zip(&self.gaps.half_pair[label * k..(label + 1) * k]).map(|(&b, h)| f64::from(b).max(*h) * self.keep),
                 );
-                for c in 0..k {
+                gate[label] = f64::INFINITY;
+                // Usually no centre passes its gate once the labels settle: one branch-free
+                // count instead of a compare and branch per centre.
+                let open = gate.iter().filter(|&&z| u >= z).count();
+                for c in 0..if open == 0 { 0 } else { k } {
                     if c == label {
                         continue;
                     }
                     let z = if label == gated_label {
                         gate[c]
                     } else {
-                        bounds[c].max(self.gaps.half_pair[label * k + c]) * self.keep
+                        f64::from(bounds[c]).max(self.gaps.half_pair[label * k + c]) * self.keep
                     };
                     if u < z {
                         continue;
                     }
                     if best_sq.is_nan() {
                         best_sq = squared_distance(row, centre(label)).to_f64();
+                        part.measured += 1;
                         u = best_sq.sqrt();
-                        bounds[label] = u;
+                        bounds[label] = bound_down(u);
                         if u < z {
                             continue;
                         }
                     }
                     let dist_sq = squared_distance(row, centre(c)).to_f64();
-                    bounds[c] = dist_sq.sqrt();
+                    part.measured += 1;
+                    bounds[c] = bound_down(dist_sq.sqrt());
                     // An exact tie goes to the lower index, as in a full scan.
                     #[allow(clippy::float_cmp)]
                     let closer = dist_sq < best_sq || (dist_sq == best_sq && c < label);
                     if closer {
                         label = c;
                         best_sq = dist_sq;
-                        u = bounds[c];
+                        u = dist_sq.sqrt();
                     }
                 }
                 if label != old {
@@ -975,6 +1391,113 @@ mod tests {
         let four = squared_distances4(row, [centres[0], centres[1], centres[2], centres[3]]);
         for (got, centre) in four.iter().zip(&centres) {
             assert_eq!(got.to_bits(), squared_distance(row, centre).to_bits());
+        }
+    }
+
+    /// One full pass over all rows through [`ChunkScan::run`] with or without FMA, as labels
+    /// and Hamerly bounds (upper, lower).
+    fn full_pass<T: Real, const FMA: bool>(x: &[T], n: usize, d: usize, centroids: &[T]) -> (Vec<u32>, Vec<f64>, Vec<f32>) {
+        let k = centroids.len() / d;
+        let packed = Packed::new(centroids, k, d);
+        let problem = Problem { x, n_rows: n, n_cols: d, k, elkan: false };
+        let row_norms = problem.row_norms();
+        let gaps = CentreGaps::new(centroids, k, d);
+        let (mut labels, mut upper, mut lower) = (vec![0u32; n], vec![0f64; n], vec![0f32; n]);
+        let scan = ChunkScan {
+            x,
+            first_row: 0,
+            d,
+            k,
+            centroids,
+            gaps: &gaps,
+            moves: &[],
+            moves_up: &[],
+            keep: 1.0,
+            accumulate: false,
+            elkan: false,
+            full: Some(FullPass { packed: &packed, row_norms: &row_norms, write_bounds: true }),
+        };
+        assert!(n <= CHUNK);
+        scan.run::<FMA>(&mut labels, &mut upper, &mut lower);
+        (labels, upper, lower)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn full_pass_avx2_fma<T: Real>(x: &[T], n: usize, d: usize, centroids: &[T]) -> (Vec<u32>, Vec<f64>, Vec<f32>) {
+        full_pass::<T, true>(x, n, d, centroids)
+    }
+
+    /// The blocked kernel (portable and AVX2+FMA) against the row-at-a-time scan, on sizes
+    /// that fill no block evenly, with real and integer (tie-prone) values, in f32 and f64.
+    fn check_full_pass<T: Real>(to_t: fn(f64) -> T) {
+        for (n, d, k) in [(1, 1, 1), (2, 3, 2), (5, 7, 3), (7, 9, 5), (11, 17, 9), (4, 33, 20), (13, 65, 25), (3, 64, 20), (8, 5, 33)] {
+            for integer in [false, true] {
+                let mut x = blobs(n + k, d, k, (n * 31 + d * 7 + k) as u64);
+                if integer {
+                    for v in &mut x {
+                        *v = (*v / 3.0).round();
+                    }
+                }
+                let x: Vec<T> = x.into_iter().map(to_t).collect();
+                let (rows, centroids) = x.split_at(n * d);
+                let expected: Vec<(usize, f64, f64)> = rows.chunks_exact(d).map(|r| nearest_two(r, centroids, d)).collect();
+                let mut runs = vec![full_pass::<T, false>(rows, n, d, centroids), full_pass::<T, true>(rows, n, d, centroids)];
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+                    runs.push(unsafe { full_pass_avx2_fma(rows, n, d, centroids) });
+                }
+                for (labels, upper, lower) in runs {
+                    for (i, &(best, best_d, second_d)) in expected.iter().enumerate() {
+                        assert_eq!(labels[i] as usize, best, "n {n} d {d} k {k} integer {integer} row {i}");
+                        // The bounds hold: upper above the distance, lower below the second.
+                        assert!(upper[i] >= best_d.sqrt(), "upper {} < {}", upper[i], best_d.sqrt());
+                        assert!(f64::from(lower[i]) <= second_d.sqrt(), "lower {} > {}", lower[i], second_d.sqrt());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn full_pass_matches_row_scan_f64() {
+        check_full_pass::<f64>(|v| v);
+    }
+
+    #[test]
+    fn full_pass_matches_row_scan_f32() {
+        #[allow(clippy::cast_possible_truncation)]
+        check_full_pass::<f32>(|v| v as f32);
+    }
+
+    #[test]
+    fn full_pass_survives_overflowing_estimates() {
+        // Squared norms beyond f32's range: the estimates overflow (inf or NaN) and every
+        // centre is measured, as the row scan does (which then sees infinite distances too).
+        let (n, d, k) = (5, 9, 3);
+        let x: Vec<f32> = (0..(n + k) * d).map(|i| if i % 3 == 0 { 1e20 } else { -2e19 * (i % 5) as f32 }).collect();
+        let (rows, centroids) = x.split_at(n * d);
+        let (labels, _, _) = full_pass::<f32, false>(rows, n, d, centroids);
+        for (i, row) in rows.chunks_exact(d).enumerate() {
+            assert_eq!(labels[i] as usize, nearest_two(row, centroids, d).0);
+        }
+    }
+
+    #[test]
+    fn f32_bounds_round_the_safe_way() {
+        let mut rng = Rng::new(9);
+        let specials = [0.0, 1e-300, 1e-45, 1e-40, 1.17e-38, 1.0, 3.0e38, 3.5e38, 1e300, f64::INFINITY];
+        let randoms: Vec<f64> = (0..10_000).map(|i| rng.uniform() * 10f64.powi(i % 80 - 40)).collect();
+        for v in specials.into_iter().chain(randoms) {
+            assert!(f64::from(bound_down(v)) <= v, "{v}");
+            assert!(bound_down(v) >= 0.0);
+            if v < 3.0e38 {
+                assert!(f64::from(round_up(v)) >= v, "{v}");
+                let b = bound_down(v);
+                let m = round_up(v * rng.uniform());
+                assert!(f64::from(bound_minus(b, m)) <= (f64::from(b) - f64::from(m)).max(0.0), "{v}");
+            }
         }
     }
 

@@ -26,6 +26,10 @@ pub trait Real:
     fn from_f64(value: f64) -> Self;
     fn is_nan(self) -> bool;
     fn is_finite(self) -> bool;
+    /// `self * a + b` with one rounding (an FMA instruction where the caller is compiled with
+    /// the `fma` target feature; a slow library call otherwise, so only used on that path).
+    #[must_use]
+    fn mul_add(self, a: Self, b: Self) -> Self;
 }
 
 macro_rules! impl_real {
@@ -50,6 +54,10 @@ macro_rules! impl_real {
             #[inline]
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                <$t>::mul_add(self, a, b)
             }
         }
     };
