@@ -77,7 +77,7 @@ def kmeans(
     seed: int = 0,
     num_threads: int = 0,
 ) -> KMeansResult:
-    """Cluster the rows of ``x`` with k-means (Lloyd's algorithm, accelerated with Hamerly's bounds).
+    """Cluster the rows of ``x`` with k-means (Lloyd's algorithm, with exact bound-based acceleration).
 
     The conventions are scikit-learn's ``KMeans(algorithm="lloyd")``: greedy k-means++ seeding
     with ``2 + ln(n_clusters)`` local trials, ``tol`` relative to the mean per-feature variance
