@@ -161,8 +161,8 @@ def write_results(lines, command, note=""):
             f"Command: `{command}`",
             "",
             f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}; "
-            f"load average {load:.1f} when the run started. Taken **under load** (other builds shared "
-            "the 2 cores), so the ratios are noisy; rerun on a quiet machine for clean numbers." + note,
+            f"load average {load:.1f} when the run started (above about 1, other jobs shared the "
+            "2 cores and the all-cores ratios are noisy; the 1-thread column is the steadier one)." + note,
             "",
             *lines,
             "",
@@ -181,7 +181,8 @@ def write_results(lines, command, note=""):
             "  column ~1.0-1.2x): in a full pass the kernel is only about 40% of the time (estimates,",
             "  candidate masks, bound writes and the float64 centre sums take the rest), and a bounded",
             "  pass that still measures about one distance per row costs as much as a full one.",
-            "  Run to run (same load) scale 0.5 gave 1.18x-1.38x and scale 0.8 1.78x-1.95x.",
+            "  Earlier runs with other jobs on the machine gave 1.18x-1.38x (scale 0.5) and",
+            "  1.78x-1.95x (scale 0.8).",
             "- median_filter: sorting networks for windows up to 9, a sorted array up to 63,",
             "  Suomela's sorted blocks beyond (O(n log w)). Per core we beat the faster peer at every",
             "  window (1-thread column); the 2x target at mid windows needs the second core (long",
