@@ -261,8 +261,8 @@ def main() -> None:
         body = "\n".join([
             "## recommender (MovieLens latest-small, 80/20 random split)",
             "",
-            f"`python benches/accuracy.py --write` (seed {args.seed}; {platform.machine()}, {os.cpu_count()} cores "
-            "shared with other jobs: timings were taken under load and are noisy; shoprec uses all cores, "
+            f"`python benches/accuracy.py --write` (seed {args.seed}; {platform.machine()}, {os.cpu_count()} cores; "
+            "see the load below: above about 1, other jobs shared the cores and timings are noisier; shoprec uses all cores, "
             "surprise is single-threaded, implicit uses its default threads)",
             "",
             f"Machine load during the run: {load}.",

@@ -229,8 +229,9 @@ def main():
             "## Segments and series cleaning (issue #4)",
             "",
             "Command: `PYTHONPATH=python python3 benches/peers_segments_clean.py` "
-            f"(best of {args.repeats}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared "
-            "with other jobs, so timings are noisy; ratios are what to read; BLAS single-threaded for both "
+            f"(best of {args.repeats}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+            f"{os.getloadavg()[0]:.1f} when written (above about 1, other jobs shared the cores); ratios are "
+            "what to read; BLAS single-threaded for both "
             f"sides: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}).",
             "Segments peer: IDF weighting + scikit-learn `TruncatedSVD(32, n_iter=4)` + `normalize` + "
             "`KMeans(8, n_init=4, algorithm=\"lloyd\")` + `silhouette_score(sample_size=2000)`; "
