@@ -1,15 +1,12 @@
 //! Glue for `shoprec.kernels.pearson_neighbours`.
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
-use shoprec_core::csr::CsrView;
 use shoprec_core::pearson::{pearson_neighbours, Axis, Similarity};
 
-use crate::arrays::slice1;
+use crate::arrays::{csr_into_py, csr_view, CsrOut};
 use crate::error::to_py;
 use crate::parallel::run_detached;
-
-type CsrOut<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f32>>);
 
 /// Top-`k` neighbours of the canonical users x items CSR `(indptr, indices, data)`; returns the
 /// `n x n` result as CSR arrays `(indptr, indices, data)`.
@@ -29,19 +26,10 @@ pub fn pearson_neighbours_py<'py>(
     min_support: usize,
     shrinkage: f64,
     num_threads: usize,
-) -> PyResult<CsrOut<'py>> {
+) -> PyResult<CsrOut<'py, f32>> {
     let axis = Axis::parse(axis).map_err(to_py)?;
     let similarity = Similarity::parse(similarity).map_err(to_py)?;
-    let view = CsrView::new(
-        "matrix",
-        n_rows,
-        n_cols,
-        slice1(&indptr, "matrix")?,
-        slice1(&indices, "matrix")?,
-        slice1(&data, "matrix")?,
-        true,
-    )
-    .map_err(to_py)?;
+    let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, true)?;
     let result = run_detached(py, num_threads, || pearson_neighbours(&view, k, axis, similarity, min_support, shrinkage))?;
-    Ok((result.indptr.into_pyarray(py), result.indices.into_pyarray(py), result.data.into_pyarray(py)))
+    Ok(csr_into_py(py, result))
 }

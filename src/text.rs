@@ -13,7 +13,7 @@ use shoprec_core::text::svd::randomized_svd;
 use shoprec_core::text::tokenizer::{Tokenizer, TOKENIZER_VERSION};
 use shoprec_core::Error;
 
-use crate::arrays::slice1;
+use crate::arrays::{csr_into_py, csr_view, slice1, CsrOut};
 use crate::error::to_py;
 use crate::parallel::{run_detached, run_detached_here};
 
@@ -96,8 +96,6 @@ pub fn discover_phrases_py(
     run_detached(py, num_threads, || discover_phrases(&tokenizer, &texts, min_count, min_cohesion, max_phrases))
 }
 
-type CsrOut<'py, T> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<T>>);
-
 /// Returns `(vocab, doc_freq, (indptr, indices, counts))`.
 #[pyfunction(name = "build_corpus")]
 #[pyo3(signature = (tokenizer, texts, max_terms, min_count, num_threads = 0))]
@@ -111,11 +109,10 @@ pub fn build_corpus_py<'py>(
 ) -> PyResult<(Vec<String>, Bound<'py, PyArray1<u32>>, CsrOut<'py, u32>)> {
     let tokenizer = Arc::clone(&tokenizer.inner);
     let corpus = run_detached(py, num_threads, || Corpus::build(&tokenizer, &texts, max_terms, min_count))?;
-    let docs = corpus.docs;
     Ok((
         corpus.vocab,
         corpus.doc_freq.into_pyarray(py),
-        (docs.indptr.into_pyarray(py), docs.indices.into_pyarray(py), docs.data.into_pyarray(py)),
+        csr_into_py(py, corpus.docs),
     ))
 }
 
@@ -138,7 +135,7 @@ pub fn cooccurrence_py<'py>(
     }
     let view = CsrView::<f64>::new("docs", n_texts, n_terms, indptr, indices, &[], false).map_err(to_py)?;
     let m = run_detached(py, num_threads, || cooccurrence(&view, max_terms_per_text))?;
-    Ok((m.indptr.into_pyarray(py), m.indices.into_pyarray(py), m.data.into_pyarray(py)))
+    Ok(csr_into_py(py, m))
 }
 
 #[pyfunction(name = "ppmi")]
@@ -154,10 +151,9 @@ pub fn ppmi_py<'py>(
     shift: f64,
     num_threads: usize,
 ) -> PyResult<CsrOut<'py, f32>> {
-    let view = CsrView::new("counts", n_terms, n_terms, slice1(&indptr, "counts")?, slice1(&indices, "counts")?, slice1(&data, "counts")?, false)
-        .map_err(to_py)?;
+    let view = csr_view("counts", n_terms, n_terms, &indptr, &indices, &data, false)?;
     let m = run_detached(py, num_threads, || ppmi(&view, alpha, shift))?;
-    Ok((m.indptr.into_pyarray(py), m.indices.into_pyarray(py), m.data.into_pyarray(py)))
+    Ok(csr_into_py(py, m))
 }
 
 type SvdOut<'py> = (Bound<'py, PyArray2<f32>>, Bound<'py, PyArray1<f32>>, Bound<'py, PyArray2<f32>>);
@@ -179,8 +175,7 @@ pub fn randomized_svd_py<'py>(
     seed: u64,
     num_threads: usize,
 ) -> PyResult<SvdOut<'py>> {
-    let view = CsrView::new("matrix", n_rows, n_cols, slice1(&indptr, "matrix")?, slice1(&indices, "matrix")?, slice1(&data, "matrix")?, false)
-        .map_err(to_py)?;
+    let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, false)?;
     let svd = run_detached(py, num_threads, || randomized_svd(&view, rank, oversample, power_iterations, seed))?;
     Ok((
         svd.u.into_pyarray(py).reshape([n_rows, rank])?,
