@@ -1042,7 +1042,7 @@ def diversify_recommendations(recommendations: Any, segments: InterestSegments, 
         The kept items in the new order, each with its score from ``recommendations`` (so the
         scores are no longer sorted).
     """
-    from .models import Recommendations
+    from .recommendations import Recommendations
 
     if not isinstance(segments, InterestSegments):
         raise DTypeError(f"segments must be a shoprec.InterestSegments, got {type(segments).__name__}")
