@@ -12,6 +12,7 @@ from .interactions import Interactions
 from .keywords import KeywordModel
 from .models import Baseline, ItemKNN, Popular, Recommendations, UserKNN
 from .segments import NEW_SHOPPERS, InterestSegments, choose_n_segments
+from .search import SearchIndex, SearchResults
 from .text import tokenize
 from ._core import __version__
 from .errors import (
@@ -41,6 +42,8 @@ __all__ = [
     "Baseline",
     "Popular",
     "Recommendations",
+    "SearchIndex",
+    "SearchResults",
     "load",
     "tokenize",
     "KeywordModel",

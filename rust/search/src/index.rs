@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use shoprec_core::text::tokenizer::Tokenizer as CoreTokenizer;
 use tantivy::columnar::{Column, StrColumn};
@@ -123,13 +123,27 @@ pub struct SearchIndex {
 /// The tantivy writer's memory per indexing thread.
 const WRITER_BYTES_PER_THREAD: usize = 32_000_000;
 
+/// The tokenizer for `user_words`; the one without user words is built once per process
+/// (loading jieba's dictionary takes a moment).
+fn tokenizer_for(user_words: &[String]) -> Result<Arc<CoreTokenizer>> {
+    static DEFAULT: OnceLock<Arc<CoreTokenizer>> = OnceLock::new();
+    if !user_words.is_empty() {
+        return Ok(Arc::new(CoreTokenizer::new(user_words)?));
+    }
+    if let Some(t) = DEFAULT.get() {
+        return Ok(Arc::clone(t));
+    }
+    let built = Arc::new(CoreTokenizer::new(&[])?);
+    Ok(Arc::clone(DEFAULT.get_or_init(|| built)))
+}
+
 fn open_index(
     config: &Config,
     index: Index,
     fields: Fields,
     num_threads: usize,
 ) -> Result<SearchIndex> {
-    let tokenizer = Arc::new(CoreTokenizer::new(&config.user_words)?);
+    let tokenizer = tokenizer_for(&config.user_words)?;
     let analyzer = analyzer(tokenizer);
     index.tokenizers().register(ANALYZER_NAME, analyzer.clone());
     let threads = if num_threads == 0 {
