@@ -665,14 +665,16 @@ impl SearchIndex {
         for ((segment, doc), (text, expansion)) in matches {
             by_segment[segment as usize].push((doc, text, expansion));
         }
-        let mut kept: Vec<(f32, f64, u32, u32, f32)> = Vec::new();
+        let mut kept: Vec<Kept> = Vec::new();
+        let mut id_columns: Vec<Option<StrColumn>> = Vec::new();
         let mut facet_counts: Vec<HashMap<String, u64>> = vec![HashMap::new(); facets.len()];
         for (ord, docs) in by_segment.iter_mut().enumerate() {
+            let segment = &searcher.segment_readers()[ord];
+            id_columns.push(segment.fast_fields().str(ID)?);
             if docs.is_empty() {
                 continue;
             }
             docs.sort_unstable_by_key(|d| d.0);
-            let segment = &searcher.segment_readers()[ord];
             let seg_filters = filters
                 .iter()
                 .map(|(i, c)| SegmentFilter::new(segment, *i, c))
@@ -682,6 +684,7 @@ impl SearchIndex {
                 .map(|(i, kind)| SegmentFacet::new(segment, *i, *kind))
                 .collect::<Result<Vec<_>>>()?;
             let popularity: Option<Column<f64>> = segment.fast_fields().column_opt(POPULARITY)?;
+            let ids = id_columns[ord].as_ref();
             for &(doc, text, expansion) in docs.iter() {
                 if !seg_filters.iter().all(|f| f.accepts(doc)) {
                     continue;
@@ -689,11 +692,18 @@ impl SearchIndex {
                 for facet in &mut seg_facets {
                     facet.count(doc);
                 }
-                let pop = popularity
-                    .as_ref()
-                    .and_then(|c| c.first(doc))
-                    .unwrap_or(0.0);
-                kept.push((text + expansion, pop, ord as u32, doc, text));
+                kept.push(Kept {
+                    score: text + expansion,
+                    popularity: popularity
+                        .as_ref()
+                        .and_then(|c| c.first(doc))
+                        .unwrap_or(0.0),
+                    segment: ord as u32,
+                    id_ord: ids
+                        .and_then(|c| c.term_ords(doc).next())
+                        .unwrap_or(u64::MAX),
+                    text,
+                });
             }
             for (facet, counts) in seg_facets.into_iter().zip(facet_counts.iter_mut()) {
                 facet.merge_into(counts)?;
@@ -709,47 +719,72 @@ impl SearchIndex {
                 (self.config.filter_fields[*i].0.clone(), counts)
             })
             .collect();
-        // Best first by score then popularity; the ties at the cut are all kept, then ordered
-        // by id, so the answer does not depend on where tantivy stored the documents.
-        kept.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then_with(|| b.1.total_cmp(&a.1)));
-        let mut cut = limit.min(kept.len());
-        while cut > 0
-            && cut < kept.len()
-            && kept[cut].0.total_cmp(&kept[cut - 1].0).is_eq()
-            && kept[cut].1.total_cmp(&kept[cut - 1].1).is_eq()
-        {
-            cut += 1;
-        }
-        kept.truncate(cut);
-        let mut ids: Vec<Option<StrColumn>> = Vec::new();
-        for segment in searcher.segment_readers() {
-            ids.push(segment.fast_fields().str(ID)?);
-        }
-        let mut hits: Vec<Hit> = Vec::with_capacity(kept.len());
-        for (score, popularity, ord, doc, text) in kept {
-            let mut id = String::new();
-            if let Some(column) = &ids[ord as usize] {
-                if let Some(term) = column.term_ords(doc).next() {
-                    column.ord_to_str(term, &mut id)?;
-                }
-            }
-            hits.push(Hit {
-                id,
-                text,
-                expansion: score - text,
-                popularity,
-            });
-        }
-        hits.sort_by(|a, b| {
-            (b.text + b.expansion)
-                .total_cmp(&(a.text + a.expansion))
+        // Best first by score, then popularity, then id: writes merge the index into one
+        // segment, whose id dictionary is sorted, so the id's term ordinal orders ids and the
+        // answer does not depend on where tantivy stored the documents.
+        let order = |a: &Kept, b: &Kept| {
+            b.score
+                .total_cmp(&a.score)
                 .then_with(|| b.popularity.total_cmp(&a.popularity))
-                .then_with(|| a.id.cmp(&b.id))
-        });
-        hits.truncate(limit);
+                .then_with(|| a.segment.cmp(&b.segment))
+                .then_with(|| a.id_ord.cmp(&b.id_ord))
+        };
+        if limit == 0 {
+            kept.clear();
+        } else if kept.len() > limit {
+            kept.select_nth_unstable_by(limit - 1, order);
+            kept.truncate(limit);
+        }
+        kept.sort_unstable_by(order);
+        let mut names = id_names(&id_columns, &kept)?;
+        let hits: Vec<Hit> = kept
+            .into_iter()
+            .map(|k| Hit {
+                id: names.remove(&(k.segment, k.id_ord)).unwrap_or_default(),
+                text: k.text,
+                expansion: k.score - k.text,
+                popularity: k.popularity,
+            })
+            .collect();
         out.hits = hits;
         Ok(())
     }
+}
+
+/// The ids of `kept`, by (segment, id ordinal), in one sorted pass over each segment's id
+/// dictionary (one lookup per hit would decode a dictionary block per hit).
+fn id_names(
+    id_columns: &[Option<StrColumn>],
+    kept: &[Kept],
+) -> Result<HashMap<(u32, u64), String>> {
+    let mut names: HashMap<(u32, u64), String> = HashMap::with_capacity(kept.len());
+    for (segment, column) in id_columns.iter().enumerate() {
+        let Some(column) = column else { continue };
+        let segment = segment as u32;
+        let mut ords: Vec<u64> = kept
+            .iter()
+            .filter(|k| k.segment == segment && k.id_ord != u64::MAX)
+            .map(|k| k.id_ord)
+            .collect();
+        ords.sort_unstable();
+        ords.dedup();
+        let mut next = ords.iter();
+        column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+            if let Some(ord) = next.next() {
+                names.insert((segment, *ord), String::from_utf8_lossy(bytes).into_owned());
+            }
+        })?;
+    }
+    Ok(names)
+}
+
+/// A match that passed the filters.
+struct Kept {
+    score: f32,
+    popularity: f64,
+    segment: u32,
+    id_ord: u64,
+    text: f32,
 }
 
 fn same_schema(a: &Schema, b: &Schema) -> bool {
