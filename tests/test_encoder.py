@@ -1,4 +1,4 @@
-"""KeywordModel.from_encoder and shoprec.export.quantize_encoder, with a tiny randomly
+"""KeywordModel.from_encoder and shoprec.keywords.export.quantize_encoder, with a tiny randomly
 initialised encoder and tokenizer made here (never a download)."""
 
 import shutil
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import shoprec
-from shoprec import _onnx
+from shoprec.keywords import onnx_proto as _onnx
 from shoprec.keywords import KeywordModel
 
 pytest.importorskip("onnxruntime")
@@ -97,7 +97,7 @@ def test_missing_or_bad_files(encoder_dir, tmp_path):
 
 
 def test_quantized_encoder_stays_close(encoder_dir, tmp_path):
-    from shoprec.export import quantize_encoder
+    from shoprec.keywords.export import quantize_encoder
 
     directory, _ = encoder_dir
     quantized = tmp_path / "int8"

@@ -5,7 +5,6 @@ import threading
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 import shoprec
 from shoprec import Baseline, Interactions, ItemKNN, Popular, UserKNN
@@ -441,7 +440,7 @@ def test_hypothesis_item_knn_against_dense_reference(seed, n_users, n_items, k, 
 
 
 def test_tampered_model_file_is_refused(tmp_path):
-    from shoprec import _persist
+    from shoprec import io as _persist
 
     data = synthetic(4)
     path = tmp_path / "m.shoprec"
