@@ -29,7 +29,6 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
-import shoprec
 from shoprec import Baseline, Interactions, ItemKNN, Popular, UserKNN, evaluate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -86,8 +85,8 @@ def rating_section(train: Interactions, test: Interactions, rows: List[str], not
         ]
     for label, make in peers:
         algo = make()
-        _, fit_s = timed(lambda: algo.fit(trainset))
-        preds, pred_s = timed(lambda: algo.test(testset))
+        _, fit_s = timed(lambda algo=algo: algo.fit(trainset))
+        preds, pred_s = timed(lambda algo=algo: algo.test(testset))
         est = np.array([p.est for p in preds])
         err = est - truth
         rows.append(f"| surprise {label} | {np.sqrt(np.mean(err**2)):.4f} | {np.mean(np.abs(err)):.4f} | "
@@ -150,7 +149,7 @@ def ranking_section(train: Interactions, test: Interactions, rows: List[str], no
         model = make()
         model.fit(train_csr, show_progress=False)
         model.recommend(all_users[:10], train_csr[all_users[:10]], N=k)  # warm-up
-        (ids, _), batch_s = timed(lambda: model.recommend(all_users, train_csr, N=k, filter_already_liked_items=True))
+        (ids, _, _), batch_s = timed(lambda: model.recommend(all_users, train_csr, N=k, filter_already_liked_items=True))
         score(label, ids, batch_s, label)
 
     for label, model in (

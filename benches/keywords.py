@@ -91,7 +91,6 @@ def relevance(model: KeywordModel, train_texts: List[str], queries: Dict[str, Se
     of the relevant entities or one of their tokens."""
     tokenizer = model._tokenizer
     vocab = model.vocab
-    index = {t: i for i, t in enumerate(vocab)}
     # Baseline: rank the same candidate keywords by raw co-occurrence count in training titles.
     full_vocab, _, (indptr, indices, _) = _core.build_corpus(tokenizer, train_texts, 10**9, 1)
     full_index = {t: i for i, t in enumerate(full_vocab)}
@@ -164,7 +163,7 @@ def agreement(int8: KeywordModel, fp32: KeywordModel, queries: List[str]) -> Tup
 
 def latency(model: KeywordModel, queries: List[str], repeats: int) -> Tuple[float, float, float, float]:
     """p50 and p99 (ms) of ``expand`` and of the bare ``session.run`` on the same term ids."""
-    session = model._open_session()
+    session = model._session.get()
     feeds = []
     for q in queries:
         ids, _ = model._term_ids_of(q)

@@ -39,7 +39,7 @@ from sklearn.preprocessing import normalize
 
 import shoprec
 from shoprec import clean
-from shoprec.segments import smooth_idf
+from shoprec.segments.profiles import smooth_idf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.environ.get("SHOPREC_DATA", os.path.join(ROOT, "..", "shared", "data"))

@@ -4,13 +4,13 @@ computation, onnx.checker, build -> save -> load round trips, bad input and bad 
 import json
 import os
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import shoprec
-from shoprec.keywords import MAX_QUERY_TERMS, KeywordModel
+from shoprec.keywords import KeywordModel
+from shoprec.keywords.model import MAX_QUERY_TERMS
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -78,7 +78,7 @@ def reference_scores(model, ids):
 
 
 def run_graph(model, ids, k):
-    session = model._open_session()
+    session = model._session.get()
     return session.run(None, {"token_ids": np.asarray(ids, np.int64), "k": np.array([k], np.int64)})
 
 
@@ -232,7 +232,7 @@ def test_save_load_round_trip(models, tmp_path):
     for precision, model in models.items():
         target = tmp_path / precision
         model.save(target)
-        assert sorted(os.listdir(target)) == ["keywords.txt", "meta.json", "model.onnx", "userdict.txt", "vocab.txt"]
+        assert sorted(os.listdir(target)) == ["keywords.txt", "manifest.json", "model.onnx", "userdict.txt", "vocab.txt"]
         assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]  # no staging left
         loaded = KeywordModel.load(target)
         assert loaded.vocab == model.vocab and loaded.keywords == model.keywords
@@ -256,14 +256,24 @@ def saved(models, tmp_path):
     return tmp_path / "m"
 
 
+def rewrite_manifest(path, edit):
+    """Edit the manifest and give it a valid checksum again (SHA-256 of its sorted JSON
+    without the checksum), as someone who knows the format would."""
+    import hashlib
+
+    manifest = json.loads((path / "manifest.json").read_text())
+    edit(manifest)
+    manifest.pop("checksum")
+    body = json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    manifest["checksum"] = hashlib.sha256(body).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
 def rewrite_meta(path, **changes):
-    meta = json.loads((path / "meta.json").read_text())
-    for key, value in changes.items():
-        meta[key] = value
-    (path / "meta.json").write_text(json.dumps(meta))
+    rewrite_manifest(path, lambda manifest: manifest["meta"].update(changes))
 
 
-@pytest.mark.parametrize("name", ["model.onnx", "vocab.txt", "keywords.txt", "userdict.txt", "meta.json"])
+@pytest.mark.parametrize("name", ["model.onnx", "vocab.txt", "keywords.txt", "userdict.txt", "manifest.json"])
 def test_missing_file(saved, name):
     (saved / name).unlink()
     with pytest.raises(shoprec.ModelFileError, match=name):
@@ -280,10 +290,14 @@ def test_corrupted_file_fails_its_checksum(saved, name):
 
 
 def test_corrupted_meta(saved):
-    (saved / "meta.json").write_text("{not json")
+    text = (saved / "manifest.json").read_text()
+    (saved / "manifest.json").write_text(text.replace('"n_keywords": ', '"n_keywords": 1'))  # edited
+    with pytest.raises(shoprec.ModelFileError, match="checksum"):
+        KeywordModel.load(saved)
+    (saved / "manifest.json").write_text("{not json")
     with pytest.raises(shoprec.ModelFileError):
         KeywordModel.load(saved)
-    (saved / "meta.json").write_text('{"format": "something else"}')
+    (saved / "manifest.json").write_text('{"format": "something else"}')
     with pytest.raises(shoprec.ModelFileError):
         KeywordModel.load(saved)
 
@@ -295,9 +309,7 @@ def test_newer_format_version(saved):
 
 
 def test_tokenizer_fingerprint_mismatch(saved):
-    meta = json.loads((saved / "meta.json").read_text())
-    meta["tokenizer"]["fingerprint"] = "0" * 16
-    (saved / "meta.json").write_text(json.dumps(meta))
+    rewrite_manifest(saved, lambda manifest: manifest["meta"]["tokenizer"].update(fingerprint="0" * 16))
     with pytest.raises(shoprec.ModelFileError, match="tokenizer"):
         KeywordModel.load(saved)
 
@@ -306,11 +318,11 @@ def test_unreadable_onnx_with_matching_checksum(saved):
     import hashlib
 
     (saved / "model.onnx").write_bytes(b"\x08\x01garbage")
-    meta = json.loads((saved / "meta.json").read_text())
-    meta["files"]["model.onnx"] = hashlib.sha256(b"\x08\x01garbage").hexdigest()
-    (saved / "meta.json").write_text(json.dumps(meta))
+    entry = {"sha256": hashlib.sha256(b"\x08\x01garbage").hexdigest(), "size": 9}
+    rewrite_manifest(saved, lambda manifest: manifest["files"].update({"model.onnx": entry}))
+    # The session opens at the first expand (lazily, so a model loaded before fork() works).
     with pytest.raises(shoprec.ModelFileError, match="onnxruntime"):
-        KeywordModel.load(saved)
+        KeywordModel.load(saved).expand("laptop")
 
 
 def test_not_a_directory(tmp_path):
@@ -322,7 +334,7 @@ def test_one_session_shared_by_threads(saved):
     model = KeywordModel.load(saved)
     queries = ["laptop", "dress", "pan", "wireless mouse", "游戏本", "cotton"] * 20
     want = [model.expand(q) for q in queries]
-    session = model._session
+    session = model._session.get()
     results = {}
 
     def work(i):
@@ -334,7 +346,7 @@ def test_one_session_shared_by_threads(saved):
     for t in threads:
         t.join()
     assert all(results[i] == want for i in range(4))
-    assert model._session is session
+    assert model._session.get() is session
 
 
 from hypothesis import given, settings  # noqa: E402

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import shoprec
-from shoprec import _persist
+from shoprec import io as _persist
 
 
 def write(tmp_path, arrays, params=None):

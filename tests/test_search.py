@@ -286,6 +286,20 @@ def test_load_refuses_other_directories(tmp_path):
         SearchIndex.load(tmp_path)
 
 
+def test_shoprec_load_and_corruption(tmp_path):
+    idx = SearchIndex.build(shop(), popularity="sales")
+    idx.save(tmp_path / "s")
+    loaded = shoprec.load(tmp_path / "s")
+    assert isinstance(loaded, SearchIndex)
+    assert comparable(loaded.search("shoes")) == comparable(idx.search("shoes"))
+    segment = max((p for p in (tmp_path / "s" / "index").iterdir() if p.is_file()), key=lambda p: p.stat().st_size)
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError):
+        SearchIndex.load(tmp_path / "s")
+
+
 # ---------------------------------------------------------------- personal ranking
 def personal_setup():
     products = [{"id": f"p{i}", "title": "running shoes", "brand": "acme" if i < 5 else "zoom", "sales": 1} for i in range(10)]

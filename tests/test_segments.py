@@ -11,7 +11,8 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 import shoprec
 from shoprec import NEW_SHOPPERS, Interactions, InterestSegments, choose_n_segments
-from shoprec.segments import randomized_svd_components, silhouette, smooth_idf
+from shoprec.segments.profiles import randomized_svd_components, smooth_idf
+from shoprec.segments.quality import silhouette
 
 N_GROUPS, USERS_PER_GROUP, ITEMS_PER_GROUP = 3, 40, 30
 

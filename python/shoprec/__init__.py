@@ -1,19 +1,19 @@
 """shoprec: search, query expansion and recommendations for online shops, in-process on CPU.
 
 The hot paths run in a Rust core (``shoprec._core``) with the GIL released; this package is
-the Python face of it.
+the Python face of it. Data flows one way through its modules, and a lower one never imports
+a higher one:
+
+``errors``, ``_validate``, ``_ids``, ``recommendations`` -> ``io`` -> ``kernels``, ``text`` ->
+``interactions`` -> ``segments``, ``clean``, ``keywords`` -> ``models`` -> ``rerank``,
+``evaluate``, ``tune``, ``search`` -> ``demo``.
+
+Importing this package imports every class that can be saved, so :func:`load` knows them all.
 """
 
 from __future__ import annotations
 
-from . import clean, evaluate, kernels, tune
-from ._persist import load
-from .interactions import Interactions
-from .keywords import KeywordModel
-from .models import Baseline, ItemKNN, Popular, Recommendations, UserKNN
-from .segments import NEW_SHOPPERS, InterestSegments, choose_n_segments
-from .search import SearchIndex, SearchResults
-from .text import tokenize
+from . import clean, evaluate, kernels, rerank, tune
 from ._core import __version__
 from .errors import (
     DTypeError,
@@ -26,6 +26,14 @@ from .errors import (
     ShoprecError,
     UnknownIdError,
 )
+from .interactions import Interactions
+from .io import load
+from .keywords import KeywordModel
+from .models import Baseline, ItemKNN, Popular, UserKNN
+from .recommendations import Recommendations
+from .search import SearchIndex, SearchResults
+from .segments import NEW_SHOPPERS, InterestSegments, choose_n_segments
+from .text import tokenize
 
 __all__ = [
     "__version__",
@@ -33,6 +41,7 @@ __all__ = [
     "evaluate",
     "tune",
     "clean",
+    "rerank",
     "InterestSegments",
     "choose_n_segments",
     "NEW_SHOPPERS",

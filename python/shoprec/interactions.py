@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._ids import IdMap
-from ._persist import register
+from .io import PicklesByValue, load_as, register, save
 from .errors import DTypeError, InvalidArgumentError, ShapeMismatchError
 
 __all__ = ["Interactions", "DEFAULT_EVENT_WEIGHTS"]
@@ -59,7 +59,7 @@ def _as_timestamps(timestamps: Any, n: int) -> np.ndarray:
 
 
 @register("Interactions")
-class Interactions:
+class Interactions(PicklesByValue):
     """User-item interactions with the id maps that turn shop ids into indices.
 
     Build one with :meth:`from_arrays`, :meth:`from_pandas` or :meth:`from_csv`.
@@ -381,21 +381,12 @@ class Interactions:
 
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Save to one file in shoprec's model format (atomic; see :func:`shoprec.load`)."""
-        from ._persist import save_object
-
-        save_object(path, self)
+        save(path, self)
 
     @staticmethod
     def load(path: Union[str, "os.PathLike[str]"]) -> "Interactions":
         """Load interactions saved with :meth:`save` (arrays are mapped, not copied)."""
-        from ._persist import load
-
-        obj = load(path)
-        if not isinstance(obj, Interactions):
-            from .errors import ModelFileError
-
-            raise ModelFileError(f"{os.fspath(path)!r} holds a {type(obj).__name__}, not Interactions")
-        return obj
+        return load_as(Interactions, path)
 
 
 def _combine_pairs(

@@ -9,21 +9,21 @@ query, and re-ranks the best candidates (see :mod:`shoprec.search.blend`).
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
-import shutil
-import threading
-import uuid
+import tempfile
 from pathlib import Path
-from typing import Any, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .. import _core
 from .._validate import check_int, check_k, check_num_threads
 from ..errors import DTypeError, InvalidArgumentError, ModelFileError, ModelVersionError, UnknownIdError
+from ..io import SavedDirectory, read_directory, register
+from ..io import PathLike
+from ..io import save as io_save
 from .blend import DEFAULT_WEIGHTS, Weights, blend
 from .results import SearchResults
 
@@ -33,7 +33,6 @@ FORMAT = "shoprec-search-index"
 FORMAT_VERSION = 1
 STOCK_FIELD = "in_stock"
 _KINDS = ("str", "number", "bool")
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 # ------------------------------------------------------------------------------- ids
@@ -187,6 +186,7 @@ def _condition(field: str, kind: str, value: Any) -> Tuple[str, str, Any]:
     return (field, "numbers", [number(value)])
 
 
+@register("SearchIndex")
 class SearchIndex:
     """Product search for one shop: BM25 over the shop's own tokenizer, typo tolerance, query
     expansion, filters and facets, and a ranking that blends text relevance with the shopper's
@@ -217,9 +217,6 @@ class SearchIndex:
         self._filter_kinds: Dict[str, str] = dict(filter_fields)
         self._user_words: List[str] = list(user_words)
         self._stock: Optional[str] = stock
-        self._known_users: Optional[set] = None
-        self._known_items: Optional[set] = None
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------ building
     @classmethod
@@ -584,84 +581,91 @@ class SearchIndex:
 
     def _personal(self, ids: List[Any], user: Any, history: Any) -> Optional[np.ndarray]:
         """The recommender's raw scores for the candidates (NaN where it gave none), or None
-        when the shopper is unknown to it."""
+        when it has nothing personal to say: an unknown user, a history with no known item,
+        no evidence for any candidate (its answer is then a fallback, ``recs.source``)."""
         model = self.recommender
         if model is None or not ids or (user is None and history is None):
             return None
         try:
             if user is not None:
-                if not self._knows("user", user):
-                    return None
                 recs = model.recommend(user, len(ids), items=ids, exclude_seen=False)
             else:
-                history = list(history)
-                if not any(self._knows("item", i) for i in history):
-                    return None
-                recs = model.recommend_for_history(history, len(ids), items=ids, exclude_seen=False)
+                recs = model.recommend_for_history(list(history), len(ids), items=ids, exclude_seen=False)
         except (UnknownIdError, KeyError, TypeError):
+            return None
+        if getattr(recs, "source", "model") != "model":
             return None
         scores = dict(zip(np.asarray(recs.items).tolist(), np.asarray(recs.scores, dtype=np.float64).tolist()))
         return np.array([scores.get(i, np.nan) for i in ids], dtype=np.float64)
 
-    def _knows(self, what: str, key: Any) -> bool:
-        """Whether the recommender was fitted with this user or item (its ``user_ids`` /
-        ``item_ids``); True when it does not say."""
-        attr = "_known_users" if what == "user" else "_known_items"
-        known = getattr(self, attr)
-        if known is None:
-            with self._lock:
-                ids = getattr(self.recommender, f"{what}_ids", None)
-                known = set(np.asarray(ids).tolist()) if ids is not None else {None}
-                setattr(self, attr, known)
-        if known == {None}:
-            return True
-        try:
-            return key in known
-        except TypeError:
-            return False
-
     # ---------------------------------------------------------------------- persistence
     def save(self, directory: PathLike) -> None:
-        """Write the index into ``directory`` (replaced if it exists), atomically: everything
-        is written into a temporary sibling directory, synced, then renamed into place.
+        """Write the index as a shoprec directory (``manifest.json`` with the SHA-256 of every
+        file, the tantivy index under ``index/``), atomically; see :mod:`shoprec.io`.
 
         The keyword model and recommender are not saved with it (they have their own
         ``save``); pass them again to :meth:`load`.
+
+        Raises
+        ------
+        InvalidArgumentError
+            If ``directory`` exists and is not a directory shoprec wrote (nothing is replaced).
         """
-        target = Path(directory)
-        parent = target.parent
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = parent / f".{target.name}.tmp-{uuid.uuid4().hex}"
-        try:
-            tmp.mkdir()
-            self._engine.save(os.fspath(tmp / "index"))
-            meta = {
-                "format": FORMAT,
-                "version": FORMAT_VERSION,
-                "id": self._id_column,
-                "text_fields": self._text_fields,
-                "filter_fields": list(self._filter_kinds.items()),
-                "user_words": self._user_words,
-                "stock_field": self._stock,
-                "weights": self.weights.__dict__,
-                "popularity": self.popularity if isinstance(self.popularity, str) else None,
-            }
-            with open(tmp / "search.json", "w", encoding="utf-8") as f:
-                json.dump(meta, f, ensure_ascii=False, indent=1)
-                f.flush()
-                os.fsync(f.fileno())
-            _fsync_tree(tmp)
-            old = None
-            if target.exists():
-                old = parent / f".{target.name}.old-{uuid.uuid4().hex}"
-                os.replace(target, old)
-            os.replace(tmp, target)
-            _fsync_dir(parent)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        io_save(directory, self)
+
+    def _to_files(self) -> Tuple[Dict[str, Any], Dict[str, bytes]]:
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "id": self._id_column,
+            "text_fields": [[n, w] for n, w in self._text_fields],
+            "filter_fields": [[n, k] for n, k in self._filter_kinds.items()],
+            "user_words": self._user_words,
+            "stock_field": self._stock,
+            "weights": dict(self.weights.__dict__),
+            "popularity": self.popularity if isinstance(self.popularity, str) else None,
+            "products": len(self),
+        }
+        files: Dict[str, bytes] = {}
+        with tempfile.TemporaryDirectory(prefix="shoprec-search-") as tmp:
+            root = Path(tmp) / "index"
+            self._engine.save(os.fspath(root))
+            for path in sorted(root.rglob("*")):
+                if path.is_file():
+                    files["index/" + path.relative_to(root).as_posix()] = path.read_bytes()
+        return meta, files
+
+    @classmethod
+    def _from_directory(cls, saved: SavedDirectory, *, keyword_model: Any = None, recommender: Any = None,
+                        popularity: Any = None, path: Optional[PathLike] = None, num_threads: int = 0) -> "SearchIndex":
+        meta = saved.meta
+        if meta.get("format") != FORMAT:
+            raise ModelFileError(f"{saved.root}: the metadata does not describe a shoprec search index")
+        version = meta.get("format_version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ModelFileError(f"{saved.root}: the search index's metadata has no format_version")
+        if version > FORMAT_VERSION:
+            raise ModelVersionError(
+                f"{saved.root}: a search index of format {version}; this shoprec reads up to {FORMAT_VERSION}: upgrade shoprec"
+            )
+        if not any(name.startswith("index/") for name in saved.files):
+            raise ModelFileError(f"{saved.root}: the search index has no index files")
+        engine = _core.SearchEngine.load(
+            os.fspath(saved.root / "index"),
+            [(str(n), float(w)) for n, w in meta["text_fields"]],
+            [(str(n), str(k)) for n, k in meta["filter_fields"]],
+            [str(w) for w in meta["user_words"]],
+            meta["stock_field"],
+            None if path is None else os.fspath(path),
+            check_num_threads(num_threads),
+        )
+        if len(engine) != meta.get("products", len(engine)):
+            raise ModelFileError(f"{saved.root}: the index holds {len(engine)} products, the metadata says {meta['products']}")
+        index = cls(engine, keyword_model=keyword_model, recommender=recommender,
+                    popularity=popularity if popularity is not None else meta.get("popularity"),
+                    weights=Weights(**meta["weights"]))
+        index._id_column = str(meta["id"])
+        return index
 
     @classmethod
     def load(
@@ -674,58 +678,19 @@ class SearchIndex:
         path: Optional[PathLike] = None,
         num_threads: int = 0,
     ) -> "SearchIndex":
-        """Open an index written by :meth:`save`, in memory (or copied into a new directory at
-        ``path``). Searches give exactly the answers of the saved index.
+        """Open an index written by :meth:`save` (also :func:`shoprec.load`, without the
+        attachments), in memory or copied into a new directory at ``path``. Every file is
+        checked against its SHA-256 first; searches give exactly the answers of the saved index.
 
         Raises
         ------
         ModelFileError
-            If ``directory`` holds no saved search index.
+            If ``directory`` holds no saved search index, or a file is missing or corrupted.
         ModelVersionError
             If it was written by a newer shoprec.
         """
-        directory = Path(directory)
-        try:
-            with open(directory / "search.json", encoding="utf-8") as f:
-                meta = json.load(f)
-        except (OSError, ValueError) as exc:
-            raise ModelFileError(f"{directory} holds no saved search index: {exc}") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ModelFileError(f"{directory} holds no saved search index")
-        if meta.get("version", 0) > FORMAT_VERSION:
-            raise ModelVersionError(f"{directory} was written in search format {meta['version']}; this shoprec reads {FORMAT_VERSION}")
-        engine = _core.SearchEngine.load(
-            os.fspath(directory / "index"),
-            [(n, float(w)) for n, w in meta["text_fields"]],
-            [(n, k) for n, k in meta["filter_fields"]],
-            list(meta["user_words"]),
-            meta["stock_field"],
-            None if path is None else os.fspath(path),
-            check_num_threads(num_threads),
-        )
-        index = cls(engine, keyword_model=keyword_model, recommender=recommender,
-                    popularity=popularity if popularity is not None else meta.get("popularity"),
-                    weights=Weights(**meta["weights"]))
-        index._id_column = meta["id"]
-        return index
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(root: Path) -> None:
-    for dirpath, _, filenames in os.walk(root):
-        for name in filenames:
-            with open(os.path.join(dirpath, name), "rb") as f:
-                os.fsync(f.fileno())
-        _fsync_dir(Path(dirpath))
+        saved = read_directory(directory)
+        if saved.type != "SearchIndex":
+            raise ModelFileError(f"{os.fspath(directory)!r} holds a {saved.type}, not a SearchIndex")
+        return cls._from_directory(saved, keyword_model=keyword_model, recommender=recommender,
+                                   popularity=popularity, path=path, num_threads=num_threads)

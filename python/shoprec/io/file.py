@@ -1,4 +1,4 @@
-"""shoprec's one-file model format: safe to load, mapped rather than copied, never pickle.
+"""The one-file format of models, segments and interactions: mapped rather than copied on load.
 
 Layout (all integers little-endian)::
 
@@ -18,9 +18,8 @@ JSON list.
 
 Loading checks the magic, the version, the checksum and every array's bounds before
 exposing anything; raw arrays are read-only views of one ``mmap`` of the file (many worker
-processes loading the same file share its pages). Saving writes a temporary file in the
-target directory, fsyncs it and renames it over the target, so readers see either the old
-or the new file, never half of one.
+processes loading the same file share its pages). Saving goes through :mod:`.atomic`. The
+same bytes, held in memory, are what a pickled model carries (:func:`encode`, :func:`decode`).
 """
 
 from __future__ import annotations
@@ -30,39 +29,20 @@ import json
 import mmap
 import os
 import struct
-import tempfile
-from typing import Any, Callable, Dict, Tuple, Type, Union
+from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 
-from .errors import InvalidArgumentError, ModelFileError, ModelVersionError
+from ..errors import InvalidArgumentError, ModelFileError, ModelVersionError
+from .atomic import PathLike, write_file_atomically
 
-__all__ = ["FORMAT_VERSION", "register", "save_object", "write_file", "read_file", "load"]
+__all__ = ["FORMAT_VERSION", "MAGIC", "write_file", "read_file", "encode", "decode"]
 
 MAGIC = b"SHOPREC\x00"
 FORMAT_VERSION = 1
 _HEADER = struct.Struct("<8sIIQ")
 _ALIGN = 64
 _DIGEST = 32
-
-PathLike = Union[str, "os.PathLike[str]"]
-
-# type name -> class with ``_to_state() -> (params, arrays)`` and ``_from_state(params, arrays)``.
-_REGISTRY: Dict[str, Type[Any]] = {}
-# Modules whose classes register themselves on import; another model family adds its module here.
-_MODEL_MODULES = [".interactions", ".models", ".segments"]
-
-
-def register(name: str) -> Callable[[Type[Any]], Type[Any]]:
-    """Class decorator: objects of this class are saved under ``name`` and ``load`` rebuilds
-    them with ``cls._from_state(params, arrays)``."""
-
-    def decorate(cls: Type[Any]) -> Type[Any]:
-        _REGISTRY[name] = cls
-        cls._persist_name = name
-        return cls
-
-    return decorate
 
 
 def _pad(n: int) -> int:
@@ -89,8 +69,8 @@ def _encode_array(name: str, array: np.ndarray) -> Tuple[Dict[str, Any], bytes]:
     raise InvalidArgumentError(f"cannot save array {name!r} of dtype {array.dtype} and {array.ndim} dimensions")
 
 
-def write_file(path: PathLike, type_name: str, params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> None:
-    """Writes one model file atomically (see the module docstring for the layout)."""
+def _writer(type_name: str, params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> Callable[[Callable[[bytes], None]], None]:
+    """The writer of one file's content, validated and laid out before anything is written."""
     encoded = {name: _encode_array(name, array) for name, array in arrays.items()}
     # The metadata holds the offsets, whose values depend on the metadata's own length: lay
     # the blocks out relative to the end of the metadata, then fix the base once it is known.
@@ -114,41 +94,34 @@ def write_file(path: PathLike, type_name: str, params: Dict[str, Any], arrays: D
     else:  # pragma: no cover - the offsets' digits stabilise after two rounds
         raise ModelFileError("could not lay out the model file")
 
-    target = os.fspath(path)
-    directory_name = os.path.dirname(os.path.abspath(target))
-    fd, temp = tempfile.mkstemp(prefix=".shoprec-", suffix=".tmp", dir=directory_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            digest = hashlib.sha256()
+    def write(out: Callable[[bytes], None]) -> None:
+        digest = hashlib.sha256()
 
-            def put(chunk: bytes) -> None:
-                digest.update(chunk)
-                out.write(chunk)
+        def put(chunk: bytes) -> None:
+            digest.update(chunk)
+            out(chunk)
 
-            put(_HEADER.pack(MAGIC, FORMAT_VERSION, 0, len(meta)))
-            put(meta)
-            put(b"\0" * (base - _HEADER.size - len(meta)))
-            for _, data in encoded.values():
-                put(data)
-                put(b"\0" * _pad(len(data)))
-            out.write(digest.digest())
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(directory_name, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:  # pragma: no cover - some filesystems refuse fsync on directories
-        pass
+        put(_HEADER.pack(MAGIC, FORMAT_VERSION, 0, len(meta)))
+        put(meta)
+        put(b"\0" * (base - _HEADER.size - len(meta)))
+        for _, data in encoded.values():
+            put(data)
+            put(b"\0" * _pad(len(data)))
+        out(digest.digest())
+
+    return write
+
+
+def write_file(path: PathLike, type_name: str, params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> None:
+    """Writes one model file atomically (see the module docstring for the layout)."""
+    write_file_atomically(path, _writer(type_name, params, arrays))
+
+
+def encode(type_name: str, params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> bytes:
+    """The bytes of the file :func:`write_file` would write."""
+    chunks: list = []
+    _writer(type_name, params, arrays)(chunks.append)
+    return b"".join(chunks)
 
 
 def read_file(path: PathLike, *, verify: bool = True) -> Tuple[str, Dict[str, Any], Dict[str, np.ndarray]]:
@@ -165,11 +138,23 @@ def read_file(path: PathLike, *, verify: bool = True) -> Tuple[str, Dict[str, An
         Not a shoprec file, truncated or corrupted (checksum, metadata or bounds).
     """
     target = os.fspath(path)
+    if os.path.isdir(target):
+        raise ModelFileError(f"{target!r} is a directory, not a shoprec model file")
     with open(target, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size < _HEADER.size + _DIGEST:
             raise ModelFileError(f"{target!r} is not a shoprec model file (too short: {size} bytes)")
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    return decode(mapped, target, verify=verify)
+
+
+def decode(buffer: Any, target: str = "<bytes>", *, verify: bool = True) -> Tuple[str, Dict[str, Any], Dict[str, np.ndarray]]:
+    """Reads the content of a model file from ``buffer`` (an ``mmap`` or ``bytes``), with the
+    checks of :func:`read_file`; raw arrays are read-only views of the buffer."""
+    size = len(buffer)
+    if size < _HEADER.size + _DIGEST:
+        raise ModelFileError(f"{target!r} is not a shoprec model file (too short: {size} bytes)")
+    mapped = buffer
     view = memoryview(mapped)
     magic, version, _, meta_len = _HEADER.unpack_from(view, 0)
     if magic != MAGIC:
@@ -229,54 +214,3 @@ def read_file(path: PathLike, *, verify: bool = True) -> Tuple[str, Dict[str, An
     return type_name, params, arrays
 
 
-def save_object(path: PathLike, obj: Any) -> None:
-    """Saves a registered object (a fitted model, ``Interactions``)."""
-    name = getattr(type(obj), "_persist_name", None)
-    if name is None or _REGISTRY.get(name) is not type(obj):
-        raise InvalidArgumentError(f"{type(obj).__name__} objects cannot be saved")
-    params, arrays = obj._to_state()
-    write_file(path, name, params, arrays)
-
-
-def load(path: PathLike, *, verify: bool = True) -> Any:
-    """Load a model (or ``Interactions``) saved by shoprec.
-
-    Large arrays are memory-mapped from the file, read-only, not copied, so many worker
-    processes can share one file. The loaded model behaves exactly like the saved one.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-    verify : bool
-        Check the SHA-256 checksum of the whole file first (default). Skipping it saves
-        reading the file once, for files known to be intact.
-
-    Raises
-    ------
-    FileNotFoundError
-        No such file.
-    ModelFileError
-        Not a shoprec file, truncated, corrupted, or of an unknown model type.
-    ModelVersionError
-        Written by a newer version of shoprec.
-    """
-    # The model classes register themselves on import.
-    import importlib
-
-    for module in _MODEL_MODULES:
-        try:
-            importlib.import_module(module, __package__)
-        except ModuleNotFoundError as exc:  # a model family this build does not ship
-            if exc.name != f"{__package__}{module}":
-                raise
-
-    type_name, params, arrays = read_file(path, verify=verify)
-    cls = _REGISTRY.get(type_name)
-    if cls is None:
-        raise ModelFileError(f"{os.fspath(path)!r} holds an unknown model type {type_name!r}")
-    try:
-        return cls._from_state(params, arrays)
-    except ModelFileError:
-        raise
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise ModelFileError(f"{os.fspath(path)!r}: inconsistent {type_name} data: {exc!r}") from None

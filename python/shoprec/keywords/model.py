@@ -34,55 +34,29 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _core, _onnx
-from ._core import Tokenizer
-from ._validate import check_choice, check_float, check_int, check_k, check_num_threads
-from .errors import DTypeError, InvalidArgumentError, ModelFileError, ModelVersionError
-from .text import check_text
+from .. import _core
+from .._core import Tokenizer
+from ..io import PicklesByValue, SavedDirectory, read_directory, register, save
+from .graph import FORMAT, FORMAT_VERSION, _EPS, IR_VERSION, OPSET, _evidence, write_onnx
+from .session import LazySession
+from .._validate import check_choice, check_float, check_int, check_k, check_num_threads
+from ..errors import DTypeError, InvalidArgumentError, ModelFileError, ModelVersionError
+from ..text import check_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .encoder import EncoderKeywordModel
 
 __all__ = ["KeywordModel"]
 
-FORMAT = "shoprec-keywords"
-FORMAT_VERSION = 1
-# ONNX IR version 8 and opset 16: ScatterElements with reduction="add" needs opset 16;
-# onnxruntime reads both since release 1.11 (2022).
-IR_VERSION = 8
-OPSET = 16
 #: Queries are cut to this many characters, then to this many known terms, before lookup.
 MAX_QUERY_CHARS = 1000
 MAX_QUERY_TERMS = 32
 FILES = ("model.onnx", "vocab.txt", "keywords.txt", "userdict.txt")
-_EPS = 1e-12
-
-
-def _import_onnxruntime() -> Any:
-    try:
-        import onnxruntime
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "shoprec keyword models run with onnxruntime, which is not installed: "
-            "pip install 'shoprec[keywords]'"
-        ) from None
-    return onnxruntime
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_texts(texts: Any, name: str) -> List[str]:
@@ -108,17 +82,8 @@ def _check_sessions(queries: Any) -> List[str]:
     return texts
 
 
-def _quantize_rows(matrix: np.ndarray, levels: int, signed: bool) -> Tuple[np.ndarray, np.ndarray]:
-    """Symmetric per-row quantization: ``matrix ~ q * scale[:, None]``."""
-    peak = np.abs(matrix).max(axis=1) if matrix.size else np.zeros(matrix.shape[0], np.float32)
-    scale = np.where(peak > 0, peak / levels, 1.0).astype(np.float32)
-    q = np.rint(matrix / scale[:, None])
-    if signed:
-        return np.clip(q, -levels, levels).astype(np.int8), scale
-    return np.clip(q, 0, levels).astype(np.uint8), scale
-
-
-class KeywordModel:
+@register("KeywordModel")
+class KeywordModel(PicklesByValue):
     """Query expansion with a keyword model built from the shop's own catalog.
 
     Build one with :meth:`build`, keep it with :meth:`save`, and open it in every worker with
@@ -143,8 +108,7 @@ class KeywordModel:
                 self._keyword_of_term.setdefault(ids[0], []).append(j)
             self._keyword_of_text.setdefault(" ".join(self._tokenizer.tokenize(keyword)), []).append(j)
         self.num_threads = num_threads
-        self._session: Any = None
-        self._session_lock = threading.Lock()
+        self._session = LazySession(onnx_bytes, num_threads)
 
     # ----------------------------------------------------------------------------- building
     @classmethod
@@ -303,58 +267,97 @@ class KeywordModel:
     # ----------------------------------------------------------------------------- saving
     def save(self, directory: Union[str, os.PathLike]) -> None:
         """Write the model directory atomically: ``model.onnx``, ``vocab.txt``,
-        ``keywords.txt``, ``userdict.txt`` and ``meta.json`` (with their SHA-256 checksums).
-
-        The files are written into a new directory next to ``directory`` and renamed into place,
-        so a reader never sees a half-written model. An existing model directory is replaced.
+        ``keywords.txt``, ``userdict.txt`` and ``manifest.json`` (the metadata, and the
+        SHA-256 of every file and of itself); see :mod:`shoprec.io`.
 
         Raises
         ------
         InvalidArgumentError
-            If ``directory`` exists and is not a directory, or is a non-empty directory
-            without a ``meta.json`` (shoprec does not overwrite what it did not write).
+            If ``directory`` exists and is not a directory shoprec wrote (nothing is replaced).
         """
-        target = Path(directory)
-        if target.exists():
-            if not target.is_dir():
-                raise InvalidArgumentError(f"{target} exists and is not a directory")
-            if any(target.iterdir()) and not (target / "meta.json").exists():
-                raise InvalidArgumentError(f"{target} is a non-empty directory that holds no shoprec model")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        save(directory, self)
+
+    def _to_files(self) -> Tuple[Dict[str, Any], Dict[str, bytes]]:
+        files = {
+            "model.onnx": self._onnx_bytes,
+            "vocab.txt": "".join(t + "\n" for t in self.vocab).encode("utf-8"),
+            "keywords.txt": "".join(t + "\n" for t in self.keywords).encode("utf-8"),
+            "userdict.txt": "".join(t + "\n" for t in self.user_words).encode("utf-8"),
+        }
+        return dict(self.meta), files
+
+    @classmethod
+    def _from_files(cls, meta: Mapping[str, Any], files: Mapping[str, bytes], num_threads: int = 1) -> "KeywordModel":
+        meta = dict(meta)
+        if meta.get("format") != FORMAT:
+            raise ModelFileError("the metadata does not describe a shoprec keyword model")
+        version = meta.get("format_version")
+        if not isinstance(version, int):
+            raise ModelFileError("the keyword model's metadata has no format_version")
+        if version > FORMAT_VERSION:
+            raise ModelVersionError(
+                f"a keyword model of format {version}; this shoprec reads up to {FORMAT_VERSION}: upgrade shoprec"
+            )
+        missing = [name for name in FILES if name not in files]
+        if missing:
+            raise ModelFileError(f"the keyword model lacks {', '.join(missing)}")
         try:
-            contents = {
-                "model.onnx": self._onnx_bytes,
-                "vocab.txt": "".join(t + "\n" for t in self.vocab).encode("utf-8"),
-                "keywords.txt": "".join(t + "\n" for t in self.keywords).encode("utf-8"),
-                "userdict.txt": "".join(t + "\n" for t in self.user_words).encode("utf-8"),
-            }
-            meta = dict(self.meta)
-            meta["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
-            contents["meta.json"] = json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
-            for name, data in contents.items():
-                with open(staging / name, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-            old = None
-            if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-                os.rmdir(old)
-                os.rename(target, old)
-            os.rename(staging, target)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+            lines = {name: files[name].decode("utf-8").splitlines() for name in FILES[1:]}
+        except UnicodeDecodeError as exc:
+            raise ModelFileError(f"a text file of the keyword model is not UTF-8 ({exc})") from None
+        tokenizer_meta = meta.get("tokenizer", {})
+        try:
+            tokenizer = Tokenizer(lines["userdict.txt"])
+        except InvalidArgumentError as exc:
+            raise ModelFileError(f"userdict.txt is invalid ({exc})") from None
+        if tokenizer.fingerprint != tokenizer_meta.get("fingerprint"):
+            raise ModelFileError(
+                f"tokenizer fingerprint mismatch (model built with {tokenizer_meta.get('version')!r}, "
+                f"this shoprec tokenizes with {Tokenizer.version!r}); rebuild the model"
+            )
+        if len(lines["vocab.txt"]) != meta.get("vocab_size") or len(lines["keywords.txt"]) != meta.get("n_keywords"):
+            raise ModelFileError("vocab.txt or keywords.txt disagrees with the metadata")
+        return cls(bytes(files["model.onnx"]), lines["vocab.txt"], lines["keywords.txt"], lines["userdict.txt"],
+                   meta, num_threads)
+
+    @classmethod
+    def _from_directory(cls, saved: SavedDirectory, num_threads: int = 1) -> "KeywordModel":
+        try:
+            return cls._from_files(saved.meta, saved.read_all(), num_threads)
+        except ModelFileError as exc:  # ModelVersionError included: keep the class
+            raise type(exc)(f"{saved.root}: {exc}") from None
+
+    @classmethod
+    def _from_legacy_directory(cls, root: Path, num_threads: int = 1) -> "KeywordModel":
+        """A directory of shoprec 0.1 (``meta.json`` holding the files' checksums, no manifest)."""
+        try:
+            meta = json.loads((root / "meta.json").read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFileError(f"{root}: meta.json is corrupted ({exc})") from None
+        sums = meta.get("files") if isinstance(meta, dict) else None
+        if not isinstance(sums, dict) or set(FILES) - set(sums):
+            raise ModelFileError(f"{root}: meta.json lacks the checksums of {', '.join(FILES)}")
+        files = {}
+        for name in FILES:
+            path = root / name
+            if not path.is_file():
+                raise ModelFileError(f"{root}: {name} is missing")
+            files[name] = path.read_bytes()
+            if hashlib.sha256(files[name]).hexdigest() != sums[name]:
+                raise ModelFileError(f"{root}: {name} does not match its checksum (corrupted or edited)")
+        try:
+            return cls._from_files({k: v for k, v in meta.items() if k != "files"}, files, num_threads)
+        except ModelFileError as exc:
+            raise type(exc)(f"{root}: {exc}") from None
 
     @classmethod
     def load(cls, directory: Union[str, os.PathLike], *, num_threads: int = 1) -> "KeywordModel":
-        """Open a saved model directory.
+        """Open a saved model directory (also :func:`shoprec.load`).
 
-        Every file is checked against the SHA-256 sums in ``meta.json`` and the tokenizer is
-        rebuilt from ``userdict.txt`` and checked against the recorded fingerprint.
+        Every file and the manifest are checked against their SHA-256 sums, and the tokenizer
+        is rebuilt from ``userdict.txt`` and checked against the recorded fingerprint. The
+        onnxruntime session opens at the first :meth:`expand` of each process, so a model
+        loaded before ``fork()`` works in the children.
 
         Parameters
         ----------
@@ -367,7 +370,7 @@ class KeywordModel:
         ------
         ModelFileError
             If a file is missing, truncated or corrupted, a checksum or the tokenizer
-            fingerprint does not match, or ``model.onnx`` cannot be read by onnxruntime.
+            fingerprint does not match, or the directory holds something else.
         ModelVersionError
             If the model was written in a newer format than this shoprec reads.
         """
@@ -375,71 +378,14 @@ class KeywordModel:
         root = Path(directory)
         if not root.is_dir():
             raise ModelFileError(f"{root} is not a model directory")
-        try:
-            meta = json.loads((root / "meta.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ModelFileError(f"{root}: meta.json is missing") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelFileError(f"{root}: meta.json is corrupted ({exc})") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ModelFileError(f"{root}: meta.json does not describe a shoprec keyword model")
-        version = meta.get("format_version")
-        if not isinstance(version, int):
-            raise ModelFileError(f"{root}: meta.json has no format_version")
-        if version > FORMAT_VERSION:
-            raise ModelVersionError(
-                f"{root} holds a keyword model of format {version}; this shoprec reads up to "
-                f"{FORMAT_VERSION}: upgrade shoprec"
-            )
-        sums = meta.get("files")
-        if not isinstance(sums, dict) or set(FILES) - set(sums):
-            raise ModelFileError(f"{root}: meta.json lacks the checksums of {', '.join(FILES)}")
-        for name in FILES:
-            path = root / name
-            if not path.is_file():
-                raise ModelFileError(f"{root}: {name} is missing")
-            if _sha256(path) != sums[name]:
-                raise ModelFileError(f"{root}: {name} does not match its checksum (corrupted or edited)")
-        try:
-            lines = {name: (root / name).read_text(encoding="utf-8").splitlines() for name in FILES[1:]}
-        except UnicodeDecodeError as exc:
-            raise ModelFileError(f"{root}: a text file is not UTF-8 ({exc})") from None
-        tokenizer_meta = meta.get("tokenizer", {})
-        try:
-            tokenizer = Tokenizer(lines["userdict.txt"])
-        except InvalidArgumentError as exc:
-            raise ModelFileError(f"{root}: userdict.txt is invalid ({exc})") from None
-        if tokenizer.fingerprint != tokenizer_meta.get("fingerprint"):
-            raise ModelFileError(
-                f"{root}: tokenizer fingerprint mismatch (model built with "
-                f"{tokenizer_meta.get('version')!r}, this shoprec tokenizes with {Tokenizer.version!r}); "
-                "rebuild the model"
-            )
-        if len(lines["vocab.txt"]) != meta.get("vocab_size") or len(lines["keywords.txt"]) != meta.get("n_keywords"):
-            raise ModelFileError(f"{root}: vocab.txt or keywords.txt disagrees with meta.json")
-        model = cls((root / "model.onnx").read_bytes(), lines["vocab.txt"], lines["keywords.txt"],
-                    lines["userdict.txt"], meta, num_threads)
-        model._open_session()
-        return model
+        if not (root / "manifest.json").exists() and (root / "meta.json").exists():
+            return cls._from_legacy_directory(root, num_threads)
+        saved = read_directory(root)
+        if saved.type != "KeywordModel":
+            raise ModelFileError(f"{root} holds a {saved.type}, not a KeywordModel")
+        return cls._from_directory(saved, num_threads)
 
     # ----------------------------------------------------------------------------- querying
-    def _open_session(self) -> Any:
-        with self._session_lock:
-            if self._session is None:
-                ort = _import_onnxruntime()
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = self.num_threads
-                options.inter_op_num_threads = 1
-                options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-                try:
-                    self._session = ort.InferenceSession(self._onnx_bytes, sess_options=options,
-                                                         providers=["CPUExecutionProvider"])
-                except Exception as exc:  # onnxruntime raises its own exception types
-                    raise ModelFileError(f"onnxruntime cannot load the keyword model: {exc}") from None
-            return self._session
-
     def _term_ids_of(self, query: Any) -> Tuple[List[int], List[str]]:
         query = check_text(query, "query")[:MAX_QUERY_CHARS]
         tokens = self._tokenizer.tokenize(query)
@@ -493,7 +439,7 @@ class KeywordModel:
         own.update(self._keyword_of_text.get(" ".join(tokens), ()))
         n_keywords = len(self.keywords)
         fetch = min(n_keywords, k + len(own))
-        session = self._session or self._open_session()
+        session = self._session.get()
         scores, keyword_ids = session.run(
             None, {"token_ids": np.asarray(ids, dtype=np.int64), "k": np.asarray([fetch], dtype=np.int64)}
         )
@@ -521,7 +467,7 @@ class KeywordModel:
         directory : str or path
             Holds ``model.onnx`` (inputs ``input_ids`` and optionally ``attention_mask`` and
             ``token_type_ids``; first output one vector per token or per text) and the
-            ``tokenizer.json`` of its Hugging Face tokenizer. ``python -m shoprec.export``
+            ``tokenizer.json`` of its Hugging Face tokenizer. ``python -m shoprec.keywords.export``
             makes one from a sentence-transformers model.
         keywords : list of str
             The expansions; they are encoded once, here.
@@ -551,106 +497,3 @@ class KeywordModel:
     def __repr__(self) -> str:
         return (f"KeywordModel(vocab_size={len(self.vocab)}, keywords={len(self.keywords)}, "
                 f"dim={self.meta.get('dim')}, precision={self.meta.get('precision')!r})")
-
-
-def _evidence(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, keyword_of_term: np.ndarray, per_term: int) -> Tuple[np.ndarray, np.ndarray]:
-    """For every term, its ``per_term`` largest PPMI values towards one-term keywords:
-    ``(keyword ids [V, m], weights [V, m])``, padded with keyword 0 and weight 0."""
-    n_terms = len(indptr) - 1
-    m = max(per_term, 1)
-    ids = np.zeros((n_terms, m), np.int64)
-    weights = np.zeros((n_terms, m), np.float32)
-    if per_term == 0:
-        return ids, weights
-    columns = keyword_of_term[indices]
-    for term in range(n_terms):
-        lo, hi = indptr[term], indptr[term + 1]
-        cols, vals = columns[lo:hi], data[lo:hi]
-        keep = cols >= 0
-        cols, vals = cols[keep], vals[keep]
-        if len(vals) > m:
-            top = np.argpartition(-vals, m - 1)[:m]
-            cols, vals = cols[top], vals[top]
-        ids[term, : len(cols)] = cols
-        weights[term, : len(vals)] = vals
-    return ids, weights
-
-
-def write_onnx(
-    term_vectors: np.ndarray,
-    keyword_vectors: np.ndarray,
-    evidence_ids: np.ndarray,
-    evidence_weights: np.ndarray,
-    evidence_weight: float,
-    precision: str,
-    meta: Dict[str, Any],
-) -> bytes:
-    """The keyword model as ONNX bytes. Inputs ``token_ids`` (int64 [T], known term ids) and
-    ``k`` (int64 [1], at most the number of keywords); outputs ``scores`` (float [k]) and
-    ``keyword_ids`` (int64 [k]), best first."""
-    g = _onnx.GraphBuilder()
-    n_keywords, dim = keyword_vectors.shape
-    axis0 = g.constant("axis0", np.array([0], np.int64))
-    axis1 = g.constant("axis1", np.array([1], np.int64))
-    flat = g.constant("flat", np.array([-1], np.int64))
-    eps = g.constant("eps", np.array(_EPS, np.float32))
-    # int8 models keep keyword ids of the evidence in int16 when they fit; fp32 models are
-    # plain 32-bit throughout (the comparison the int8 size ratio is measured against).
-    small_ids = precision == "int8" and n_keywords <= np.iinfo(np.int16).max
-    id_dtype = np.int16 if small_ids else np.int32
-
-    if precision == "fp32":
-        table = g.constant("term_vectors", term_vectors.astype(np.float32))
-        rows = g.op("Gather", table, "token_ids", axis=0)
-    else:
-        q_terms, term_scales = _quantize_rows(term_vectors, 127, signed=True)
-        table = g.constant("term_vectors_int8", q_terms)
-        scales = g.constant("term_scales", term_scales.reshape(-1, 1))
-        rows = g.op("Mul", g.op("Cast", g.op("Gather", table, "token_ids", axis=0), to=_onnx.FLOAT),
-                    g.op("Gather", scales, "token_ids", axis=0))
-    pooled = g.op("ReduceSum", rows, axis0, keepdims=1)  # [1, dim]
-    norm = g.op("Sqrt", g.op("Add", g.op("ReduceSum", g.op("Mul", pooled, pooled), axis1, keepdims=1), eps))
-    query = g.op("Div", pooled, norm)
-    if precision == "fp32":
-        keys = g.constant("keyword_vectors_t", np.ascontiguousarray(keyword_vectors.T.astype(np.float32)))
-        similarity = g.op("MatMul", query, keys)
-    else:
-        q_keys, key_scales = _quantize_rows(keyword_vectors, 127, signed=True)
-        keys = g.constant("keyword_vectors_t_int8", np.ascontiguousarray(q_keys.T))
-        key_scale = g.constant("keyword_scales", key_scales)
-        q8, q_scale, q_zero = g.op("DynamicQuantizeLinear", query, n_out=3)
-        product = g.op("MatMulInteger", q8, keys, q_zero)
-        similarity = g.op("Mul", g.op("Cast", product, to=_onnx.FLOAT), g.op("Mul", q_scale, key_scale))
-    similarity = g.op("Reshape", similarity, flat)  # [n_keywords]
-
-    ev_ids = g.constant("evidence_keyword_ids", evidence_ids.astype(id_dtype))
-    gathered_ids = g.op("Reshape", g.op("Cast", g.op("Gather", ev_ids, "token_ids", axis=0), to=_onnx.INT64), flat)
-    if precision == "fp32":
-        ev_w = g.constant("evidence_weights", evidence_weights.astype(np.float32) * np.float32(evidence_weight))
-        gathered_w = g.op("Gather", ev_w, "token_ids", axis=0)
-    else:
-        q_w, w_scales = _quantize_rows(evidence_weights.astype(np.float32) * np.float32(evidence_weight), 255, signed=False)
-        ev_w = g.constant("evidence_weights_uint8", q_w)
-        ev_s = g.constant("evidence_scales", w_scales.reshape(-1, 1))
-        gathered_w = g.op("Mul", g.op("Cast", g.op("Gather", ev_w, "token_ids", axis=0), to=_onnx.FLOAT),
-                          g.op("Gather", ev_s, "token_ids", axis=0))
-    zeros = g.constant("zeros", np.zeros(n_keywords, np.float32))
-    evidence = g.op("ScatterElements", zeros, gathered_ids, g.op("Reshape", gathered_w, flat), axis=0, reduction="add")
-    total = g.op("Add", similarity, evidence)
-    g.op("TopK", total, "k", axis=0, largest=1, sorted=1, outputs=["scores", "keyword_ids"])
-
-    metadata = {
-        "shoprec.format": FORMAT,
-        "shoprec.format_version": str(FORMAT_VERSION),
-        "shoprec.vocab_size": str(term_vectors.shape[0]),
-        "shoprec.dim": str(dim),
-        "shoprec.n_keywords": str(n_keywords),
-        "shoprec.precision": precision,
-        "shoprec.tokenizer_version": meta["tokenizer"]["version"],
-        "shoprec.tokenizer_fingerprint": meta["tokenizer"]["fingerprint"],
-    }
-    inputs = [_onnx.value_info("token_ids", _onnx.INT64, ["n_tokens"]), _onnx.value_info("k", _onnx.INT64, [1])]
-    outputs = [_onnx.value_info("scores", _onnx.FLOAT, ["k"]), _onnx.value_info("keyword_ids", _onnx.INT64, ["k"])]
-    return g.model("shoprec_keywords", inputs, outputs, ir_version=IR_VERSION, opset=OPSET,
-                   producer_version=_core.__version__, metadata=metadata)
-

@@ -3,7 +3,7 @@
 For a shop that has a sentence-embedding model exported to ONNX (``model.onnx``) with its
 Hugging Face ``tokenizer.json`` (read with the ``tokenizers`` package): the keywords are encoded
 once when the model is opened, a query is encoded at every call, and the keywords are ranked by
-cosine similarity. ``python -m shoprec.export`` turns a sentence-transformers model directory
+cosine similarity. ``python -m shoprec.keywords.export`` turns a sentence-transformers model directory
 into such a directory, with int8 per-channel weights.
 """
 
@@ -15,9 +15,10 @@ from typing import Iterable, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._validate import check_int, check_k
-from .errors import DTypeError, InvalidArgumentError, ModelFileError
-from .text import check_text
+from .._validate import check_int, check_k
+from ..errors import DTypeError, InvalidArgumentError, ModelFileError
+from ..text import check_text
+from .session import LazySession
 
 __all__ = ["EncoderKeywordModel"]
 
@@ -33,9 +34,6 @@ class EncoderKeywordModel:
     """
 
     def __init__(self, directory: Union[str, os.PathLike], keywords: Sequence[str], *, num_threads: int = 1, batch_size: int = 64) -> None:
-        from .keywords import _import_onnxruntime
-
-        ort = _import_onnxruntime()
         try:
             from tokenizers import Tokenizer as HfTokenizer
         except ImportError:  # pragma: no cover - depends on the environment
@@ -55,17 +53,8 @@ class EncoderKeywordModel:
         unk = getattr(self._tokenizer.model, "unk_token", None)
         if unk is not None and self._tokenizer.token_to_id(unk) is not None:
             self._unknown_ids.add(self._tokenizer.token_to_id(unk))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = num_threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        try:
-            self._session = ort.InferenceSession(str(root / "model.onnx"), sess_options=options,
-                                                 providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ModelFileError(f"onnxruntime cannot load {root / 'model.onnx'}: {exc}") from None
-        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._session = LazySession(str(root / "model.onnx"), num_threads, what=str(root / "model.onnx"))
+        self._inputs = {i.name for i in self._session.get().get_inputs()}
         if "input_ids" not in self._inputs:
             raise ModelFileError(f"{root / 'model.onnx'} has no input_ids input")
         if isinstance(keywords, str) or not isinstance(keywords, Iterable):
@@ -93,7 +82,7 @@ class EncoderKeywordModel:
             feeds["attention_mask"] = mask
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        output = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
+        output = np.asarray(self._session.get().run(None, feeds)[0], dtype=np.float32)
         if output.ndim == 3:
             weights = mask[:, :, None].astype(np.float32)
             output = (output * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)

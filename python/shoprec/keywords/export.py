@@ -2,7 +2,7 @@
 :meth:`shoprec.KeywordModel.from_encoder`.
 
     pip install 'shoprec[export]'
-    python -m shoprec.export path/to/sentence-transformers-model out-dir
+    python -m shoprec.keywords.export path/to/sentence-transformers-model out-dir
 
 Writes ``out-dir/model.onnx`` (weights of every MatMul quantized to int8, one scale per output
 channel, activations quantized dynamically at run time) and ``out-dir/tokenizer.json``. The

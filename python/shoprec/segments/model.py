@@ -16,265 +16,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
-from . import kernels
-from ._ids import IdMap
-from ._persist import register
-from ._validate import check_choice, check_int, check_num_threads
-from .errors import DTypeError, InvalidArgumentError, NotFittedError, ShapeMismatchError
+from .. import kernels
+from .._ids import IdMap
+from ..io import PicklesByValue, load_as, register, save
+from .._validate import check_choice, check_int, check_num_threads
+from ..errors import DTypeError, InvalidArgumentError, NotFittedError, ShapeMismatchError
+from .profiles import _attribute_matrix, _fit_profiler, _Profiler
+from .quality import _sample_silhouette
 
-__all__ = [
-    "NEW_SHOPPERS",
-    "InterestSegments",
-    "SegmentDescription",
-    "SegmentCountScores",
-    "choose_n_segments",
-    "diversify_recommendations",
-]
 
 #: The segment of shoppers with no interactions (and of empty or unknown histories).
 NEW_SHOPPERS = -1
-
-_OVERSAMPLES = 10  # extra random directions of the randomized SVD (Halko et al. advise 5-10)
-_POWER_ITERATIONS = 4  # enough for the slowly decaying spectra of interaction matrices
-
-
-# ----------------------------------------------------------------------------------------------
-# Profiles
-
-
-def smooth_idf(document_frequency: np.ndarray, n_documents: int) -> np.ndarray:
-    """``log((1 + n) / (1 + df)) + 1``: the smoothed inverse document frequency (as
-    scikit-learn's ``TfidfTransformer``), never zero, so a feature everyone has still counts."""
-    return np.log((1.0 + n_documents) / (1.0 + np.asarray(document_frequency, dtype=np.float64))) + 1.0
-
-
-def _normalize_rows(matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Rows scaled to unit length; also returns which rows were non-zero."""
-    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
-    nonzero = norms > 0
-    out = matrix.copy()
-    out[nonzero] /= norms[nonzero, None]
-    return out, nonzero
-
-
-def _orthonormalize(basis: np.ndarray, passes: int) -> np.ndarray:
-    """The columns of a tall matrix made (close to) orthonormal.
-
-    Cholesky QR (Fukaya et al. 2014): a small Gram matrix and one product with the inverse of
-    its Cholesky factor instead of a Householder QR of the tall matrix. Two passes give an
-    orthonormal basis even when the first is ill-conditioned; inside the power iterations one
-    pass is enough (it only has to keep the columns apart). A rank-deficient basis (Cholesky
-    fails) falls back to numpy's QR.
-    """
-    for _ in range(passes):
-        try:
-            lower = np.linalg.cholesky(basis.T @ basis)
-        except np.linalg.LinAlgError:
-            return np.linalg.qr(basis)[0]
-        inverse = scipy.linalg.solve_triangular(lower, np.eye(len(lower)), lower=True, check_finite=False)
-        basis = basis @ inverse.T
-    return basis
-
-
-def _top_right_singular_vectors(wide: np.ndarray, rank: int) -> np.ndarray:
-    """The top ``rank`` right singular vectors of a short, wide matrix, from the eigenvectors
-    of its small Gram matrix (far cheaper than an SVD of the wide matrix). Squaring the
-    singular values costs precision only for those below ~1e-6 of the largest; then (a
-    matrix of rank < ``rank``) the plain SVD is used."""
-    eigenvalues, eigenvectors = np.linalg.eigh(wide @ wide.T)
-    top = np.argsort(eigenvalues)[::-1][:rank]
-    singular = np.sqrt(np.maximum(eigenvalues[top], 0.0))
-    if singular[-1] <= 1e-6 * singular[0]:
-        return np.linalg.svd(wide, full_matrices=False)[2][:rank]
-    return (eigenvectors[:, top].T @ wide) / singular[:, None]
-
-
-def randomized_svd_components(matrix: sp.spmatrix, rank: int, seed: int) -> np.ndarray:
-    """The top ``rank`` right singular vectors of a sparse matrix, as rows (``rank x n_cols``).
-
-    A randomized range finder (Halko, Martinsson & Tropp 2011) with ``_OVERSAMPLES`` extra
-    directions and ``_POWER_ITERATIONS`` power iterations, each re-orthonormalised, then an
-    exact SVD of the small projected matrix. Deterministic for a ``seed``: the Gaussian test
-    matrix comes from ``numpy.random.default_rng(seed)`` and each vector's sign is fixed so that
-    its entry of largest magnitude is positive. Small matrices get an exact dense SVD.
-    """
-    n_rows, n_cols = matrix.shape
-    rank = min(rank, n_rows, n_cols)
-    width = rank + _OVERSAMPLES
-    if width >= min(n_rows, n_cols):
-        _, _, vt = np.linalg.svd(matrix.toarray(), full_matrices=False)
-        components = vt[:rank]
-    else:
-        rng = np.random.default_rng(seed)
-        transposed = matrix.T
-        basis = _orthonormalize(np.asarray(matrix @ rng.standard_normal((n_cols, width))), 1)
-        for _ in range(_POWER_ITERATIONS):
-            basis = _orthonormalize(np.asarray(transposed @ basis), 1)
-            basis = np.asarray(matrix @ basis)
-        basis = _orthonormalize(basis, 2)
-        projected = np.asarray(transposed @ basis).T  # basis.T @ matrix, width x n_cols
-        components = _top_right_singular_vectors(projected, rank)
-    largest = np.argmax(np.abs(components), axis=1)
-    signs = np.sign(components[np.arange(len(components)), largest])
-    signs[signs == 0] = 1.0
-    return np.ascontiguousarray(components * signs[:, None])
-
-
-@dataclass(frozen=True)
-class _Profiler:
-    """How a (weighted) user-item row becomes a profile; kept by a fitted model for ``assign``.
-
-    ``items``: profile = normalise((row * item_idf) @ components.T).
-    ``attributes``: profile = normalise(((row @ attributes) * attribute_idf)).
-    """
-
-    features: str
-    item_idf: Optional[np.ndarray] = None
-    components: Optional[np.ndarray] = None  # n_components x n_items
-    attributes: Optional[sp.csr_matrix] = None  # n_items x n_attributes, 0/1
-    attribute_idf: Optional[np.ndarray] = None
-
-    def profiles(self, rows: sp.csr_matrix) -> Tuple[np.ndarray, np.ndarray]:
-        """Profiles of users given as rows of the user-item matrix, and which are non-empty."""
-        if self.features == "items":
-            # (row * idf) @ V.T == row @ (V * idf).T: one sparse-dense product.
-            embedded = np.asarray(rows @ (self.components * self.item_idf).T)
-        else:
-            histogram = rows @ self.attributes
-            embedded = np.asarray((histogram @ sp.diags(self.attribute_idf)).todense())
-        return _normalize_rows(np.ascontiguousarray(embedded, dtype=np.float64))
-
-
-def _fit_profiler(
-    matrix: sp.csr_matrix,
-    features: str,
-    n_components: int,
-    attributes: Optional[sp.csr_matrix],
-    seed: int,
-    svd_sample: int,
-) -> _Profiler:
-    n_users = matrix.shape[0]
-    if features == "items":
-        reach = np.bincount(matrix.indices, minlength=matrix.shape[1])  # shoppers per item
-        item_idf = smooth_idf(reach, n_users)
-        active = np.flatnonzero(np.diff(matrix.indptr) > 0)
-        if len(active) > svd_sample:
-            # The item components come from a seeded sample of shoppers: the directions of taste
-            # are shared by many shoppers, so a sample finds them at a fraction of the passes
-            # over the whole matrix; every shopper is then projected on them.
-            rng = np.random.default_rng([seed, 1])
-            active = np.sort(rng.choice(active, svd_sample, replace=False))
-        learn_from = sp.csr_matrix(matrix[active], copy=True)
-        learn_from.data *= item_idf[learn_from.indices]
-        components = randomized_svd_components(learn_from, n_components, seed)
-        return _Profiler("items", item_idf=item_idf, components=components)
-    histogram = sp.csr_matrix(matrix @ attributes)
-    histogram.eliminate_zeros()
-    users_with_attribute = np.diff(sp.csc_matrix(histogram).indptr)
-    return _Profiler("attributes", attributes=attributes, attribute_idf=smooth_idf(users_with_attribute, n_users))
-
-
-def _attribute_matrix(item_attributes: Any, item_index: Any, n_items: int) -> Tuple[sp.csr_matrix, np.ndarray]:
-    """``item_attributes`` as a 0/1 ``n_items x n_attributes`` matrix and the attribute names.
-
-    Accepts a mapping ``{item id: attributes}``, a pandas Series indexed by item id, or a
-    DataFrame whose first column is the item id (with one attribute column its values are the
-    attributes; with several, column ``c`` with value ``v`` gives the attribute ``"c=v"``). Attributes are a string (split on ``"|"``, as MovieLens
-    genres are) or an iterable of strings. Items unknown to the interactions are ignored.
-    """
-    pairs: List[Tuple[Any, str]] = []
-    if type(item_attributes).__name__ == "DataFrame":
-        frame = item_attributes
-        if frame.shape[1] < 2:
-            raise InvalidArgumentError("item_attributes needs an item id column and at least one attribute column")
-        item_column = frame.columns[0]
-        for column in frame.columns[1:]:
-            # A lone attribute column is named by its values only (genres, not "genres=Drama").
-            prefix = "" if frame.shape[1] == 2 else f"{column}="
-            for item, value in zip(frame[item_column].tolist(), frame[column].tolist()):
-                for attribute in _split_attributes(value):
-                    pairs.append((item, prefix + attribute))
-    elif hasattr(item_attributes, "items"):
-        for item, value in item_attributes.items():
-            for attribute in _split_attributes(value):
-                pairs.append((item, attribute))
-    else:
-        raise DTypeError(
-            "item_attributes must be a mapping {item: attributes}, a pandas Series or a DataFrame, "
-            f"got {type(item_attributes).__name__}"
-        )
-    if not pairs:
-        raise InvalidArgumentError("item_attributes holds no attributes")
-    items = item_index([item for item, _ in pairs], "item_attributes")
-    names, attribute_codes = np.unique(np.array([a for _, a in pairs], dtype=object).astype(str), return_inverse=True)
-    known = items >= 0
-    matrix = sp.csr_matrix(
-        (np.ones(int(known.sum())), (items[known], attribute_codes.reshape(-1)[known])),
-        shape=(n_items, len(names)),
-    )
-    matrix.data[:] = 1.0  # an attribute listed twice for an item still counts once
-    return matrix, names.astype(object)
-
-
-def _split_attributes(value: Any) -> List[str]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.split("|") if part.strip()]
-    if isinstance(value, Iterable):
-        return [str(part) for part in value]
-    return [str(value)]
-
-
-# ----------------------------------------------------------------------------------------------
-# Silhouette
-
-
-def silhouette(points: np.ndarray, labels: np.ndarray, *, block: int = 512) -> float:
-    """The mean silhouette (Rousseeuw 1987) of ``points`` under ``labels``, Euclidean distance.
-
-    Points alone in their cluster score 0 (as scikit-learn does). NaN when fewer than two
-    clusters are present. Distances are computed block by block (memory O(block * n)).
-    """
-    labels = np.asarray(labels)
-    clusters, codes = np.unique(labels, return_inverse=True)
-    n_clusters = len(clusters)
-    if n_clusters < 2 or len(points) < 2:
-        return float("nan")
-    sizes = np.bincount(codes, minlength=n_clusters).astype(np.float64)
-    squared = np.einsum("ij,ij->i", points, points)
-    onehot = sp.csr_matrix((np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), n_clusters))
-    scores = np.empty(len(points))
-    for start in range(0, len(points), block):
-        stop = min(start + block, len(points))
-        d2 = squared[start:stop, None] + squared[None, :] - 2.0 * points[start:stop] @ points.T
-        distances = np.sqrt(np.maximum(d2, 0.0))
-        distances[np.arange(stop - start), np.arange(start, stop)] = 0.0
-        sums = np.asarray((onehot.T @ distances.T).T)  # block x clusters
-        own = codes[start:stop]
-        own_size = sizes[own]
-        a = np.where(own_size > 1, sums[np.arange(stop - start), own] / np.maximum(own_size - 1, 1), 0.0)
-        means = sums / sizes[None, :]
-        means[np.arange(stop - start), own] = np.inf
-        b = means.min(axis=1)
-        denominator = np.maximum(a, b)
-        s = np.where(denominator > 0, (b - a) / np.where(denominator > 0, denominator, 1.0), 0.0)
-        scores[start:stop] = np.where(own_size > 1, s, 0.0)
-    return float(scores.mean())
-
-
-def _sample_silhouette(points: np.ndarray, labels: np.ndarray, sample_size: int, seed: int) -> float:
-    if len(points) > sample_size:
-        chosen = np.sort(np.random.default_rng(seed).choice(len(points), sample_size, replace=False))
-        points, labels = points[chosen], labels[chosen]
-    return silhouette(points, labels)
-
 
 # ----------------------------------------------------------------------------------------------
 # The model
@@ -320,7 +77,7 @@ class SegmentDescription:
 
 
 @register("InterestSegments")
-class InterestSegments:
+class InterestSegments(PicklesByValue):
     """Groups of shoppers with similar interests.
 
     Each shopper gets a profile vector, and k-means (k-means++ seeding, the best of ``n_init``
@@ -494,6 +251,9 @@ class InterestSegments:
             array.setflags(write=False)
         self._fitted = True
 
+    def _picklable_by_value(self) -> bool:
+        return self._fitted
+
     def _check_fitted(self) -> None:
         if not self._fitted:
             raise NotFittedError("InterestSegments is not fitted: call fit(interactions) first")
@@ -661,7 +421,7 @@ class InterestSegments:
         self._check_fitted()
         segment = self._check_segment(segment)
         k = check_int(k, "k", minimum=1)
-        reach, score = self._segment_popularity(segment)
+        reach, score = self.item_popularity(segment)
         excluded = None
         if exclude is not None:
             excluded = self._item_index(np.asarray(list(exclude), dtype=object), "exclude")
@@ -669,7 +429,21 @@ class InterestSegments:
         ids, _ = kernels.top_k(score, k, exclude=excluded)
         return [(_python_id(self.item_ids[i]), float(reach[i])) for i in ids if i >= 0 and np.isfinite(score[i])]
 
-    def _segment_popularity(self, segment: int) -> Tuple[np.ndarray, np.ndarray]:
+    def item_positions(self, items: Any, name: str = "items") -> np.ndarray:
+        """The position of each item id in :attr:`item_ids` (int32), -1 for unknown ids."""
+        self._check_fitted()
+        return self._item_index(np.asarray(items, dtype=object).reshape(-1), name)
+
+    def item_values(self, segment: int) -> np.ndarray:
+        """The summed interaction values of every item in one segment (the whole shop's for
+        :data:`NEW_SHOPPERS`), in :attr:`item_ids` order."""
+        self._check_fitted()
+        segment = self._check_segment(segment)
+        if segment == NEW_SHOPPERS:
+            return np.asarray(self._item_weight.sum(axis=0)).ravel()
+        return self._item_weight[segment].toarray().ravel()
+
+    def item_popularity(self, segment: int) -> Tuple[np.ndarray, np.ndarray]:
         """(reach, ranking key) of every item in one segment, in ``item_ids`` order.
 
         Reach is the number of the segment's shoppers who interacted with the item (the whole
@@ -748,21 +522,12 @@ class InterestSegments:
         """Save the fitted segments to one file in shoprec's model format (atomic); load it
         back with :func:`shoprec.load` or :meth:`InterestSegments.load`."""
         self._check_fitted()
-        from ._persist import save_object
-
-        save_object(path, self)
+        save(path, self)
 
     @staticmethod
     def load(path: Any) -> "InterestSegments":
         """Load segments saved with :meth:`save`."""
-        from ._persist import load
-
-        obj = load(path)
-        if not isinstance(obj, InterestSegments):
-            from .errors import ModelFileError
-
-            raise ModelFileError(f"{path!r} holds a {type(obj).__name__}, not InterestSegments")
-        return obj
+        return load_as(InterestSegments, path)
 
     def _to_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
         self._check_fitted()
@@ -795,7 +560,7 @@ class InterestSegments:
 
     @classmethod
     def _from_state(cls, params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> "InterestSegments":
-        from .errors import ModelFileError
+        from ..errors import ModelFileError
 
         try:
             model = cls(
@@ -906,163 +671,3 @@ def _unpack_interactions(interactions: Any) -> Tuple[sp.csr_matrix, np.ndarray, 
         raise InvalidArgumentError("interactions is empty")
     item_map = interactions.item_map
     return matrix, np.asarray(interactions.user_ids), np.asarray(interactions.item_ids), item_map.indices
-
-
-# ----------------------------------------------------------------------------------------------
-# Choosing the number of segments
-
-
-@dataclass(frozen=True)
-class SegmentCountScores:
-    """Inertia and silhouette for each candidate number of segments, on the same profiles.
-
-    Attributes
-    ----------
-    candidates : list of int
-    inertia : list of float
-        Always falls as segments are added: look for the elbow.
-    silhouette : list of float
-        Higher is better separated (on the same seeded sample for every candidate).
-    best : int
-        The candidate with the highest silhouette (the smallest one on a tie).
-    """
-
-    candidates: List[int]
-    inertia: List[float]
-    silhouette: List[float]
-    best: int
-
-    def to_pandas(self) -> Any:
-        """The scores as a DataFrame indexed by the number of segments (needs pandas)."""
-        import pandas as pd
-
-        return pd.DataFrame(
-            {"inertia": self.inertia, "silhouette": self.silhouette},
-            index=pd.Index(self.candidates, name="n_segments"),
-        )
-
-
-def choose_n_segments(
-    interactions: Any,
-    candidates: Iterable[int] = range(2, 21),
-    *,
-    features: str = "items",
-    n_components: int = 32,
-    item_attributes: Any = None,
-    n_init: int = 4,
-    max_iter: int = 300,
-    sample_size: int = 2000,
-    svd_sample: int = 20_000,
-    seed: int = 0,
-    num_threads: int = 0,
-) -> SegmentCountScores:
-    """Score several numbers of segments: k-means inertia and silhouette per candidate.
-
-    The profiles (as :class:`InterestSegments` builds them, with the same parameters) are built
-    once and clustered for every candidate; the silhouette uses one seeded sample of shoppers for
-    all candidates, so the scores are comparable.
-
-    Parameters
-    ----------
-    interactions : shoprec.Interactions
-    candidates : iterable of int
-        Numbers of segments to try, each at least 2 (the silhouette needs two) and at most the
-        number of shoppers with a profile.
-    features, n_components, item_attributes, n_init, max_iter, sample_size, svd_sample, seed, num_threads
-        As for :class:`InterestSegments`.
-
-    Returns
-    -------
-    SegmentCountScores
-    """
-    candidate_list = [check_int(c, "candidates", minimum=2) for c in candidates]
-    if not candidate_list:
-        raise InvalidArgumentError("candidates is empty")
-    model = InterestSegments(
-        max(candidate_list), features, n_components, n_init=n_init, max_iter=max_iter,
-        sample_size=sample_size, svd_sample=svd_sample, seed=seed, num_threads=num_threads,
-    )
-    matrix, _, _, item_index = _unpack_interactions(interactions)
-    if features == "attributes" and item_attributes is None:
-        raise InvalidArgumentError("features='attributes' needs item_attributes")
-    attributes = None
-    if item_attributes is not None:
-        attributes, _ = _attribute_matrix(item_attributes, item_index, matrix.shape[1])
-    profiler = _fit_profiler(matrix, features, n_components, attributes, seed, svd_sample)
-    profiles, has_profile = profiler.profiles(matrix)
-    profiles = profiles[has_profile]
-    if len(profiles) > sample_size:
-        sample = np.sort(np.random.default_rng(seed).choice(len(profiles), sample_size, replace=False))
-    else:
-        sample = np.arange(len(profiles))
-    inertia, scores = [], []
-    for n_segments in candidate_list:
-        result = model._cluster(profiles, n_segments)
-        inertia.append(float(result.inertia))
-        scores.append(silhouette(profiles[sample], np.asarray(result.labels)[sample]))
-    finite = [s if np.isfinite(s) else -np.inf for s in scores]
-    best = candidate_list[int(np.argmax(finite))]
-    return SegmentCountScores(candidate_list, inertia, scores, best)
-
-
-# ----------------------------------------------------------------------------------------------
-# Diversifying a recommendation list
-
-
-def diversify_recommendations(recommendations: Any, segments: InterestSegments, k: Optional[int] = None) -> Any:
-    """Re-rank a recommendation list so that its first items spread across the segments' tastes.
-
-    Ask the model for more candidates than you show (e.g. ``model.recommend(user, 3 * k)``) and
-    keep the ``k`` this returns. The order is :meth:`InterestSegments.diversify`'s: each item's
-    taste is the segment in which the largest share of shoppers interacted with it
-    (:meth:`InterestSegments.item_tastes`; items no segment reached form one group of their
-    own), and the tastes take turns, in the order of their best-ranked item, each giving its
-    next item in the model's order.
-
-    What it optimises: coverage first. Every prefix of the result shows as many different
-    tastes as the candidates allow (the first ``m`` items cover ``min(m, number of tastes)``
-    tastes), and among the orders that do, it keeps the model's ranking within each taste and
-    lets the taste of the best item lead every round. Scores are not traded off against
-    coverage: a taste's first item comes before another taste's second, however the scores
-    compare. Nothing is added, and nothing dropped but what ``k`` cuts.
-
-    Parameters
-    ----------
-    recommendations : Recommendations or sequence of (item id, score)
-        The model's ranked list, best first.
-    segments : InterestSegments
-        Fitted segments (:class:`NotFittedError` otherwise) that know the items;
-        :class:`InvalidArgumentError` when they know none of them (fitted on another catalogue).
-    k : int, optional
-        How many to keep; all by default.
-
-    Returns
-    -------
-    Recommendations
-        The kept items in the new order, each with its score from ``recommendations`` (so the
-        scores are no longer sorted).
-    """
-    from .recommendations import Recommendations
-
-    if not isinstance(segments, InterestSegments):
-        raise DTypeError(f"segments must be a shoprec.InterestSegments, got {type(segments).__name__}")
-    segments._check_fitted()
-    if isinstance(recommendations, Recommendations):
-        items, scores = list(recommendations.items), np.asarray(recommendations.scores, dtype=np.float32)
-    else:
-        pairs = list(recommendations)
-        if any(not isinstance(pair, tuple) or len(pair) != 2 for pair in pairs):
-            raise DTypeError("recommendations must be a Recommendations or a sequence of (item id, score) pairs")
-        items = [item for item, _ in pairs]
-        scores = np.asarray([score for _, score in pairs], dtype=np.float32)
-    if len(set(items)) != len(items):
-        raise InvalidArgumentError("recommendations list an item twice")
-    if items and not np.any(segments._item_index(np.asarray(items, dtype=object), "recommendations") >= 0):
-        raise InvalidArgumentError(
-            "the segments know none of the recommended items: were they fitted on another catalogue?"
-        )
-    position = {item: p for p, item in enumerate(items)}
-    chosen = np.asarray([position[item] for item in segments.diversify(items, k)], dtype=np.int64)
-    ids = np.empty(len(chosen), dtype=object)
-    ids[:] = [items[p] for p in chosen]
-    return Recommendations(ids, scores[chosen])

@@ -1,0 +1,522 @@
+"""The neighbourhood models: ``ItemKNN`` and ``UserKNN`` (shared code in ``_KNN``)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._ids import IdMap
+from ..io import nested_state, register, restore_nested
+from .._validate import check_choice, check_float, check_int, check_k, check_num_threads
+from ..errors import DTypeError, InvalidArgumentError
+from ..interactions import Interactions
+from ..recommendations import Recommendations
+from .popular import Popular
+from ._base import _check_k_within, _State, _Model, _bias_prediction, _check_interactions, _csr_parts, _fit_biases, _ids_filter
+
+
+SIMILARITIES = ("pearson", "pearson_baseline", "cosine", "adjusted_cosine", "cosine_corated")
+# Shrinkage when none is given: similarities from a handful of co-raters are mostly noise
+# (two co-raters always correlate perfectly). 100 for pearson_baseline is surprise's default;
+# 25 for pearson: on MovieLens (benches/accuracy.py) 3-fold CV on the training part gives RMSE
+# 0.9327 unshrunk, 0.9225 at 25 and 0.9218 at 100 (flat from 25 on); the test RMSE is 0.881
+# against 0.900 unshrunk.
+DEFAULT_SHRINKAGE = {"pearson_baseline": 100.0, "pearson": 25.0}
+
+
+class _KNN(_Model):
+    """Shared by ItemKNN (x = item, y = user) and UserKNN (x = user, y = item)."""
+
+    _item_based = True
+    _param_names = ("k_neighbours", "similarity", "min_support", "shrinkage", "baseline",
+                    "max_neighbours", "min_k", "reg_users", "reg_items", "n_epochs", "num_threads")
+
+    def __init__(
+        self,
+        k_neighbours: int = 40,
+        similarity: str = "pearson",
+        *,
+        min_support: int = 1,
+        shrinkage: Optional[float] = None,
+        baseline: bool = False,
+        max_neighbours: Optional[int] = 1000,
+        min_k: int = 1,
+        reg_users: float = 15.0,
+        reg_items: float = 10.0,
+        n_epochs: int = 10,
+        num_threads: int = 0,
+    ) -> None:
+        self.k_neighbours = check_k(k_neighbours, "k_neighbours")
+        self.similarity = check_choice(similarity, "similarity", SIMILARITIES)
+        self.min_support = check_int(min_support, "min_support", minimum=0)
+        self.shrinkage = None if shrinkage is None else check_float(shrinkage, "shrinkage", minimum=0.0)
+        if not isinstance(baseline, (bool, np.bool_)):
+            raise DTypeError(f"baseline must be True or False, got {type(baseline).__name__}")
+        self.baseline = bool(baseline)
+        self.max_neighbours = None if max_neighbours is None else check_k(max_neighbours, "max_neighbours")
+        if self.max_neighbours is not None and self.max_neighbours < self.k_neighbours:
+            raise InvalidArgumentError(
+                f"max_neighbours ({self.max_neighbours}) must be at least k_neighbours ({self.k_neighbours})"
+            )
+        self.min_k = check_int(min_k, "min_k", minimum=0)
+        self.reg_users = check_float(reg_users, "reg_users", minimum=0.0)
+        self.reg_items = check_float(reg_items, "reg_items", minimum=0.0)
+        self.n_epochs = check_int(n_epochs, "n_epochs", minimum=1)
+        self.num_threads = check_num_threads(num_threads)
+        self._state = None
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, interactions: Interactions, *, fallback: Optional["Popular"] = None) -> "_KNN":
+        """Compute the neighbours, means and (optionally) biases of ``interactions``.
+
+        Parameters
+        ----------
+        interactions : Interactions
+        fallback : Popular, optional
+            A :class:`Popular` fitted on the same ``interactions`` (e.g.
+            ``Popular(within="segment").fit(interactions, segments=segments)``), saved inside
+            the model file. Unknown users, users without training interactions, and users for
+            whom no candidate has a positive neighbour score then get its recommendations
+            (also in :meth:`recommend_many` and, for histories, :meth:`recommend_for_history`).
+            Without it (the default) these users get the most popular candidates.
+        """
+        from ..kernels import pearson_neighbours
+
+        inter = _check_interactions(interactions)
+        base = self._base_state(inter)
+        base["fallback"] = _check_fallback(fallback, base)
+        n_users, n_items = inter.n_users, inter.n_items
+        users, items, values = inter.users, inter.items, inter.values
+        need_biases = self.baseline or self.similarity == "pearson_baseline"
+        if need_biases:
+            mu, b_user, b_item = _fit_biases(users, items, values, n_users, n_items,
+                                             self.reg_users, self.reg_items, self.n_epochs)
+        else:
+            mu, b_user, b_item = float(values.mean()), np.zeros(n_users), np.zeros(n_items)
+        csr = inter.to_csr()
+        if self.similarity == "pearson_baseline":
+            residual = values - (mu + b_user[users] + b_item[items])
+            sim_input = sp.csr_matrix((residual, csr.indices, csr.indptr), shape=csr.shape)
+            kind = "cosine_corated"
+            shrinkage = 100.0 if self.shrinkage is None else self.shrinkage
+        else:
+            sim_input, kind = csr, self.similarity
+            default = DEFAULT_SHRINKAGE.get(self.similarity, 0.0)
+            shrinkage = default if self.shrinkage is None else self.shrinkage
+        n_x = n_items if self._item_based else n_users
+        keep = n_x if self.max_neighbours is None else min(self.max_neighbours, max(n_x, 1))
+        wide = pearson_neighbours(
+            sim_input, keep, axis="items" if self._item_based else "users", similarity=kind,
+            min_support=self.min_support, shrinkage=shrinkage, num_threads=self.num_threads,
+        )
+        # Rows are ordered by similarity: the first k_neighbours of each row are its top k.
+        narrow = _truncate_rows(wide, self.k_neighbours)
+        counts_user = np.bincount(users, minlength=n_users)
+        counts_item = np.bincount(items, minlength=n_items)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            user_means = np.where(counts_user > 0, np.bincount(users, values, n_users) / np.maximum(counts_user, 1), mu)
+            item_means = np.where(counts_item > 0, np.bincount(items, values, n_items) / np.maximum(counts_item, 1), mu)
+        self._state = self._make_state(
+            base, _csr_parts(narrow), _csr_parts(wide), mu, b_user, b_item, user_means, item_means
+        )
+        return self
+
+    def _residual_matrix(self, base: Dict[str, Any], mu: float, b_user: np.ndarray, b_item: np.ndarray,
+                         user_means: np.ndarray, item_means: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Residuals ``y x x`` of every training value against the neighbour's base value."""
+        indptr, indices, _ = base["history"]
+        n_users, n_items = base["shape"]
+        rows = np.repeat(np.arange(n_users, dtype=np.int32), np.diff(indptr))
+        values = base["history_values"]
+        if self.baseline:
+            residual = values - (mu + b_user[rows] + b_item[indices])
+        elif self._item_based:
+            residual = values - item_means[indices]
+        else:
+            residual = values - user_means[rows]
+        matrix = sp.csr_matrix((residual, indices, indptr), shape=(n_users, n_items))
+        if not self._item_based:
+            matrix = matrix.T.tocsr()
+            matrix.sort_indices()
+        return _csr_parts(matrix)
+
+    def _make_state(self, base: Dict[str, Any], neighbours: Any, predict_neighbours: Any, mu: float,
+                    b_user: np.ndarray, b_item: np.ndarray, user_means: np.ndarray, item_means: np.ndarray) -> _State:
+        # Residuals are recomputed from the history (float64 values kept for this) rather than saved.
+        base = dict(base)
+        if "history_values" not in base:
+            base["history_values"] = base["history"][2].astype(np.float64)
+        residuals = self._residual_matrix(base, mu, b_user, b_item, user_means, item_means)
+        index = self._build_index(base, self._item_based, neighbours, predict_neighbours, residuals)
+        return _State(
+            index=index, neighbours=neighbours, predict_neighbours=predict_neighbours, mu=mu,
+            b_user=b_user, b_item=b_item, user_means=user_means, item_means=item_means, **base,
+        )
+
+    @staticmethod
+    def _base_state(interactions: Interactions) -> Dict[str, Any]:
+        base = _Model._base_state(interactions)
+        base["history_values"] = interactions.values
+        return base
+
+    # ---------------------------------------------------------------- predict
+    def _predict_indices(self, state: _State, users: np.ndarray, items: np.ndarray, num_threads: int) -> np.ndarray:
+        xs, ys = (items, users) if self._item_based else (users, items)
+        mean_residual, used = state.index.predict(
+            np.ascontiguousarray(xs, np.int32), np.ascontiguousarray(ys, np.int32),
+            self.k_neighbours, self.min_k, num_threads,
+        )
+        if self.baseline:
+            offset = _bias_prediction(state, users, items)
+        else:
+            x_means = state.item_means if self._item_based else state.user_means
+            y_means = state.user_means if self._item_based else state.item_means
+            # Unknown x: the mean of y if known, else the global mean.
+            offset = np.where(
+                xs >= 0, x_means[np.maximum(xs, 0)], np.where(ys >= 0, y_means[np.maximum(ys, 0)], state.global_mean)
+            )
+        return offset + mean_residual.astype(np.float64)
+
+    # ---------------------------------------------------------------- queries
+    def recommend_for_history(
+        self,
+        history: Sequence[Any],
+        k: int = 10,
+        *,
+        weights: Optional[Sequence[float]] = None,
+        exclude_seen: bool = True,
+        items: Optional[Any] = None,
+        exclude: Optional[Any] = None,
+    ) -> Recommendations:
+        """Recommendations for an anonymous or brand-new user from the items they just
+        viewed or bought, without refitting.
+
+        Parameters
+        ----------
+        history : sequence of item ids
+            Unknown ids are ignored; with no known item the popular fallback applies.
+        weights : sequence of float, optional
+            The value of each history item (default 1). With the user's own training items and
+            values this gives exactly :meth:`recommend` (item-based models).
+        exclude_seen : bool
+            Leave out the history items.
+        items, exclude : as in :meth:`recommend`.
+
+        Notes
+        -----
+        ``UserKNN`` finds the neighbours of the new user by the cosine similarity of the
+        weighted history with every training user (the ``k_neighbours`` most similar).
+        """
+        state = self._fitted()
+        k = _check_k_within(k, state)
+        history_list = [history] if isinstance(history, (str, bytes)) or not hasattr(history, "__len__") else history
+        positions = state.items.indices(history_list, "history")
+        if weights is None:
+            weight_array: np.ndarray = np.ones(len(positions), np.float32)
+        else:
+            weight_array = np.asarray(weights, dtype=np.float64).reshape(-1)
+            if weight_array.shape != (len(positions),):
+                from ..errors import ShapeMismatchError
+
+                raise ShapeMismatchError(f"{len(weight_array)} weights for {len(positions)} history items")
+            if not np.all(np.isfinite(weight_array)):
+                raise InvalidArgumentError("weights contain NaN or infinite values")
+        known = positions >= 0
+        positions = np.ascontiguousarray(positions[known], np.int32)
+        weight_array = np.ascontiguousarray(weight_array[known], np.float32)
+        seen = positions if exclude_seen else np.zeros(0, np.int32)
+        if self._item_based:
+            sources, source_weights = positions, weight_array
+        else:
+            sources, source_weights = self._users_like(state, positions, weight_array)
+        ids, scores = state.index.recommend_query(
+            sources, source_weights, np.ascontiguousarray(seen), k,
+            _ids_filter(items, state.items, "items"), _ids_filter(exclude, state.items, "exclude"),
+        )
+        n = int(np.count_nonzero(ids >= 0))
+        ids, scores = ids[:n], scores[:n]
+        reason = None
+        if len(positions) == 0:
+            reason = "empty_history"
+        elif len(scores) and not scores[0] > 0 or len(sources) == 0:
+            reason = "no_positive_score"
+        if state.fallback is not None and (len(sources) == 0 or len(scores) == 0 or not scores[0] > 0):
+            fallback = state.fallback.recommend_for_history(history, k, weights=weights, exclude_seen=exclude_seen,
+                                                            items=items, exclude=exclude)
+            return Recommendations.because(fallback.items, fallback.scores, reason or "no_positive_score")
+        if len(sources) == 0:
+            scores = state.popularity[ids]
+        return Recommendations.because(state.items.ids[ids], scores, reason)
+
+    def _users_like(self, state: _State, positions: np.ndarray, weights: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The k_neighbours training users most cosine-similar to a weighted item vector."""
+        if len(positions) == 0:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        matrix = self._history_matrix(state)
+        vector = np.zeros(state.shape[1])
+        np.add.at(vector, positions, weights)
+        sims = _cosine_to_all(matrix, vector)
+        order = np.flatnonzero(sims > 0)
+        order = order[np.lexsort((order, -sims[order]))][: self.k_neighbours]
+        return order.astype(np.int32), sims[order].astype(np.float32)
+
+    @staticmethod
+    def _history_matrix(state: _State) -> sp.csr_matrix:
+        indptr, indices, data = state.history
+        return sp.csr_matrix((data, indices, indptr), shape=state.shape)
+
+    def similar_items(self, item: Any, k: int = 10, *, items: Optional[Any] = None,
+                      exclude: Optional[Any] = None) -> Recommendations:
+        """The ``k`` items most similar to ``item`` (never itself), best first.
+
+        ``ItemKNN`` answers from its stored neighbours (the model's similarity; at most
+        ``max_neighbours`` of them); ``UserKNN`` computes the cosine similarity of the items'
+        interaction columns. Raises :class:`UnknownIdError` for an unknown item.
+        """
+        state = self._fitted()
+        k = _check_k_within(k, state)
+        position = state.items.index(item, "item")
+        if self._item_based:
+            ids, sims = _row(state.predict_neighbours, position)
+        else:
+            columns = self._history_matrix(state).T.tocsr()
+            ids, sims = _cosine_ranked(columns, position)
+        return self._filtered(state.items, ids, sims, k, items, exclude)
+
+    def similar_users(self, user: Any, k: int = 10) -> Recommendations:
+        """The ``k`` users most similar to ``user`` (never themselves), best first.
+
+        ``UserKNN`` answers from its stored neighbours; ``ItemKNN`` computes the cosine
+        similarity of the users' interaction rows. Raises :class:`UnknownIdError` for an
+        unknown user.
+        """
+        state = self._fitted()
+        k = min(check_k(k), max(1, int(state.shape[0])))  # clamped to the shoppers
+        position = state.users.index(user, "user")
+        if self._item_based:
+            ids, sims = _cosine_ranked(self._history_matrix(state), position)
+        else:
+            ids, sims = _row(state.predict_neighbours, position)
+        return self._filtered(state.users, ids, sims, k, None, None)
+
+    @staticmethod
+    def _filtered(id_map: IdMap, ids: np.ndarray, sims: np.ndarray, k: int, items: Optional[Any],
+                  exclude: Optional[Any]) -> Recommendations:
+        keep = np.ones(len(ids), bool)
+        if items is not None:
+            keep &= np.isin(ids, _ids_filter(items, id_map, "items"))
+        if exclude is not None:
+            keep &= ~np.isin(ids, _ids_filter(exclude, id_map, "exclude"))
+        ids, sims = ids[keep][:k], sims[keep][:k]
+        return Recommendations(id_map.ids[ids], sims.astype(np.float32))
+
+    def explain(self, user: Any, item: Any) -> List[Tuple[Any, float]]:
+        """Why ``item`` scores for ``user`` in :meth:`recommend`: the contributions, summing
+        to the item's score, best first.
+
+        ``ItemKNN``: ``(history item id, value x similarity)`` for every training item of the
+        user whose neighbours include ``item`` ("because you bought X"). ``UserKNN``:
+        ``(neighbour user id, similarity x value)`` for every neighbour who has ``item``.
+        Raises :class:`UnknownIdError` for an unknown user or item.
+        """
+        state = self._fitted()
+        user_index = state.users.index(user, "user")
+        item_index = state.items.index(item, "item")
+        sources, contributions = state.index.explain(user_index, item_index)
+        order = np.lexsort((sources, -contributions.astype(np.float64)))
+        id_map = state.items if self._item_based else state.users
+        return list(zip(id_map.ids[sources[order]].tolist(), contributions[order].astype(float).tolist()))
+
+    # ---------------------------------------------------------------- persistence
+    def _extra_state(self, state: _State) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+        arrays = {
+            "history_values": state.history_values,
+            "b_user": state.b_user, "b_item": state.b_item,
+            "user_means": state.user_means, "item_means": state.item_means,
+        }
+        for name, (indptr, indices, data) in (("neighbours", state.neighbours),
+                                              ("predict_neighbours", state.predict_neighbours)):
+            arrays[f"{name}_indptr"], arrays[f"{name}_indices"], arrays[f"{name}_data"] = indptr, indices, data
+        params: Dict[str, Any] = {"mu": state.mu}
+        if state.fallback is not None:
+            params["fallback"], nested = nested_state(state.fallback, _FALLBACK_PREFIX)
+            arrays.update(nested)
+        return params, arrays
+
+    # ---------------------------------------------------------------- fallback
+    @property
+    def fallback(self) -> Optional["Popular"]:
+        """The :class:`Popular` given to :meth:`fit` as ``fallback`` (None: the default)."""
+        return self._fitted().fallback
+
+    @staticmethod
+    def _needs_fallback(state: _State, user: int, scores: np.ndarray) -> bool:
+        if state.fallback is None:
+            return False
+        return user < 0 or state.history_counts[user] == 0 or len(scores) == 0 or not scores[0] > 0
+
+    def recommend(
+        self,
+        user: Any,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        items: Optional[Any] = None,
+        exclude: Optional[Any] = None,
+    ) -> Recommendations:
+        recs = super().recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude)
+        state = self._fitted()
+        if self._needs_fallback(state, state.users.get(user), recs.scores):
+            fallback = state.fallback.recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude)
+            return Recommendations.because(fallback.items, fallback.scores, recs.reason or "no_positive_score")
+        return recs
+
+    recommend.__doc__ = _Model.recommend.__doc__
+
+    def _recommend_indices(
+        self,
+        user_indices: np.ndarray,
+        k: int,
+        *,
+        exclude_seen: bool = True,
+        items: Optional[np.ndarray] = None,
+        exclude: Optional[np.ndarray] = None,
+        num_threads: int = 0,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        ids, scores, reasons = super()._recommend_indices(user_indices, k, exclude_seen=exclude_seen, items=items,
+                                                          exclude=exclude, num_threads=num_threads)
+        state = self._fitted()
+        if state.fallback is not None and len(ids):
+            users = np.asarray(user_indices, dtype=np.int32)
+            cold = (users < 0) | (state.history_counts[np.maximum(users, 0)] == 0) | ~(scores[:, 0] > 0)
+            if cold.any():
+                rows = np.flatnonzero(cold)
+                ids[rows], scores[rows], _ = state.fallback._recommend_indices(
+                    users[rows], k, exclude_seen=exclude_seen, items=items, exclude=exclude, num_threads=num_threads)
+        return ids, scores, reasons
+
+    def _restore(self, base: Dict[str, Any], params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> None:
+        base["history_values"] = arrays["history_values"]
+        base["fallback"] = None
+        if "fallback" in params:
+            fallback = restore_nested(params["fallback"], arrays, _FALLBACK_PREFIX, Popular)
+            base["fallback"] = _check_fallback(fallback, base)
+        neighbours = tuple(arrays[f"neighbours_{p}"] for p in ("indptr", "indices", "data"))
+        wide = tuple(arrays[f"predict_neighbours_{p}"] for p in ("indptr", "indices", "data"))
+        self._state = self._make_state(
+            base, neighbours, wide, float(params["mu"]), arrays["b_user"], arrays["b_item"],
+            arrays["user_means"], arrays["item_means"],
+        )
+
+
+_FALLBACK_PREFIX = "fallback/"
+
+
+def _check_fallback(fallback: Optional[Any], base: Dict[str, Any]) -> Optional["Popular"]:
+    """``fallback`` if it is a fitted :class:`Popular` on the same users and items (same order)."""
+    if fallback is None:
+        return None
+    if not isinstance(fallback, Popular):
+        raise DTypeError(f"fallback must be a fitted shoprec.Popular, got {type(fallback).__name__}")
+    state = fallback._fitted()
+    if not (np.array_equal(state.users.ids, base["users"].ids) and np.array_equal(state.items.ids, base["items"].ids)):
+        raise InvalidArgumentError(
+            "the fallback was fitted on different interactions (other users or items): fit both on the same Interactions"
+        )
+    return fallback
+
+
+def _truncate_rows(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """The first ``k`` stored entries of every row (rows keep their stored order)."""
+    lengths = np.minimum(np.diff(matrix.indptr), k)
+    starts = matrix.indptr[:-1]
+    take = np.repeat(starts, lengths) + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+    indptr = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    out = sp.csr_matrix((matrix.data[take], matrix.indices[take], indptr), shape=matrix.shape)
+    out.has_sorted_indices = False
+    return out
+
+
+def _row(parts: Tuple[np.ndarray, np.ndarray, np.ndarray], row: int) -> Tuple[np.ndarray, np.ndarray]:
+    indptr, indices, data = parts
+    start, end = int(indptr[row]), int(indptr[row + 1])
+    return np.asarray(indices[start:end]), np.asarray(data[start:end])
+
+
+def _cosine_to_all(matrix: sp.csr_matrix, vector: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every row of ``matrix`` with a dense vector."""
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    dots = matrix @ vector
+    denom = norms * np.linalg.norm(vector)
+    return np.divide(dots, denom, out=np.zeros_like(dots, dtype=np.float64), where=denom > 0)
+
+
+def _cosine_ranked(matrix: sp.csr_matrix, row: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Rows by cosine similarity to ``row`` (descending, ties by index), positive only."""
+    vector = np.asarray(matrix[row].todense(), dtype=np.float64).ravel()
+    sims = _cosine_to_all(matrix.astype(np.float64), vector)
+    sims[row] = 0.0
+    candidates = np.flatnonzero(sims > 0)
+    order = candidates[np.lexsort((candidates, -sims[candidates]))]
+    return order.astype(np.int32), sims[order]
+
+
+@register("ItemKNN")
+class ItemKNN(_KNN):
+    """Item-based k nearest neighbours ("customers who bought this also bought").
+
+    **Recommend** scores item ``i`` for user ``u`` as ``sum_j value_uj * sim(j, i)`` over the
+    user's training items ``j`` whose ``k_neighbours`` nearest neighbours include ``i`` (as
+    implicit's ``ItemItemRecommender``); see :mod:`shoprec.models` for the ranking rules.
+
+    **Predict** (as scikit-surprise's ``KNNWithMeans`` / ``KNNBaseline`` item-based): among the
+    items the user rated, take the ``k_neighbours`` most similar to ``i`` (from the
+    ``max_neighbours`` stored per item) with positive similarity, and return
+    ``base_ui + sum sim * (r_uj - base_uj) / sum sim``, where ``base`` is the item mean
+    (``baseline=False``) or ``mu + b_u + b_j`` (``baseline=True``), clipped to the rating scale.
+    With fewer than ``min_k`` such neighbours the prediction is ``base_ui``.
+
+    Parameters
+    ----------
+    k_neighbours : int
+        Neighbours used per prediction and kept per item for recommendations.
+    similarity : {"pearson", "pearson_baseline", "cosine", "adjusted_cosine", "cosine_corated"}
+        See :func:`shoprec.kernels.pearson_neighbours`. ``"pearson_baseline"`` is
+        ``"cosine_corated"`` on the baseline residuals ``r - (mu + b_u + b_i)`` with
+        ``shrinkage=100`` by default (scikit-surprise's ``pearson_baseline``, except that the
+        shrinkage factor is ``n / (n + shrinkage)`` where surprise uses ``(n-1) / (n-1+shrinkage)``).
+    min_support : int
+        Minimum number of co-raters for a similarity.
+    shrinkage : float, optional
+        Similarity shrinkage: each similarity is multiplied by ``n / (n + shrinkage)`` with
+        ``n`` co-raters. Default 100 for ``pearson_baseline``, 25 for ``pearson`` (pass 0 for
+        scikit-surprise's unshrunk Pearson), else 0.
+    baseline : bool
+        Predict on baseline residuals (KNNBaseline) instead of means (KNNWithMeans).
+    max_neighbours : int or None
+        Similarities stored per item for prediction and :meth:`similar_items` (None: all).
+    min_k : int
+        Minimum neighbours for a kNN prediction (else the base value).
+    reg_users, reg_items, n_epochs : baseline ALS settings (see :class:`Baseline`).
+    num_threads : int
+        Threads for fitting (0: all cores).
+    """
+
+    _item_based = True
+
+
+@register("UserKNN")
+class UserKNN(_KNN):
+    """User-based k nearest neighbours ("users like you liked").
+
+    **Recommend** scores item ``i`` for user ``u`` as ``sum_v sim(u, v) * value_vi`` over the
+    ``k_neighbours`` nearest users ``v`` of ``u``. **Predict**: among the users who rated
+    ``i``, the ``k_neighbours`` most similar to ``u`` (from the ``max_neighbours`` stored) with
+    positive similarity: ``base_ui + sum sim * (r_vi - base_vi) / sum sim`` with ``base`` the
+    user mean or the baseline. Parameters as :class:`ItemKNN`, with users and items swapped.
+    """
+
+    _item_based = False

@@ -1,0 +1,205 @@
+"""Shopper profiles: the vectors that segments cluster (items by TF-IDF and a randomized SVD,
+or item attributes)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, List, Optional, Tuple
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from ..errors import DTypeError, InvalidArgumentError
+
+
+_OVERSAMPLES = 10  # extra random directions of the randomized SVD (Halko et al. advise 5-10)
+_POWER_ITERATIONS = 4  # enough for the slowly decaying spectra of interaction matrices
+
+# ----------------------------------------------------------------------------------------------
+# Profiles
+
+
+def smooth_idf(document_frequency: np.ndarray, n_documents: int) -> np.ndarray:
+    """``log((1 + n) / (1 + df)) + 1``: the smoothed inverse document frequency (as
+    scikit-learn's ``TfidfTransformer``), never zero, so a feature everyone has still counts."""
+    return np.log((1.0 + n_documents) / (1.0 + np.asarray(document_frequency, dtype=np.float64))) + 1.0
+
+
+def _normalize_rows(matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Rows scaled to unit length; also returns which rows were non-zero."""
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+    nonzero = norms > 0
+    out = matrix.copy()
+    out[nonzero] /= norms[nonzero, None]
+    return out, nonzero
+
+
+def _orthonormalize(basis: np.ndarray, passes: int) -> np.ndarray:
+    """The columns of a tall matrix made (close to) orthonormal.
+
+    Cholesky QR (Fukaya et al. 2014): a small Gram matrix and one product with the inverse of
+    its Cholesky factor instead of a Householder QR of the tall matrix. Two passes give an
+    orthonormal basis even when the first is ill-conditioned; inside the power iterations one
+    pass is enough (it only has to keep the columns apart). A rank-deficient basis (Cholesky
+    fails) falls back to numpy's QR.
+    """
+    for _ in range(passes):
+        try:
+            lower = np.linalg.cholesky(basis.T @ basis)
+        except np.linalg.LinAlgError:
+            return np.linalg.qr(basis)[0]
+        inverse = scipy.linalg.solve_triangular(lower, np.eye(len(lower)), lower=True, check_finite=False)
+        basis = basis @ inverse.T
+    return basis
+
+
+def _top_right_singular_vectors(wide: np.ndarray, rank: int) -> np.ndarray:
+    """The top ``rank`` right singular vectors of a short, wide matrix, from the eigenvectors
+    of its small Gram matrix (far cheaper than an SVD of the wide matrix). Squaring the
+    singular values costs precision only for those below ~1e-6 of the largest; then (a
+    matrix of rank < ``rank``) the plain SVD is used."""
+    eigenvalues, eigenvectors = np.linalg.eigh(wide @ wide.T)
+    top = np.argsort(eigenvalues)[::-1][:rank]
+    singular = np.sqrt(np.maximum(eigenvalues[top], 0.0))
+    if singular[-1] <= 1e-6 * singular[0]:
+        return np.linalg.svd(wide, full_matrices=False)[2][:rank]
+    return (eigenvectors[:, top].T @ wide) / singular[:, None]
+
+
+def randomized_svd_components(matrix: sp.spmatrix, rank: int, seed: int) -> np.ndarray:
+    """The top ``rank`` right singular vectors of a sparse matrix, as rows (``rank x n_cols``).
+
+    A randomized range finder (Halko, Martinsson & Tropp 2011) with ``_OVERSAMPLES`` extra
+    directions and ``_POWER_ITERATIONS`` power iterations, each re-orthonormalised, then an
+    exact SVD of the small projected matrix. Deterministic for a ``seed``: the Gaussian test
+    matrix comes from ``numpy.random.default_rng(seed)`` and each vector's sign is fixed so that
+    its entry of largest magnitude is positive. Small matrices get an exact dense SVD.
+    """
+    n_rows, n_cols = matrix.shape
+    rank = min(rank, n_rows, n_cols)
+    width = rank + _OVERSAMPLES
+    if width >= min(n_rows, n_cols):
+        _, _, vt = np.linalg.svd(matrix.toarray(), full_matrices=False)
+        components = vt[:rank]
+    else:
+        rng = np.random.default_rng(seed)
+        transposed = matrix.T
+        basis = _orthonormalize(np.asarray(matrix @ rng.standard_normal((n_cols, width))), 1)
+        for _ in range(_POWER_ITERATIONS):
+            basis = _orthonormalize(np.asarray(transposed @ basis), 1)
+            basis = np.asarray(matrix @ basis)
+        basis = _orthonormalize(basis, 2)
+        projected = np.asarray(transposed @ basis).T  # basis.T @ matrix, width x n_cols
+        components = _top_right_singular_vectors(projected, rank)
+    largest = np.argmax(np.abs(components), axis=1)
+    signs = np.sign(components[np.arange(len(components)), largest])
+    signs[signs == 0] = 1.0
+    return np.ascontiguousarray(components * signs[:, None])
+
+
+@dataclass(frozen=True)
+class _Profiler:
+    """How a (weighted) user-item row becomes a profile; kept by a fitted model for ``assign``.
+
+    ``items``: profile = normalise((row * item_idf) @ components.T).
+    ``attributes``: profile = normalise(((row @ attributes) * attribute_idf)).
+    """
+
+    features: str
+    item_idf: Optional[np.ndarray] = None
+    components: Optional[np.ndarray] = None  # n_components x n_items
+    attributes: Optional[sp.csr_matrix] = None  # n_items x n_attributes, 0/1
+    attribute_idf: Optional[np.ndarray] = None
+
+    def profiles(self, rows: sp.csr_matrix) -> Tuple[np.ndarray, np.ndarray]:
+        """Profiles of users given as rows of the user-item matrix, and which are non-empty."""
+        if self.features == "items":
+            # (row * idf) @ V.T == row @ (V * idf).T: one sparse-dense product.
+            embedded = np.asarray(rows @ (self.components * self.item_idf).T)
+        else:
+            histogram = rows @ self.attributes
+            embedded = np.asarray((histogram @ sp.diags(self.attribute_idf)).todense())
+        return _normalize_rows(np.ascontiguousarray(embedded, dtype=np.float64))
+
+
+def _fit_profiler(
+    matrix: sp.csr_matrix,
+    features: str,
+    n_components: int,
+    attributes: Optional[sp.csr_matrix],
+    seed: int,
+    svd_sample: int,
+) -> _Profiler:
+    n_users = matrix.shape[0]
+    if features == "items":
+        reach = np.bincount(matrix.indices, minlength=matrix.shape[1])  # shoppers per item
+        item_idf = smooth_idf(reach, n_users)
+        active = np.flatnonzero(np.diff(matrix.indptr) > 0)
+        if len(active) > svd_sample:
+            # The item components come from a seeded sample of shoppers: the directions of taste
+            # are shared by many shoppers, so a sample finds them at a fraction of the passes
+            # over the whole matrix; every shopper is then projected on them.
+            rng = np.random.default_rng([seed, 1])
+            active = np.sort(rng.choice(active, svd_sample, replace=False))
+        learn_from = sp.csr_matrix(matrix[active], copy=True)
+        learn_from.data *= item_idf[learn_from.indices]
+        components = randomized_svd_components(learn_from, n_components, seed)
+        return _Profiler("items", item_idf=item_idf, components=components)
+    histogram = sp.csr_matrix(matrix @ attributes)
+    histogram.eliminate_zeros()
+    users_with_attribute = np.diff(sp.csc_matrix(histogram).indptr)
+    return _Profiler("attributes", attributes=attributes, attribute_idf=smooth_idf(users_with_attribute, n_users))
+
+
+def _attribute_matrix(item_attributes: Any, item_index: Any, n_items: int) -> Tuple[sp.csr_matrix, np.ndarray]:
+    """``item_attributes`` as a 0/1 ``n_items x n_attributes`` matrix and the attribute names.
+
+    Accepts a mapping ``{item id: attributes}``, a pandas Series indexed by item id, or a
+    DataFrame whose first column is the item id (with one attribute column its values are the
+    attributes; with several, column ``c`` with value ``v`` gives the attribute ``"c=v"``). Attributes are a string (split on ``"|"``, as MovieLens
+    genres are) or an iterable of strings. Items unknown to the interactions are ignored.
+    """
+    pairs: List[Tuple[Any, str]] = []
+    if type(item_attributes).__name__ == "DataFrame":
+        frame = item_attributes
+        if frame.shape[1] < 2:
+            raise InvalidArgumentError("item_attributes needs an item id column and at least one attribute column")
+        item_column = frame.columns[0]
+        for column in frame.columns[1:]:
+            # A lone attribute column is named by its values only (genres, not "genres=Drama").
+            prefix = "" if frame.shape[1] == 2 else f"{column}="
+            for item, value in zip(frame[item_column].tolist(), frame[column].tolist()):
+                for attribute in _split_attributes(value):
+                    pairs.append((item, prefix + attribute))
+    elif hasattr(item_attributes, "items"):
+        for item, value in item_attributes.items():
+            for attribute in _split_attributes(value):
+                pairs.append((item, attribute))
+    else:
+        raise DTypeError(
+            "item_attributes must be a mapping {item: attributes}, a pandas Series or a DataFrame, "
+            f"got {type(item_attributes).__name__}"
+        )
+    if not pairs:
+        raise InvalidArgumentError("item_attributes holds no attributes")
+    items = item_index([item for item, _ in pairs], "item_attributes")
+    names, attribute_codes = np.unique(np.array([a for _, a in pairs], dtype=object).astype(str), return_inverse=True)
+    known = items >= 0
+    matrix = sp.csr_matrix(
+        (np.ones(int(known.sum())), (items[known], attribute_codes.reshape(-1)[known])),
+        shape=(n_items, len(names)),
+    )
+    matrix.data[:] = 1.0  # an attribute listed twice for an item still counts once
+    return matrix, names.astype(object)
+
+
+def _split_attributes(value: Any) -> List[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split("|") if part.strip()]
+    if isinstance(value, Iterable):
+        return [str(part) for part in value]
+    return [str(value)]
