@@ -552,7 +552,7 @@ class SearchIndex:
     def _rank(self, out: Tuple[Any, ...], expansions: List[Tuple[str, float]], user: Any, history: Any,
               k: int, offset: int, fallback: Optional[str], words: List[str]) -> SearchResults:
         hits, total, facets, _, corrections, expansions_used, _ = out
-        ids = [_decode_id(h[0]) for h in hits]
+        ids = [int(h[0][2:]) if h[0][0] == "i" else h[0][2:] for h in hits]  # _decode_id, inlined
         text = np.array([h[1] for h in hits], dtype=np.float64)
         expansion = np.array([h[2] for h in hits], dtype=np.float64)
         popularity = np.array([h[3] for h in hits], dtype=np.float64)

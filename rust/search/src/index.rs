@@ -471,32 +471,24 @@ impl SearchIndex {
             }
         }
 
-        let mut matches: HashMap<(u32, u32), (f32, f32)> = HashMap::new();
-        let browse = words.is_empty() && query.expansions.is_empty() && query.browse_if_empty;
-        if browse {
-            out.browsed = true;
-            for_each_alive(&searcher, |a| {
-                matches.insert((a.segment_ord, a.doc_id), (0.0, 0.0));
-                Ok(())
-            })?;
-        } else {
-            if !clauses.is_empty() {
-                score_into(
-                    &searcher,
-                    &BooleanQuery::new(clauses),
-                    &mut matches,
-                    |m, s| m.0 = s,
-                )?;
-            }
-            if !expansion_clauses.is_empty() {
-                score_into(
-                    &searcher,
-                    &BooleanQuery::new(expansion_clauses),
-                    &mut matches,
-                    |m, s| m.1 = s,
-                )?;
-            }
-        }
+        // Per segment, (doc, text score, expansion score) in doc order.
+        let matches: Vec<Vec<(u32, f32, f32)>> =
+            if words.is_empty() && query.expansions.is_empty() && query.browse_if_empty {
+                out.browsed = true;
+                let mut all = vec![Vec::new(); searcher.segment_readers().len()];
+                for_each_alive(&searcher, |a| {
+                    all[a.segment_ord as usize].push((a.doc_id, 0.0, 0.0));
+                    Ok(())
+                })?;
+                all
+            } else {
+                let own = score_pass(&searcher, clauses)?;
+                let expanded = score_pass(&searcher, expansion_clauses)?;
+                own.into_iter()
+                    .zip(expanded)
+                    .map(|(a, b)| merge_sorted(&a, &b))
+                    .collect()
+            };
         self.rank(&searcher, matches, &filters, &facets, query.limit, &mut out)?;
         Ok(out)
     }
@@ -654,17 +646,12 @@ impl SearchIndex {
     fn rank(
         &self,
         searcher: &Searcher,
-        matches: HashMap<(u32, u32), (f32, f32)>,
+        mut by_segment: Vec<Vec<(u32, f32, f32)>>,
         filters: &[(usize, Condition)],
         facets: &[(usize, FilterKind)],
         limit: usize,
         out: &mut SearchOutput,
     ) -> Result<()> {
-        let mut by_segment: Vec<Vec<(u32, f32, f32)>> =
-            vec![Vec::new(); searcher.segment_readers().len()];
-        for ((segment, doc), (text, expansion)) in matches {
-            by_segment[segment as usize].push((doc, text, expansion));
-        }
         let mut kept: Vec<Kept> = Vec::new();
         let mut id_columns: Vec<Option<StrColumn>> = Vec::new();
         let mut facet_counts: Vec<HashMap<String, u64>> = vec![HashMap::new(); facets.len()];
@@ -674,7 +661,6 @@ impl SearchIndex {
             if docs.is_empty() {
                 continue;
             }
-            docs.sort_unstable_by_key(|d| d.0);
             let seg_filters = filters
                 .iter()
                 .map(|(i, c)| SegmentFilter::new(segment, *i, c))
@@ -850,29 +836,59 @@ fn copy_documents(from: &Searcher, writer: &mut IndexWriter) -> Result<()> {
     })
 }
 
-/// Scores every live document `query` matches and stores the score with `set`.
-fn score_into(
+/// Per segment, `(doc, score)` of every live document the clauses (a union) match, in doc
+/// order (tantivy's scorers advance by increasing doc id).
+fn score_pass(
     searcher: &Searcher,
-    query: &dyn Query,
-    matches: &mut HashMap<(u32, u32), (f32, f32)>,
-    set: impl Fn(&mut (f32, f32), f32),
-) -> Result<()> {
-    let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
-    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+    clauses: Vec<(Occur, Box<dyn Query>)>,
+) -> Result<Vec<Vec<(u32, f32)>>> {
+    let mut out = vec![Vec::new(); searcher.segment_readers().len()];
+    if clauses.is_empty() {
+        return Ok(out);
+    }
+    let weight =
+        BooleanQuery::new(clauses).weight(EnableScoring::enabled_from_searcher(searcher))?;
+    for (segment, found) in searcher.segment_readers().iter().zip(out.iter_mut()) {
         let mut scorer = weight.scorer(segment, 1.0)?;
         let alive = segment.alive_bitset();
         let mut doc = scorer.doc();
         while doc != TERMINATED {
             if alive.is_none_or(|a| a.is_alive(doc)) {
-                set(
-                    matches.entry((ord as u32, doc)).or_insert((0.0, 0.0)),
-                    scorer.score(),
-                );
+                found.push((doc, scorer.score()));
             }
             doc = scorer.advance();
         }
     }
-    Ok(())
+    Ok(out)
+}
+
+/// The union of two doc-ordered score lists: `(doc, a's score, b's score)`, 0 where absent.
+fn merge_sorted(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32, f32)> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(&(x, s)), Some(&(y, t))) if x == y => {
+                out.push((x, s, t));
+                i += 1;
+                j += 1;
+            }
+            (Some(&(x, s)), Some(&(y, _))) if x < y => {
+                out.push((x, s, 0.0));
+                i += 1;
+            }
+            (Some(&(x, s)), None) => {
+                out.push((x, s, 0.0));
+                i += 1;
+            }
+            (_, Some(&(y, t))) => {
+                out.push((y, 0.0, t));
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    out
 }
 
 /// A filter condition resolved against one segment's fast fields.
@@ -1020,5 +1036,28 @@ impl SegmentFacet {
             SegmentFacet::Str { column: None, .. } => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_sorted;
+
+    #[test]
+    fn merge_is_a_sorted_union() {
+        let a = [(1, 1.0), (4, 4.0), (7, 7.0)];
+        let b = [(0, 0.5), (4, 0.25), (9, 0.125)];
+        assert_eq!(
+            merge_sorted(&a, &b),
+            vec![
+                (0, 0.0, 0.5),
+                (1, 1.0, 0.0),
+                (4, 4.0, 0.25),
+                (7, 7.0, 0.0),
+                (9, 0.0, 0.125)
+            ]
+        );
+        assert_eq!(merge_sorted(&[], &b[..1]), vec![(0, 0.0, 0.5)]);
+        assert!(merge_sorted(&[], &[]).is_empty());
     }
 }
