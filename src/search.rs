@@ -163,6 +163,7 @@ fn config_of(spec: FieldSpec) -> PyResult<Config> {
 }
 
 type HitTuple = (String, f32, f32, f64);
+type ProductTuple = (String, Vec<String>, Vec<Py<PyAny>>, f64);
 type SearchTuple = (
     Vec<HitTuple>,
     u64,
@@ -277,10 +278,7 @@ impl PySearchEngine {
     }
 
     /// Every product as `(id, texts, values, popularity)`, by id.
-    fn products(
-        &self,
-        py: Python<'_>,
-    ) -> PyResult<Vec<(String, Vec<String>, Vec<Py<PyAny>>, f64)>> {
+    fn products(&self, py: Python<'_>) -> PyResult<Vec<ProductTuple>> {
         let inner = Arc::clone(&self.inner);
         let products = detached(py, move || inner.products())?;
         products
