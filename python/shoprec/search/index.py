@@ -474,7 +474,8 @@ class SearchIndex:
 
         Steps: tokenize the query (its first 1,000 characters, 32 distinct words); expand it
         with the attached keyword model (expansions weigh below the shopper's words); retrieve
-        with BM25 over the weighted text fields, where a Latin word of 5-8 letters with no exact
+        with BM25 over the weighted text fields, times the fraction of the shopper's words a
+        product matches (so products with all of them come first), where a Latin word of 5-8 letters with no exact
         match in the catalogue may match with one edit and of 9+ letters with two (at half and a
         quarter of an exact match's weight); filter; count facets over all matches; re-rank the
         best ``weights.candidates`` by blending text relevance with the shopper's affinity and

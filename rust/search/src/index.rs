@@ -482,7 +482,7 @@ impl SearchIndex {
                 })?;
                 all
             } else {
-                let own = score_pass(&searcher, clauses)?;
+                let own = coordinated_pass(&searcher, clauses)?;
                 let expanded = score_pass(&searcher, expansion_clauses)?;
                 own.into_iter()
                     .zip(expanded)
@@ -654,10 +654,12 @@ impl SearchIndex {
     ) -> Result<()> {
         let mut kept: Vec<Kept> = Vec::new();
         let mut id_columns: Vec<Option<StrColumn>> = Vec::new();
+        let mut popularity_columns: Vec<Option<Column<f64>>> = Vec::new();
         let mut facet_counts: Vec<HashMap<String, u64>> = vec![HashMap::new(); facets.len()];
         for (ord, docs) in by_segment.iter_mut().enumerate() {
             let segment = &searcher.segment_readers()[ord];
             id_columns.push(segment.fast_fields().str(ID)?);
+            popularity_columns.push(segment.fast_fields().column_opt(POPULARITY)?);
             if docs.is_empty() {
                 continue;
             }
@@ -669,8 +671,6 @@ impl SearchIndex {
                 .iter()
                 .map(|(i, kind)| SegmentFacet::new(segment, *i, *kind))
                 .collect::<Result<Vec<_>>>()?;
-            let popularity: Option<Column<f64>> = segment.fast_fields().column_opt(POPULARITY)?;
-            let ids = id_columns[ord].as_ref();
             for &(doc, text, expansion) in docs.iter() {
                 if !seg_filters.iter().all(|f| f.accepts(doc)) {
                     continue;
@@ -680,14 +680,10 @@ impl SearchIndex {
                 }
                 kept.push(Kept {
                     score: text + expansion,
-                    popularity: popularity
-                        .as_ref()
-                        .and_then(|c| c.first(doc))
-                        .unwrap_or(0.0),
+                    popularity: 0.0,
                     segment: ord as u32,
-                    id_ord: ids
-                        .and_then(|c| c.term_ords(doc).next())
-                        .unwrap_or(u64::MAX),
+                    doc,
+                    id_ord: u64::MAX,
                     text,
                 });
             }
@@ -715,6 +711,24 @@ impl SearchIndex {
                 .then_with(|| a.segment.cmp(&b.segment))
                 .then_with(|| a.id_ord.cmp(&b.id_ord))
         };
+        // Popularity and id only matter for the best `limit` and the ties at the cut: read them
+        // for those only (most matches of a common word are far below the cut).
+        if limit > 0 && kept.len() > limit {
+            kept.select_nth_unstable_by(limit - 1, |a, b| b.score.total_cmp(&a.score));
+            let cut = kept[limit - 1].score;
+            kept.retain(|k| k.score >= cut);
+        }
+        for k in &mut kept {
+            let segment = k.segment as usize;
+            k.popularity = popularity_columns[segment]
+                .as_ref()
+                .and_then(|c| c.first(k.doc))
+                .unwrap_or(0.0);
+            k.id_ord = id_columns[segment]
+                .as_ref()
+                .and_then(|c| c.term_ords(k.doc).next())
+                .unwrap_or(u64::MAX);
+        }
         if limit == 0 {
             kept.clear();
         } else if kept.len() > limit {
@@ -769,6 +783,7 @@ struct Kept {
     score: f32,
     popularity: f64,
     segment: u32,
+    doc: u32,
     id_ord: u64,
     text: f32,
 }
@@ -860,6 +875,42 @@ fn score_pass(
         }
     }
     Ok(out)
+}
+
+/// Per segment, `(doc, score)` for the shopper's words: the sum of the words' BM25 scores
+/// times the fraction of the words the product matches (the classic Lucene "coord" factor), so
+/// that products with all of the shopper's words come before products with some of them.
+fn coordinated_pass(
+    searcher: &Searcher,
+    clauses: Vec<(Occur, Box<dyn Query>)>,
+) -> Result<Vec<Vec<(u32, f32)>>> {
+    let n_words = clauses.len();
+    let mut total: Vec<Vec<(u32, f32, f32)>> = vec![Vec::new(); searcher.segment_readers().len()];
+    for clause in clauses {
+        let pass = score_pass(searcher, vec![clause])?;
+        for (acc, found) in total.iter_mut().zip(pass) {
+            let counted: Vec<(u32, f32)> =
+                acc.iter().map(|&(doc, score, _)| (doc, score)).collect();
+            let counts: Vec<(u32, f32)> = acc.iter().map(|&(doc, _, n)| (doc, n)).collect();
+            let ones: Vec<(u32, f32)> = found.iter().map(|&(doc, _)| (doc, 1.0)).collect();
+            let scores = merge_sorted(&counted, &found);
+            let matched = merge_sorted(&counts, &ones);
+            *acc = scores
+                .into_iter()
+                .zip(matched)
+                .map(|((doc, a, b), (_, m, o))| (doc, a + b, m + o))
+                .collect();
+        }
+    }
+    let n = n_words.max(1) as f32;
+    Ok(total
+        .into_iter()
+        .map(|docs| {
+            docs.into_iter()
+                .map(|(doc, score, matched)| (doc, score * matched / n))
+                .collect()
+        })
+        .collect())
 }
 
 /// The union of two doc-ordered score lists: `(doc, a's score, b's score)`, 0 where absent.

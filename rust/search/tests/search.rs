@@ -88,6 +88,31 @@ fn bm25_matches_a_hand_computation() {
 }
 
 #[test]
+fn words_matched_scale_the_score() {
+    let index = built(&catalogue(), 1.0);
+    let out = index.search(&query("red shoes")).unwrap();
+    let avg = 7.0 / 3.0;
+    let red = |len: f64| bm25(3.0, 2.0, 1.0, len, avg);
+    let shoes = |tf: f64, len: f64| bm25(3.0, 2.0, tf, len, avg);
+    // d1 has both words; d2 and d3 one of two, so half their BM25.
+    let expected = [
+        ("d1", red(2.0) + shoes(1.0, 2.0)),
+        ("d2", shoes(2.0, 3.0) / 2.0),
+        ("d3", red(2.0) / 2.0),
+    ];
+    assert_eq!(out.hits.len(), 3);
+    assert_eq!(out.hits[0].id, "d1");
+    for (id, score) in expected {
+        let hit = out.hits.iter().find(|h| h.id == id).unwrap();
+        assert!(
+            (f64::from(hit.text) - score).abs() < 1e-5,
+            "{id}: {} vs {score}",
+            hit.text
+        );
+    }
+}
+
+#[test]
 fn fuzzy_by_length_and_exact_first() {
     let products = vec![
         product("a", "sneakers", "shoes", 1.0, true),
