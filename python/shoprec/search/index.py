@@ -473,7 +473,9 @@ class SearchIndex:
         """Search the catalogue.
 
         Steps: tokenize the query (its first 1,000 characters, 32 distinct words); expand it
-        with the attached keyword model (expansions weigh below the shopper's words); retrieve
+        with the attached keyword model (expansions weigh below the shopper's words and re-rank
+        the products that have them; only when the shopper's words match nothing do the
+        expansions' matches become the answer); retrieve
         with BM25 over the weighted text fields, times the fraction of the shopper's words a
         product matches (so products with all of them come first), where a Latin word of 5-8 letters with no exact
         match in the catalogue may match with one edit and of 9+ letters with two (at half and a

@@ -62,7 +62,9 @@ pub struct SearchQuery {
     /// The shopper's words.
     pub text: String,
     /// Expansion keywords and their weights (multipliers of their BM25 score; below 1 so that
-    /// they count less than the shopper's own words).
+    /// they count less than the shopper's own words). They add to the score of the products
+    /// that have the shopper's words; when those words match nothing, the products matching
+    /// the expansions are the matches.
     pub expansions: Vec<(String, f32)>,
     /// Whether Latin words with no exact match in the catalogue may match with typos.
     pub typos: bool,
@@ -482,11 +484,22 @@ impl SearchIndex {
                 })?;
                 all
             } else {
+                // Expansions re-rank the products that have the shopper's words; only when
+                // those words match nothing do the expansions' own matches become the answer
+                // (a generic expansion such as "red" would otherwise add a third of the
+                // catalogue to every search, to its total and its facets).
                 let own = coordinated_pass(&searcher, clauses)?;
                 let expanded = score_pass(&searcher, expansion_clauses)?;
+                let any_own = own.iter().any(|docs| !docs.is_empty());
                 own.into_iter()
                     .zip(expanded)
-                    .map(|(a, b)| merge_sorted(&a, &b))
+                    .map(|(a, b)| {
+                        if any_own {
+                            left_join(&a, &b)
+                        } else {
+                            merge_sorted(&a, &b)
+                        }
+                    })
                     .collect()
             };
         self.rank(&searcher, matches, &filters, &facets, query.limit, &mut out)?;
@@ -877,9 +890,14 @@ fn score_pass(
     Ok(out)
 }
 
+/// How strongly matching more of the shopper's words counts: the BM25 sum is multiplied by the
+/// fraction of the words matched to this power (1 is Lucene's classic "coord" factor; 3 puts a
+/// product with one of two words at an eighth, below nearly every product with both).
+pub const COORD_POWER: i32 = 3;
+
 /// Per segment, `(doc, score)` for the shopper's words: the sum of the words' BM25 scores
-/// times the fraction of the words the product matches (the classic Lucene "coord" factor), so
-/// that products with all of the shopper's words come before products with some of them.
+/// times the fraction of the words the product matches to the power [`COORD_POWER`], so that
+/// products with all of the shopper's words come before products with some of them.
 fn coordinated_pass(
     searcher: &Searcher,
     clauses: Vec<(Occur, Box<dyn Query>)>,
@@ -907,10 +925,28 @@ fn coordinated_pass(
         .into_iter()
         .map(|docs| {
             docs.into_iter()
-                .map(|(doc, score, matched)| (doc, score * matched / n))
+                .map(|(doc, score, matched)| (doc, score * (matched / n).powi(COORD_POWER)))
                 .collect()
         })
         .collect())
+}
+
+/// `(doc, a's score, b's score or 0)` for every doc of `a` (both doc-ordered).
+fn left_join(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32, f32)> {
+    let mut j = 0;
+    a.iter()
+        .map(|&(doc, score)| {
+            while j < b.len() && b[j].0 < doc {
+                j += 1;
+            }
+            let other = if j < b.len() && b[j].0 == doc {
+                b[j].1
+            } else {
+                0.0
+            };
+            (doc, score, other)
+        })
+        .collect()
 }
 
 /// The union of two doc-ordered score lists: `(doc, a's score, b's score)`, 0 where absent.
@@ -1110,5 +1146,16 @@ mod tests {
         );
         assert_eq!(merge_sorted(&[], &b[..1]), vec![(0, 0.0, 0.5)]);
         assert!(merge_sorted(&[], &[]).is_empty());
+    }
+
+    #[test]
+    fn left_join_keeps_the_left_docs() {
+        let a = [(1, 1.0), (4, 4.0), (7, 7.0)];
+        let b = [(0, 0.5), (4, 0.25), (9, 0.125)];
+        assert_eq!(
+            super::left_join(&a, &b),
+            vec![(1, 1.0, 0.0), (4, 4.0, 0.25), (7, 7.0, 0.0)]
+        );
+        assert!(super::left_join(&[], &b).is_empty());
     }
 }

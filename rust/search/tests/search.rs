@@ -94,11 +94,11 @@ fn words_matched_scale_the_score() {
     let avg = 7.0 / 3.0;
     let red = |len: f64| bm25(3.0, 2.0, 1.0, len, avg);
     let shoes = |tf: f64, len: f64| bm25(3.0, 2.0, tf, len, avg);
-    // d1 has both words; d2 and d3 one of two, so half their BM25.
+    // d1 has both words; d2 and d3 one of two, so (1/2)^3 of their BM25.
     let expected = [
         ("d1", red(2.0) + shoes(1.0, 2.0)),
-        ("d2", shoes(2.0, 3.0) / 2.0),
-        ("d3", red(2.0) / 2.0),
+        ("d2", shoes(2.0, 3.0) / 8.0),
+        ("d3", red(2.0) / 8.0),
     ];
     assert_eq!(out.hits.len(), 3);
     assert_eq!(out.hits[0].id, "d1");
