@@ -109,11 +109,7 @@ pub fn build_corpus_py<'py>(
 ) -> PyResult<(Vec<String>, Bound<'py, PyArray1<u32>>, CsrOut<'py, u32>)> {
     let tokenizer = Arc::clone(&tokenizer.inner);
     let corpus = run_detached(py, num_threads, || Corpus::build(&tokenizer, &texts, max_terms, min_count))?;
-    Ok((
-        corpus.vocab,
-        corpus.doc_freq.into_pyarray(py),
-        csr_into_py(py, corpus.docs),
-    ))
+    Ok((corpus.vocab, corpus.doc_freq.into_pyarray(py), csr_into_py(py, corpus.docs)))
 }
 
 /// Symmetric text co-occurrence counts of `n_terms` terms from the texts' sorted term ids.
@@ -177,9 +173,5 @@ pub fn randomized_svd_py<'py>(
 ) -> PyResult<SvdOut<'py>> {
     let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, false)?;
     let svd = run_detached(py, num_threads, || randomized_svd(&view, rank, oversample, power_iterations, seed))?;
-    Ok((
-        svd.u.into_pyarray(py).reshape([n_rows, rank])?,
-        svd.s.into_pyarray(py),
-        svd.v.into_pyarray(py).reshape([n_cols, rank])?,
-    ))
+    Ok((svd.u.into_pyarray(py).reshape([n_rows, rank])?, svd.s.into_pyarray(py), svd.v.into_pyarray(py).reshape([n_cols, rank])?))
 }

@@ -3,10 +3,10 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use shoprec_core::csr::Csr;
-use shoprec_core::knn::{recommend_query, recommend_rows, Filters, Query, Ranking};
-use shoprec_core::pearson::{pearson_neighbours, Axis, Similarity};
 use shoprec_core::kmeans::{kmeans, Init, KMeansOptions};
+use shoprec_core::knn::{recommend_query, recommend_rows, Filters, Query, Ranking};
 use shoprec_core::median::{hampel, median_filter, Padding};
+use shoprec_core::pearson::{pearson_neighbours, Axis, Similarity};
 use shoprec_core::topk::{top_k, IdFilter};
 
 /// A deterministic xorshift stream, so every run ranks the same numbers.
@@ -90,8 +90,16 @@ fn bench_knn_recommend(c: &mut Criterion) {
     group.bench_function("all_610_users_1_thread", |b| {
         b.iter(|| {
             pool.install(|| {
-                recommend_rows(&users, &queries.view(), Some(&queries.view()), &neighbours.view(), &ranking, &Filters::default(), 10)
-                    .unwrap()
+                recommend_rows(
+                    &users,
+                    &queries.view(),
+                    Some(&queries.view()),
+                    &neighbours.view(),
+                    &ranking,
+                    &Filters::default(),
+                    10,
+                )
+                .unwrap()
             })
         });
     });

@@ -426,7 +426,13 @@ impl<T: Real> Packed<T> {
 /// multiply-add (the caller must be compiled with the `fma` target feature), otherwise a
 /// multiply and an add.
 #[inline(always)]
-fn block_dots<T: Real, const FMA: bool, const NV: usize>(rows: [&[T]; BLOCK_ROWS], ct: &[T], kp: usize, j0: usize, out: &mut [T]) {
+fn block_dots<T: Real, const FMA: bool, const NV: usize>(
+    rows: [&[T]; BLOCK_ROWS],
+    ct: &[T],
+    kp: usize,
+    j0: usize,
+    out: &mut [T],
+) {
     let d = rows[0].len();
     let rows = rows.map(|r| &r[..d]);
     let ct = &ct[..d * kp];
@@ -545,10 +551,7 @@ pub fn kmeans<T: Real>(
     }
     if let Init::Centroids(c) = init {
         if c.len() != n_clusters * n_cols {
-            return Err(Error::shape(
-                "init",
-                format!("{} values do not make {n_clusters} x {n_cols} centroids", c.len()),
-            ));
+            return Err(Error::shape("init", format!("{} values do not make {n_clusters} x {n_cols} centroids", c.len())));
         }
         if !c.iter().all(|v| v.is_finite()) {
             return Err(Error::invalid("init", "contains NaN or infinite values"));
@@ -884,8 +887,7 @@ impl<T: Real> Problem<'_, T> {
             .zip(lower.par_chunks_mut(if self.elkan { CHUNK * k } else { CHUNK }))
             .enumerate()
             .map(|(c, ((labels, upper), lower))| {
-                let scan =
-                    ChunkScan {
+                let scan = ChunkScan {
                     x: self.x,
                     first_row: c * CHUNK,
                     d,
@@ -1095,7 +1097,13 @@ impl<T: Real> ChunkScan<'_, T> {
     /// ([`Packed::nearest`] keeps the labels exact), bounds written afresh (Elkan: one per
     /// centre; Hamerly: the nearest other centre's).
     #[inline(always)]
-    fn run_full<const FMA: bool>(&self, full: FullPass<'_, T>, labels: &mut [u32], upper: &mut [f64], lower: &mut [f32]) -> ChunkSums {
+    fn run_full<const FMA: bool>(
+        &self,
+        full: FullPass<'_, T>,
+        labels: &mut [u32],
+        upper: &mut [f64],
+        lower: &mut [f32],
+    ) -> ChunkSums {
         let (d, k) = (self.d, self.k);
         let packed = full.packed;
         let mut part = ChunkSums {
@@ -1179,7 +1187,10 @@ impl<T: Real> ChunkScan<'_, T> {
                 let gated_label = label;
                 gate.clear();
                 gate.extend(
-                    bounds.iter().zip(&self.gaps.half_pair[label * k..(label + 1) * k]).map(|(&b, h)| f64::from(b).max(*h) * self.keep),
+                    bounds
+                        .iter()
+                        .zip(&self.gaps.half_pair[label * k..(label + 1) * k])
+                        .map(|(&b, h)| f64::from(b).max(*h) * self.keep),
                 );
                 gate[label] = f64::INFINITY;
                 // Usually no centre passes its gate once the labels settle: one branch-free
@@ -1255,8 +1266,7 @@ impl CentreGaps {
         let mut half_min = vec![f64::INFINITY; k];
         for a in 0..k {
             for b in (a + 1)..k {
-                let half = 0.5
-                    * squared_distance(&centroids[a * d..(a + 1) * d], &centroids[b * d..(b + 1) * d]).to_f64().sqrt();
+                let half = 0.5 * squared_distance(&centroids[a * d..(a + 1) * d], &centroids[b * d..(b + 1) * d]).to_f64().sqrt();
                 half_pair[a * k + b] = half;
                 half_pair[b * k + a] = half;
                 half_min[a] = half_min[a].min(half);
@@ -1269,8 +1279,8 @@ impl CentreGaps {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::Rng;
+    use super::*;
     use proptest::prelude::*;
 
     /// Plain Lloyd with the same conventions and no bounds: the reference for the fast path.
@@ -1284,8 +1294,7 @@ mod tests {
         let mut n_iter = 0;
         for it in 0..max_iter {
             n_iter = it + 1;
-            let new_labels: Vec<u32> =
-                (0..n).map(|i| nearest_two(&x[i * d..(i + 1) * d], &centroids, d).0 as u32).collect();
+            let new_labels: Vec<u32> = (0..n).map(|i| nearest_two(&x[i * d..(i + 1) * d], &centroids, d).0 as u32).collect();
             let mut sums = vec![0f64; k * d];
             let mut counts = vec![0u64; k];
             for i in 0..n {
@@ -1368,7 +1377,11 @@ mod tests {
         let init = [3.0, 0.0, 0.0, 0.0, 0.0];
         let slow = plain_lloyd(&x, 9, 1, &init, 20, 1e-4);
         for elkan in [true, false] {
-            let fast = Problem { x: &x, n_rows: 9, n_cols: 1, k: 5, elkan }.lloyd_bounded(init.to_vec(), 20, 1e-4 * mean_variance(&x, 9, 1));
+            let fast = Problem { x: &x, n_rows: 9, n_cols: 1, k: 5, elkan }.lloyd_bounded(
+                init.to_vec(),
+                20,
+                1e-4 * mean_variance(&x, 9, 1),
+            );
             assert_eq!(fast.labels, slow.labels, "elkan {elkan}");
         }
         // The labels match the returned centroids: the tied rows go to the lower index.
@@ -1431,7 +1444,9 @@ mod tests {
     /// The blocked kernel (portable and AVX2+FMA) against the row-at-a-time scan, on sizes
     /// that fill no block evenly, with real and integer (tie-prone) values, in f32 and f64.
     fn check_full_pass<T: Real>(to_t: fn(f64) -> T) {
-        for (n, d, k) in [(1, 1, 1), (2, 3, 2), (5, 7, 3), (7, 9, 5), (11, 17, 9), (4, 33, 20), (13, 65, 25), (3, 64, 20), (8, 5, 33)] {
+        for (n, d, k) in
+            [(1, 1, 1), (2, 3, 2), (5, 7, 3), (7, 9, 5), (11, 17, 9), (4, 33, 20), (13, 65, 25), (3, 64, 20), (8, 5, 33)]
+        {
             for integer in [false, true] {
                 let mut x = blobs(n + k, d, k, (n * 31 + d * 7 + k) as u64);
                 if integer {
@@ -1518,7 +1533,9 @@ mod tests {
         let x = blobs(9000, 5, 6, 3);
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| kmeans(&x, 9000, 5, 6, Init::KMeansPlusPlus, &KMeansOptions { n_init: 2, ..Default::default() }).unwrap())
+            pool.install(|| {
+                kmeans(&x, 9000, 5, 6, Init::KMeansPlusPlus, &KMeansOptions { n_init: 2, ..Default::default() }).unwrap()
+            })
         };
         let one = run(1);
         assert_eq!(one, run(3));

@@ -660,7 +660,14 @@ mod tests {
     }
 
     /// Dense scores, then a full sort of the allowed candidates.
-    fn naive(query: Query<'_>, sources: &Csr<f32>, pop: &[f32], include: Option<&[i32]>, exclude: &[i32], k: usize) -> (Vec<i32>, Vec<f32>) {
+    fn naive(
+        query: Query<'_>,
+        sources: &Csr<f32>,
+        pop: &[f32],
+        include: Option<&[i32]>,
+        exclude: &[i32],
+        k: usize,
+    ) -> (Vec<i32>, Vec<f32>) {
         let n = sources.n_cols;
         let mut dense = vec![0f32; n];
         for (&s, &w) in query.sources.iter().zip(query.weights) {

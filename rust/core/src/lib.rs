@@ -6,12 +6,12 @@
 
 pub mod csr;
 pub mod error;
-pub mod knn;
-pub mod pearson;
-pub mod text;
 pub mod kmeans;
+pub mod knn;
 pub mod median;
+pub mod pearson;
 pub mod real;
+pub mod text;
 pub mod topk;
 
 pub use error::{Error, Result};

@@ -117,14 +117,22 @@ fn source_index<T>(p: i64, n: i64, padding: Padding<T>) -> Option<usize> {
         Padding::Wrap => p.rem_euclid(n),
         Padding::Reflect => {
             let r = p.rem_euclid(2 * n);
-            if r < n { r } else { 2 * n - 1 - r }
+            if r < n {
+                r
+            } else {
+                2 * n - 1 - r
+            }
         }
         Padding::Mirror => {
             if n == 1 {
                 0
             } else {
                 let r = p.rem_euclid(2 * n - 2);
-                if r < n { r } else { 2 * n - 2 - r }
+                if r < n {
+                    r
+                } else {
+                    2 * n - 2 - r
+                }
             }
         }
     };
@@ -367,7 +375,11 @@ fn nan_median_windows<T: Real>(buffer: &[T], window: usize, sorted: &mut SortedW
 #[inline]
 fn order_key<T: Real>(value: T) -> u64 {
     let bits = value.to_f64().to_bits();
-    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
 }
 
 /// One block of the sorted-blocks median. Its elements live in rank space: rank `r` is the
@@ -553,7 +565,11 @@ impl<T: Real> SortedBlocks<T> {
                     } else {
                         a.peek() <= b.peek()
                     };
-                    if take_a { a.advance() } else { b.advance() }
+                    if take_a {
+                        a.advance()
+                    } else {
+                        b.advance()
+                    }
                 }
                 let (pa, pb) = (a.peek(), b.peek());
                 *o = if pa <= pb { pa } else { pb };

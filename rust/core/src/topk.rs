@@ -194,60 +194,55 @@ pub fn top_k<T: Score>(
     let plain = include.is_none() && exclude.is_none();
     // Small rows are cheap: hand rayon enough of them at once to amortise scheduling.
     let min_rows = (65_536 / n_cols.max(1)).max(1);
-    out_ids
-        .par_chunks_mut(k)
-        .zip(out_scores.par_chunks_mut(k))
-        .enumerate()
-        .with_min_len(min_rows)
-        .for_each_init(
-            || (Best::new(k), if matches!(exclude, IdFilter::PerRow(_)) { vec![false; n_cols] } else { Vec::new() }),
-            |(best, row_mask), (row, (ids_out, scores_out))| {
-                best.clear();
-                let values = &scores[row * n_cols..(row + 1) * n_cols];
-                if plain {
-                    scan_all(values, best);
-                } else {
-                    if let IdFilter::PerRow(mask) = exclude {
-                        for &id in mask.row_indices(row) {
-                            row_mask[id as usize] = true;
-                        }
+    out_ids.par_chunks_mut(k).zip(out_scores.par_chunks_mut(k)).enumerate().with_min_len(min_rows).for_each_init(
+        || (Best::new(k), if matches!(exclude, IdFilter::PerRow(_)) { vec![false; n_cols] } else { Vec::new() }),
+        |(best, row_mask), (row, (ids_out, scores_out))| {
+            best.clear();
+            let values = &scores[row * n_cols..(row + 1) * n_cols];
+            if plain {
+                scan_all(values, best);
+            } else {
+                if let IdFilter::PerRow(mask) = exclude {
+                    for &id in mask.row_indices(row) {
+                        row_mask[id as usize] = true;
                     }
-                    let excluded: &[bool] = match &global_exclude {
-                        Some(mask) => mask,
-                        None => row_mask,
-                    };
-                    let is_excluded = |id: usize| !excluded.is_empty() && excluded[id];
-                    let candidates: Option<&[i32]> = match (&global_include, include) {
-                        (Some(ids), _) => Some(ids),
-                        (None, IdFilter::PerRow(mask)) => Some(mask.row_indices(row)),
-                        _ => None,
-                    };
-                    match candidates {
-                        Some(ids) => {
-                            for &id in ids {
-                                let score = values[id as usize];
-                                if !score.is_nan() && !is_excluded(id as usize) {
-                                    best.offer(score, id);
-                                }
-                            }
-                        }
-                        None => {
-                            for (id, &score) in values.iter().enumerate() {
-                                if !score.is_nan() && !is_excluded(id) {
-                                    best.offer(score, id as i32);
-                                }
+                }
+                let excluded: &[bool] = match &global_exclude {
+                    Some(mask) => mask,
+                    None => row_mask,
+                };
+                let is_excluded = |id: usize| !excluded.is_empty() && excluded[id];
+                let candidates: Option<&[i32]> = match (&global_include, include) {
+                    (Some(ids), _) => Some(ids),
+                    (None, IdFilter::PerRow(mask)) => Some(mask.row_indices(row)),
+                    _ => None,
+                };
+                match candidates {
+                    Some(ids) => {
+                        for &id in ids {
+                            let score = values[id as usize];
+                            if !score.is_nan() && !is_excluded(id as usize) {
+                                best.offer(score, id);
                             }
                         }
                     }
-                    if let IdFilter::PerRow(mask) = exclude {
-                        for &id in mask.row_indices(row) {
-                            row_mask[id as usize] = false;
+                    None => {
+                        for (id, &score) in values.iter().enumerate() {
+                            if !score.is_nan() && !is_excluded(id) {
+                                best.offer(score, id as i32);
+                            }
                         }
                     }
                 }
-                best.write(ids_out, scores_out);
-            },
-        );
+                if let IdFilter::PerRow(mask) = exclude {
+                    for &id in mask.row_indices(row) {
+                        row_mask[id as usize] = false;
+                    }
+                }
+            }
+            best.write(ids_out, scores_out);
+        },
+    );
     Ok((out_ids, out_scores))
 }
 
@@ -281,7 +276,14 @@ mod tests {
     use proptest::prelude::*;
 
     /// Full sort of the candidates: the reference the fast path must match exactly.
-    fn naive(scores: &[f64], n_rows: usize, n_cols: usize, k: usize, include: Option<&[i32]>, exclude: &[i32]) -> (Vec<i32>, Vec<f32>) {
+    fn naive(
+        scores: &[f64],
+        n_rows: usize,
+        n_cols: usize,
+        k: usize,
+        include: Option<&[i32]>,
+        exclude: &[i32],
+    ) -> (Vec<i32>, Vec<f32>) {
         let mut ids_out = Vec::new();
         let mut scores_out = Vec::new();
         for row in 0..n_rows {

@@ -102,7 +102,8 @@ fn symmetric_eigen(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
         v[i * n + i] = 1.0;
     }
     for _sweep in 0..100 {
-        let off: f64 = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * n + j].powi(2)).sum();
+        let off: f64 =
+            (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * n + j].powi(2)).sum();
         let total: f64 = a.iter().map(|x| x * x).sum();
         if off <= 1e-30 * total.max(f64::MIN_POSITIVE) {
             break;
@@ -181,10 +182,7 @@ pub fn randomized_svd(
     orthonormalize(&mut q, 2);
     // B^T = A^T Q (n x width); B B^T = (B^T)^T B^T.
     let bt = multiply_columns(&at, &q);
-    let gram: Vec<f64> = (0..width * width)
-        .into_par_iter()
-        .map(|ij| dot(&bt[ij / width], &bt[ij % width]))
-        .collect();
+    let gram: Vec<f64> = (0..width * width).into_par_iter().map(|ij| dot(&bt[ij / width], &bt[ij % width])).collect();
     let (eigenvalues, w) = symmetric_eigen(gram, width);
     let mut u = vec![0f32; m * rank];
     let mut v = vec![0f32; n * rank];
@@ -255,7 +253,8 @@ mod tests {
         assert!(svd.s[3] < 1e-3 * svd.s[0], "{:?}", svd.s);
         for i in 0..m {
             for j in 0..n {
-                let approx: f64 = (0..5).map(|k| f64::from(svd.u[i * 5 + k]) * f64::from(svd.s[k]) * f64::from(svd.v[j * 5 + k])).sum();
+                let approx: f64 =
+                    (0..5).map(|k| f64::from(svd.u[i * 5 + k]) * f64::from(svd.s[k]) * f64::from(svd.v[j * 5 + k])).sum();
                 assert!((approx - dense[i * n + j]).abs() < 1e-3, "{i} {j}: {approx} vs {}", dense[i * n + j]);
             }
         }
