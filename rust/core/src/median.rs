@@ -158,9 +158,15 @@ pub fn median_filter<T: Real>(x: &[T], window: usize, padding: Padding<T>, group
     let tasks = plan(x.len(), groups, window)?;
     let mut out = vec![T::ZERO; x.len()];
     split_for(&tasks, &mut out).into_par_iter().for_each_init(
-        || (Vec::new(), SortedBlocks::new(window), SortedWindow::new()),
+        || (Vec::new(), None, SortedWindow::new()),
         |(buffer, blocks, sorted), (task, out)| {
             let series = &x[task.start..task.start + task.len];
+            if window > series.len() {
+                // The padded series would be longer than the series: count instead (memory by
+                // the series' length, however long the window).
+                long_window_medians(series, window, padding, out);
+                return;
+            }
             fill_padded(buffer, series, task, window, padding);
             if window == 1 {
                 out.copy_from_slice(&buffer[..out.len()]);
@@ -176,11 +182,147 @@ pub fn median_filter<T: Real>(x: &[T], window: usize, padding: Padding<T>, group
             } else if window <= SMALL_WINDOW {
                 small_window_medians(buffer, window, &mut sorted.values, out);
             } else {
-                blocks.run(buffer, out);
+                // Made on first use: a thread that never meets a long window never sizes one.
+                blocks.get_or_insert_with(|| SortedBlocks::new(window)).run(buffer, out);
             }
         },
     );
     Ok(out)
+}
+
+/// Counts of the values of a series, by rank, in a Fenwick tree: add or remove one value in
+/// O(log m), find the `r`-th smallest present value in O(log m) (`m` distinct values).
+struct RankCounts {
+    tree: Vec<u64>,
+    total: u64,
+}
+
+impl RankCounts {
+    fn new(m: usize) -> Self {
+        RankCounts { tree: vec![0; m + 1], total: 0 }
+    }
+
+    fn add(&mut self, rank: usize, count: u64) {
+        self.total += count;
+        let mut i = rank + 1;
+        while i < self.tree.len() {
+            self.tree[i] += count;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    fn remove(&mut self, rank: usize) {
+        self.total -= 1;
+        let mut i = rank + 1;
+        while i < self.tree.len() {
+            self.tree[i] -= 1;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// The rank of the `r`-th smallest (0-based) present value; `r < total`.
+    fn select(&self, r: u64) -> usize {
+        let mut pos = 0;
+        let mut left = r;
+        let mut step = (self.tree.len() - 1).checked_ilog2().map_or(0, |b| 1usize << b);
+        while step > 0 {
+            let next = pos + step;
+            if next < self.tree.len() && self.tree[next] <= left {
+                pos = next;
+                left -= self.tree[next];
+            }
+            step >>= 1;
+        }
+        pos
+    }
+}
+
+/// Sliding medians of a window longer than its series, in memory of the series' length: the
+/// window's values are kept as counts per distinct value (the padding repeats the series, so a
+/// window holds each value many times), slid one position per output, with the medians read off
+/// by rank. The same values as the padded-buffer paths (the median of the same multiset).
+fn long_window_medians<T: Real>(series: &[T], window: usize, padding: Padding<T>, out: &mut [T]) {
+    let n = series.len();
+    debug_assert!(window > n && n > 0 && out.len() == n);
+    // Distinct values in ascending order (the constant padding value among them); NaN has none.
+    let mut values: Vec<T> = series.iter().copied().filter(|v| !v.is_nan()).collect();
+    let cval = if let Padding::Constant(c) = padding { Some(c) } else { None };
+    values.extend(cval);
+    values.sort_unstable_by(|a, b| a.to_f64().total_cmp(&b.to_f64()));
+    values.dedup_by(|a, b| a.to_f64().total_cmp(&b.to_f64()).is_eq());
+    let rank_of = |v: T| values.binary_search_by(|p| p.to_f64().total_cmp(&v.to_f64())).ok();
+    let ranks: Vec<Option<usize>> = series.iter().map(|&v| rank_of(v)).collect();
+    let cval_rank = cval.and_then(rank_of);
+    // The rank a virtual position reads (None: NaN).
+    let (len, half) = (n as i64, (window / 2) as i64);
+    let rank_at = |p: i64| source_index(p, len, padding).map_or(cval_rank, |i| ranks[i]);
+
+    // The first window, positions -h..=h, counted per source index without visiting each one.
+    let mut per_index = vec![0u64; n];
+    let mut per_cval = 0u64;
+    let (first, last) = (-half, half);
+    let period = match padding {
+        Padding::Wrap => Some(len),
+        Padding::Reflect => Some(2 * len),
+        Padding::Mirror => Some(if len == 1 { 1 } else { 2 * len - 2 }),
+        Padding::Nearest | Padding::Constant(_) => None,
+    };
+    match period {
+        Some(period) => {
+            // Whole periods hold every position of the period once; the rest one by one.
+            let span = last - first + 1;
+            let whole = (span / period) as u64;
+            for p in 0..period {
+                per_index[source_index(p, len, padding).expect("not constant")] += whole;
+            }
+            for p in first..first + span % period {
+                per_index[source_index(p, len, padding).expect("not constant")] += 1;
+            }
+        }
+        None => {
+            let outside = (half - len + 1).max(0) as u64 + half as u64; // before 0 and after n - 1
+            let before = half as u64;
+            match padding {
+                Padding::Constant(_) => per_cval = outside,
+                _ => {
+                    per_index[0] += before;
+                    per_index[n - 1] += outside - before;
+                }
+            }
+            for c in &mut per_index[..n.min(half as usize + 1)] {
+                *c += 1;
+            }
+        }
+    }
+    let mut counts = RankCounts::new(values.len());
+    for (rank, &c) in ranks.iter().zip(&per_index) {
+        if let Some(rank) = rank {
+            counts.add(*rank, c);
+        }
+    }
+    if let Some(rank) = cval_rank {
+        counts.add(rank, per_cval);
+    }
+
+    for (i, o) in out.iter_mut().enumerate() {
+        let i = i as i64;
+        if i > 0 {
+            if let Some(rank) = rank_at(i - 1 - half) {
+                counts.remove(rank);
+            }
+            if let Some(rank) = rank_at(i + half) {
+                counts.add(rank, 1);
+            }
+        }
+        let c = counts.total;
+        *o = if c == 0 {
+            T::from_f64(f64::NAN)
+        } else if c % 2 == 1 {
+            values[counts.select(c / 2)]
+        } else {
+            T::from_f64(0.5 * (values[counts.select(c / 2 - 1)].to_f64() + values[counts.select(c / 2)].to_f64()))
+        };
+    }
 }
 
 /// The padded input of a task: virtual positions `lo - h .. hi + h` of its series.
@@ -747,6 +889,48 @@ mod tests {
         }
         let (c, f) = hampel(&x, 31, 2.0, None).unwrap();
         assert_eq!((c, f), naive_hampel(&x, 31, 2.0));
+    }
+
+    #[test]
+    fn huge_windows_need_memory_of_the_series_only() {
+        // The largest window (2^31 - 1) over ten values: instant, and right. With `Nearest`,
+        // the window's two halves repeat the ends equally, so the median of `0..10` is itself.
+        let x: Vec<f64> = (0..10).map(f64::from).collect();
+        let window = i32::MAX as usize;
+        assert_eq!(median_filter(&x, window, Padding::Nearest, None).unwrap(), x);
+        assert_eq!(median_filter(&x, window, Padding::Constant(-7.0), None).unwrap(), vec![-7.0; 10]);
+        // Wrap, reflect and mirror repeat the series about evenly: the median of its values
+        // (up to the few positions of the last partial period).
+        for padding in [Padding::Wrap, Padding::Reflect, Padding::Mirror] {
+            for v in median_filter(&x, window, padding, None).unwrap() {
+                assert!((4.0..=5.0).contains(&v), "{padding:?}: {v}");
+            }
+        }
+        let with_nan = [f32::NAN, 1.0, f32::NAN, 3.0];
+        let got = median_filter(&with_nan, 1_000_001, Padding::Wrap, None).unwrap();
+        // The window holds about as many 1s as 3s; which is ahead depends on the partial period.
+        assert!(got.iter().all(|&v| v == 1.0 || v == 2.0 || v == 3.0), "{got:?}");
+        let got = median_filter(&[f64::NAN, f64::NAN], 1_000_001, Padding::Reflect, None).unwrap();
+        assert!(got.iter().all(|v| v.is_nan()));
+    }
+
+    #[test]
+    fn long_windows_match_sort_per_window() {
+        // Windows many times the series, every padding, against the padded sort.
+        let x = [3.0, -1.0, f64::NAN, 3.0, 8.0, 0.5, -1.0];
+        let paddings = [Padding::Nearest, Padding::Reflect, Padding::Mirror, Padding::Wrap, Padding::Constant(2.0)];
+        for n in 1..=x.len() {
+            for window in [n + 2, 2 * n + 1, 99, 1001, 20_001] {
+                let window = window | 1;
+                for padding in paddings {
+                    let got = median_filter(&x[..n], window, padding, None).unwrap();
+                    let want = naive_filter(&x[..n], window, padding);
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!(g == w || (g.is_nan() && w.is_nan()), "n {n} window {window} {padding:?}: {got:?} vs {want:?}");
+                    }
+                }
+            }
+        }
     }
 
     proptest! {

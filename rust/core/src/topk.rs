@@ -4,6 +4,10 @@
 //! returned; `-inf` is an ordinary (very bad) score. Rows with fewer than `k` candidates
 //! are padded with id `-1` and score `-inf`.
 //!
+//! A huge `k` never sizes an allocation: a row has at most `n_cols` candidates, so the result
+//! is [`output_width`] slots wide, which is `k` unless `k` exceeds both `n_cols` and
+//! [`MAX_PADDED_WIDTH`] (then it is the larger of the two).
+//!
 //! One pass over a row with a sorted buffer of the best `k` seen so far: once the buffer is
 //! full, almost every score fails the single comparison against the current k-th best, so
 //! the scan runs at memory speed. Candidates are visited in increasing id order, which is
@@ -135,15 +139,28 @@ fn check_filter(name: &'static str, filter: &IdFilter<'_>, n_rows: usize, n_cols
     }
 }
 
+/// Rows are padded with id `-1` up to `k` slots, but never beyond this many slots or the
+/// number of columns, whichever is larger: a `k` past both only asks for more padding.
+pub const MAX_PADDED_WIDTH: usize = 1024;
+
+/// The number of result slots per row for `k` and `n_cols` columns:
+/// `min(k, max(n_cols, MAX_PADDED_WIDTH))`, so that `k = 10^13` costs no more than the
+/// catalogue. Every candidate a row can have still fits.
+#[must_use]
+pub fn output_width(k: usize, n_cols: usize) -> usize {
+    k.min(n_cols.max(MAX_PADDED_WIDTH))
+}
+
 /// Selects the top `k` of each row of `scores` (row-major, `n_rows x n_cols`).
 ///
-/// Returns `(ids, scores)`, each `n_rows * k` long, row-major. `include` restricts the
+/// Returns `(ids, scores)`, each `n_rows * output_width(k, n_cols)` long, row-major. `include` restricts the
 /// candidates, `exclude` removes candidates; both may be given. Runs in parallel over rows in
 /// the current rayon pool.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] when `k == 0`, when `scores.len() != n_rows * n_cols`, or when a
-/// filter names an id outside `0..n_cols`; [`Error::ShapeMismatch`] when a per-row mask does not
+/// [`Error::InvalidArgument`] when `k == 0`, when `scores.len() != n_rows * n_cols`, when a
+/// filter names an id outside `0..n_cols`, or when the result would not fit in memory (many
+/// rows of no columns); [`Error::ShapeMismatch`] when a per-row mask does not
 /// have the shape of the scores.
 pub fn top_k<T: Score>(
     scores: &[T],
@@ -156,7 +173,7 @@ pub fn top_k<T: Score>(
     if k == 0 {
         return Err(Error::invalid("k", "must be at least 1"));
     }
-    if scores.len() != n_rows * n_cols {
+    if n_rows.checked_mul(n_cols) != Some(scores.len()) {
         return Err(Error::shape("scores", format!("{} values do not make {n_rows} x {n_cols}", scores.len())));
     }
     if n_cols > i32::MAX as usize {
@@ -186,8 +203,9 @@ pub fn top_k<T: Score>(
         _ => None,
     };
 
-    let mut out_ids = vec![0i32; n_rows * k];
-    let mut out_scores = vec![0f32; n_rows * k];
+    let k = output_width(k, n_cols);
+    let mut out_ids = zeroed::<i32>(n_rows, k)?;
+    let mut out_scores = zeroed::<f32>(n_rows, k)?;
     if n_rows == 0 {
         return Ok((out_ids, out_scores));
     }
@@ -244,6 +262,17 @@ pub fn top_k<T: Score>(
         },
     );
     Ok((out_ids, out_scores))
+}
+
+/// A zeroed result of `n_rows x width` slots, or an error (never an abort) when that many
+/// cannot be allocated. Only an input of many rows and no columns can ask for that.
+fn zeroed<U: Copy + Default>(n_rows: usize, width: usize) -> Result<Vec<U>> {
+    let too_large = || Error::invalid("scores", format!("a result of {n_rows} x {width} slots does not fit in memory"));
+    let len = n_rows.checked_mul(width).ok_or_else(too_large)?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(len).map_err(|_| too_large())?;
+    out.resize(len, U::default());
+    Ok(out)
 }
 
 /// The unfiltered hot loop: fill the buffer, then compare each score with the k-th best.
@@ -329,6 +358,35 @@ mod tests {
         assert!(top_k(&scores, 1, 3, 1, IdFilter::None, IdFilter::None).is_err());
         assert!(top_k(&scores, 1, 2, 1, IdFilter::Ids(&[2]), IdFilter::None).is_err());
         assert!(top_k(&scores, 1, 2, 1, IdFilter::None, IdFilter::Ids(&[-1])).is_err());
+    }
+
+    #[test]
+    fn huge_k_is_clamped_to_the_catalogue() {
+        let scores = [0.5f64, f64::NAN, 2.0, 2.0, -1.0, 0.0];
+        for k in [7, 1024, 1025, 1 << 40, usize::MAX / 2, usize::MAX] {
+            let width = output_width(k, 3);
+            assert_eq!(width, k.min(MAX_PADDED_WIDTH));
+            let got = top_k(&scores, 2, 3, k, IdFilter::None, IdFilter::None).unwrap();
+            assert_eq!(got, naive(&scores, 2, 3, width, None, &[]));
+        }
+        // A catalogue wider than the padding limit: never more slots than columns.
+        let wide: Vec<f64> = (0..2000).map(|i| f64::from(i % 17)).collect();
+        let (ids, _) = top_k(&wide, 1, 2000, usize::MAX, IdFilter::None, IdFilter::Ids(&[3])).unwrap();
+        assert_eq!(ids.len(), 2000);
+        assert_eq!(ids[1999], -1);
+        assert_eq!(
+            (ids.clone(), top_k(&wide, 1, 2000, 2000, IdFilter::None, IdFilter::Ids(&[3])).unwrap().1),
+            naive(&wide, 1, 2000, 2000, None, &[3])
+        );
+    }
+
+    #[test]
+    fn many_rows_of_nothing_fail_cleanly() {
+        // No scores at all, but n_rows x k slots that cannot exist: an error, not an abort.
+        assert!(top_k::<f32>(&[], usize::MAX / 2, 0, 10, IdFilter::None, IdFilter::None).is_err());
+        assert!(top_k::<f32>(&[], 1 << 60, 0, 1 << 40, IdFilter::None, IdFilter::None).is_err());
+        let (ids, _) = top_k::<f32>(&[], 2, 0, 1 << 40, IdFilter::None, IdFilter::None).unwrap();
+        assert_eq!(ids, vec![-1; 2 * MAX_PADDED_WIDTH]);
     }
 
     proptest! {
