@@ -6,10 +6,10 @@ use std::sync::{Arc, OnceLock};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use shoprec_core::csr::CsrView;
+use shoprec_core::linalg::svd::randomized_svd;
 use shoprec_core::text::cooccur::{cooccurrence, ppmi};
 use shoprec_core::text::corpus::Corpus;
 use shoprec_core::text::phrases::discover_phrases;
-use shoprec_core::text::svd::randomized_svd;
 use shoprec_core::text::tokenizer::{Tokenizer, TOKENIZER_VERSION};
 use shoprec_core::Error;
 

@@ -8,9 +8,11 @@ pub mod csr;
 pub mod error;
 pub mod kmeans;
 pub mod knn;
+pub mod linalg;
 pub mod median;
 pub mod pearson;
 pub mod real;
+pub mod rng;
 pub mod text;
 pub mod topk;
 

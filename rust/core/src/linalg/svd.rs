@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
+use crate::rng::SplitMix64;
 
 /// The truncated SVD: `u` is `m x rank` and `v` is `n x rank`, both row-major; `s` decreasing.
 /// Components beyond the numerical rank of `A` have `s = 0` and zero vectors.
@@ -20,31 +21,6 @@ pub struct TruncatedSvd {
     pub u: Vec<f32>,
     pub s: Vec<f32>,
     pub v: Vec<f32>,
-}
-
-/// A small deterministic generator (`SplitMix64`) for the Gaussian sketch: the same `seed`
-/// gives the same vectors on every platform.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    fn next_open01(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box-Muller).
-    fn next_normal(&mut self) -> f64 {
-        let (a, b) = (self.next_open01(), self.next_open01());
-        (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
-    }
 }
 
 /// `A x` for every column `x` of `columns` (each of length `a.n_cols`).
