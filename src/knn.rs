@@ -149,6 +149,8 @@ impl PyKnnIndex {
     }
 }
 
+/// Predicted values and the neighbour count behind each.
+type Predictions<'py> = (Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<i32>>);
 type Pair1<'py> = (Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f32>>);
 type Pair2<'py> = (Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<f32>>);
 
@@ -304,7 +306,7 @@ impl PyKnnIndex {
         k: usize,
         min_k: usize,
         num_threads: usize,
-    ) -> PyResult<(Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<i32>>)> {
+    ) -> PyResult<Predictions<'py>> {
         let neighbours = self.predict_neighbours.borrow(py)?;
         let residuals = self.residuals.borrow(py)?;
         let (nv, rv) = (neighbours.view()?, residuals.view()?);

@@ -97,6 +97,9 @@ pub fn discover_phrases_py(
 }
 
 /// Returns `(vocab, doc_freq, (indptr, indices, counts))`.
+/// The vocabulary, the document frequency of each term and the documents as CSR term counts.
+type CorpusOut<'py> = (Vec<String>, Bound<'py, PyArray1<u32>>, CsrOut<'py, u32>);
+
 #[pyfunction(name = "build_corpus")]
 #[pyo3(signature = (tokenizer, texts, max_terms, min_count, num_threads = 0))]
 pub fn build_corpus_py<'py>(
@@ -106,7 +109,7 @@ pub fn build_corpus_py<'py>(
     max_terms: usize,
     min_count: u32,
     num_threads: usize,
-) -> PyResult<(Vec<String>, Bound<'py, PyArray1<u32>>, CsrOut<'py, u32>)> {
+) -> PyResult<CorpusOut<'py>> {
     let tokenizer = Arc::clone(&tokenizer.inner);
     let corpus = run_detached(py, num_threads, || Corpus::build(&tokenizer, &texts, max_terms, min_count))?;
     Ok((corpus.vocab, corpus.doc_freq.into_pyarray(py), csr_into_py(py, corpus.docs)))

@@ -10,6 +10,7 @@ use shoprec_core::pearson::{pearson_neighbours, Axis, Similarity};
 use shoprec_core::topk::{top_k, IdFilter};
 
 /// A deterministic xorshift stream, so every run ranks the same numbers.
+#[must_use]
 pub fn uniform_f32(n: usize, seed: u64) -> Vec<f32> {
     let mut state = seed | 1;
     (0..n)
@@ -33,7 +34,7 @@ fn bench_top_k(c: &mut Criterion) {
     group.finish();
 }
 
-/// An item-item neighbour matrix like ItemKNN's on MovieLens latest-small (9,724 items, 50
+/// An item-item neighbour matrix like `ItemKNN`'s on `MovieLens` latest-small (9,724 items, 50
 /// neighbours each, skewed towards popular items) and user histories of several lengths.
 fn bench_knn_recommend(c: &mut Criterion) {
     let (n_items, n_neighbours) = (9_724usize, 50usize);

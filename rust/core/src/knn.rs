@@ -677,7 +677,7 @@ mod tests {
             }
         }
         let mut cands: Vec<i32> = (0..n as i32)
-            .filter(|i| include.map_or(true, |inc| inc.contains(i)))
+            .filter(|i| include.is_none_or(|inc| inc.contains(i)))
             .filter(|i| !exclude.contains(i) && !query.seen.contains(i))
             .collect();
         cands.sort_by(|&a, &b| compare_keys(dense[a as usize], pop[a as usize], a, dense[b as usize], pop[b as usize], b));

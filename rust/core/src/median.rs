@@ -66,8 +66,8 @@ fn plan(n: usize, groups: Option<&[i64]>, window: usize) -> Result<Vec<Task>> {
     if *bounds.last().expect("not empty") != n as i64 {
         return Err(Error::shape("groups", format!("must end at len(x) = {n}, ends at {}", bounds.last().expect("not empty"))));
     }
-    if let Some(w) = bounds.windows(2).find(|w| w[1] < w[0]) {
-        return Err(Error::invalid("groups", format!("must be non-decreasing, found {} after {}", w[1], w[0])));
+    if let Some([before, after]) = bounds.windows(2).find(|w| w[1] < w[0]) {
+        return Err(Error::invalid("groups", format!("must be non-decreasing, found {after} after {before}")));
     }
     let chunk = CHUNK_LEN.max(16 * window);
     let mut tasks = Vec::with_capacity(bounds.len());
@@ -107,7 +107,7 @@ fn check_window(window: usize) -> Result<()> {
 /// The input index a virtual position `p` of a series of length `n` reads, or `None` for the
 /// constant padding.
 #[inline]
-fn source_index<T>(p: i64, n: i64, padding: Padding<T>) -> Option<usize> {
+fn source_index<T: Copy>(p: i64, n: i64, padding: Padding<T>) -> Option<usize> {
     if (0..n).contains(&p) {
         return Some(p as usize);
     }
@@ -267,31 +267,27 @@ fn long_window_medians<T: Real>(series: &[T], window: usize, padding: Padding<T>
         Padding::Mirror => Some(if len == 1 { 1 } else { 2 * len - 2 }),
         Padding::Nearest | Padding::Constant(_) => None,
     };
-    match period {
-        Some(period) => {
-            // Whole periods hold every position of the period once; the rest one by one.
-            let span = last - first + 1;
-            let whole = (span / period) as u64;
-            for p in 0..period {
-                per_index[source_index(p, len, padding).expect("not constant")] += whole;
-            }
-            for p in first..first + span % period {
-                per_index[source_index(p, len, padding).expect("not constant")] += 1;
-            }
+    if let Some(period) = period {
+        // Whole periods hold every position of the period once; the rest one by one.
+        let span = last - first + 1;
+        let whole = (span / period) as u64;
+        for p in 0..period {
+            per_index[source_index(p, len, padding).expect("not constant")] += whole;
         }
-        None => {
-            let outside = (half - len + 1).max(0) as u64 + half as u64; // before 0 and after n - 1
-            let before = half as u64;
-            match padding {
-                Padding::Constant(_) => per_cval = outside,
-                _ => {
-                    per_index[0] += before;
-                    per_index[n - 1] += outside - before;
-                }
-            }
-            for c in &mut per_index[..n.min(half as usize + 1)] {
-                *c += 1;
-            }
+        for p in first..first + span % period {
+            per_index[source_index(p, len, padding).expect("not constant")] += 1;
+        }
+    } else {
+        // Nearest or constant: positions before 0 and after n - 1, then the series once.
+        let (before, after) = (half as u64, (half - len + 1).max(0) as u64);
+        if matches!(padding, Padding::Constant(_)) {
+            per_cval = before + after;
+        } else {
+            per_index[0] += before;
+            per_index[n - 1] += after;
+        }
+        for c in &mut per_index[..n.min(half as usize + 1)] {
+            *c += 1;
         }
     }
     let mut counts = RankCounts::new(values.len());
@@ -708,9 +704,9 @@ impl<T: Real> SortedBlocks<T> {
                         a.peek() <= b.peek()
                     };
                     if take_a {
-                        a.advance()
+                        a.advance();
                     } else {
-                        b.advance()
+                        b.advance();
                     }
                 }
                 let (pa, pb) = (a.peek(), b.peek());
@@ -786,6 +782,8 @@ pub fn hampel<T: Real>(x: &[T], window: usize, n_sigmas: f64, groups: Option<&[i
 }
 
 #[cfg(test)]
+// Exact float equality is the point: results must match the references bit for bit.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

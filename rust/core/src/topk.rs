@@ -300,6 +300,8 @@ fn scan_all<T: Score>(values: &[T], best: &mut Best<T>) {
 }
 
 #[cfg(test)]
+// Exact float equality is the point: results must match the references bit for bit.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -318,22 +320,19 @@ mod tests {
         for row in 0..n_rows {
             let values = &scores[row * n_cols..(row + 1) * n_cols];
             let mut cands: Vec<(f64, i32)> = (0..n_cols as i32)
-                .filter(|id| include.map_or(true, |inc| inc.contains(id)))
+                .filter(|id| include.is_none_or(|inc| inc.contains(id)))
                 .filter(|id| !exclude.contains(id))
                 .map(|id| (values[id as usize], id))
                 .filter(|(s, _)| !s.is_nan())
                 .collect();
             cands.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap().then(a.1.cmp(&b.1)));
             for j in 0..k {
-                match cands.get(j) {
-                    Some(&(s, id)) => {
-                        ids_out.push(id);
-                        scores_out.push(s as f32);
-                    }
-                    None => {
-                        ids_out.push(-1);
-                        scores_out.push(f32::NEG_INFINITY);
-                    }
+                if let Some(&(s, id)) = cands.get(j) {
+                    ids_out.push(id);
+                    scores_out.push(s as f32);
+                } else {
+                    ids_out.push(-1);
+                    scores_out.push(f32::NEG_INFINITY);
                 }
             }
         }
