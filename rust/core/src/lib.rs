@@ -4,6 +4,7 @@
 //! panicking on bad input. Parallel kernels use the rayon pool they are called in, so the
 //! caller decides the number of threads (`pool.install(|| kernel(...))`).
 
+mod buffer;
 pub mod csr;
 pub mod error;
 pub mod kmeans;

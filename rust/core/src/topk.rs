@@ -15,6 +15,7 @@
 
 use rayon::prelude::*;
 
+use crate::buffer::zeroed;
 use crate::csr::CsrView;
 use crate::error::{Error, Result};
 
@@ -204,8 +205,8 @@ pub fn top_k<T: Score>(
     };
 
     let k = output_width(k, n_cols);
-    let mut out_ids = zeroed::<i32>(n_rows, k)?;
-    let mut out_scores = zeroed::<f32>(n_rows, k)?;
+    let mut out_ids = zeroed::<i32>("scores", n_rows, k)?;
+    let mut out_scores = zeroed::<f32>("scores", n_rows, k)?;
     if n_rows == 0 {
         return Ok((out_ids, out_scores));
     }
@@ -262,17 +263,6 @@ pub fn top_k<T: Score>(
         },
     );
     Ok((out_ids, out_scores))
-}
-
-/// A zeroed result of `n_rows x width` slots, or an error (never an abort) when that many
-/// cannot be allocated. Only an input of many rows and no columns can ask for that.
-fn zeroed<U: Copy + Default>(n_rows: usize, width: usize) -> Result<Vec<U>> {
-    let too_large = || Error::invalid("scores", format!("a result of {n_rows} x {width} slots does not fit in memory"));
-    let len = n_rows.checked_mul(width).ok_or_else(too_large)?;
-    let mut out = Vec::new();
-    out.try_reserve_exact(len).map_err(|_| too_large())?;
-    out.resize(len, U::default());
-    Ok(out)
 }
 
 /// The unfiltered hot loop: fill the buffer, then compare each score with the k-th best.

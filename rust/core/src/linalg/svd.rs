@@ -9,6 +9,7 @@
 
 use rayon::prelude::*;
 
+use crate::buffer::zeroed;
 use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
 use crate::rng::SplitMix64;
@@ -127,8 +128,12 @@ fn symmetric_eigen(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
 
 /// The `rank` leading singular triplets of `a`.
 ///
+/// A `rank` beyond `min(m, n)` only adds zero components: it sizes the result (`m x rank` and
+/// `n x rank`) but no work.
+///
 /// # Errors
-/// [`Error::InvalidArgument`] when `rank` is 0 or a value of `a` is not finite.
+/// [`Error::InvalidArgument`] when `rank` is 0, a value of `a` is not finite, or the result of
+/// `rank` columns does not fit in memory.
 pub fn randomized_svd(
     a: &CsrView<'_, f32>,
     rank: usize,
@@ -143,7 +148,7 @@ pub fn randomized_svd(
         return Err(Error::invalid("matrix", "contains NaN or infinite values"));
     }
     let (m, n) = (a.n_rows, a.n_cols);
-    let width = (rank + oversample).min(m.min(n));
+    let width = rank.saturating_add(oversample).min(m.min(n));
     let transposed = Csr::transpose_of(a);
     let at = transposed.view();
     let mut rng = SplitMix64(seed);
@@ -160,9 +165,9 @@ pub fn randomized_svd(
     let bt = multiply_columns(&at, &q);
     let gram: Vec<f64> = (0..width * width).into_par_iter().map(|ij| dot(&bt[ij / width], &bt[ij % width])).collect();
     let (eigenvalues, w) = symmetric_eigen(gram, width);
-    let mut u = vec![0f32; m * rank];
-    let mut v = vec![0f32; n * rank];
-    let mut s = vec![0f32; rank];
+    let mut u = zeroed::<f32>("dim", m, rank)?;
+    let mut v = zeroed::<f32>("dim", n, rank)?;
+    let mut s = zeroed::<f32>("dim", 1, rank)?;
     let largest = eigenvalues.first().copied().unwrap_or(0.0).max(0.0).sqrt();
     let components: Vec<(usize, f64, Vec<f64>, Vec<f64>)> = (0..rank.min(width))
         .into_par_iter()
@@ -262,5 +267,21 @@ mod tests {
         let svd = randomized_svd(&a.view(), 4, 2, 1, 0).unwrap();
         assert!(svd.u.is_empty() && svd.s.iter().all(|&s| s == 0.0));
         assert!(randomized_svd(&a.view(), 0, 2, 1, 0).is_err());
+    }
+
+    #[test]
+    fn a_rank_past_the_matrix_pads_with_zeros_and_a_huge_one_is_an_error() {
+        let a = dense_to_csr(&[1.0, 2.0, 0.0, 0.0, 3.0, 1.0], 2, 3);
+        let small = randomized_svd(&a.view(), 2, 3, 2, 5).unwrap();
+        let padded = randomized_svd(&a.view(), 1000, usize::MAX, 2, 5).unwrap();
+        assert_eq!((padded.u.len(), padded.v.len(), padded.s.len()), (2 * 1000, 3 * 1000, 1000));
+        assert_eq!(&padded.s[..2], &small.s[..]);
+        assert!(padded.s[2..].iter().all(|&s| s == 0.0));
+        for r in 0..2 {
+            assert_eq!(&padded.u[r * 1000..r * 1000 + 2], &small.u[r * 2..r * 2 + 2]);
+            assert!(padded.u[r * 1000 + 2..(r + 1) * 1000].iter().all(|&x| x == 0.0));
+        }
+        assert!(randomized_svd(&a.view(), usize::MAX / 2, 10, 2, 5).is_err());
+        assert!(randomized_svd(&a.view(), usize::MAX, 10, 2, 5).is_err());
     }
 }
