@@ -17,6 +17,12 @@
 //! window of NaN only gives NaN. Series holding NaN go through a sorted window buffer (binary
 //! search, O(log w) comparisons and one block move of at most `window` values per step).
 //!
+//! Windows longer than their series (and than [`LONG_WINDOW`]): the padded series is never built (its length would be
+//! the window's). The window is kept as counts per distinct value of the series (and the
+//! constant), in a Fenwick tree over their ranks; the first window is counted in whole periods of
+//! the padding, and each step moves one position out and one in. Memory is by the series'
+//! length, time O(n log n) per series, whatever the window (up to 2^31 - 1).
+//!
 //! Long series are cut into chunks that overlap by `window - 1` values and filtered in
 //! parallel; many series (`groups`) are filtered in parallel, each on its own. Results do not
 //! depend on the number of threads.
@@ -69,7 +75,7 @@ fn plan(n: usize, groups: Option<&[i64]>, window: usize) -> Result<Vec<Task>> {
     if let Some([before, after]) = bounds.windows(2).find(|w| w[1] < w[0]) {
         return Err(Error::invalid("groups", format!("must be non-decreasing, found {after} after {before}")));
     }
-    let chunk = CHUNK_LEN.max(16 * window);
+    let chunk = CHUNK_LEN.max(window.saturating_mul(16));
     let mut tasks = Vec::with_capacity(bounds.len());
     for w in bounds.windows(2) {
         let (start, len) = (w[0] as usize, (w[1] - w[0]) as usize);
@@ -161,9 +167,9 @@ pub fn median_filter<T: Real>(x: &[T], window: usize, padding: Padding<T>, group
         || (Vec::new(), None, SortedWindow::new()),
         |(buffer, blocks, sorted), (task, out)| {
             let series = &x[task.start..task.start + task.len];
-            if window > series.len() {
-                // The padded series would be longer than the series: count instead (memory by
-                // the series' length, however long the window).
+            if window > series.len() && window > LONG_WINDOW {
+                // The padded series would be far longer than the series: count instead (memory
+                // by the series' length, however long the window).
                 long_window_medians(series, window, padding, out);
                 return;
             }
@@ -189,6 +195,11 @@ pub fn median_filter<T: Real>(x: &[T], window: usize, padding: Padding<T>, group
     );
     Ok(out)
 }
+
+/// Windows longer than their series and than this go through [`long_window_medians`]; shorter
+/// ones pad (at most this many values more than the series), which is quicker for the many
+/// short series of `groups`.
+const LONG_WINDOW: usize = 256;
 
 /// Counts of the values of a series, by rank, in a Fenwick tree: add or remove one value in
 /// O(log m), find the `r`-th smallest present value in O(log m) (`m` distinct values).
@@ -944,6 +955,22 @@ mod tests {
             prop_assert_eq!(got.len(), want.len());
             for (g, w) in got.iter().zip(&want) {
                 prop_assert!(g == w || (g.is_nan() && w.is_nan()), "{:?} vs {:?}", got, want);
+            }
+        }
+
+        #[test]
+        fn long_window_path_matches_sort_per_window(
+            x in proptest::collection::vec(prop_oneof![8 => (-5i32..5).prop_map(f64::from), 1 => Just(f64::NAN), 1 => Just(f64::INFINITY)], 1..30),
+            extra in 0usize..200,
+            padding in paddings(),
+        ) {
+            // The counting path on its own, also for the short windows the padded path serves.
+            let window = (x.len() + 1 + extra) | 1;
+            let mut got = vec![0.0; x.len()];
+            long_window_medians(&x, window, padding, &mut got);
+            let want = naive_filter(&x, window, padding);
+            for (g, w) in got.iter().zip(&want) {
+                prop_assert!(g == w || (g.is_nan() && w.is_nan()), "window {}: {:?} vs {:?}", window, got, want);
             }
         }
 
