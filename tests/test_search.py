@@ -368,3 +368,20 @@ def test_expansion_with_a_keyword_model():
     hits, total, *_ = idx._engine.search("qqqq", [("dress", 0.3)], True, [], [], 200, False)
     assert total == sum("dress" in t.split() for t in titles)
     assert all(text == 0 and expansion > 0 for _, text, expansion, _ in hits)
+
+
+def test_popularity_within_the_shoppers_segment():
+    # u0-u9 buy p0-p4 (popular overall); u10-u15 buy p5-p9.
+    users, items = [], []
+    for u in range(16):
+        for i in (range(5) if u < 10 else range(5, 10)):
+            users.append(f"u{u}")
+            items.append(f"p{i}")
+    segments = shoprec.InterestSegments(n_segments=2).fit(shoprec.Interactions.from_arrays(users, items))
+    assert segments.segment_of("u0") != segments.segment_of("u10")
+    products = [{"id": f"p{i}", "title": "running shoes"} for i in range(10)]
+    idx = SearchIndex.build(products, popularity=segments, filters=())
+    assert set(ids(idx.search("running shoes", k=5))) == {f"p{i}" for i in range(5)}
+    assert set(ids(idx.search("running shoes", k=5, user="u12"))) == {f"p{i}" for i in range(5, 10)}
+    assert set(ids(idx.search("running shoes", k=5, history=["p7"]))) == {f"p{i}" for i in range(5, 10)}
+    assert set(ids(idx.search("running shoes", k=5, user="stranger"))) == {f"p{i}" for i in range(5)}

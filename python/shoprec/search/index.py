@@ -256,9 +256,12 @@ class SearchIndex:
         recommender : fitted recommender, optional
             Gives the shopper's affinity to the candidates (``recommend(user, k, items=...)``,
             ``recommend_for_history``).
-        popularity : str, dict or pandas Series, optional
+        popularity : str, dict, pandas Series or InterestSegments, optional
             A column of ``products`` or a mapping from id to a popularity (sales, views).
-            Products without one get 0.
+            Products without one get 0. Fitted :class:`shoprec.InterestSegments` give each
+            product its reach over all shoppers, and a shopper known to them (``user`` or
+            ``history``) the popularity within their segment ("popular with shoppers like
+            you").
         path : str or PathLike, optional
             Keep the index in a new directory there instead of in memory.
         num_threads : int
@@ -296,11 +299,29 @@ class SearchIndex:
 
     _id_column = "id"
 
+    def _segments(self) -> Any:
+        """The attached InterestSegments, if popularity is one (duck-typed: search sits above
+        segments and needs only ``assign`` and ``popular_items``)."""
+        source = self.popularity
+        return source if hasattr(source, "popular_items") and hasattr(source, "assign") else None
+
+    def _segment_popularity(self, segment: int) -> Dict[Any, float]:
+        """Reach of every item in one segment (-1: all shoppers), computed once per segment."""
+        cache = self.__dict__.setdefault("_segment_cache", {})
+        found = cache.get(segment)
+        if found is None:
+            segments = self.popularity
+            found = dict(segments.popular_items(segment, k=max(1, len(segments.item_ids))))
+            cache[segment] = found
+        return found
+
     def _popularity_of(self, record: Mapping[str, Any], key: Any) -> float:
         source = self.popularity
         if source is None:
             return 0.0
-        if isinstance(source, str):
+        if self._segments() is not None:
+            value = self._segment_popularity(-1).get(key, 0.0)
+        elif isinstance(source, str):
             value = record.get(source)
         else:
             try:
@@ -559,6 +580,9 @@ class SearchIndex:
         text = np.array([h[1] for h in hits], dtype=np.float64)
         expansion = np.array([h[2] for h in hits], dtype=np.float64)
         popularity = np.array([h[3] for h in hits], dtype=np.float64)
+        segment_popularity = self._shopper_segment_popularity(user, history)
+        if segment_popularity is not None:
+            popularity = np.array([segment_popularity.get(i, 0.0) for i in ids], dtype=np.float64)
         personal = self._personal(ids, user, history)
         parts = blend(text, expansion, personal, popularity, self.weights)
         score = parts["text"] + parts["expansion"] + parts["personal"] + parts["popularity"]
@@ -581,6 +605,17 @@ class SearchIndex:
 
     def _facet_value(self, field: str, value: str) -> Any:
         return value == "true" if self._filter_kinds.get(field) == "bool" else value
+
+    def _shopper_segment_popularity(self, user: Any, history: Any) -> Optional[Dict[Any, float]]:
+        """Item reach within the shopper's segment, when segments are attached and place them."""
+        segments = self._segments()
+        if segments is None or (user is None and history is None):
+            return None
+        try:
+            segment = segments.assign(user if user is not None else list(history))
+        except (UnknownIdError, KeyError, TypeError, ValueError):
+            return None
+        return None if segment < 0 else self._segment_popularity(int(segment))
 
     def _personal(self, ids: List[Any], user: Any, history: Any) -> Optional[np.ndarray]:
         """The recommender's raw scores for the candidates (NaN where it gave none), or None
