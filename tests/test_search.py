@@ -385,3 +385,20 @@ def test_popularity_within_the_shoppers_segment():
     assert set(ids(idx.search("running shoes", k=5, user="u12"))) == {f"p{i}" for i in range(5, 10)}
     assert set(ids(idx.search("running shoes", k=5, history=["p7"]))) == {f"p{i}" for i in range(5, 10)}
     assert set(ids(idx.search("running shoes", k=5, user="stranger"))) == {f"p{i}" for i in range(5)}
+
+
+def test_tune_weights_prefers_personal_ranking_when_the_log_says_so():
+    from shoprec.search import tune_weights
+
+    idx, _ = personal_setup()
+    # Odd users bought zoom products (p5-p9), even users acme (p0-p4).
+    log = [{"query": "running shoes", "user": f"u{u}", "item": f"p{(u % 2) * 5 + u % 5}"} for u in range(20)]
+    result = tune_weights(idx, log, {"personal": [0.0, 0.35, 2.0]}, cv=4, metric="ndcg@5")
+    assert len(result.table) == 3 and all(len(row["folds"]) == 4 for row in result.table)
+    assert result.best_params["personal"] > 0
+    assert result.table[0]["mean"] < result.best_score
+    assert idx.weights == Weights()  # the index itself is unchanged
+    with pytest.raises(InvalidArgumentError):
+        tune_weights(idx, log, {"colour": [1]})
+    with pytest.raises(InvalidArgumentError):
+        tune_weights(idx, log, {"personal": [1]}, metric="rmse")
