@@ -33,7 +33,7 @@ mod _core {
     #[pymodule_export]
     use crate::topk::top_k_py;
     #[pymodule_export]
-    use crate::knn::PyKnnIndex;
+    use crate::knn::{PyCosineIndex, PyKnnIndex};
     #[pymodule_export]
     use crate::text::{
         build_corpus_py, cooccurrence_py, discover_phrases_py, ppmi_py, randomized_svd_py, tokenize_py, PyTokenizer,
