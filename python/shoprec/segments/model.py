@@ -121,9 +121,9 @@ class InterestSegments(PicklesByValue):
         a sample finds them at a fraction of the cost; raise it to learn from everyone.
     seed : int
         Seeds the SVD, k-means and the silhouette sample: the same data and seed give the same
-        segments.
+        segments, whatever ``num_threads``.
     num_threads : int
-        Threads for the k-means kernel; 0 means every core.
+        Threads for the SVD, k-means and the assignment kernels (Rust); 0 means every core.
 
     Attributes
     ----------

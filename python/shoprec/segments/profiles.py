@@ -44,9 +44,10 @@ def randomized_svd_components(matrix: sp.spmatrix, rank: int, seed: int, num_thr
     The Rust randomized SVD (:func:`shoprec._core.randomized_svd`: a range finder after Halko,
     Martinsson & Tropp 2011 with ``_OVERSAMPLES`` extra directions and ``_POWER_ITERATIONS``
     re-orthonormalised power iterations, then an exact eigen-decomposition of the small
-    projected Gram matrix). The values cross as float32 and the vectors come back as float32
-    (the arithmetic inside is float64), so the rows are orthonormal to about 1e-6, not to
-    float64 precision. Deterministic for a ``seed`` whatever ``num_threads`` (every sum runs in
+    projected Gram matrix). The values cross as float32, the range finder keeps its tall
+    matrices in float32 (sums in float64), the final basis and vectors are computed in float64
+    and come back as float32, so the rows are orthonormal to about 1e-6, not to float64
+    precision. Deterministic for a ``seed`` whatever ``num_threads`` (every sum runs in
     a fixed order); each vector's sign is fixed so that its entry of largest magnitude is
     positive. A vector beyond the matrix's numerical rank is all zeros.
     """
