@@ -320,6 +320,9 @@ impl PyKnnIndex {
     }
 }
 
+/// `(columns, similarities)` of a cosine search.
+type Similarities<'py> = (Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f64>>);
+
 /// A sparse matrix and the norms of its columns, for cosine searches over the columns (the
 /// kNN models' `similar_items`, `similar_users` and the neighbours of an anonymous history).
 /// Built once per fitted model; its structure is checked once, here.
@@ -361,7 +364,7 @@ impl PyCosineIndex {
         skip: i64,
         include: Option<PyReadonlyArray1<'py, i32>>,
         exclude: Option<PyReadonlyArray1<'py, i32>>,
-    ) -> PyResult<(Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f64>>)> {
+    ) -> PyResult<Similarities<'py>> {
         let through = self.through.borrow(py)?;
         let view = through.view()?;
         let norms = self.norms.bind(py).try_readonly().map_err(|_| to_py(Error::invalid("norms", "array is being written elsewhere")))?;

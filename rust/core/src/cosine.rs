@@ -1,6 +1,6 @@
 //! Cosine similarity of one sparse query vector with every column of a sparse matrix: the
-//! per-request search of the kNN models' `similar_items` (UserKNN), `similar_users` (ItemKNN)
-//! and the neighbours of an anonymous history (UserKNN). The matrix and the column norms are
+//! per-request search of the kNN models' `similar_items` (`UserKNN`), `similar_users` (`ItemKNN`)
+//! and the neighbours of an anonymous history (`UserKNN`). The matrix and the column norms are
 //! built once, when the model is fitted; a request touches only the rows its query names.
 
 use crate::csr::CsrView;
@@ -91,21 +91,7 @@ pub fn cosine_top_k(
             ));
         }
     }
-    // Merge repeated sources (a stable sort keeps their order, so they add up as given).
-    let mut pairs: Vec<(i32, f64)> = query
-        .sources
-        .iter()
-        .copied()
-        .zip(query.weights.iter().copied())
-        .collect();
-    pairs.sort_by_key(|&(s, _)| s);
-    let mut merged: Vec<(i32, f64)> = Vec::with_capacity(pairs.len());
-    for (s, w) in pairs {
-        match merged.last_mut() {
-            Some(last) if last.0 == s => last.1 += w,
-            _ => merged.push((s, w)),
-        }
-    }
+    let merged = merge_sources(query.sources, query.weights);
     let query_norm = merged.iter().map(|&(_, w)| w * w).sum::<f64>().sqrt();
     if query_norm == 0.0 || merged.is_empty() {
         return Ok((Vec::new(), Vec::new()));
@@ -138,7 +124,7 @@ pub fn cosine_top_k(
         }
         mask
     });
-    let mut candidates: Vec<(f64, usize)> = touched
+    let candidates: Vec<(f64, usize)> = touched
         .into_iter()
         .filter(|&t| seen[t] && allowed.as_ref().is_none_or(|mask| mask[t]))
         .filter_map(|t| {
@@ -153,16 +139,40 @@ pub fn cosine_top_k(
             format!("column {} gives a similarity of {}", bad.1, bad.0),
         ));
     }
+    Ok(best_k(candidates, k))
+}
+
+/// The query's `(source, weight)` pairs by source, repeated sources summed (a stable sort keeps
+/// their order, so they add up as given).
+fn merge_sources(sources: &[i32], weights: &[f64]) -> Vec<(i32, f64)> {
+    let mut pairs: Vec<(i32, f64)> = sources
+        .iter()
+        .copied()
+        .zip(weights.iter().copied())
+        .collect();
+    pairs.sort_by_key(|&(s, _)| s);
+    let mut merged: Vec<(i32, f64)> = Vec::with_capacity(pairs.len());
+    for (s, w) in pairs {
+        match merged.last_mut() {
+            Some(last) if last.0 == s => last.1 += w,
+            _ => merged.push((s, w)),
+        }
+    }
+    merged
+}
+
+/// The `k` best `(similarity, column)` candidates, best first (ties to the lower column).
+fn best_k(mut candidates: Vec<(f64, usize)>, k: usize) -> (Vec<i32>, Vec<f64>) {
     let best_first = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
     if candidates.len() > k {
         candidates.select_nth_unstable_by(k - 1, best_first);
         candidates.truncate(k);
     }
     candidates.sort_unstable_by(best_first);
-    Ok(candidates
+    candidates
         .into_iter()
         .map(|(sim, t)| (t as i32, sim))
-        .unzip())
+        .unzip()
 }
 
 #[cfg(test)]

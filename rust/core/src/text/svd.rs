@@ -140,7 +140,7 @@ fn gram<T: Real>(y: &[T], width: usize) -> Vec<f64> {
 
 /// Orthonormalises the columns of a row-major `Y` (`width` columns) in place by Cholesky QR
 /// (Fukaya et al. 2014): `R` from the Cholesky factor of `Y^T Y`, then `Y R^-1` row by row.
-/// Two `passes` ("CholQR2") give columns orthonormal to working precision unless `Y` is very
+/// Two `passes` (`CholQR2`) give columns orthonormal to working precision unless `Y` is very
 /// ill-conditioned; the power iterations only need the columns kept apart, so they use one.
 /// A column whose part outside the previous columns is at most 1e-6 of its norm (below what
 /// the Gram matrix resolves) is numerically dependent and becomes zero.
@@ -155,7 +155,7 @@ fn orthonormalize<T: Real>(y: &mut [T], width: usize, passes: usize) {
             for k in 0..j {
                 d -= rt[j * width + k] * rt[j * width + k];
             }
-            if !(d > 1e-12 * g[j * width + j]) || d <= 0.0 {
+            if d.is_nan() || d <= 1e-12 * g[j * width + j] || d <= 0.0 {
                 continue; // dependent: R's row j stays zero, the column becomes zero
             }
             let r_jj = d.sqrt();
