@@ -26,7 +26,7 @@ mod _core {
     #[pymodule_export]
     use crate::kmeans::{kmeans_assign_py, kmeans_py};
     #[pymodule_export]
-    use crate::knn::PyKnnIndex;
+    use crate::knn::{PyCosineIndex, PyKnnIndex};
     #[pymodule_export]
     use crate::median::{hampel_py, median_filter_py};
     #[pymodule_export]

@@ -66,6 +66,19 @@ def _panic_for_test(num_threads: int = 1) -> None: ...
 _Csr32 = Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]
 
 @final
+class CosineIndex:
+    def __new__(cls, through: _Csr32, n_rows: int, n_cols: int, norms: npt.NDArray[np.float64]) -> CosineIndex: ...
+    def top_k(
+        self,
+        sources: npt.NDArray[np.int32],
+        weights: npt.NDArray[np.float64],
+        k: int,
+        skip: int = ...,
+        include: Optional[npt.NDArray[np.int32]] = None,
+        exclude: Optional[npt.NDArray[np.int32]] = None,
+    ) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...
+
+@final
 class KnnIndex:
     def __new__(
         cls,

@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import scipy.sparse as sp
 
+from .. import _core
 from .._ids import IdMap
 from ..io import nested_state, register, restore_nested
 from .._validate import check_choice, check_float, check_int, check_k, check_num_threads
@@ -152,7 +153,30 @@ class _KNN(_Model):
         index = self._build_index(base, self._item_based, neighbours, predict_neighbours, residuals)
         return _State(
             index=index, neighbours=neighbours, predict_neighbours=predict_neighbours, mu=mu,
-            b_user=b_user, b_item=b_item, user_means=user_means, item_means=item_means, **base,
+            b_user=b_user, b_item=b_item, user_means=user_means, item_means=item_means,
+            **self._cosine_state(base), **base,
+        )
+
+    def _cosine_state(self, base: Dict[str, Any]) -> Dict[str, Any]:
+        """What the cosine searches need, built once per fitted (or loaded) model so that a
+        request touches only the rows its query names: the item x user matrix (the training
+        history transposed) and the Rust indexes over users (ItemKNN.similar_users,
+        UserKNN._users_like) and over items (UserKNN.similar_items) with their norms."""
+        n_users, n_items = base["shape"]
+        indptr, indices, data = base["history"]
+        history = sp.csr_matrix((data, indices, indptr), shape=(n_users, n_items))
+        item_users = history.T.tocsr()
+        item_users.sort_indices()
+        item_users_parts = _csr_parts(item_users)
+        if self._item_based:
+            # Users compared by their rows, in float64 (as the users' similarity has always been).
+            return dict(item_users=item_users_parts,
+                        user_cosine=_core.CosineIndex(item_users_parts, n_items, n_users, _norms(history, True)))
+        # A history against every user: the user norms summed in float32, as they always were.
+        return dict(
+            item_users=item_users_parts,
+            user_cosine=_core.CosineIndex(item_users_parts, n_items, n_users, _norms(history, False)),
+            item_cosine=_core.CosineIndex(base["history"], n_users, n_items, _norms(item_users, True)),
         )
 
     @staticmethod
@@ -251,21 +275,15 @@ class _KNN(_Model):
         return Recommendations.because(state.items.ids[ids], scores, reason)
 
     def _users_like(self, state: _State, positions: np.ndarray, weights: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """The k_neighbours training users most cosine-similar to a weighted item vector."""
+        """The k_neighbours training users most cosine-similar to a weighted item vector
+        (repeated items add up), from the index built at fit (Rust; no pass over the matrix)."""
         if len(positions) == 0:
             return np.zeros(0, np.int32), np.zeros(0, np.float32)
-        matrix = self._history_matrix(state)
-        vector = np.zeros(state.shape[1])
-        np.add.at(vector, positions, weights)
-        sims = _cosine_to_all(matrix, vector)
-        order = np.flatnonzero(sims > 0)
-        order = order[np.lexsort((order, -sims[order]))][: self.k_neighbours]
-        return order.astype(np.int32), sims[order].astype(np.float32)
-
-    @staticmethod
-    def _history_matrix(state: _State) -> sp.csr_matrix:
-        indptr, indices, data = state.history
-        return sp.csr_matrix((data, indices, indptr), shape=state.shape)
+        k = min(self.k_neighbours, state.shape[0])
+        order, sims = state.user_cosine.top_k(
+            np.ascontiguousarray(positions, np.int32), np.ascontiguousarray(weights, np.float64), k
+        )
+        return order, sims.astype(np.float32)
 
     def similar_items(self, item: Any, k: int = 10, *, items: Optional[Any] = None,
                       exclude: Optional[Any] = None) -> Recommendations:
@@ -280,10 +298,14 @@ class _KNN(_Model):
         position = state.items.index(item, "item")
         if self._item_based:
             ids, sims = _row(state.predict_neighbours, position)
-        else:
-            columns = self._history_matrix(state).T.tocsr()
-            ids, sims = _cosine_ranked(columns, position)
-        return self._filtered(state.items, ids, sims, k, items, exclude)
+            return self._filtered(state.items, ids, sims, k, items, exclude)
+        # The item's column of the history (its users and their values) against every column.
+        users, values = _row(state.item_users, position)
+        ids, sims = state.item_cosine.top_k(
+            users, values.astype(np.float64), min(k, state.shape[1]), position,
+            _ids_filter(items, state.items, "items"), _ids_filter(exclude, state.items, "exclude"),
+        )
+        return Recommendations(state.items.ids[ids], sims.astype(np.float32))
 
     def similar_users(self, user: Any, k: int = 10) -> Recommendations:
         """The ``k`` users most similar to ``user`` (never themselves), best first.
@@ -296,9 +318,11 @@ class _KNN(_Model):
         k = min(check_k(k), max(1, int(state.shape[0])))  # clamped to the shoppers
         position = state.users.index(user, "user")
         if self._item_based:
-            ids, sims = _cosine_ranked(self._history_matrix(state), position)
-        else:
-            ids, sims = _row(state.predict_neighbours, position)
+            # The user's history row against every user (columns of the item x user matrix).
+            items, values = _row(state.history, position)
+            ids, sims = state.user_cosine.top_k(items, values.astype(np.float64), min(k, state.shape[0]), position)
+            return Recommendations(state.users.ids[ids], sims.astype(np.float32))
+        ids, sims = _row(state.predict_neighbours, position)
         return self._filtered(state.users, ids, sims, k, None, None)
 
     @staticmethod
@@ -446,22 +470,13 @@ def _row(parts: Tuple[np.ndarray, np.ndarray, np.ndarray], row: int) -> Tuple[np
     return np.asarray(indices[start:end]), np.asarray(data[start:end])
 
 
-def _cosine_to_all(matrix: sp.csr_matrix, vector: np.ndarray) -> np.ndarray:
-    """Cosine similarity of every row of ``matrix`` with a dense vector."""
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    dots = matrix @ vector
-    denom = norms * np.linalg.norm(vector)
-    return np.divide(dots, denom, out=np.zeros_like(dots, dtype=np.float64), where=denom > 0)
-
-
-def _cosine_ranked(matrix: sp.csr_matrix, row: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Rows by cosine similarity to ``row`` (descending, ties by index), positive only."""
-    vector = np.asarray(matrix[row].todense(), dtype=np.float64).ravel()
-    sims = _cosine_to_all(matrix.astype(np.float64), vector)
-    sims[row] = 0.0
-    candidates = np.flatnonzero(sims > 0)
-    order = candidates[np.lexsort((candidates, -sims[candidates]))]
-    return order.astype(np.int32), sims[order]
+def _norms(matrix: sp.csr_matrix, float64: bool) -> np.ndarray:
+    """Euclidean norms of the rows (``axis=1``) of a float32 CSR matrix, as float64; summed in
+    float64 or, with ``float64=False``, in float32 (as the per-request code summed them)."""
+    if float64:
+        matrix = matrix.astype(np.float64)
+    squares = np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel()
+    return np.ascontiguousarray(np.sqrt(squares), dtype=np.float64)
 
 
 @register("ItemKNN")

@@ -21,7 +21,7 @@ from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
 import numpy as np
 import scipy.sparse as sp
 
-from .. import kernels
+from .. import _core, kernels
 from .._ids import IdMap
 from ..io import PicklesByValue, load_as, register, save
 from .._validate import check_choice, check_int, check_num_threads
@@ -121,9 +121,9 @@ class InterestSegments(PicklesByValue):
         a sample finds them at a fraction of the cost; raise it to learn from everyone.
     seed : int
         Seeds the SVD, k-means and the silhouette sample: the same data and seed give the same
-        segments.
+        segments, whatever ``num_threads``.
     num_threads : int
-        Threads for the k-means kernel; 0 means every core.
+        Threads for the SVD, k-means and the assignment kernels (Rust); 0 means every core.
 
     Attributes
     ----------
@@ -194,7 +194,9 @@ class InterestSegments(PicklesByValue):
         attributes, attribute_names = (None, None)
         if item_attributes is not None:
             attributes, attribute_names = _attribute_matrix(item_attributes, item_index, matrix.shape[1])
-        profiler = _fit_profiler(matrix, self.features, self.n_components, attributes, self.seed, self.svd_sample)
+        profiler = _fit_profiler(
+            matrix, self.features, self.n_components, attributes, self.seed, self.svd_sample, self.num_threads
+        )
         profiles, has_profile = profiler.profiles(matrix)
         result = self._cluster(profiles[has_profile], self.n_segments)
         centroids = np.asarray(result.centroids, dtype=np.float64)
@@ -202,7 +204,7 @@ class InterestSegments(PicklesByValue):
         # The nearest centre, ties to the lower segment: exactly the rule assign() applies, so a
         # shopper's own history always lands where fit put them (k-means may break a tie
         # between equal centres, e.g. over identical profiles, the other way).
-        labels[has_profile] = _nearest_centroid(profiles[has_profile], centroids)
+        labels[has_profile] = _nearest_centroid(profiles[has_profile], centroids, self.num_threads)
         self._set_state(
             profiler=profiler,
             user_ids=user_ids,
@@ -339,7 +341,7 @@ class InterestSegments(PicklesByValue):
         profiles, has_profile = self._profiler.profiles(matrix)
         labels = np.full(len(histories), NEW_SHOPPERS, dtype=np.int32)
         if has_profile.any():
-            labels[has_profile] = _nearest_centroid(profiles[has_profile], self.centroids)
+            labels[has_profile] = _nearest_centroid(profiles[has_profile], self.centroids, self.num_threads)
         return labels
 
     def describe(self, segment: int, k: int = 10, *, min_shoppers: Optional[int] = None) -> SegmentDescription:
@@ -628,10 +630,12 @@ def _python_id(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _nearest_centroid(points: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    # Squared distances up to the constant |x|^2; ties go to the lower segment (argmin).
-    scores = np.einsum("ij,ij->i", centroids, centroids)[None, :] - 2.0 * points @ centroids.T
-    return np.argmin(scores, axis=1).astype(np.int32)
+def _nearest_centroid(points: np.ndarray, centroids: np.ndarray, num_threads: int) -> np.ndarray:
+    """The nearest centroid of each profile (float64 rows), ties to the lower segment: the Rust
+    k-means assignment (:meth:`shoprec.kernels.KMeansResult.predict`'s kernel)."""
+    return _core.kmeans_assign(
+        np.ascontiguousarray(points, dtype=np.float64), np.ascontiguousarray(centroids, dtype=np.float64), num_threads
+    )
 
 
 def _segment_statistics(

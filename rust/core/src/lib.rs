@@ -5,6 +5,7 @@
 //! caller decides the number of threads (`pool.install(|| kernel(...))`).
 
 mod buffer;
+pub mod cosine;
 pub mod csr;
 pub mod error;
 pub mod kmeans;

@@ -4,14 +4,19 @@
 //! `A (m x n) ~ U diag(s) V^T` with `rank` columns: a Gaussian sketch `Y = A Omega` with
 //! `rank + oversample` columns, `power_iterations` rounds of re-orthonormalised `A A^T`
 //! products, `Q = orth(Y)`, `B^T = A^T Q`, then the exact SVD of the small `B` from the
-//! eigen-decomposition of `B B^T` (cyclic Jacobi). Columns are kept column-major (one `Vec` per
-//! column) so that the sparse products and the Gram-Schmidt steps run over contiguous memory.
+//! eigen-decomposition of `B B^T` (cyclic Jacobi). The tall matrices (`Y`, `Q`, `B^T`) are kept
+//! row-major (`rows x width`; in f32 during the power iterations, with sums in f64, and in f64
+//! from the final basis on): a sparse product is then one pass over `A` that adds contiguous
+//! rows, and an orthonormalisation is a Cholesky QR (a small Gram matrix, summed over fixed blocks
+//! of rows in a fixed order, and one triangular solve per row). Every step is either per row or
+//! reduced in a fixed order, so the result does not depend on the number of threads.
 
 use rayon::prelude::*;
 
 use crate::buffer::zeroed;
 use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
+use crate::real::Real;
 use crate::rng::SplitMix64;
 
 /// The truncated SVD: `u` is `m x rank` and `v` is `n x rank`, both row-major; `s` decreasing.
@@ -24,50 +29,147 @@ pub struct TruncatedSvd {
     pub v: Vec<f32>,
 }
 
-/// `A x` for every column `x` of `columns` (each of length `a.n_cols`).
-fn multiply_columns(a: &CsrView<'_, f32>, columns: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    columns
-        .par_iter()
-        .map(|x| {
-            (0..a.n_rows)
-                .map(|r| a.row_indices(r).iter().zip(a.row_data(r)).map(|(&c, &v)| f64::from(v) * x[c as usize]).sum())
-                .collect()
-        })
-        .collect()
-}
+/// Rows of a tall matrix per parallel task.
+const ROWS_PER_TASK: usize = 256;
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
+/// How many stored entries ahead [`multiply`] prefetches the row of `X` an entry names.
+const PREFETCH_AHEAD: usize = 8;
 
-/// Orthonormalises the columns in place by classical Gram-Schmidt; two `passes` ("CGS2") are as
-/// accurate as modified Gram-Schmidt, and its dot products and updates run in parallel. The
-/// power iterations only need the columns kept apart, so they use one pass (half the cost).
-/// A column that is numerically dependent on the previous ones becomes zero.
-fn orthonormalize(columns: &mut [Vec<f64>], passes: usize) {
-    const CHUNK: usize = 4096;
-    for j in 0..columns.len() {
-        let (done, rest) = columns.split_at_mut(j);
-        let col = &mut rest[0];
-        let original = dot(col, col).sqrt();
-        for _ in 0..passes {
-            let coefs: Vec<f64> = done.par_iter().map(|q| dot(q, col)).collect();
-            col.par_chunks_mut(CHUNK).enumerate().for_each(|(chunk_index, chunk)| {
-                let offset = chunk_index * CHUNK;
-                for (q, &coef) in done.iter().zip(&coefs) {
-                    let len = chunk.len();
-                    chunk.iter_mut().zip(&q[offset..offset + len]).for_each(|(c, qv)| *c -= coef * qv);
-                }
-            });
+/// Asks the cache for the memory of `values` ahead of its use (a hint; never faults).
+#[inline]
+fn prefetch<T>(values: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let pointer = values.as_ptr().cast::<i8>();
+        for offset in (0..std::mem::size_of_val(values)).step_by(64) {
+            // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 target has; the address is
+            // inside `values` (offset < its size), and a prefetch never faults anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(pointer.add(offset)) }
         }
-        let norm = dot(col, col).sqrt();
-        if norm <= 1e-10 * original.max(f64::MIN_POSITIVE) || norm == 0.0 {
-            col.fill(0.0);
-        } else {
-            for c in col.iter_mut() {
-                *c /= norm;
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = values;
+}
+
+/// `A X` for a row-major `X` (`a.n_cols x width`), row-major (`a.n_rows x width`): a stored
+/// entry `(r, c, v)` adds `v` times row `c` of `X` to row `r`, in stored order, in f64 (stored
+/// as `T`: f32 halves the memory the product gathers from, which bounds its speed).
+fn multiply<T: Real>(a: &CsrView<'_, f32>, x: &[T], width: usize) -> Vec<T> {
+    let mut y = vec![T::ZERO; a.n_rows * width];
+    y.par_chunks_mut(width * ROWS_PER_TASK).enumerate().for_each(|(task, block)| {
+        let mut sums = vec![0f64; width];
+        for (offset, out) in block.chunks_exact_mut(width).enumerate() {
+            let r = task * ROWS_PER_TASK + offset;
+            sums.fill(0.0);
+            let (first, end) = (a.indptr[r] as usize, a.indptr[r + 1] as usize);
+            for e in first..end {
+                // The rows of X an entry names are scattered: ask for one a few entries ahead.
+                if let Some(&ahead) = a.indices.get(e + PREFETCH_AHEAD) {
+                    let start = ahead as usize * width;
+                    if let Some(row) = x.get(start..start + width) {
+                        prefetch(row);
+                    }
+                }
+                let v = f64::from(a.data[e]);
+                let start = a.indices[e] as usize * width;
+                for (o, xv) in sums.iter_mut().zip(&x[start..start + width]) {
+                    *o += v * xv.to_f64();
+                }
+            }
+            for (o, &sum) in out.iter_mut().zip(&sums) {
+                *o = T::from_f64(sum);
             }
         }
+    });
+    y
+}
+
+/// `Y^T Y` of a row-major `Y` (`width x width`, row-major): partial sums over fixed blocks of
+/// rows, added in block order.
+fn gram<T: Real>(y: &[T], width: usize) -> Vec<f64> {
+    let partials: Vec<Vec<f64>> = y
+        .par_chunks(width * ROWS_PER_TASK * 4)
+        .map(|block| {
+            let mut g = vec![0f64; width * width];
+            let mut row = vec![0f64; width];
+            for stored in block.chunks_exact(width) {
+                row.iter_mut().zip(stored).for_each(|(x, s)| *x = s.to_f64());
+                for (i, &ri) in row.iter().enumerate() {
+                    let upper = &mut g[i * width + i..(i + 1) * width];
+                    upper.iter_mut().zip(&row[i..]).for_each(|(gv, &rv)| *gv += ri * rv);
+                }
+            }
+            g
+        })
+        .collect();
+    let mut g = vec![0f64; width * width];
+    for partial in &partials {
+        g.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
+    }
+    for i in 0..width {
+        for j in 0..i {
+            g[i * width + j] = g[j * width + i];
+        }
+    }
+    g
+}
+
+/// Orthonormalises the columns of a row-major `Y` (`width` columns) in place by Cholesky QR
+/// (Fukaya et al. 2014): `R` from the Cholesky factor of `Y^T Y`, then `Y R^-1` row by row.
+/// Two `passes` (`CholQR2`) give columns orthonormal to working precision unless `Y` is very
+/// ill-conditioned; the power iterations only need the columns kept apart, so they use one.
+/// A column whose part outside the previous columns is at most 1e-6 of its norm (below what
+/// the Gram matrix resolves) is numerically dependent and becomes zero.
+fn orthonormalize<T: Real>(y: &mut [T], width: usize, passes: usize) {
+    for _ in 0..passes {
+        let g = gram(y, width);
+        // Upper-triangular R, stored transposed (rt[j * width + k] = R[k][j]) for the solve.
+        let mut rt = vec![0f64; width * width];
+        let mut diagonal = vec![0f64; width];
+        for j in 0..width {
+            let mut d = g[j * width + j];
+            for k in 0..j {
+                d -= rt[j * width + k] * rt[j * width + k];
+            }
+            if d.is_nan() || d <= 1e-12 * g[j * width + j] || d <= 0.0 {
+                continue; // dependent: R's row j stays zero, the column becomes zero
+            }
+            let r_jj = d.sqrt();
+            diagonal[j] = r_jj;
+            rt[j * width + j] = r_jj;
+            for l in j + 1..width {
+                let mut value = g[j * width + l];
+                for k in 0..j {
+                    value -= rt[j * width + k] * rt[l * width + k];
+                }
+                rt[l * width + j] = value / r_jj;
+            }
+        }
+        // R row-major (r[j * width + l] = R[j][l]) for the row-wise solve.
+        let mut r = vec![0f64; width * width];
+        for j in 0..width {
+            for l in j..width {
+                r[j * width + l] = rt[l * width + j];
+            }
+        }
+        y.par_chunks_mut(width * ROWS_PER_TASK).for_each(|block| {
+            let mut row = vec![0f64; width];
+            for stored in block.chunks_exact_mut(width) {
+                row.iter_mut().zip(stored.iter()).for_each(|(x, s)| *x = s.to_f64());
+                // Forward substitution by columns (axpy updates vectorise; dot products would not).
+                for j in 0..width {
+                    if diagonal[j] == 0.0 {
+                        row[j] = 0.0;
+                        continue;
+                    }
+                    let q = row[j] / diagonal[j];
+                    row[j] = q;
+                    row[j + 1..].iter_mut().zip(&r[j * width + j + 1..(j + 1) * width]).for_each(|(x, r)| *x -= q * r);
+                }
+                stored.iter_mut().zip(&row).for_each(|(s, x)| *s = T::from_f64(*x));
+            }
+        });
     }
 }
 
@@ -149,53 +251,79 @@ pub fn randomized_svd(
     }
     let (m, n) = (a.n_rows, a.n_cols);
     let width = rank.saturating_add(oversample).min(m.min(n));
-    let transposed = Csr::transpose_of(a);
-    let at = transposed.view();
-    let mut rng = SplitMix64(seed);
-    let omega: Vec<Vec<f64>> = (0..width).map(|_| (0..n).map(|_| rng.next_normal()).collect()).collect();
-    let mut q = multiply_columns(a, &omega);
-    for _ in 0..power_iterations {
-        orthonormalize(&mut q, 1);
-        let mut z = multiply_columns(&at, &q);
-        orthonormalize(&mut z, 1);
-        q = multiply_columns(a, &z);
-    }
-    orthonormalize(&mut q, 2);
-    // B^T = A^T Q (n x width); B B^T = (B^T)^T B^T.
-    let bt = multiply_columns(&at, &q);
-    let gram: Vec<f64> = (0..width * width).into_par_iter().map(|ij| dot(&bt[ij / width], &bt[ij % width])).collect();
-    let (eigenvalues, w) = symmetric_eigen(gram, width);
     let mut u = zeroed::<f32>("dim", m, rank)?;
     let mut v = zeroed::<f32>("dim", n, rank)?;
     let mut s = zeroed::<f32>("dim", 1, rank)?;
+    if width == 0 {
+        return Ok(TruncatedSvd { rank, u, s, v });
+    }
+    let transposed = Csr::transpose_of(a);
+    let at = transposed.view();
+    // The Gaussian sketch, column after column from the seeded stream, stored row-major. The
+    // range finder keeps its tall matrices in f32 (sums in f64): it only has to find the
+    // subspace, and the products it runs are bound by the memory they gather from.
+    let mut rng = SplitMix64(seed);
+    let mut omega = vec![0f32; n * width];
+    for j in 0..width {
+        for c in 0..n {
+            omega[c * width + j] = rng.next_normal() as f32;
+        }
+    }
+    let mut y = multiply(a, &omega, width);
+    for _ in 0..power_iterations {
+        orthonormalize(&mut y, width, 1);
+        let mut z = multiply(&at, &y, width);
+        orthonormalize(&mut z, width, 1);
+        y = multiply(a, &z, width);
+    }
+    // The basis and everything after it in f64.
+    let mut q: Vec<f64> = y.iter().map(|&x| f64::from(x)).collect();
+    drop(y);
+    orthonormalize(&mut q, width, 2);
+    // B^T = A^T Q (n x width); B B^T = (B^T)^T B^T.
+    let bt = multiply(&at, &q, width);
+    let (eigenvalues, w) = symmetric_eigen(gram(&bt, width), width);
     let largest = eigenvalues.first().copied().unwrap_or(0.0).max(0.0).sqrt();
-    let components: Vec<(usize, f64, Vec<f64>, Vec<f64>)> = (0..rank.min(width))
-        .into_par_iter()
-        .filter_map(|k| {
-            let sigma = eigenvalues[k].max(0.0).sqrt();
-            if sigma <= 1e-9 * largest || sigma == 0.0 {
-                return None;
-            }
-            let mut u_col = vec![0.0f64; m];
-            let mut v_col = vec![0.0f64; n];
-            for j in 0..width {
-                let weight = w[j * width + k];
-                u_col.iter_mut().zip(&q[j]).for_each(|(x, qv)| *x += weight * qv);
-                v_col.iter_mut().zip(&bt[j]).for_each(|(x, bv)| *x += weight * bv / sigma);
-            }
-            Some((k, sigma, u_col, v_col))
-        })
+    // Components beyond the numerical rank keep s = 0 and zero vectors.
+    let kept: Vec<(usize, f64)> = (0..rank.min(width))
+        .map(|k| (k, eigenvalues[k].max(0.0).sqrt()))
+        .filter(|&(_, sigma)| sigma > 1e-9 * largest && sigma > 0.0)
         .collect();
-    for (k, sigma, u_col, v_col) in components {
-        // A deterministic sign: the largest entry of u is positive.
-        let pivot = u_col.iter().copied().fold(0.0f64, |best, x| if x.abs() > best.abs() { x } else { best });
+    // u = Q W and v = B^T W / sigma, row by row (in f64, rounded once).
+    // W's first `rank` columns, row-major (`width x rank`); a component not kept is a zero column
+    // (and v's columns are divided by sigma here).
+    let mut w_u = vec![0f64; width * rank];
+    let mut w_v = vec![0f64; width * rank];
+    for &(k, sigma) in &kept {
+        for j in 0..width {
+            w_u[j * rank + k] = w[j * width + k];
+            w_v[j * rank + k] = w[j * width + k] / sigma;
+        }
+    }
+    let project = |tall: &[f64], rows: usize, weights: &[f64]| -> Vec<f64> {
+        let mut out = vec![0f64; rows * rank];
+        out.par_chunks_mut(rank * ROWS_PER_TASK).zip(tall.par_chunks(width * ROWS_PER_TASK)).for_each(|(outs, ins)| {
+            for (o, row) in outs.chunks_exact_mut(rank).zip(ins.chunks_exact(width)) {
+                // Row times W by rows of W (axpy updates vectorise; per-entry dot products would not).
+                for (j, &x) in row.iter().enumerate() {
+                    o.iter_mut().zip(&weights[j * rank..(j + 1) * rank]).for_each(|(out, wv)| *out += x * wv);
+                }
+            }
+        });
+        out
+    };
+    let u64s = project(&q, m, &w_u);
+    let v64s = project(&bt, n, &w_v);
+    for &(k, sigma) in &kept {
+        // A deterministic sign: the largest entry of u is positive (the first, on ties).
+        let pivot = (0..m).map(|r| u64s[r * rank + k]).fold(0.0f64, |best, x| if x.abs() > best.abs() { x } else { best });
         let sign = if pivot < 0.0 { -1.0 } else { 1.0 };
         s[k] = sigma as f32;
         for r in 0..m {
-            u[r * rank + k] = (sign * u_col[r]) as f32;
+            u[r * rank + k] = (sign * u64s[r * rank + k]) as f32;
         }
         for r in 0..n {
-            v[r * rank + k] = (sign * v_col[r]) as f32;
+            v[r * rank + k] = (sign * v64s[r * rank + k]) as f32;
         }
     }
     Ok(TruncatedSvd { rank, u, s, v })
@@ -244,6 +372,35 @@ mod tests {
             for q in 0..3 {
                 let d: f64 = (0..m).map(|i| f64::from(svd.u[i * 5 + p]) * f64::from(svd.u[i * 5 + q])).sum();
                 assert!((d - if p == q { 1.0 } else { 0.0 }).abs() < 1e-4);
+            }
+        }
+    }
+
+    #[test]
+    fn same_result_for_any_thread_count() {
+        // Enough rows for several row blocks (products, solves) and Gram blocks.
+        let (m, n) = (2500, 120);
+        let mut rng = SplitMix64(3);
+        let dense: Vec<f64> = (0..m * n)
+            .map(|ij| {
+                let x = rng.next_normal();
+                if x > 0.8 { x + (ij % 7) as f64 } else { 0.0 }
+            })
+            .collect();
+        let a = dense_to_csr(&dense, m, n);
+        let run = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| randomized_svd(&a.view(), 6, 4, 3, 9).unwrap())
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(one.s, two.s);
+        assert_eq!(one.u, two.u);
+        assert_eq!(one.v, two.v);
+        // Orthonormal right vectors (to float32 rounding).
+        for p in 0..6 {
+            for q in 0..6 {
+                let d: f64 = (0..n).map(|i| f64::from(one.v[i * 6 + p]) * f64::from(one.v[i * 6 + q])).sum();
+                assert!((d - if p == q { 1.0 } else { 0.0 }).abs() < 1e-5, "{p} {q}: {d}");
             }
         }
     }
