@@ -359,7 +359,8 @@ impl PyCosineIndex {
     fn new(through: CsrTriple<'_>, n_rows: usize, n_cols: usize, norms: Bound<'_, PyArray1<f64>>) -> PyResult<Self> {
         let through = CsrHandles::new("through", through, n_rows, n_cols, true, false)?;
         {
-            let borrowed = norms.try_readonly().map_err(|_| to_py(Error::invalid("norms", "array is being written elsewhere")))?;
+            let borrowed =
+                norms.try_readonly().map_err(|_| to_py(Error::invalid("norms", "array is being written elsewhere")))?;
             let values = slice1(&borrowed, "norms")?;
             if values.len() != n_cols {
                 return Err(to_py(Error::shape("norms", format!("{} norms for {n_cols} columns", values.len()))));
@@ -388,7 +389,8 @@ impl PyCosineIndex {
     ) -> PyResult<Similarities<'py>> {
         let through = self.through.borrow(py)?;
         let view = through.view()?;
-        let norms = self.norms.bind(py).try_readonly().map_err(|_| to_py(Error::invalid("norms", "array is being written elsewhere")))?;
+        let norms =
+            self.norms.bind(py).try_readonly().map_err(|_| to_py(Error::invalid("norms", "array is being written elsewhere")))?;
         let skip = match usize::try_from(skip) {
             Ok(s) => Some(s),
             Err(_) if skip == -1 => None,

@@ -23,10 +23,7 @@ pub struct CosineQuery<'a> {
 
 fn check_ids(name: &'static str, ids: &[i32], bound: usize) -> Result<()> {
     match ids.iter().find(|&&i| i < 0 || i as usize >= bound) {
-        Some(bad) => Err(Error::invalid(
-            name,
-            format!("index {bad} is out of range for {bound}"),
-        )),
+        Some(bad) => Err(Error::invalid(name, format!("index {bad} is out of range for {bound}"))),
         None => Ok(()),
     }
 }
@@ -46,37 +43,19 @@ fn check_ids(name: &'static str, ids: &[i32], bound: usize) -> Result<()> {
 /// # Errors
 /// [`Error::InvalidArgument`] when `k == 0`, an index is out of range or a weight or norm is
 /// not finite; [`Error::ShapeMismatch`] when the lengths disagree.
-pub fn cosine_top_k(
-    query: CosineQuery<'_>,
-    through: &CsrView<'_, f32>,
-    norms: &[f64],
-    k: usize,
-) -> Result<(Vec<i32>, Vec<f64>)> {
+pub fn cosine_top_k(query: CosineQuery<'_>, through: &CsrView<'_, f32>, norms: &[f64], k: usize) -> Result<(Vec<i32>, Vec<f64>)> {
     let n_targets = through.n_cols;
     if k == 0 {
         return Err(Error::invalid("k", "must be at least 1"));
     }
     if norms.len() != n_targets {
-        return Err(Error::shape(
-            "norms",
-            format!("{} norms for {n_targets} columns", norms.len()),
-        ));
+        return Err(Error::shape("norms", format!("{} norms for {n_targets} columns", norms.len())));
     }
     if query.sources.len() != query.weights.len() {
-        return Err(Error::shape(
-            "weights",
-            format!(
-                "{} weights for {} sources",
-                query.weights.len(),
-                query.sources.len()
-            ),
-        ));
+        return Err(Error::shape("weights", format!("{} weights for {} sources", query.weights.len(), query.sources.len())));
     }
     if let Some(bad) = query.weights.iter().position(|w| !w.is_finite()) {
-        return Err(Error::invalid(
-            "weights",
-            format!("weight at {bad} is not finite"),
-        ));
+        return Err(Error::invalid("weights", format!("weight at {bad} is not finite")));
     }
     check_ids("sources", query.sources, through.n_rows)?;
     check_ids("exclude", query.exclude, n_targets)?;
@@ -85,10 +64,7 @@ pub fn cosine_top_k(
     }
     if let Some(skip) = query.skip {
         if skip >= n_targets {
-            return Err(Error::invalid(
-                "skip",
-                format!("index {skip} is out of range for {n_targets}"),
-            ));
+            return Err(Error::invalid("skip", format!("index {skip} is out of range for {n_targets}")));
         }
     }
     let merged = merge_sources(query.sources, query.weights);
@@ -134,10 +110,7 @@ pub fn cosine_top_k(
         })
         .collect();
     if let Some(bad) = candidates.iter().find(|(sim, _)| !sim.is_finite()) {
-        return Err(Error::invalid(
-            "norms",
-            format!("column {} gives a similarity of {}", bad.1, bad.0),
-        ));
+        return Err(Error::invalid("norms", format!("column {} gives a similarity of {}", bad.1, bad.0)));
     }
     Ok(best_k(candidates, k))
 }
@@ -145,11 +118,7 @@ pub fn cosine_top_k(
 /// The query's `(source, weight)` pairs by source, repeated sources summed (a stable sort keeps
 /// their order, so they add up as given).
 fn merge_sources(sources: &[i32], weights: &[f64]) -> Vec<(i32, f64)> {
-    let mut pairs: Vec<(i32, f64)> = sources
-        .iter()
-        .copied()
-        .zip(weights.iter().copied())
-        .collect();
+    let mut pairs: Vec<(i32, f64)> = sources.iter().copied().zip(weights.iter().copied()).collect();
     pairs.sort_by_key(|&(s, _)| s);
     let mut merged: Vec<(i32, f64)> = Vec::with_capacity(pairs.len());
     for (s, w) in pairs {
@@ -169,10 +138,7 @@ fn best_k(mut candidates: Vec<(f64, usize)>, k: usize) -> (Vec<i32>, Vec<f64>) {
         candidates.truncate(k);
     }
     candidates.sort_unstable_by(best_first);
-    candidates
-        .into_iter()
-        .map(|(sim, t)| (t as i32, sim))
-        .unzip()
+    candidates.into_iter().map(|(sim, t)| (t as i32, sim)).unzip()
 }
 
 #[cfg(test)]
@@ -192,23 +158,11 @@ mod tests {
             }
             indptr.push(indices.len() as i64);
         }
-        Csr {
-            n_rows: m,
-            n_cols: n,
-            indptr,
-            indices,
-            data,
-        }
+        Csr { n_rows: m, n_cols: n, indptr, indices, data }
     }
 
     fn query<'a>(sources: &'a [i32], weights: &'a [f64]) -> CosineQuery<'a> {
-        CosineQuery {
-            sources,
-            weights,
-            skip: None,
-            include: None,
-            exclude: &[],
-        }
+        CosineQuery { sources, weights, skip: None, include: None, exclude: &[] }
     }
 
     #[test]
@@ -216,17 +170,9 @@ mod tests {
         // 3 sources x 4 targets.
         let d = [1.0, 0.0, 2.0, 1.0, 0.0, 3.0, 1.0, -1.0, 2.0, 0.0, 0.0, 1.0];
         let a = dense_to_csr(&d, 3, 4);
-        let norms: Vec<f64> = (0..4)
-            .map(|t| {
-                (0..3)
-                    .map(|s| f64::from(d[s * 4 + t]).powi(2))
-                    .sum::<f64>()
-                    .sqrt()
-            })
-            .collect();
+        let norms: Vec<f64> = (0..4).map(|t| (0..3).map(|s| f64::from(d[s * 4 + t]).powi(2)).sum::<f64>().sqrt()).collect();
         // The query (1, 0, 2) given with a repeated source: (0: 0.5 + 0.5, 2: 2).
-        let (ids, sims) =
-            cosine_top_k(query(&[2, 0, 0], &[2.0, 0.5, 0.5]), &a.view(), &norms, 10).unwrap();
+        let (ids, sims) = cosine_top_k(query(&[2, 0, 0], &[2.0, 0.5, 0.5]), &a.view(), &norms, 10).unwrap();
         let q = [1.0, 0.0, 2.0];
         let mut expected: Vec<(f64, usize)> = (0..4)
             .map(|t| {
@@ -251,35 +197,14 @@ mod tests {
         let norms = [1.0, 1.0, 1.0, 0.0];
         let (ids, _) = cosine_top_k(query(&[0], &[1.0]), &a.view(), &norms, 10).unwrap();
         assert_eq!(ids, [0, 1, 2]);
-        let q = CosineQuery {
-            sources: &[0],
-            weights: &[1.0],
-            skip: Some(0),
-            include: Some(&[0, 2, 3]),
-            exclude: &[],
-        };
+        let q = CosineQuery { sources: &[0], weights: &[1.0], skip: Some(0), include: Some(&[0, 2, 3]), exclude: &[] };
         assert_eq!(cosine_top_k(q, &a.view(), &norms, 10).unwrap().0, [2]);
-        let q = CosineQuery {
-            sources: &[0],
-            weights: &[1.0],
-            skip: None,
-            include: None,
-            exclude: &[1],
-        };
+        let q = CosineQuery { sources: &[0], weights: &[1.0], skip: None, include: None, exclude: &[1] };
         assert_eq!(cosine_top_k(q, &a.view(), &norms, 10).unwrap().0, [0, 2]);
         // Negative similarities and an empty or zero query give nothing.
-        assert!(cosine_top_k(query(&[0], &[-1.0]), &a.view(), &norms, 10)
-            .unwrap()
-            .0
-            .is_empty());
-        assert!(cosine_top_k(query(&[], &[]), &a.view(), &norms, 10)
-            .unwrap()
-            .0
-            .is_empty());
-        assert!(cosine_top_k(query(&[0], &[0.0]), &a.view(), &norms, 10)
-            .unwrap()
-            .0
-            .is_empty());
+        assert!(cosine_top_k(query(&[0], &[-1.0]), &a.view(), &norms, 10).unwrap().0.is_empty());
+        assert!(cosine_top_k(query(&[], &[]), &a.view(), &norms, 10).unwrap().0.is_empty());
+        assert!(cosine_top_k(query(&[0], &[0.0]), &a.view(), &norms, 10).unwrap().0.is_empty());
     }
 
     #[test]
@@ -292,21 +217,9 @@ mod tests {
         assert!(cosine_top_k(query(&[0], &[f64::NAN]), &a.view(), &norms, 1).is_err());
         assert!(cosine_top_k(query(&[0], &[1.0, 2.0]), &a.view(), &norms, 1).is_err());
         assert!(cosine_top_k(query(&[0], &[1.0]), &a.view(), &[1.0], 1).is_err());
-        let q = CosineQuery {
-            sources: &[0],
-            weights: &[1.0],
-            skip: Some(2),
-            include: None,
-            exclude: &[],
-        };
+        let q = CosineQuery { sources: &[0], weights: &[1.0], skip: Some(2), include: None, exclude: &[] };
         assert!(cosine_top_k(q, &a.view(), &norms, 1).is_err());
-        let q = CosineQuery {
-            sources: &[0],
-            weights: &[1.0],
-            skip: None,
-            include: Some(&[5]),
-            exclude: &[],
-        };
+        let q = CosineQuery { sources: &[0], weights: &[1.0], skip: None, include: Some(&[5]), exclude: &[] };
         assert!(cosine_top_k(q, &a.view(), &norms, 1).is_err());
     }
 }

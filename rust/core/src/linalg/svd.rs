@@ -384,7 +384,11 @@ mod tests {
         let dense: Vec<f64> = (0..m * n)
             .map(|ij| {
                 let x = rng.next_normal();
-                if x > 0.8 { x + (ij % 7) as f64 } else { 0.0 }
+                if x > 0.8 {
+                    x + (ij % 7) as f64
+                } else {
+                    0.0
+                }
             })
             .collect();
         let a = dense_to_csr(&dense, m, n);
