@@ -82,10 +82,15 @@ class _KNN(_Model):
             (also in :meth:`recommend_many` and, for histories, :meth:`recommend_for_history`).
             Without it (the default) these users get the most popular candidates.
         """
+        return self._fit_with(interactions, fallback, None)
+
+    def _fit_with(self, interactions: Interactions, fallback: Optional["Popular"], kernel: Optional[Any]) -> "_KNN":
+        """``fit``, with ``kernel`` (same signature as ``kernels.pearson_neighbours``) computing
+        the neighbours when given (``shoprec.distributed`` passes one that runs on a cluster)."""
         inter = _check_interactions(interactions)
         base = self._base_state(inter)
         base["fallback"] = _check_fallback(fallback, base)
-        self._state = self._state_for(inter, base, None)
+        self._state = self._state_for(inter, base, None, kernel)
         return self
 
     def update(self, new_events: Interactions, *, combine: Optional[str] = None,
@@ -136,7 +141,7 @@ class _KNN(_Model):
         return np.flatnonzero(hit).astype(np.int32)
 
     def _state_for(self, inter: Interactions, base: Dict[str, Any],
-                   previous: Optional[Tuple[_State, np.ndarray, np.ndarray]]) -> _State:
+                   previous: Optional[Tuple[_State, np.ndarray, np.ndarray]], kernel: Optional[Any] = None) -> _State:
         """The fitted state on ``inter``; with ``previous`` (old state, old x -> new x, changed
         entries) the neighbours are updated from the old ones instead of computed afresh."""
         from ..kernels import _pearson_neighbours_update, pearson_neighbours
@@ -170,7 +175,7 @@ class _KNN(_Model):
             if not increasing or 4 * len(touched) > n_x:
                 touched = None  # the full kernel is cheaper (or the old order is not kept)
         if touched is None:
-            wide = pearson_neighbours(
+            wide = (kernel or pearson_neighbours)(
                 sim_input, keep, axis=axis, similarity=kind,
                 min_support=self.min_support, shrinkage=shrinkage, num_threads=self.num_threads,
             )
