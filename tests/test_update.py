@@ -351,3 +351,33 @@ def test_random_event_streams_update_equals_refit(seed, n_batches, model_index, 
         everything = concat(everything, batch)
     merged = build(everything, stamps=stamps)
     assert_same_model(model, make().fit(merged), *all_ids(merged))
+
+
+@pytest.mark.parametrize("model_class", [ItemKNN, UserKNN])
+@pytest.mark.parametrize("similarity", SIMILARITIES)
+def test_update_patches_rows_instead_of_recomputing_all(rng, monkeypatch, model_class, similarity):
+    # Sparse data (light users, a long tail of items): a small batch touches few rows, so the
+    # update entry point runs (not the full kernel), and still equals the refit.
+    import shoprec.kernels as kernels
+
+    calls = {"update": 0, "full": 0}
+    real_update, real_full = kernels._pearson_neighbours_update, kernels.pearson_neighbours
+
+    def counting_update(*args, **kwargs):
+        calls["update"] += 1
+        return real_update(*args, **kwargs)
+
+    def counting_full(*args, **kwargs):
+        calls["full"] += 1
+        return real_full(*args, **kwargs)
+
+    monkeypatch.setattr(kernels, "_pearson_neighbours_update", counting_update)
+    monkeypatch.setattr(kernels, "pearson_neighbours", counting_full)
+    old = events(rng, 2500, 400, 400)
+    params = dict(similarity=similarity, k_neighbours=3, max_neighbours=6, min_support=1)
+    model = model_class(**params).fit(build(old))
+    batch = events(rng, 3, 405, 405, t0=3000)
+    updated = model.update(build(batch))
+    assert calls == {"update": 1, "full": 1}
+    merged = build(concat(old, batch))
+    assert_same_model(updated, model_class(**params).fit(merged), *all_ids(merged))

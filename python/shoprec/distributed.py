@@ -131,7 +131,8 @@ def pearson_neighbours(
     return _neighbour_csr(_stitch(blocks, n), (n, n))
 
 
-def _stitch(blocks: Sequence[Tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> Tuple[np.ndarray, ...]:
+def _stitch(blocks: Sequence[Tuple[np.ndarray, np.ndarray, np.ndarray]], n: int
+            ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row blocks (CSR arrays each, in order) as one CSR of ``n`` rows."""
     if not blocks:
         return np.zeros(n + 1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32)
@@ -175,7 +176,8 @@ def _recommend_block(model: Any, users: List[Any], k: int, exclude_seen: bool) -
     counts = np.array([len(r) for r in recommendations], dtype=np.int64)
     user_column = np.repeat(np.asarray(users, dtype=object), counts)
     ranks = np.concatenate([np.arange(1, c + 1) for c in counts]) if len(counts) else np.zeros(0, np.int64)
-    items = np.concatenate([np.asarray(r.items, dtype=object) for r in recommendations]) if len(counts) else []
+    items: Any = (np.concatenate([np.asarray(r.items, dtype=object) for r in recommendations])
+                  if len(counts) else [])
     scores = np.concatenate([r.scores for r in recommendations]) if len(counts) else np.zeros(0, np.float32)
     return pd.DataFrame({
         "user": pd.Series(user_column, dtype=object).infer_objects(),
@@ -210,8 +212,7 @@ def recommend_many(model: Any, users: Optional[Sequence[Any]], client: Any, k: i
     None when ``path`` is given. ``.compute()`` equals the rows of
     ``model.recommend_many(users, k)``.
     """
-    import dask.dataframe as dd
-    import pandas as pd
+    import dask.dataframe as dd  # type: ignore[import-not-found, unused-ignore]
 
     client = _check_client(client)
     k = check_k(k)
@@ -232,5 +233,4 @@ def recommend_many(model: Any, users: Optional[Sequence[Any]], client: Any, k: i
     if path is not None:
         frame.to_parquet(path, write_index=False)
         return None
-    del pd
     return frame

@@ -172,7 +172,7 @@ class _KNN(_Model):
             old_state, old_to_new, changed = previous
             touched = self._touched(inter, changed)
             increasing = bool(np.all(np.diff(old_to_new) > 0))
-            if not increasing or 4 * len(touched) > n_x:
+            if not increasing or self._full_is_cheaper(inter, touched):
                 touched = None  # the full kernel is cheaper (or the old order is not kept)
         if touched is None:
             wide = (kernel or pearson_neighbours)(
@@ -196,6 +196,22 @@ class _KNN(_Model):
         return self._make_state(
             base, _csr_parts(narrow), _csr_parts(wide), mu, b_user, b_item, user_means, item_means
         )
+
+    def _full_is_cheaper(self, inter: Interactions, touched: np.ndarray) -> bool:
+        """Whether recomputing every row costs less than the touched rows of an update.
+
+        A touched row is summed against all its candidates: one step per rating of each of its
+        raters. The full kernel sums each pair once: ``deg * (deg - 1) / 2`` steps per rater.
+        The patch of the other rows and the rows it cannot prove cost extra, hence the margin.
+        """
+        xs, ys = (inter.items, inter.users) if self._item_based else (inter.users, inter.items)
+        n_y = inter.n_users if self._item_based else inter.n_items
+        degree = np.bincount(ys, minlength=n_y).astype(np.float64)
+        mask = np.zeros(inter.n_items if self._item_based else inter.n_users, bool)
+        mask[touched] = True
+        touched_cost = float(degree[ys[mask[xs]]].sum())
+        full_cost = float((degree * (degree - 1.0) / 2.0).sum())
+        return 2.0 * touched_cost > full_cost
 
     def _keep(self, n_x: int) -> int:
         """The neighbours stored per row (the ``k`` of the similarity kernel)."""
