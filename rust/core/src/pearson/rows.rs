@@ -286,21 +286,39 @@ fn merge_sorted(a: impl Iterator<Item = u64>, b: &[u64], k: usize) -> Vec<u64> {
     out
 }
 
-/// Rows of sorted keys as a CSR of `n_cols` columns.
+/// Rows of sorted keys as a CSR of `n_cols` columns, each row cut to `limit` keys; the rows
+/// are decoded in parallel, each into its own slice of the output.
 fn keys_to_csr(rows: &[Vec<u64>], n_cols: usize, limit: usize) -> Csr<f32> {
-    let total: usize = rows.iter().map(|r| r.len().min(limit)).sum();
     let mut indptr = Vec::with_capacity(rows.len() + 1);
-    let mut indices = Vec::with_capacity(total);
-    let mut data = Vec::with_capacity(total);
     indptr.push(0i64);
+    let mut total = 0usize;
     for row in rows {
-        for &key in row.iter().take(limit) {
-            let (similarity, column) = neighbour_of_key(key);
-            indices.push(column as i32);
-            data.push(similarity);
-        }
-        indptr.push(indices.len() as i64);
+        total += row.len().min(limit);
+        indptr.push(total as i64);
     }
+    let mut indices = vec![0i32; total];
+    let mut data = vec![0f32; total];
+    let mut slices = Vec::with_capacity(rows.len());
+    let (mut rest_indices, mut rest_data) = (&mut indices[..], &mut data[..]);
+    for row in rows {
+        let len = row.len().min(limit);
+        let (head_indices, tail_indices) = std::mem::take(&mut rest_indices).split_at_mut(len);
+        let (head_data, tail_data) = std::mem::take(&mut rest_data).split_at_mut(len);
+        slices.push((head_indices, head_data));
+        rest_indices = tail_indices;
+        rest_data = tail_data;
+    }
+    slices
+        .into_par_iter()
+        .zip(rows)
+        .with_min_len(64)
+        .for_each(|((row_indices, row_data), row)| {
+            for ((index, value), &key) in row_indices.iter_mut().zip(row_data.iter_mut()).zip(row) {
+                let (similarity, column) = neighbour_of_key(key);
+                *index = column as i32;
+                *value = similarity;
+            }
+        });
     Csr {
         n_rows: rows.len(),
         n_cols,
