@@ -60,9 +60,8 @@ pub fn pearson_neighbours_rows_py<'py>(
     let similarity = Similarity::parse(similarity).map_err(to_py)?;
     let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, true)?;
     let rows = slice1(&rows, "rows")?;
-    let result = run_detached(py, num_threads, || {
-        pearson_neighbours_of_rows(&view, rows, k, axis, similarity, min_support, shrinkage)
-    })?;
+    let result =
+        run_detached(py, num_threads, || pearson_neighbours_of_rows(&view, rows, k, axis, similarity, min_support, shrinkage))?;
     Ok(csr_into_py(py, result))
 }
 
@@ -98,33 +97,11 @@ pub fn pearson_neighbours_update_py<'py>(
     let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, true)?;
     let old_to_new = slice1(&old_to_new, "old_to_new")?;
     let n_old = old_to_new.len();
-    let old = csr_view(
-        "old",
-        n_old,
-        n_old,
-        &old_indptr,
-        &old_indices,
-        &old_data,
-        false,
-    )?;
+    let old = csr_view("old", n_old, n_old, &old_indptr, &old_indices, &old_data, false)?;
     let touched = slice1(&touched, "touched")?;
-    let update = NeighbourUpdate {
-        old,
-        old_k,
-        old_to_new,
-        touched,
-    };
+    let update = NeighbourUpdate { old, old_k, old_to_new, touched };
     let (wide, narrow) = run_detached(py, num_threads, || {
-        update_neighbours(
-            &view,
-            &update,
-            k,
-            narrow_k,
-            axis,
-            similarity,
-            min_support,
-            shrinkage,
-        )
+        update_neighbours(&view, &update, k, narrow_k, axis, similarity, min_support, shrinkage)
     })?;
     Ok((csr_into_py(py, wide), csr_into_py(py, narrow)))
 }

@@ -21,9 +21,8 @@
 use rayon::prelude::*;
 
 use super::{
-    centre_columns, centre_rows, check_ratings, neighbour_key, neighbour_of_key, row_norms,
-    transpose_with_positions, Axis, Context, CoratedKernel, CosineKernel, Kernel, PearsonKernel,
-    Similarity,
+    centre_columns, centre_rows, check_ratings, neighbour_key, neighbour_of_key, row_norms, transpose_with_positions, Axis,
+    Context, CoratedKernel, CosineKernel, Kernel, PearsonKernel, Similarity,
 };
 use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
@@ -40,25 +39,13 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(
-        ratings: &CsrView<'_, f64>,
-        axis: Axis,
-        similarity: Similarity,
-        min_support: usize,
-        shrinkage: f64,
-    ) -> Result<Self> {
+    fn new(ratings: &CsrView<'_, f64>, axis: Axis, similarity: Similarity, min_support: usize, shrinkage: f64) -> Result<Self> {
         if !shrinkage.is_finite() || shrinkage < 0.0 {
-            return Err(Error::invalid(
-                "shrinkage",
-                format!("must be finite and >= 0, got {shrinkage}"),
-            ));
+            return Err(Error::invalid("shrinkage", format!("must be finite and >= 0, got {shrinkage}")));
         }
         check_ratings(ratings)?;
         if ratings.n_rows.max(ratings.n_cols) > i32::MAX as usize {
-            return Err(Error::invalid(
-                "matrix",
-                "more than 2^31 - 1 rows or columns",
-            ));
+            return Err(Error::invalid("matrix", "more than 2^31 - 1 rows or columns"));
         }
         // Exactly the preparation of `pearson_neighbours`.
         let mut entities = match axis {
@@ -81,21 +68,9 @@ impl Prepared {
             Similarity::Cosine | Similarity::AdjustedCosine => row_norms(&entities),
             Similarity::Pearson | Similarity::CosineCorated => Vec::new(),
         };
-        let least = if similarity == Similarity::Pearson {
-            2
-        } else {
-            1
-        };
+        let least = if similarity == Similarity::Pearson { 2 } else { 1 };
         let support = min_support.max(least) as f64;
-        Ok(Prepared {
-            entities,
-            raters,
-            positions,
-            norms,
-            similarity,
-            support,
-            shrinkage,
-        })
+        Ok(Prepared { entities, raters, positions, norms, similarity, support, shrinkage })
     }
 
     fn n(&self) -> usize {
@@ -120,9 +95,7 @@ impl Prepared {
         match self.similarity {
             Similarity::Pearson => rows_with(&ctx, &PearsonKernel, rows),
             Similarity::CosineCorated => rows_with(&ctx, &CoratedKernel, rows),
-            Similarity::Cosine | Similarity::AdjustedCosine => {
-                rows_with(&ctx, &CosineKernel { norms: &self.norms }, rows)
-            }
+            Similarity::Cosine | Similarity::AdjustedCosine => rows_with(&ctx, &CosineKernel { norms: &self.norms }, rows),
         }
     }
 }
@@ -130,43 +103,23 @@ impl Prepared {
 fn rows_with<K: Kernel>(ctx: &Context<'_>, kernel: &K, rows: &[usize]) -> Vec<Vec<u64>> {
     let n = ctx.entities.n_rows;
     rows.par_iter()
-        .map_init(
-            || (vec![K::Sums::default(); n], vec![0u32; n]),
-            |(sums, touched), &a| row_of(ctx, kernel, sums, touched, a),
-        )
+        .map_init(|| (vec![K::Sums::default(); n], vec![0u32; n]), |(sums, touched), &a| row_of(ctx, kernel, sums, touched, a))
         .collect()
 }
 
 /// Every candidate of entity `a` (its similarity with every other entity), each pair summed
 /// and finished in the orientation of the full call; the best `ctx.k`, sorted.
-fn row_of<K: Kernel>(
-    ctx: &Context<'_>,
-    kernel: &K,
-    sums: &mut [K::Sums],
-    touched: &mut [u32],
-    a: usize,
-) -> Vec<u64> {
+fn row_of<K: Kernel>(ctx: &Context<'_>, kernel: &K, sums: &mut [K::Sums], touched: &mut [u32], a: usize) -> Vec<u64> {
     let mut keys = Vec::new();
     if !kernel.row_can_match(a) {
         return keys;
     }
     let raters = &ctx.raters;
     let mut n_touched = 0usize;
-    for (&r, &x) in ctx
-        .entities
-        .row_indices(a)
-        .iter()
-        .zip(ctx.entities.row_data(a))
-    {
+    for (&r, &x) in ctx.entities.row_indices(a).iter().zip(ctx.entities.row_data(a)) {
         let xx = x * x;
-        let (start, end) = (
-            raters.indptr[r as usize] as usize,
-            raters.indptr[r as usize + 1] as usize,
-        );
-        for (&b, &y) in raters.indices[start..end]
-            .iter()
-            .zip(&raters.data[start..end])
-        {
+        let (start, end) = (raters.indptr[r as usize] as usize, raters.indptr[r as usize + 1] as usize);
+        for (&b, &y) in raters.indices[start..end].iter().zip(&raters.data[start..end]) {
             let b = b as usize;
             if b == a {
                 continue;
@@ -192,11 +145,7 @@ fn row_of<K: Kernel>(
         if n_common < ctx.support {
             continue;
         }
-        let mut s = if b > a {
-            kernel.finish(&slot, a, b)
-        } else {
-            kernel.finish(&slot, b, a)
-        };
+        let mut s = if b > a { kernel.finish(&slot, a, b) } else { kernel.finish(&slot, b, a) };
         if ctx.shrinkage > 0.0 {
             s *= n_common / (n_common + ctx.shrinkage);
         }
@@ -221,12 +170,8 @@ fn best_k(mut keys: Vec<u64>, k: usize) -> Vec<u64> {
 
 /// The keys of old row `o`, with its columns mapped to the new indices, best first.
 fn old_row_keys(old: &CsrView<'_, f32>, o: usize, old_to_new: &[i32]) -> Vec<u64> {
-    let mut keys: Vec<u64> = old
-        .row_indices(o)
-        .iter()
-        .zip(old.row_data(o))
-        .map(|(&c, &s)| neighbour_key(s, old_to_new[c as usize] as u32))
-        .collect();
+    let mut keys: Vec<u64> =
+        old.row_indices(o).iter().zip(old.row_data(o)).map(|(&c, &s)| neighbour_key(s, old_to_new[c as usize] as u32)).collect();
     // Rows come best first (the kernel's order); sort only if they do not.
     if keys.windows(2).any(|w| w[0] >= w[1]) {
         keys.sort_unstable();
@@ -239,27 +184,15 @@ fn old_row_keys(old: &CsrView<'_, f32>, o: usize, old_to_new: &[i32]) -> Vec<u64
 /// new similarities with the touched entities (`incoming`, sorted); None where that cannot be
 /// proven exact. The old row held every candidate when it is shorter than `complete_at`;
 /// otherwise every candidate it left out is worse than its worst key.
-fn patch_row(
-    mut old_keys: Vec<u64>,
-    incoming: &[u64],
-    is_touched: &[bool],
-    complete_at: usize,
-    k: usize,
-) -> Option<Vec<u64>> {
+fn patch_row(mut old_keys: Vec<u64>, incoming: &[u64], is_touched: &[bool], complete_at: usize, k: usize) -> Option<Vec<u64>> {
     let complete = old_keys.len() < complete_at;
     let worst = old_keys.last().copied();
-    let hit = !incoming.is_empty()
-        || old_keys
-            .iter()
-            .any(|&key| is_touched[neighbour_of_key(key).1 as usize]);
+    let hit = !incoming.is_empty() || old_keys.iter().any(|&key| is_touched[neighbour_of_key(key).1 as usize]);
     if !hit {
         old_keys.truncate(k);
         return (complete || old_keys.len() >= k).then_some(old_keys);
     }
-    let kept = old_keys
-        .iter()
-        .copied()
-        .filter(|&key| !is_touched[neighbour_of_key(key).1 as usize]);
+    let kept = old_keys.iter().copied().filter(|&key| !is_touched[neighbour_of_key(key).1 as usize]);
     let merged = merge_sorted(kept, incoming, k);
     let exact = complete || (merged.len() == k && worst.is_some_and(|w| merged[k - 1] <= w));
     exact.then_some(merged)
@@ -308,34 +241,21 @@ fn keys_to_csr(rows: &[Vec<u64>], n_cols: usize, limit: usize) -> Csr<f32> {
         rest_indices = tail_indices;
         rest_data = tail_data;
     }
-    slices
-        .into_par_iter()
-        .zip(rows)
-        .with_min_len(64)
-        .for_each(|((row_indices, row_data), row)| {
-            for ((index, value), &key) in row_indices.iter_mut().zip(row_data.iter_mut()).zip(row) {
-                let (similarity, column) = neighbour_of_key(key);
-                *index = column as i32;
-                *value = similarity;
-            }
-        });
-    Csr {
-        n_rows: rows.len(),
-        n_cols,
-        indptr,
-        indices,
-        data,
-    }
+    slices.into_par_iter().zip(rows).with_min_len(64).for_each(|((row_indices, row_data), row)| {
+        for ((index, value), &key) in row_indices.iter_mut().zip(row_data.iter_mut()).zip(row) {
+            let (similarity, column) = neighbour_of_key(key);
+            *index = column as i32;
+            *value = similarity;
+        }
+    });
+    Csr { n_rows: rows.len(), n_cols, indptr, indices, data }
 }
 
 fn check_rows(rows: &[i32], n: usize, name: &'static str) -> Result<Vec<usize>> {
     rows.iter()
         .map(|&r| {
             if r < 0 || r as usize >= n {
-                Err(Error::invalid(
-                    name,
-                    format!("entity {r} is out of range for {n} entities"),
-                ))
+                Err(Error::invalid(name, format!("entity {r} is out of range for {n} entities")))
             } else {
                 Ok(r as usize)
             }
@@ -412,24 +332,13 @@ pub fn update_neighbours(
     let old = &update.old;
     let n_old = old.n_rows;
     if update.old_to_new.len() != n_old || old.n_cols != n_old {
-        return Err(Error::invalid(
-            "old_to_new",
-            format!("needs one entry per old row ({n_old})"),
-        ));
+        return Err(Error::invalid("old_to_new", format!("needs one entry per old row ({n_old})")));
     }
-    if update.old_to_new.windows(2).any(|w| w[0] >= w[1])
-        || update.old_to_new.iter().any(|&i| i < 0 || i as usize >= n)
-    {
-        return Err(Error::invalid(
-            "old_to_new",
-            format!("must be strictly increasing and within 0..{n}"),
-        ));
+    if update.old_to_new.windows(2).any(|w| w[0] >= w[1]) || update.old_to_new.iter().any(|&i| i < 0 || i as usize >= n) {
+        return Err(Error::invalid("old_to_new", format!("must be strictly increasing and within 0..{n}")));
     }
     if old.data.len() != old.nnz() || old.data.iter().any(|v| !v.is_finite()) {
-        return Err(Error::invalid(
-            "old",
-            "needs a finite value for every stored entry",
-        ));
+        return Err(Error::invalid("old", "needs a finite value for every stored entry"));
     }
     let mut is_touched = vec![true; n];
     for &new in update.old_to_new {
@@ -444,11 +353,7 @@ pub fn update_neighbours(
     }
     let k_new = prepared.clamp_k(k);
     let k_old = update.old_k.min(n_old.saturating_sub(1)).max(1);
-    let old_complete_at = if k_old + 1 >= n_old {
-        usize::MAX
-    } else {
-        k_old
-    };
+    let old_complete_at = if k_old + 1 >= n_old { usize::MAX } else { k_old };
 
     // The touched rows with all their candidates, and what they bring to the other rows.
     let touched: Vec<usize> = (0..n).filter(|&b| is_touched[b]).collect();
@@ -462,9 +367,7 @@ pub fn update_neighbours(
             }
         }
     }
-    incoming
-        .par_iter_mut()
-        .for_each(|keys| keys.sort_unstable());
+    incoming.par_iter_mut().for_each(|keys| keys.sort_unstable());
 
     // Every untouched row patched from its old row, or None where that cannot be exact.
     let patched: Vec<Option<Vec<u64>>> = (0..n)
@@ -487,10 +390,7 @@ pub fn update_neighbours(
     for (&b, row) in redo.iter().zip(redone) {
         rows[b] = row;
     }
-    Ok((
-        keys_to_csr(&rows, n, usize::MAX),
-        keys_to_csr(&rows, n, narrow_k),
-    ))
+    Ok((keys_to_csr(&rows, n, usize::MAX), keys_to_csr(&rows, n, narrow_k)))
 }
 
 #[cfg(test)]
@@ -500,12 +400,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ALL: [Similarity; 4] = [
-        Similarity::Pearson,
-        Similarity::Cosine,
-        Similarity::AdjustedCosine,
-        Similarity::CosineCorated,
-    ];
+    const ALL: [Similarity; 4] = [Similarity::Pearson, Similarity::Cosine, Similarity::AdjustedCosine, Similarity::CosineCorated];
 
     /// A users x items CSR from `(user, item, value)` triples (last value wins).
     fn csr(n_users: usize, n_items: usize, triples: &[(usize, usize, f64)]) -> Csr<f64> {
@@ -513,12 +408,7 @@ mod tests {
         for &(u, i, v) in triples {
             table[u][i] = Some(v);
         }
-        let mut m = Csr {
-            n_rows: n_users,
-            n_cols: n_items,
-            indptr: vec![0],
-            ..Csr::default()
-        };
+        let mut m = Csr { n_rows: n_users, n_cols: n_items, indptr: vec![0], ..Csr::default() };
         for row in &table {
             for (i, v) in row.iter().enumerate() {
                 if let Some(v) = v {
@@ -538,59 +428,19 @@ mod tests {
 
     fn triples() -> impl Strategy<Value = (usize, usize, Vec<(usize, usize, f64)>)> {
         (1usize..9, 1usize..9, any::<bool>()).prop_flat_map(|(nu, ni, half)| {
-            let value = if half {
-                (1u8..=10).prop_map(|v| f64::from(v) / 2.0).boxed()
-            } else {
-                (-5.0f64..5.0).boxed()
-            };
-            (
-                Just(nu),
-                Just(ni),
-                prop::collection::vec((0..nu, 0..ni, value), 0..40),
-            )
+            let value = if half { (1u8..=10).prop_map(|v| f64::from(v) / 2.0).boxed() } else { (-5.0f64..5.0).boxed() };
+            (Just(nu), Just(ni), prop::collection::vec((0..nu, 0..ni, value), 0..40))
         })
     }
 
     #[test]
     fn rejects_rows_out_of_range() {
         let m = csr(2, 2, &[(0, 0, 1.0), (1, 1, 2.0)]);
-        assert!(pearson_neighbours_of_rows(
-            &m.view(),
-            &[2],
-            3,
-            Axis::Items,
-            Similarity::Cosine,
-            1,
-            0.0
-        )
-        .is_err());
-        assert!(pearson_neighbours_of_rows(
-            &m.view(),
-            &[-1],
-            3,
-            Axis::Items,
-            Similarity::Cosine,
-            1,
-            0.0
-        )
-        .is_err());
-        assert!(pearson_neighbours_of_rows(
-            &m.view(),
-            &[0],
-            0,
-            Axis::Items,
-            Similarity::Cosine,
-            1,
-            0.0
-        )
-        .is_err());
-        let empty =
-            pearson_neighbours_of_rows(&m.view(), &[], 3, Axis::Items, Similarity::Cosine, 1, 0.0)
-                .unwrap();
-        assert_eq!(
-            (empty.n_rows, empty.n_cols, empty.indptr.clone()),
-            (0, 2, vec![0])
-        );
+        assert!(pearson_neighbours_of_rows(&m.view(), &[2], 3, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+        assert!(pearson_neighbours_of_rows(&m.view(), &[-1], 3, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+        assert!(pearson_neighbours_of_rows(&m.view(), &[0], 0, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+        let empty = pearson_neighbours_of_rows(&m.view(), &[], 3, Axis::Items, Similarity::Cosine, 1, 0.0).unwrap();
+        assert_eq!((empty.n_rows, empty.n_cols, empty.indptr.clone()), (0, 2, vec![0]));
     }
 
     proptest! {
@@ -677,83 +527,23 @@ mod tests {
     fn update_with_a_smaller_old_k_recomputes_rows_it_cannot_patch() {
         // Item 0 loses its best neighbour (item 1) when user 0 changes its rating of item 1:
         // with k = 1 the old row of item 0 does not hold its second best, so it is recomputed.
-        let t = [
-            (0, 0, 1.0),
-            (0, 1, 1.0),
-            (0, 2, 1.0),
-            (1, 0, 1.0),
-            (1, 1, 1.0),
-            (1, 2, 0.5),
-            (2, 2, 1.0),
-        ];
+        let t = [(0, 0, 1.0), (0, 1, 1.0), (0, 2, 1.0), (1, 0, 1.0), (1, 1, 1.0), (1, 2, 0.5), (2, 2, 1.0)];
         let before = csr(3, 3, &t);
         let mut t2 = t.to_vec();
         t2[1] = (0, 1, -1.0);
         let after = csr(3, 3, &t2);
         for similarity in ALL {
-            let old =
-                pearson_neighbours(&before.view(), 1, Axis::Items, similarity, 1, 0.0).unwrap();
-            let want =
-                pearson_neighbours(&after.view(), 1, Axis::Items, similarity, 1, 0.0).unwrap();
-            let touched = if similarity == Similarity::AdjustedCosine {
-                vec![0, 1, 2]
-            } else {
-                vec![1]
-            };
-            let update = NeighbourUpdate {
-                old: old.view(),
-                old_k: 1,
-                old_to_new: &[0, 1, 2],
-                touched: &touched,
-            };
-            let (got, _) = update_neighbours(
-                &after.view(),
-                &update,
-                1,
-                1,
-                Axis::Items,
-                similarity,
-                1,
-                0.0,
-            )
-            .unwrap();
+            let old = pearson_neighbours(&before.view(), 1, Axis::Items, similarity, 1, 0.0).unwrap();
+            let want = pearson_neighbours(&after.view(), 1, Axis::Items, similarity, 1, 0.0).unwrap();
+            let touched = if similarity == Similarity::AdjustedCosine { vec![0, 1, 2] } else { vec![1] };
+            let update = NeighbourUpdate { old: old.view(), old_k: 1, old_to_new: &[0, 1, 2], touched: &touched };
+            let (got, _) = update_neighbours(&after.view(), &update, 1, 1, Axis::Items, similarity, 1, 0.0).unwrap();
             assert_eq!(got, want, "{similarity:?}");
         }
-        let old =
-            pearson_neighbours(&before.view(), 1, Axis::Items, Similarity::Cosine, 1, 0.0).unwrap();
-        let bad = NeighbourUpdate {
-            old: old.view(),
-            old_k: 1,
-            old_to_new: &[0, 2, 1],
-            touched: &[],
-        };
-        assert!(update_neighbours(
-            &after.view(),
-            &bad,
-            1,
-            1,
-            Axis::Items,
-            Similarity::Cosine,
-            1,
-            0.0
-        )
-        .is_err());
-        let short = NeighbourUpdate {
-            old: old.view(),
-            old_k: 1,
-            old_to_new: &[0, 1],
-            touched: &[],
-        };
-        assert!(update_neighbours(
-            &after.view(),
-            &short,
-            1,
-            1,
-            Axis::Items,
-            Similarity::Cosine,
-            1,
-            0.0
-        )
-        .is_err());
+        let old = pearson_neighbours(&before.view(), 1, Axis::Items, Similarity::Cosine, 1, 0.0).unwrap();
+        let bad = NeighbourUpdate { old: old.view(), old_k: 1, old_to_new: &[0, 2, 1], touched: &[] };
+        assert!(update_neighbours(&after.view(), &bad, 1, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+        let short = NeighbourUpdate { old: old.view(), old_k: 1, old_to_new: &[0, 1], touched: &[] };
+        assert!(update_neighbours(&after.view(), &short, 1, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
     }
 }
