@@ -6,8 +6,8 @@ Needs dask[distributed] (``pip install '.[dask]'``); skips cleanly (exit 0) with
 same matrix goes to ``shoprec.kernels.pearson_neighbours`` in this process (all cores, then
 one thread) and to ``shoprec.distributed.pearson_neighbours`` on a ``LocalCluster`` of
 ``--workers`` worker processes with one thread each; the results must be identical. Peak
-memory is each process's maximum resident set (``ru_maxrss``), which includes the Python
-interpreter and the libraries (about 100-150 MB).
+memory is each process's maximum resident set (VmHWM), which includes the Python interpreter
+and the libraries (about 100-150 MB).
 """
 
 from __future__ import annotations
@@ -22,6 +22,15 @@ import numpy as np
 
 
 def peak_mb() -> float:
+    """This process's peak resident memory: VmHWM (ru_maxrss would include the high-water
+    mark of the process that started a worker, which execve keeps)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -103,7 +103,14 @@ def pearson_neighbours(
     client : dask.distributed.Client
     block_size : int
         Rows per task. Each task also pays the ``O(nnz)`` preparation of the kernel, so blocks
-        much smaller than ``n / (workers x threads)`` only add overhead.
+        much smaller than ``n / (2 x workers x threads)`` only add overhead.
+
+    Notes
+    -----
+    Each row is computed against all its candidates, so every pair is summed twice (once from
+    each side) where the single-machine kernel sums it once: the cluster pays off only with
+    more than twice the cores of one machine (``benches/RESULTS.md``: on one shared 2-core
+    machine, 2 workers were 4x slower than one process).
     num_threads : int
         Rust threads per task (0: every core of the worker); see the module documentation.
 
