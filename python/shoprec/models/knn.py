@@ -105,8 +105,9 @@ class _KNN(_Model):
         ``"adjusted_cosine"`` also every item of a shopper whose mean changed), with all their
         candidates; every other row is its old row with the touched columns replaced, and is
         recomputed only where the stored ``max_neighbours`` cannot prove its new top list
-        (see ``shoprec.kernels.pearson_neighbours_rows``). When more than a quarter of the
-        rows are touched the full kernel is cheaper and is used. Means, biases (an exact ALS
+        (see ``shoprec.kernels.pearson_neighbours_rows``). When the touched rows would cost
+        more than half a full pass (estimated from the raters' numbers of ratings) the full
+        kernel is used instead. Cost and measurements: ``benches/RESULTS.md``. Means, biases (an exact ALS
         rerun: ``n_epochs`` passes over the interactions, no warm start, so no tolerance is
         needed), popularity and the fallback are recomputed. ``"pearson_baseline"`` depends
         on the biases of every rating, which any event moves: its similarities are recomputed
