@@ -381,3 +381,24 @@ def test_update_patches_rows_instead_of_recomputing_all(rng, monkeypatch, model_
     assert calls == {"update": 1, "full": 1}
     merged = build(concat(old, batch))
     assert_same_model(updated, model_class(**params).fit(merged), *all_ids(merged))
+
+
+def test_update_while_eight_threads_read_the_old_model(rng):
+    # Shop.refresh swaps models: the old one keeps answering, unchanged, while update runs.
+    from concurrent.futures import ThreadPoolExecutor
+
+    old, new = split_stream(rng, n_old=1500, n_new=40, n_users=80, n_items=120)
+    model = ItemKNN(k_neighbours=5, max_neighbours=10).fit(build(old))
+    users = list(model.user_ids[:30])
+    want = [(r.items.tolist(), r.scores.tolist()) for r in model.recommend_many(users, 5)]
+
+    def read(_):
+        got = [(r.items.tolist(), r.scores.tolist()) for r in model.recommend_many(users, 5)]
+        return got == want
+
+    with ThreadPoolExecutor(8) as pool:
+        reads = [pool.submit(read, i) for i in range(40)]
+        updated = model.update(build(new))
+        assert all(f.result() for f in reads)
+    merged = build(concat(old, new))
+    assert_same_model(updated, ItemKNN(k_neighbours=5, max_neighbours=10).fit(merged), *all_ids(merged))
