@@ -32,7 +32,7 @@ mod _core {
     #[pymodule_export]
     use crate::parallel::panic_for_test_py;
     #[pymodule_export]
-    use crate::pearson::pearson_neighbours_py;
+    use crate::pearson::{pearson_neighbours_py, pearson_neighbours_rows_py, pearson_neighbours_update_py};
     #[pymodule_export]
     use crate::search::PySearchEngine;
     #[pymodule_export]

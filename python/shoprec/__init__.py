@@ -6,7 +6,8 @@ a higher one:
 
 ``errors``, ``_validate``, ``_ids``, ``recommendations`` -> ``io`` -> ``kernels``, ``text`` ->
 ``interactions`` -> ``segments``, ``clean``, ``keywords`` -> ``models`` -> ``rerank``,
-``evaluate``, ``tune``, ``search`` -> ``demo``.
+``evaluate``, ``tune``, ``search``, ``distributed`` -> ``demo``. ``distributed`` (Dask) is
+imported on demand: ``from shoprec import distributed``.
 
 Importing this package imports every class that can be saved, so :func:`load` knows them all.
 """

@@ -30,6 +30,43 @@ def pearson_neighbours(
     shrinkage: float,
     num_threads: int = 0,
 ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+def pearson_neighbours_rows(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float64],
+    n_rows: int,
+    n_cols: int,
+    rows: npt.NDArray[np.int32],
+    k: int,
+    axis: str,
+    similarity: str,
+    min_support: int,
+    shrinkage: float,
+    num_threads: int = 0,
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+def pearson_neighbours_update(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float64],
+    n_rows: int,
+    n_cols: int,
+    old_indptr: npt.NDArray[np.int64],
+    old_indices: npt.NDArray[np.int32],
+    old_data: npt.NDArray[np.float32],
+    old_k: int,
+    old_to_new: npt.NDArray[np.int32],
+    touched: npt.NDArray[np.int32],
+    k: int,
+    narrow_k: int,
+    axis: str,
+    similarity: str,
+    min_support: int,
+    shrinkage: float,
+    num_threads: int = 0,
+) -> Tuple[
+    Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]],
+    Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]],
+]: ...
 _Floats2 = Union[npt.NDArray[np.float32], npt.NDArray[np.float64]]
 
 def kmeans(

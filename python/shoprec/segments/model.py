@@ -26,7 +26,8 @@ from .._ids import IdMap
 from ..io import PicklesByValue, load_as, register, save
 from .._validate import check_choice, check_int, check_num_threads
 from ..errors import DTypeError, InvalidArgumentError, NotFittedError, ShapeMismatchError
-from .profiles import _attribute_matrix, _fit_profiler, _Profiler
+from ..interactions import Interactions
+from .profiles import _attribute_matrix, _fit_profiler, _Profiler, _spread_rows
 from .quality import _sample_silhouette
 
 
@@ -216,9 +217,99 @@ class InterestSegments(PicklesByValue):
             n_iter=int(result.n_iter),
             silhouette=_sample_silhouette(profiles[has_profile], labels[has_profile], self.sample_size, self.seed),
             attribute_names=attribute_names,
+            training=interactions if isinstance(interactions, Interactions) else None,
+            attributes=attributes,
             **_segment_statistics(matrix, labels, self.n_segments, attributes),
         )
         return self
+
+    # ------------------------------------------------------------------ update
+    def update(self, new_events: Any, *, combine: Optional[str] = None, cap: Optional[float] = None,
+               refresh_centres: bool = False) -> "InterestSegments":
+        """New segments that also include ``new_events`` (this object is not modified).
+
+        ``new_events`` is an :class:`shoprec.Interactions` of the new events, built like the
+        fitted interactions; ``combine`` and ``cap`` merge a repeated pair as
+        :meth:`shoprec.Interactions.merge`. New shoppers get a profile and their nearest centre;
+        shoppers with new events are placed again (their profile changed); the per-segment
+        item counts are recomputed. The profile space (item IDF and SVD components, or the
+        attribute weights) is the fitted one: new items have no direction in it until a refit
+        (they count in the segments' popularity, not in the profiles).
+
+        With ``refresh_centres`` the centres are refreshed too: Lloyd iterations (the
+        k-means kernel, ``max_iter``) start from the current centres on every shopper's
+        profile, and every shopper takes the nearest refreshed centre; ``inertia``,
+        ``n_iter`` and ``silhouette`` follow. Without it (the default) the centres are kept,
+        so a shopper without new events keeps their segment.
+
+        Raises
+        ------
+        InvalidArgumentError
+            Segments fitted on something else than an ``Interactions``, or loaded from a
+            file saved before updates existed (refit them); any error of ``merge``.
+        """
+        self._check_fitted()
+        from ..interactions import _merge
+
+        if self._training is None:
+            raise InvalidArgumentError(
+                "these segments do not hold their training interactions (fitted on something else than "
+                "shoprec.Interactions, or loaded from an older file): refit them to update"
+            )
+        if not isinstance(refresh_centres, (bool, np.bool_)):
+            raise DTypeError(f"refresh_centres must be True or False, got {type(refresh_centres).__name__}")
+        merged, _, old_items, _ = _merge(self._training, new_events, combine, cap)
+        return self._updated(merged, old_items, bool(refresh_centres))
+
+    def _updated(self, merged: Interactions, old_items: np.ndarray, refresh_centres: bool) -> "InterestSegments":
+        """The segments on ``merged`` (a merge of the training interactions); ``old_items``
+        maps the old item indices to the merged ones."""
+        matrix = sp.csr_matrix(merged.to_csr(), dtype=np.float64)
+        n_items = matrix.shape[1]
+        old = self._profiler
+        if old.features == "items":
+            assert old.item_idf is not None and old.components is not None
+            idf = np.ones(n_items)
+            idf[old_items] = old.item_idf
+            components = np.zeros((old.components.shape[0], n_items))
+            components[:, old_items] = old.components
+            profiler = _Profiler("items", item_idf=idf, components=components)
+            attributes = _spread_rows(self._attributes, old_items, n_items)
+        else:
+            attributes = _spread_rows(old.attributes, old_items, n_items)
+            profiler = _Profiler("attributes", attributes=attributes, attribute_idf=old.attribute_idf)
+        profiles, has_profile = profiler.profiles(matrix)
+        centroids, n_iter = self.centroids, self.n_iter
+        if refresh_centres:
+            if int(has_profile.sum()) < self.n_segments:
+                raise InvalidArgumentError(f"n_segments={self.n_segments} is more than the shoppers with a profile")
+            result = kernels.kmeans(profiles[has_profile], self.n_segments, init=centroids, n_init=1,
+                                    max_iter=self.max_iter, seed=self.seed, num_threads=self.num_threads)
+            centroids, n_iter = np.asarray(result.centroids, dtype=np.float64), int(result.n_iter)
+        labels = np.full(matrix.shape[0], NEW_SHOPPERS, dtype=np.int32)
+        placed = profiles[has_profile]
+        labels[has_profile] = _nearest_centroid(placed, centroids)
+        residual = placed - centroids[labels[has_profile]]
+        segments = InterestSegments(
+            self.n_segments, self.features, self.n_components, n_init=self.n_init, max_iter=self.max_iter,
+            sample_size=self.sample_size, svd_sample=self.svd_sample, seed=self.seed, num_threads=self.num_threads,
+        )
+        segments._set_state(
+            profiler=profiler,
+            user_ids=np.asarray(merged.user_ids),
+            item_ids=np.asarray(merged.item_ids),
+            item_index=merged.item_map.indices,
+            labels=labels,
+            centroids=np.array(centroids, dtype=np.float64),
+            inertia=float(np.einsum("ij,ij->", residual, residual)),
+            n_iter=n_iter,
+            silhouette=_sample_silhouette(placed, labels[has_profile], self.sample_size, self.seed),
+            attribute_names=self.attribute_names if attributes is not None else None,
+            training=merged,
+            attributes=attributes,
+            **_segment_statistics(matrix, labels, self.n_segments, attributes),
+        )
+        return segments
 
     def _cluster(self, profiles: np.ndarray, n_segments: int) -> Any:
         if len(profiles) < n_segments:
@@ -247,6 +338,10 @@ class InterestSegments(PicklesByValue):
         self._item_weight: sp.csr_matrix = state["item_weight"]
         self._attribute_mass: Optional[np.ndarray] = state["attribute_mass"]
         self._attribute_reach: Optional[np.ndarray] = state["attribute_reach"]
+        # The training interactions (for update) and the item x attribute matrix (for the
+        # statistics of an update); None when unknown.
+        self._training: Optional[Interactions] = state.get("training")
+        self._attributes: Optional[sp.csr_matrix] = state.get("attributes", self._profiler.attributes)
         self.sizes = np.bincount(self.labels[self.labels >= 0], minlength=self.n_segments).astype(np.int64)
         self.n_new_shoppers = int(np.sum(self.labels == NEW_SHOPPERS))
         for array in (self.labels, self.centroids, self.sizes):
@@ -558,6 +653,16 @@ class InterestSegments(PicklesByValue):
             arrays["attribute_names"] = np.asarray([str(a) for a in self.attribute_names], dtype=object)
             arrays["attribute_mass"] = self._attribute_mass
             arrays["attribute_reach"] = self._attribute_reach
+        if self._attributes is not None and profiler.attributes is None:
+            arrays["describe_attributes_indptr"] = self._attributes.indptr.astype(np.int64)
+            arrays["describe_attributes_indices"] = self._attributes.indices.astype(np.int32)
+        training = self._training
+        if training is not None:
+            params["training_explicit"] = training.explicit
+            arrays["training_users"], arrays["training_items"] = training.users, training.items
+            arrays["training_values"] = training.values
+            if training.timestamps is not None:
+                arrays["training_timestamps"] = training.timestamps
         return params, arrays
 
     @classmethod
@@ -585,6 +690,19 @@ class InterestSegments(PicklesByValue):
             attribute_names = arrays.get("attribute_names")
             if "attributes_indptr" in arrays:
                 attributes = csr("attributes", None, len(attribute_names))
+            describe_attributes = attributes
+            if "describe_attributes_indptr" in arrays and attribute_names is not None:
+                describe_attributes = csr("describe_attributes", None, len(attribute_names))
+            training = None
+            if "training_users" in arrays:
+                t_users, t_items = arrays["training_users"], arrays["training_items"]
+                if len(t_users) and (t_users.min() < 0 or t_users.max() >= n_users or t_items.min() < 0
+                                     or t_items.max() >= n_items):
+                    raise ModelFileError("training interactions out of range of the ids")
+                training = Interactions(
+                    IdMap(arrays["user_ids"]), IdMap(arrays["item_ids"]), t_users, t_items,
+                    arrays["training_values"], arrays.get("training_timestamps"), bool(params["training_explicit"]),
+                )
             profiler = _Profiler(
                 params["features"], item_idf=arrays.get("item_idf"), components=arrays.get("components"),
                 attributes=attributes, attribute_idf=arrays.get("attribute_idf"),
@@ -615,6 +733,8 @@ class InterestSegments(PicklesByValue):
             item_weight=item_weight,
             attribute_mass=arrays.get("attribute_mass"),
             attribute_reach=arrays.get("attribute_reach"),
+            training=training,
+            attributes=describe_attributes,
         )
         return model
 
@@ -675,3 +795,4 @@ def _unpack_interactions(interactions: Any) -> Tuple[sp.csr_matrix, np.ndarray, 
         raise InvalidArgumentError("interactions is empty")
     item_map = interactions.item_map
     return matrix, np.asarray(interactions.user_ids), np.asarray(interactions.item_ids), item_map.indices
+

@@ -177,3 +177,11 @@ def _split_attributes(value: Any) -> List[str]:
     if isinstance(value, Iterable):
         return [str(part) for part in value]
     return [str(value)]
+
+
+def _spread_rows(matrix: Optional[sp.csr_matrix], old_rows: np.ndarray, n_rows: int) -> Optional[sp.csr_matrix]:
+    """``matrix`` with its row ``r`` moved to ``old_rows[r]`` of ``n_rows`` rows (others empty)."""
+    if matrix is None:
+        return None
+    coo = sp.coo_matrix(matrix)
+    return sp.csr_matrix((coo.data, (old_rows[coo.row], coo.col)), shape=(n_rows, matrix.shape[1]))

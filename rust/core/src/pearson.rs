@@ -66,6 +66,9 @@ use rayon::prelude::*;
 use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
 
+mod rows;
+pub use rows::{pearson_neighbours_of_rows, update_neighbours, NeighbourUpdate};
+
 /// Whose neighbours: items (item-item, the columns of the ratings) or users (the rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Axis {
