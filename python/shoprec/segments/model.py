@@ -288,7 +288,7 @@ class InterestSegments(PicklesByValue):
             centroids, n_iter = np.asarray(result.centroids, dtype=np.float64), int(result.n_iter)
         labels = np.full(matrix.shape[0], NEW_SHOPPERS, dtype=np.int32)
         placed = profiles[has_profile]
-        labels[has_profile] = _nearest_centroid(placed, centroids)
+        labels[has_profile] = _nearest_centroid(placed, centroids, self.num_threads)
         residual = placed - centroids[labels[has_profile]]
         segments = InterestSegments(
             self.n_segments, self.features, self.n_components, n_init=self.n_init, max_iter=self.max_iter,
