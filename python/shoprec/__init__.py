@@ -6,14 +6,14 @@ a higher one:
 
 ``errors``, ``_validate``, ``_ids``, ``recommendations`` -> ``io`` -> ``kernels``, ``text`` ->
 ``interactions`` -> ``segments``, ``clean``, ``keywords`` -> ``models`` -> ``rerank``,
-``evaluate``, ``tune`` -> ``demo``.
+``evaluate``, ``tune`` -> ``search`` -> ``shop`` -> ``cli``, ``demo``.
 
 Importing this package imports every class that can be saved, so :func:`load` knows them all.
 """
 
 from __future__ import annotations
 
-from . import clean, evaluate, kernels, rerank, tune
+from . import clean, datasets, evaluate, kernels, rerank, tune
 from ._core import __version__
 from .errors import (
     DTypeError,
@@ -24,6 +24,7 @@ from .errors import (
     NotFittedError,
     ShapeMismatchError,
     ShoprecError,
+    UnavailableError,
     UnknownIdError,
 )
 from .interactions import Interactions
@@ -32,6 +33,7 @@ from .keywords import KeywordModel
 from .models import Baseline, ItemKNN, Popular, UserKNN
 from .recommendations import Recommendations
 from .segments import NEW_SHOPPERS, InterestSegments, choose_n_segments
+from .shop import Shop, ShopConfig
 from .text import tokenize
 
 __all__ = [
@@ -40,6 +42,9 @@ __all__ = [
     "evaluate",
     "tune",
     "clean",
+    "datasets",
+    "Shop",
+    "ShopConfig",
     "rerank",
     "InterestSegments",
     "choose_n_segments",
@@ -62,4 +67,5 @@ __all__ = [
     "ModelFileError",
     "ModelVersionError",
     "InternalError",
+    "UnavailableError",
 ]

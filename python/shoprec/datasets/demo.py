@@ -132,7 +132,7 @@ def _products(rng: np.random.Generator, n_products: int) -> Any:
         "category_zh": zh[category].astype(object),
         "brand": brand.astype(object),
         "price": price,
-    }), category
+    }), category, brand_pick
 
 
 def _appeal_blocks(category: np.ndarray, n_cat: int):
@@ -165,7 +165,7 @@ def demo_shop(n_users: int = 2000, n_products: int = 5000, seed: int = 0) -> Dem
     seed = check_int(seed, "seed", minimum=0)
     rng = np.random.default_rng(seed)
     n_cat = len(CATEGORIES)
-    products, category = _products(rng, n_products)
+    products, category, brand_pick = _products(rng, n_products)
     # Re-draw until every category has a product (only tiny catalogues can miss one).
     starts, sizes = _appeal_blocks(category, n_cat)
     present = np.flatnonzero(sizes > 0)
@@ -178,6 +178,15 @@ def demo_shop(n_users: int = 2000, n_products: int = 5000, seed: int = 0) -> Dem
     appeal = np.empty(n_products)
     rank_in_block = np.arange(n_products) - starts[category]
     appeal[order] = 1.0 / (1.0 + rank_in_block) ** 0.9
+    rank_of = np.empty(n_products, np.int64)
+    rank_of[order] = rank_in_block
+    # The same products grouped by (category, brand), best sellers first in each group.
+    max_brands = max(len(b) for b in BRANDS.values())
+    n_brands = np.array([len(BRANDS[c[0]]) for c in CATEGORIES])
+    key = category * max_brands + brand_pick
+    by_brand = np.lexsort((rank_of, key))
+    brand_sizes = np.bincount(key, minlength=n_cat * max_brands)
+    brand_starts = np.r_[0, np.cumsum(brand_sizes)[:-1]]
 
     # Shoppers and their tastes (1-3 categories, weighted by category size).
     user_ids = np.char.add("u", np.char.zfill(np.arange(1, n_users + 1).astype(str), 5)).astype(object)
@@ -186,20 +195,31 @@ def demo_shop(n_users: int = 2000, n_products: int = 5000, seed: int = 0) -> Dem
     taste_user = np.repeat(np.arange(n_users), n_tastes)
     taste_cat = rng.choice(n_cat, len(taste_user), p=cat_weights)
     taste_start = np.r_[0, np.cumsum(n_tastes)[:-1]]
+    taste_brand = (rng.random(len(taste_user)) * n_brands[taste_cat]).astype(np.int64)
 
     # Sessions: 1 + Poisson(5) per shopper, over 90 days.
     n_sessions = 1 + rng.poisson(5, n_users)
     s_user = np.repeat(np.arange(n_users), n_sessions)
     own = rng.random(len(s_user)) < 0.85
-    s_taste = taste_cat[taste_start[s_user] + (rng.random(len(s_user)) * n_tastes[s_user]).astype(int)]
-    s_cat = np.where(own, s_taste, rng.choice(n_cat, len(s_user), p=cat_weights))
+    s_which = taste_start[s_user] + (rng.random(len(s_user)) * n_tastes[s_user]).astype(int)
+    s_cat = np.where(own, taste_cat[s_which], rng.choice(n_cat, len(s_user), p=cat_weights))
+    # A shopper also has a favourite brand in each of their categories.
+    s_brand = np.where(own, taste_brand[s_which], (rng.random(len(s_user)) * n_brands[s_cat]).astype(np.int64))
     s_start = START + (rng.random(len(s_user)) * DAYS * 86400).astype("timedelta64[s]")
     # Views per session: 1 + geometric.
     n_views = rng.geometric(0.35, len(s_user))
     v_session = np.repeat(np.arange(len(s_user)), n_views)
     v_offset = np.arange(len(v_session)) - np.repeat(np.r_[0, np.cumsum(n_views)[:-1]], n_views)
-    v_pos = _pick(rng, starts, sizes, s_cat[v_session])
-    v_item = order[v_pos]
+    # 60% of views go to the favourite brand (when it sells in the category): to products next
+    # to one the session started from (a product line: what shoppers compare), the rest to any
+    # product of the category.
+    s_key = s_cat * max_brands + s_brand
+    s_anchor = _pick(rng, np.zeros_like(brand_starts), np.maximum(brand_sizes, 1), s_key)
+    v_key = s_key[v_session]
+    on_brand = (rng.random(len(v_session)) < 0.6) & (brand_sizes[v_key] > 0)
+    near = (s_anchor[v_session] + rng.integers(0, 4, len(v_session))) % np.maximum(brand_sizes[v_key], 1)
+    v_item = np.where(on_brand, by_brand[np.minimum(brand_starts[v_key] + near, n_products - 1)],
+                      order[_pick(rng, starts, sizes, s_cat[v_session])])
     v_time = s_start[v_session] + (v_offset * 60 + rng.integers(5, 50, len(v_session))).astype("timedelta64[s]")
     v_user = s_user[v_session]
     # Cart and purchase, more likely for appealing products.
