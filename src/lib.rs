@@ -15,6 +15,7 @@ mod kmeans;
 mod median;
 mod parallel;
 mod pearson;
+mod search;
 mod text;
 mod topk;
 
@@ -30,6 +31,8 @@ mod _core {
     use crate::parallel::panic_for_test_py;
     #[pymodule_export]
     use crate::pearson::pearson_neighbours_py;
+    #[pymodule_export]
+    use crate::search::PySearchEngine;
     #[pymodule_export]
     use crate::topk::top_k_py;
     #[pymodule_export]

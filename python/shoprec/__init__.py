@@ -32,6 +32,7 @@ from .io import load
 from .keywords import KeywordModel
 from .models import Baseline, ItemKNN, Popular, UserKNN
 from .recommendations import Recommendations
+from .search import SearchIndex, SearchResults
 from .segments import NEW_SHOPPERS, InterestSegments, choose_n_segments
 from .shop import Shop, ShopConfig
 from .text import tokenize
@@ -55,6 +56,8 @@ __all__ = [
     "Baseline",
     "Popular",
     "Recommendations",
+    "SearchIndex",
+    "SearchResults",
     "load",
     "tokenize",
     "KeywordModel",
