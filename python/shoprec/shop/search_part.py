@@ -28,12 +28,16 @@ PREFIX = "search/"
 
 
 def available() -> bool:
-    return SearchIndex is not None
+    """Whether this shoprec can build and open search indexes (the Python face and the Rust
+    engine: a build without the extension has neither)."""
+    from .. import _core
+
+    return SearchIndex is not None and hasattr(_core, "SearchEngine")
 
 
 def build(products: Any, *, id_column: str, text: Any, filters: Any, keyword_model: Any, recommender: Any,
           popularity: Mapping[Any, float], num_threads: int) -> Any:
-    if SearchIndex is None:
+    if not available():
         raise UnavailableError(NOT_AVAILABLE)
     text = [c for c in text if c in products.columns]
     filters = [c for c in filters if c in products.columns]
@@ -58,7 +62,7 @@ def to_files(index: Any) -> Dict[str, bytes]:
 
 
 def from_directory(root: Path, *, keyword_model: Any, recommender: Any, popularity: Optional[Mapping[Any, float]]) -> Any:
-    if SearchIndex is None:
+    if not available():
         raise UnavailableError(NOT_AVAILABLE + f" (the shop at {os.fspath(root)} has an index, but it cannot be opened)")
     return SearchIndex.load(root / PREFIX.rstrip("/"), keyword_model=keyword_model, recommender=recommender,
                             popularity=None if popularity is None else dict(popularity))
