@@ -12,8 +12,6 @@ import pytest
 from shoprec.cli import main
 from shoprec.datasets import demo_shop
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def run(*argv):
     out = io.StringIO()
@@ -103,7 +101,10 @@ def test_errors_and_usage(built, tmp_path, capsys):
 
 
 def test_console_script_subprocess(built):
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    import shoprec
+
+    # The shoprec under test (an in-place build or the installed package), not whatever is first.
+    env = dict(os.environ, PYTHONPATH=str(Path(shoprec.__file__).resolve().parents[1]))
     done = subprocess.run([sys.executable, "-m", "shoprec", "recommend", str(built), "u00003", "-k", "2"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
