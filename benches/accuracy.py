@@ -149,7 +149,7 @@ def ranking_section(train: Interactions, test: Interactions, rows: List[str], no
         model = make()
         model.fit(train_csr, show_progress=False)
         model.recommend(all_users[:10], train_csr[all_users[:10]], N=k)  # warm-up
-        (ids, _), batch_s = timed(lambda: model.recommend(all_users, train_csr, N=k, filter_already_liked_items=True))
+        (ids, _, _), batch_s = timed(lambda: model.recommend(all_users, train_csr, N=k, filter_already_liked_items=True))
         score(label, ids, batch_s, label)
 
     for label, model in (

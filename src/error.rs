@@ -65,7 +65,11 @@ pub fn panic_to_py(payload: &(dyn std::any::Any + Send)) -> PyErr {
         .unwrap_or_else(|| "unknown panic".to_owned());
     Python::attach(|py| {
         let err = internal(py, format!("internal error in shoprec's Rust core (please report it): {what}"));
-        if err.is_instance_of::<PyRuntimeError>(py) { err } else { PyRuntimeError::new_err(what) }
+        if err.is_instance_of::<PyRuntimeError>(py) {
+            err
+        } else {
+            PyRuntimeError::new_err(what)
+        }
     })
 }
 

@@ -149,6 +149,8 @@ impl PyKnnIndex {
     }
 }
 
+/// Predicted values and the neighbour count behind each.
+type Predictions<'py> = (Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<i32>>);
 type Pair1<'py> = (Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f32>>);
 type Pair2<'py> = (Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<f32>>);
 
@@ -174,14 +176,23 @@ impl PyKnnIndex {
         let predict_neighbours = CsrHandles::new("predict_neighbours", predict_neighbours, n_x, n_x, false, true)?;
         let residuals = CsrHandles::new("residuals", residuals, n_y, n_x, true, false)?;
         {
-            let tb = tiebreak.try_readonly().map_err(|_| to_py(Error::invalid("tiebreak", "array is being written elsewhere")))?;
+            let tb =
+                tiebreak.try_readonly().map_err(|_| to_py(Error::invalid("tiebreak", "array is being written elsewhere")))?;
             let od = order.try_readonly().map_err(|_| to_py(Error::invalid("order", "array is being written elsewhere")))?;
             let ranking = Ranking::new(slice1(&tb, "tiebreak")?, slice1(&od, "order")?).map_err(to_py)?;
             if ranking.n_items() != n_items {
                 return Err(to_py(Error::shape("tiebreak", format!("{} values for {n_items} items", ranking.n_items()))));
             }
         }
-        Ok(PyKnnIndex { item_based, history, neighbours, predict_neighbours, residuals, tiebreak: tiebreak.unbind(), order: order.unbind() })
+        Ok(PyKnnIndex {
+            item_based,
+            history,
+            neighbours,
+            predict_neighbours,
+            residuals,
+            tiebreak: tiebreak.unbind(),
+            order: order.unbind(),
+        })
     }
 
     /// The top `k` items of user index `user` (-1: no history, the tie-break order).
@@ -202,7 +213,10 @@ impl PyKnnIndex {
         let history = b.history.view()?;
         let neighbours = b.neighbours.view()?;
         let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
-        let filters = Filters { include: ids_or_empty(items.as_ref(), "items")?, exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]) };
+        let filters = Filters {
+            include: ids_or_empty(items.as_ref(), "items")?,
+            exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]),
+        };
         let (query, sources) = self.query_of(user, &history, &neighbours, exclude_seen);
         let (ids, scores) = run_detached_here(py, || knn::recommend_query(query, &sources, &ranking, &filters, k))?;
         Ok((ids.into_pyarray(py), scores.into_pyarray(py)))
@@ -226,8 +240,12 @@ impl PyKnnIndex {
         let history = b.history.view()?;
         let neighbours = b.neighbours.view()?;
         let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
-        let filters = Filters { include: ids_or_empty(items.as_ref(), "items")?, exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]) };
-        let query = Query { sources: slice1(&sources, "history")?, weights: slice1(&weights, "weights")?, seen: slice1(&seen, "seen")? };
+        let filters = Filters {
+            include: ids_or_empty(items.as_ref(), "items")?,
+            exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]),
+        };
+        let query =
+            Query { sources: slice1(&sources, "history")?, weights: slice1(&weights, "weights")?, seen: slice1(&seen, "seen")? };
         let matrix = if self.item_based { neighbours } else { history };
         let (ids, scores) = run_detached_here(py, || knn::recommend_query(query, &matrix, &ranking, &filters, k))?;
         Ok((ids.into_pyarray(py), scores.into_pyarray(py)))
@@ -250,7 +268,10 @@ impl PyKnnIndex {
         let history = b.history.view()?;
         let neighbours = b.neighbours.view()?;
         let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
-        let filters = Filters { include: ids_or_empty(items.as_ref(), "items")?, exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]) };
+        let filters = Filters {
+            include: ids_or_empty(items.as_ref(), "items")?,
+            exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]),
+        };
         let users = slice1(&users, "users")?;
         let (queries, sources) = if self.item_based { (history, neighbours) } else { (neighbours, history) };
         let seen = exclude_seen.then_some(&history);
@@ -285,7 +306,7 @@ impl PyKnnIndex {
         k: usize,
         min_k: usize,
         num_threads: usize,
-    ) -> PyResult<(Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<i32>>)> {
+    ) -> PyResult<Predictions<'py>> {
         let neighbours = self.predict_neighbours.borrow(py)?;
         let residuals = self.residuals.borrow(py)?;
         let (nv, rv) = (neighbours.view()?, residuals.view()?);

@@ -9,7 +9,7 @@ import pytest
 import shoprec
 from shoprec import Interactions, InterestSegments, ItemKNN, Popular, Recommendations, UserKNN
 from shoprec.segments import diversify_recommendations
-from test_models import ContractTests, data, model  # noqa: F401  (the contract fixtures)
+from contract import ContractTests, data, model  # noqa: F401  (the contract fixtures)
 
 
 def tiny_shop():

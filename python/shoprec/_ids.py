@@ -28,10 +28,12 @@ def _as_id_array(values: Any, name: str) -> np.ndarray:
             array = None
         # numpy turns [1, "a"] into strings ("1", "a"): keep mixed ids as the objects they are.
         # Likewise [(1, 2), (3, 4)] would become a 2-D array: tuples are ids too.
+        # Bytes are not text: b"u1" must not become the user "u1", so bytes stay objects.
         if (
             array is None
             or array.ndim > 1
-            or (array.dtype.kind in "US" and not all(isinstance(v, (str, bytes)) for v in values))
+            or array.dtype.kind == "S"
+            or (array.dtype.kind == "U" and not all(isinstance(v, str) for v in values))
         ):
             array = np.empty(len(values), dtype=object)
             array[:] = list(values)
@@ -50,8 +52,10 @@ def _as_id_array(values: Any, name: str) -> np.ndarray:
         return array
     if array.dtype.kind == "U":
         return array
-    if array.dtype.kind == "S":
-        return array.astype(str)
+    if array.dtype.kind == "S":  # a numpy bytes array given as such: its values are bytes ids
+        out = np.empty(len(array), dtype=object)
+        out[:] = array.tolist()
+        array = out
     if array.dtype.kind == "O":
         for value in array:
             if value is None or (isinstance(value, float) and not np.isfinite(value)):
@@ -62,6 +66,8 @@ def _as_id_array(values: Any, name: str) -> np.ndarray:
                 raise DTypeError(f"{name} contains an unhashable id of type {type(value).__name__}") from None
         if len(array) and all(isinstance(v, str) for v in array):
             return array.astype(str)
+        if len(array) and all(isinstance(v, bytes) for v in array):
+            return array  # bytes ids stay bytes (numpy's "S" dtype would strip trailing NULs)
         if len(array) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in array):
             return array.astype(np.int64)
         return array

@@ -208,6 +208,6 @@ def ranking_metrics(
     relevant = [model_items.indices(ids, "items") for ids in relevant_ids]
     # Relevant items the model does not know can never be hit but still count in |R_u|.
     relevant = [np.where(r >= 0, r, -2 - np.arange(len(r))) for r in relevant]
-    ids, _ = model._recommend_indices(user_indices, k, exclude_seen=exclude_seen, num_threads=num_threads)
+    ids, _, _ = model._recommend_indices(user_indices, k, exclude_seen=exclude_seen, num_threads=num_threads)
     lists = [row[row >= 0] for row in ids]
     return ranking_metrics_from_lists(lists, relevant, k, n_items=len(model_items))

@@ -144,9 +144,12 @@ def top_k(
 
     Returns
     -------
-    ids : ndarray of int32, shape (n_rows, k) (or (k,) for 1-D scores)
+    ids : ndarray of int32, shape (n_rows, width) (or (width,) for 1-D scores)
+        ``width = min(k, max(n_cols, 1024))``: a ``k`` beyond the number of columns asks for
+        every candidate, so it never sizes the result beyond the input (a huge ``k`` cannot
+        exhaust memory), while a ``k`` a little above a small catalogue keeps its padding.
     scores : ndarray of float32, the same shape
-        Sorted by descending score, ties broken by the lower id. Where fewer than ``k``
+        Sorted by descending score, ties broken by the lower id. Where fewer than ``width``
         candidates exist the row is padded with id ``-1`` and score ``-inf``.
     """
     k = check_k(k)

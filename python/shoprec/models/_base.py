@@ -81,6 +81,12 @@ def _ids_filter(ids: Optional[Any], id_map: IdMap, name: str) -> Optional[np.nda
     return np.ascontiguousarray(id_map.known_indices(ids, name), dtype=np.int32)
 
 
+def _check_k_within(k: Any, state: "_State") -> int:
+    """``k`` checked, then clamped to the catalogue: no list is longer, and the core never
+    sizes a buffer by an absurd k."""
+    return min(check_k(k), max(1, int(state.shape[1])))
+
+
 def _read_only(*arrays: np.ndarray) -> None:
     for array in arrays:
         if array.flags.writeable:
@@ -101,18 +107,20 @@ class _State:
                 _read_only(value)
 
 
-def _rows_to_recommendations(item_ids: np.ndarray, ids: np.ndarray, scores: np.ndarray) -> List[Recommendations]:
+def _rows_to_recommendations(item_ids: np.ndarray, ids: np.ndarray, scores: np.ndarray,
+                             reasons: np.ndarray) -> List[Recommendations]:
     """One :class:`Recommendations` per row of ``(ids, scores)`` (padded with -1), built with
-    one vectorised id lookup; rows are views of the two result arrays."""
+    one vectorised id lookup; rows are views of the two result arrays. ``reasons`` holds each
+    row's fallback reason (None: the model's own answer)."""
     valid = ids >= 0
     shop_ids = item_ids[np.where(valid, ids, 0)] if len(item_ids) else np.empty(ids.shape, item_ids.dtype)
-    out = [Recommendations(i, s) for i, s in zip(shop_ids, scores)]
+    out = [Recommendations.because(i, s, r) for i, s, r in zip(shop_ids, scores, reasons.tolist())]
     if not valid.all():
         # Rows with fewer candidates than k: trim the padding (rare: tiny catalogues, filters).
         counts = valid.sum(axis=1)
         for r in np.flatnonzero(counts < ids.shape[1]).tolist():
             n = int(counts[r])
-            out[r] = Recommendations(shop_ids[r, :n], scores[r, :n])
+            out[r] = Recommendations.because(shop_ids[r, :n], scores[r, :n], reasons[r])
     return out
 
 
@@ -191,6 +199,23 @@ class _Model(PicklesByValue):
         """The Rust index that ranks for this user (one per segment for a segment Popular)."""
         return state.index
 
+    def _fallback_reasons(self, state: _State, users: np.ndarray, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Each row's fallback reason (None where the model answered), from the index's own
+        ranking (before any fallback replaced it): an unknown user always; for models that
+        score from a user's evidence also a user without history, or whose best candidate
+        has no positive score. Models ranking by a fixed per-item value answer every known user."""
+        users = np.asarray(users).reshape(-1)
+        reasons = np.full(len(users), None, dtype=object)
+        unknown = users < 0
+        if not self._has_static_scores:
+            no_history = ~unknown & (state.history_counts[np.maximum(users, 0)] == 0)
+            first = scores[:, 0] if scores.ndim == 2 and scores.shape[1] else np.zeros(len(users))
+            has_candidate = ids[:, 0] >= 0 if ids.ndim == 2 and ids.shape[1] else np.zeros(len(users), bool)
+            reasons[~unknown & ~no_history & has_candidate & ~(first > 0)] = "no_positive_score"
+            reasons[no_history] = "no_history"
+        reasons[unknown] = "unknown_user"
+        return reasons
+
     def recommend(
         self,
         user: Any,
@@ -222,12 +247,13 @@ class _Model(PicklesByValue):
             ``(item id, score)`` pairs, best first.
         """
         state = self._fitted()
-        k = check_k(k)
+        k = _check_k_within(k, state)
         user_index = state.users.get(user)
         item_filter = _ids_filter(items, state.items, "items")
         exclude_filter = _ids_filter(exclude, state.items, "exclude")
         index = self._index_for(state, user_index)
         ids, scores = index.recommend(user_index, k, item_filter, exclude_filter, bool(exclude_seen))
+        reason = self._fallback_reasons(state, np.array([user_index]), ids[None, :], scores[None, :])[0]
         n = int(np.count_nonzero(ids >= 0))
         ids, scores = ids[:n], scores[:n]
         static = self._static_scores(state, user_index, ids)
@@ -235,7 +261,7 @@ class _Model(PicklesByValue):
             scores = static
         elif user_index < 0 or state.history_counts[user_index] == 0:
             scores = state.popularity[ids]
-        return Recommendations(state.items.ids[ids], scores)
+        return Recommendations.because(state.items.ids[ids], scores, reason)
 
     def _recommend_indices(
         self,
@@ -246,11 +272,13 @@ class _Model(PicklesByValue):
         items: Optional[np.ndarray] = None,
         exclude: Optional[np.ndarray] = None,
         num_threads: int = 0,
-    ) -> Tuple[np.ndarray, np.ndarray]:
-        """(item indices, scores), each ``len(user_indices) x k``, padded with -1 / -inf."""
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(item indices, scores), each ``len(user_indices) x k``, padded with -1 / -inf, and
+        each row's fallback reason (see :meth:`_fallback_reasons`)."""
         state = self._fitted()
         users = np.ascontiguousarray(user_indices, dtype=np.int32)
         ids, scores = state.index.recommend_many(users, k, items, exclude, bool(exclude_seen), num_threads)
+        reasons = self._fallback_reasons(state, users, ids, scores)
         static_rows = (users < 0) | (state.history_counts[np.maximum(users, 0)] == 0)
         valid = ids >= 0
         if self._has_static_scores:
@@ -263,7 +291,7 @@ class _Model(PicklesByValue):
             sub_scores = scores[rows]
             sub_scores[sub_valid] = state.popularity[sub_ids[sub_valid]]
             scores[rows] = sub_scores
-        return ids, scores
+        return ids, scores, reasons
 
     _has_static_scores = False
 
@@ -282,15 +310,15 @@ class _Model(PicklesByValue):
         :meth:`recommend`; returns one :class:`Recommendations` per user, in order.
         """
         state = self._fitted()
-        k = check_k(k)
+        k = _check_k_within(k, state)
         num_threads = check_num_threads(num_threads)
         user_indices = state.users.indices(users, "users")
-        ids, scores = self._recommend_indices(
+        ids, scores, reasons = self._recommend_indices(
             user_indices, k, exclude_seen=exclude_seen,
             items=_ids_filter(items, state.items, "items"),
             exclude=_ids_filter(exclude, state.items, "exclude"), num_threads=num_threads,
         )
-        return _rows_to_recommendations(state.items.ids, ids, scores)
+        return _rows_to_recommendations(state.items.ids, ids, scores, reasons)
 
     # ---------------------------------------------------------------- predict
     def predict(self, user: Any, item: Any) -> float:

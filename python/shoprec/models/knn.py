@@ -14,7 +14,7 @@ from ..errors import DTypeError, InvalidArgumentError
 from ..interactions import Interactions
 from ..recommendations import Recommendations
 from .popular import Popular
-from ._base import _State, _Model, _bias_prediction, _check_interactions, _csr_parts, _fit_biases, _ids_filter
+from ._base import _check_k_within, _State, _Model, _bias_prediction, _check_interactions, _csr_parts, _fit_biases, _ids_filter
 
 
 SIMILARITIES = ("pearson", "pearson_baseline", "cosine", "adjusted_cosine", "cosine_corated")
@@ -210,7 +210,7 @@ class _KNN(_Model):
         weighted history with every training user (the ``k_neighbours`` most similar).
         """
         state = self._fitted()
-        k = check_k(k)
+        k = _check_k_within(k, state)
         history_list = [history] if isinstance(history, (str, bytes)) or not hasattr(history, "__len__") else history
         positions = state.items.indices(history_list, "history")
         if weights is None:
@@ -237,12 +237,18 @@ class _KNN(_Model):
         )
         n = int(np.count_nonzero(ids >= 0))
         ids, scores = ids[:n], scores[:n]
+        reason = None
+        if len(positions) == 0:
+            reason = "empty_history"
+        elif len(scores) and not scores[0] > 0 or len(sources) == 0:
+            reason = "no_positive_score"
         if state.fallback is not None and (len(sources) == 0 or len(scores) == 0 or not scores[0] > 0):
-            return state.fallback.recommend_for_history(history, k, weights=weights, exclude_seen=exclude_seen,
-                                                        items=items, exclude=exclude)
+            fallback = state.fallback.recommend_for_history(history, k, weights=weights, exclude_seen=exclude_seen,
+                                                            items=items, exclude=exclude)
+            return Recommendations.because(fallback.items, fallback.scores, reason or "no_positive_score")
         if len(sources) == 0:
             scores = state.popularity[ids]
-        return Recommendations(state.items.ids[ids], scores)
+        return Recommendations.because(state.items.ids[ids], scores, reason)
 
     def _users_like(self, state: _State, positions: np.ndarray, weights: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """The k_neighbours training users most cosine-similar to a weighted item vector."""
@@ -270,7 +276,7 @@ class _KNN(_Model):
         interaction columns. Raises :class:`UnknownIdError` for an unknown item.
         """
         state = self._fitted()
-        k = check_k(k)
+        k = _check_k_within(k, state)
         position = state.items.index(item, "item")
         if self._item_based:
             ids, sims = _row(state.predict_neighbours, position)
@@ -287,7 +293,7 @@ class _KNN(_Model):
         unknown user.
         """
         state = self._fitted()
-        k = check_k(k)
+        k = min(check_k(k), max(1, int(state.shape[0])))  # clamped to the shoppers
         position = state.users.index(user, "user")
         if self._item_based:
             ids, sims = _cosine_ranked(self._history_matrix(state), position)
@@ -363,7 +369,8 @@ class _KNN(_Model):
         recs = super().recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude)
         state = self._fitted()
         if self._needs_fallback(state, state.users.get(user), recs.scores):
-            return state.fallback.recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude)
+            fallback = state.fallback.recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude)
+            return Recommendations.because(fallback.items, fallback.scores, recs.reason or "no_positive_score")
         return recs
 
     recommend.__doc__ = _Model.recommend.__doc__
@@ -378,17 +385,17 @@ class _KNN(_Model):
         exclude: Optional[np.ndarray] = None,
         num_threads: int = 0,
     ) -> Tuple[np.ndarray, np.ndarray]:
-        ids, scores = super()._recommend_indices(user_indices, k, exclude_seen=exclude_seen, items=items,
-                                                 exclude=exclude, num_threads=num_threads)
+        ids, scores, reasons = super()._recommend_indices(user_indices, k, exclude_seen=exclude_seen, items=items,
+                                                          exclude=exclude, num_threads=num_threads)
         state = self._fitted()
         if state.fallback is not None and len(ids):
             users = np.asarray(user_indices, dtype=np.int32)
             cold = (users < 0) | (state.history_counts[np.maximum(users, 0)] == 0) | ~(scores[:, 0] > 0)
             if cold.any():
                 rows = np.flatnonzero(cold)
-                ids[rows], scores[rows] = state.fallback._recommend_indices(
+                ids[rows], scores[rows], _ = state.fallback._recommend_indices(
                     users[rows], k, exclude_seen=exclude_seen, items=items, exclude=exclude, num_threads=num_threads)
-        return ids, scores
+        return ids, scores, reasons
 
     def _restore(self, base: Dict[str, Any], params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> None:
         base["history_values"] = arrays["history_values"]

@@ -9,12 +9,12 @@ import numpy as np
 
 from .._ids import IdMap
 from ..io import nested_state, register, restore_nested
-from .._validate import check_choice, check_k
+from .._validate import check_choice
 from ..errors import DTypeError, InvalidArgumentError, ModelFileError, UnknownIdError
 from ..interactions import Interactions
 from ..recommendations import Recommendations
 from ..segments.model import NEW_SHOPPERS, InterestSegments
-from ._base import _State, _Model, _check_interactions, _empty_csr, _ids_filter, _popularity_ranking
+from ._base import _check_k_within, _State, _Model, _check_interactions, _empty_csr, _ids_filter, _popularity_ranking
 
 
 @register("Popular")
@@ -191,7 +191,7 @@ class Popular(_Model):
         items: Optional[np.ndarray] = None,
         exclude: Optional[np.ndarray] = None,
         num_threads: int = 0,
-    ) -> Tuple[np.ndarray, np.ndarray]:
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         state = self._fitted()
         if getattr(state, "segments", None) is None:
             return super()._recommend_indices(user_indices, k, exclude_seen=exclude_seen, items=items,
@@ -208,7 +208,7 @@ class Popular(_Model):
             sub_scores = np.full(sub_ids.shape, -np.inf, np.float32)
             sub_scores[valid] = state.segment_scores[row][sub_ids[valid]]
             ids[chosen], scores[chosen] = sub_ids, sub_scores
-        return ids, scores
+        return ids, scores, self._fallback_reasons(state, users, ids, scores)
 
     def recommend(  # type: ignore[override]
         self,
@@ -260,7 +260,7 @@ class Popular(_Model):
         the history items; ``items``, ``exclude`` and ``category`` as in :meth:`recommend`.
         """
         state = self._fitted()
-        k = check_k(k)
+        k = _check_k_within(k, state)
         history_list = [history] if isinstance(history, (str, bytes)) or not hasattr(history, "__len__") else history
         positions = state.items.indices(history_list, "history")
         seen = positions[positions >= 0] if exclude_seen else np.zeros(0, np.int32)
@@ -279,7 +279,9 @@ class Popular(_Model):
         ids, _ = index.recommend(-1, k, item_filter, np.ascontiguousarray(excluded, np.int32), False)
         ids = ids[: int(np.count_nonzero(ids >= 0))]
         scores = state.segment_scores[row][ids] if getattr(state, "segments", None) is not None else state.popularity[ids]
-        return Recommendations(state.items.ids[ids], scores)
+        # With segments, a history none of whose items is known gets the whole shop's ranking.
+        reason = "empty_history" if getattr(state, "segments", None) is not None and not np.any(positions >= 0) else None
+        return Recommendations.because(state.items.ids[ids], scores, reason)
 
     def _predict_indices(self, state: _State, users: np.ndarray, items: np.ndarray, num_threads: int) -> np.ndarray:
         # A popularity model has no rating model: predict the global mean.

@@ -9,8 +9,10 @@
 
 use rayon::prelude::*;
 
+use crate::buffer::zeroed;
 use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
+use crate::rng::SplitMix64;
 
 /// The truncated SVD: `u` is `m x rank` and `v` is `n x rank`, both row-major; `s` decreasing.
 /// Components beyond the numerical rank of `A` have `s = 0` and zero vectors.
@@ -20,31 +22,6 @@ pub struct TruncatedSvd {
     pub u: Vec<f32>,
     pub s: Vec<f32>,
     pub v: Vec<f32>,
-}
-
-/// A small deterministic generator (`SplitMix64`) for the Gaussian sketch: the same `seed`
-/// gives the same vectors on every platform.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    fn next_open01(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box-Muller).
-    fn next_normal(&mut self) -> f64 {
-        let (a, b) = (self.next_open01(), self.next_open01());
-        (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
-    }
 }
 
 /// `A x` for every column `x` of `columns` (each of length `a.n_cols`).
@@ -102,7 +79,8 @@ fn symmetric_eigen(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
         v[i * n + i] = 1.0;
     }
     for _sweep in 0..100 {
-        let off: f64 = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * n + j].powi(2)).sum();
+        let off: f64 =
+            (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * n + j].powi(2)).sum();
         let total: f64 = a.iter().map(|x| x * x).sum();
         if off <= 1e-30 * total.max(f64::MIN_POSITIVE) {
             break;
@@ -150,8 +128,12 @@ fn symmetric_eigen(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
 
 /// The `rank` leading singular triplets of `a`.
 ///
+/// A `rank` beyond `min(m, n)` only adds zero components: it sizes the result (`m x rank` and
+/// `n x rank`) but no work.
+///
 /// # Errors
-/// [`Error::InvalidArgument`] when `rank` is 0 or a value of `a` is not finite.
+/// [`Error::InvalidArgument`] when `rank` is 0, a value of `a` is not finite, or the result of
+/// `rank` columns does not fit in memory.
 pub fn randomized_svd(
     a: &CsrView<'_, f32>,
     rank: usize,
@@ -166,7 +148,7 @@ pub fn randomized_svd(
         return Err(Error::invalid("matrix", "contains NaN or infinite values"));
     }
     let (m, n) = (a.n_rows, a.n_cols);
-    let width = (rank + oversample).min(m.min(n));
+    let width = rank.saturating_add(oversample).min(m.min(n));
     let transposed = Csr::transpose_of(a);
     let at = transposed.view();
     let mut rng = SplitMix64(seed);
@@ -181,14 +163,11 @@ pub fn randomized_svd(
     orthonormalize(&mut q, 2);
     // B^T = A^T Q (n x width); B B^T = (B^T)^T B^T.
     let bt = multiply_columns(&at, &q);
-    let gram: Vec<f64> = (0..width * width)
-        .into_par_iter()
-        .map(|ij| dot(&bt[ij / width], &bt[ij % width]))
-        .collect();
+    let gram: Vec<f64> = (0..width * width).into_par_iter().map(|ij| dot(&bt[ij / width], &bt[ij % width])).collect();
     let (eigenvalues, w) = symmetric_eigen(gram, width);
-    let mut u = vec![0f32; m * rank];
-    let mut v = vec![0f32; n * rank];
-    let mut s = vec![0f32; rank];
+    let mut u = zeroed::<f32>("dim", m, rank)?;
+    let mut v = zeroed::<f32>("dim", n, rank)?;
+    let mut s = zeroed::<f32>("dim", 1, rank)?;
     let largest = eigenvalues.first().copied().unwrap_or(0.0).max(0.0).sqrt();
     let components: Vec<(usize, f64, Vec<f64>, Vec<f64>)> = (0..rank.min(width))
         .into_par_iter()
@@ -255,7 +234,8 @@ mod tests {
         assert!(svd.s[3] < 1e-3 * svd.s[0], "{:?}", svd.s);
         for i in 0..m {
             for j in 0..n {
-                let approx: f64 = (0..5).map(|k| f64::from(svd.u[i * 5 + k]) * f64::from(svd.s[k]) * f64::from(svd.v[j * 5 + k])).sum();
+                let approx: f64 =
+                    (0..5).map(|k| f64::from(svd.u[i * 5 + k]) * f64::from(svd.s[k]) * f64::from(svd.v[j * 5 + k])).sum();
                 assert!((approx - dense[i * n + j]).abs() < 1e-3, "{i} {j}: {approx} vs {}", dense[i * n + j]);
             }
         }
@@ -287,5 +267,21 @@ mod tests {
         let svd = randomized_svd(&a.view(), 4, 2, 1, 0).unwrap();
         assert!(svd.u.is_empty() && svd.s.iter().all(|&s| s == 0.0));
         assert!(randomized_svd(&a.view(), 0, 2, 1, 0).is_err());
+    }
+
+    #[test]
+    fn a_rank_past_the_matrix_pads_with_zeros_and_a_huge_one_is_an_error() {
+        let a = dense_to_csr(&[1.0, 2.0, 0.0, 0.0, 3.0, 1.0], 2, 3);
+        let small = randomized_svd(&a.view(), 2, 3, 2, 5).unwrap();
+        let padded = randomized_svd(&a.view(), 1000, usize::MAX, 2, 5).unwrap();
+        assert_eq!((padded.u.len(), padded.v.len(), padded.s.len()), (2 * 1000, 3 * 1000, 1000));
+        assert_eq!(&padded.s[..2], &small.s[..]);
+        assert!(padded.s[2..].iter().all(|&s| s == 0.0));
+        for r in 0..2 {
+            assert_eq!(&padded.u[r * 1000..r * 1000 + 2], &small.u[r * 2..r * 2 + 2]);
+            assert!(padded.u[r * 1000 + 2..(r + 1) * 1000].iter().all(|&x| x == 0.0));
+        }
+        assert!(randomized_svd(&a.view(), usize::MAX / 2, 10, 2, 5).is_err());
+        assert!(randomized_svd(&a.view(), usize::MAX, 10, 2, 5).is_err());
     }
 }
