@@ -56,7 +56,7 @@ def test_recommend_known_user_is_itemknn_without_out_of_stock(shop, reference, d
     for user in ["u00001", "u00007", "u00042"]:
         got = shop.recommend(user, 10)
         want = reference["knn"].recommend(user, 10, exclude=oos)
-        assert got.source == "itemknn" and got.fallback is None
+        assert (got.part, got.source, got.reason) == ("itemknn", "model", None)
         assert got.to_list() == want.to_list()
         assert not set(got.items) & set(oos)
     with_oos = shop.recommend("u00001", 10, include_out_of_stock=True)
@@ -65,10 +65,10 @@ def test_recommend_known_user_is_itemknn_without_out_of_stock(shop, reference, d
 
 def test_recommend_unknown_user_falls_back_marked(shop, reference, data):
     got = shop.recommend("someone-new", 5)
-    assert got.source == "popular" and got.fallback == "unknown-user" and got.segment == -1
+    assert (got.part, got.source, got.reason, got.segment) == ("popular", "fallback", "unknown_user", -1)
     want = reference["popular"].recommend("someone-new", 5, exclude=sorted(out_of_stock(data)))
     assert got.to_list() == want.to_list()
-    assert shop.stats()["methods"]["recommend"]["fallbacks"]["unknown-user"] >= 1
+    assert shop.stats()["methods"]["recommend"]["fallbacks"]["unknown_user"] >= 1
 
 
 def test_recommend_filters(shop, data):
@@ -104,16 +104,16 @@ def test_catalogue_mask_against_pandas(data):
 def test_recommend_for_history(shop, reference):
     history = list(reference["inter"].item_ids[:3])
     got = shop.recommend_for_history(history, 5, include_out_of_stock=True)
-    assert got.source == "itemknn"
+    assert got.part == "itemknn" and not got.is_fallback
     assert got.to_list() == reference["knn"].recommend_for_history(history, 5).to_list()
     cold = shop.recommend_for_history(["not-a-product"], 5)
-    assert cold.source == "popular" and cold.fallback == "unknown-items"
+    assert (cold.part, cold.reason) == ("popular", "empty_history")
 
 
 def test_similar(shop, reference, data):
     item = reference["inter"].item_ids[0]
     got = shop.similar(item, 5, include_out_of_stock=True)
-    assert got.source == "similar-items"
+    assert got.part == "similar-items" and got.source == "model"
     assert got.to_list() == reference["knn"].similar_items(item, 5).to_list()
     with pytest.raises(shoprec.UnknownIdError):
         shop.similar("no-such-product")
@@ -121,7 +121,7 @@ def test_similar(shop, reference, data):
     untouched = sorted(set(data.products["id"]) - set(reference["inter"].item_ids))
     if untouched:
         answer = shop.similar(untouched[0], 5)
-        assert answer.source == "popular-in-category" and answer.fallback
+        assert answer.part == "popular-in-category" and answer.reason == "no_history"
         category = data.products.set_index("id").loc[untouched[0], "category"]
         assert all(data.products.set_index("id").loc[i, "category"] == category for i in answer.items)
 
@@ -130,12 +130,12 @@ def test_explain_and_segments(shop, reference):
     user = "u00001"
     top = shop.recommend(user, 1, include_out_of_stock=True).items[0]
     why = shop.explain(user, top)
-    assert why["source"] == "itemknn"
+    assert why["part"] == "itemknn"
     want = reference["knn"].explain(user, top)
     assert [b["id"] for b in why["because"]] == [i for i, _ in want[:5]]
     assert shop.segment_of(user) == reference["segments"].segment_of(user)
     assert shop.segment_of("nobody") == -1
-    assert shop.explain("nobody", top)["source"] == "popular"
+    assert shop.explain("nobody", top)["part"] == "popular"
     assert str(shop.describe_segment(0)) == str(reference["segments"].describe(0, 5))
     with pytest.raises(shoprec.UnknownIdError):
         shop.explain(user, "no-such-product")
@@ -144,7 +144,7 @@ def test_explain_and_segments(shop, reference):
 def test_coupons(shop, data):
     knows = data.redemptions["user"].iloc[0]
     answer = shop.recommend(knows, 3, catalogue="coupons")
-    assert answer.source in ("coupons-itemknn", "coupons-popular-in-segment")
+    assert answer.part in ("coupons-itemknn", "coupons-popular-in-segment")
     assert set(answer.items) <= set(data.coupons["id"])
     assert not set(answer.items) & set(data.redemptions.loc[data.redemptions["user"] == knows, "coupon"])
     # A shopper without redemptions: the coupons most redeemed in their segment.
@@ -152,7 +152,7 @@ def test_coupons(shop, data):
     user = next(u for u in shop.parts.segments.user_ids if u not in redeemers and shop.segment_of(u) >= 0)
     segment = shop.segment_of(user)
     answer = shop.recommend(user, 3, catalogue="coupons")
-    assert answer.source == "coupons-popular-in-segment" and answer.fallback == "unknown-user"
+    assert (answer.part, answer.reason) == ("coupons-popular-in-segment", "unknown_user")
     labels = dict(zip(shop.parts.segments.user_ids, shop.parts.segments.labels))
     in_segment = data.redemptions[data.redemptions["user"].map(labels) == segment]
     counts = in_segment["coupon"].value_counts()
@@ -219,7 +219,7 @@ def test_save_load_equal_answers(shop, tmp_path):
     for user in ["u00001", "u00002", "nobody"]:
         for catalogue in ("products", "coupons"):
             a, b = shop.recommend(user, 7, catalogue=catalogue), loaded.recommend(user, 7, catalogue=catalogue)
-            assert a.to_list() == b.to_list() and (a.source, a.fallback) == (b.source, b.fallback)
+            assert a.to_list() == b.to_list() and (a.part, a.source, a.reason) == (b.part, b.source, b.reason)
     item = shop.parts.interactions.item_ids[5]
     assert shop.similar(item, 5).to_list() == loaded.similar(item, 5).to_list()
     assert shop.restock_report(7) == loaded.restock_report(7)
@@ -274,7 +274,7 @@ def test_stats_count_calls(data):
         shop.similar("nope")
     stats = shop.stats()
     assert stats["methods"]["recommend"]["calls"] == 3
-    assert stats["methods"]["recommend"]["fallbacks"] == {"unknown-user": 3}
+    assert stats["methods"]["recommend"]["fallbacks"] == {"unknown_user": 3}
     assert stats["methods"]["similar"]["errors"] == 1
     assert stats["methods"]["recommend"]["latency_buckets"][-1][1] == 3
     with pytest.raises(shoprec.UnavailableError):

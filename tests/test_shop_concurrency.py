@@ -47,7 +47,8 @@ def calls(shop):
 def key(answer):
     if isinstance(answer, int):
         return answer
-    parts = [answer.to_list(), getattr(answer, "source", None), answer.fallback]
+    parts = [answer.to_list(), getattr(answer, "part", None), getattr(answer, "reason", None),
+             getattr(answer, "fallback", None)]
     if hasattr(answer, "facets"):
         parts.append(answer.facets)
     return parts

@@ -69,8 +69,11 @@ def _rows(out: TextIO, rows: List[Dict[str, Any]], columns: Sequence[str]) -> No
 
 
 def _answer(shop: Any, answer: Any) -> Dict[str, Any]:
-    return {"source": getattr(answer, "source", "search"), "fallback": answer.fallback,
-            "items": shop.describe(answer)}
+    return shop.as_dict(answer)
+
+
+def _why(answer: Any) -> str:
+    return answer.part + (f", fallback: {answer.reason}" if answer.reason else "")
 
 
 # ------------------------------------------------------------------------------ commands
@@ -106,12 +109,12 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         tastes = ", ".join(data.tastes.loc[data.tastes["user"] == user, "category"])
         answer = shop.recommend(user, 5)
         _print(out, f"\nRecommended for {user} (likes {tastes}; segment {shop.segment_of(user)}; "
-                    f"source {answer.source}):")
+                    f"{_why(answer)}):")
         for row in shop.describe(answer):
             why = shop.explain(user, row["id"])
             _print(out, f"  {row['title']}  ¥{row['price']}  <- {why['text']}")
     answer = shop.recommend("a-new-visitor", 3)
-    _print(out, f"\nA new visitor gets ({answer.source}, fallback: {answer.fallback}):")
+    _print(out, f"\nA new visitor gets ({_why(answer)}):")
     _rows(out, shop.describe(answer), ("title", "score"))
 
     item = shop.recommend(users[0], 1).items[0]
@@ -119,7 +122,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     _rows(out, shop.describe(shop.similar(item, 5)), ("title", "score"))
 
     coupons = shop.recommend(users[0], 3, catalogue="coupons")
-    _print(out, f"\nCoupons and services for {users[0]} ({coupons.source}):")
+    _print(out, f"\nCoupons and services for {users[0]} ({_why(coupons)}):")
     _rows(out, shop.describe(coupons), ("title",))
 
     if shop.has_search:
@@ -220,7 +223,7 @@ def cmd_recommend(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         _json(out, result)
         return 0
-    _print(out, f"For {args.user}: {answer.source}" + (f" (fallback: {answer.fallback})" if answer.fallback else ""))
+    _print(out, f"For {args.user}: {_why(answer)}")
     _rows(out, result["items"], ("id", "title", "price", "why"))
     return 0
 
@@ -231,7 +234,7 @@ def cmd_similar(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         _json(out, _answer(shop, answer))
         return 0
-    _print(out, f"Similar to {shop.product(args.item)['title']} ({answer.source}):")
+    _print(out, f"Similar to {shop.product(args.item)['title']} ({_why(answer)}):")
     _rows(out, shop.describe(answer), ("id", "title", "score"))
     return 0
 
@@ -245,7 +248,6 @@ def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
         filters["price"] = (None, args.max_price)
     results = shop.search(args.query, user=args.user, k=args.k, filters=filters or None, facets=["category", "brand"])
     result = _answer(shop, results)
-    result.update(total=results.total, expansions=results.expansions, facets=results.facets)
     if args.json:
         _json(out, result)
         return 0

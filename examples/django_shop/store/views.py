@@ -92,7 +92,7 @@ def _price_arg(request: HttpRequest, name: str) -> Optional[float]:
 
 
 def _answer(shop: Any, answer: Any) -> Dict[str, Any]:
-    return {"source": getattr(answer, "source", "search"), "fallback": answer.fallback, "items": shop.describe(answer)}
+    return shop.as_dict(answer)
 
 
 @api("GET")
@@ -121,8 +121,7 @@ def search(request: HttpRequest) -> Dict[str, Any]:
     user = request.GET.get("user") or None
     results = shop.search(query, user=user, k=_int_arg(request, "k", 20), filters=filters or None,
                           facets=["category", "brand"])
-    return dict(query=query, user=user, total=results.total, expansions=results.expansions, facets=results.facets,
-                **_answer(shop, results))
+    return dict(query=query, user=user, **_answer(shop, results))
 
 
 def _event(body: Any, index: int) -> Event:

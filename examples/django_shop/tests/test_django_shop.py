@@ -61,9 +61,9 @@ def test_build_reads_the_orm_tables(django_shop, shop):
 
 def test_recommend(client, shop):
     body = get(client, "/recommend/u00001?k=5")
-    assert body["source"] == "itemknn" and [r["id"] for r in body["items"]] == list(shop.recommend("u00001", 5).items)
+    assert body["part"] == "itemknn" and [r["id"] for r in body["items"]] == list(shop.recommend("u00001", 5).items)
     body = get(client, "/recommend/stranger")
-    assert body["source"] == "popular" and body["fallback"] == "unknown-user" and body["items"]
+    assert (body["part"], body["reason"]) == ("popular", "unknown_user") and body["items"]
 
 
 def test_similar(client, shop):
@@ -80,7 +80,7 @@ def test_search(client, shop):
     body = get(client, "/search?q=茶叶&k=5")
     assert body["items"] and "brand" in body["facets"]
     body = get(client, "/search?q=&category=tea")
-    assert body["fallback"] == "empty-query" and all(r["category"] == "tea" for r in body["items"])
+    assert body["reason"] == "empty-query" and all(r["category"] == "tea" for r in body["items"])
 
 
 @pytest.mark.parametrize("url", ["/search?q=tea&max_price=cheap", "/search?q=tea&k=0", "/recommend/u1?k=abc",

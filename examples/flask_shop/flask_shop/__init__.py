@@ -2,11 +2,12 @@
 
     create_app({"SHOP_DIR": "my-shop"})
 
-* ``GET /recommend/<user>?k=10[&coupons=1]``: recommendations, marked with their source
-  (``itemknn``, ``popular-in-segment``, ``popular``...) and the fallback taken.
+* ``GET /recommend/<user>?k=10[&coupons=1]``: recommendations, marked with the part that
+  answered (``itemknn``, ``popular-in-segment``, ``popular``...), ``source`` (``model`` or
+  ``fallback``) and the ``reason`` of a fallback.
 * ``GET /similar/<item>?k=10``: similar products (404 for an unknown product).
 * ``GET /search?q=&user=&category=&brand=&max_price=&k=20``: search with facets; an empty
-  query gets popular products (``fallback: "empty-query"``).
+  query gets popular products (``source: "fallback"``, ``reason: "empty-query"``).
 * ``POST /events``: a JSON event (or a list) ``{"user", "item", "event", "timestamp"?}``,
   appended to ``EVENTS_FILE`` (JSON lines) for the next ``shoprec build``.
 * ``GET /metrics``: Prometheus text (calls, latency, fallbacks, empty answers per method).
@@ -74,8 +75,7 @@ def _price_arg(name: str) -> Optional[float]:
 
 
 def _answer(shop: Any, answer: Any) -> Dict[str, Any]:
-    return {"source": getattr(answer, "source", "search"), "fallback": answer.fallback,
-            "items": shop.describe(answer)}
+    return shop.as_dict(answer)
 
 
 def _event(body: Any, index: int) -> Dict[str, Any]:
@@ -186,8 +186,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         user = request.args.get("user") or None
         results = s.search(query, user=user, k=_int_arg("k", 20), filters=filters or None,
                            facets=["category", "brand"])
-        body = dict(query=query, user=user, total=results.total, expansions=results.expansions,
-                    facets=results.facets, **_answer(s, results))
+        body = dict(query=query, user=user, **_answer(s, results))
         return jsonify(body)
 
     @app.post("/events")

@@ -10,7 +10,7 @@ format), :mod:`.serve` (the Shop), :mod:`.coupons`, :mod:`.restock`, :mod:`.sear
 from __future__ import annotations
 
 from .config import ShopConfig
-from .serve import SOURCES, Shop, ShopRecommendations
+from .serve import PARTS, Shop, ShopRecommendations
 from .watch import ShopWatcher
 
-__all__ = ["Shop", "ShopConfig", "ShopRecommendations", "ShopWatcher", "SOURCES"]
+__all__ = ["Shop", "ShopConfig", "ShopRecommendations", "ShopWatcher", "PARTS"]

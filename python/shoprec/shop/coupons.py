@@ -77,7 +77,8 @@ class Coupons:
 
     def recommend(self, user: Any, segment: int, k: int, *, exclude: Optional[Any] = None
                   ) -> Tuple[Recommendations, str, Optional[str]]:
-        """``(answer, source, fallback)`` for ``user`` in ``segment`` (-1 for new shoppers)."""
+        """``(answer, part, reason)`` for ``user`` in ``segment`` (-1 for new shoppers): the
+        part that answered and, for a fallback, why (a :data:`FALLBACK_REASONS` value)."""
         redeemed = np.zeros(0, np.int32)
         if self.model is not None:
             state = self.model._fitted()
@@ -88,11 +89,11 @@ class Coupons:
                     positive = recs.scores > 0
                     return Recommendations(recs.items[positive], recs.scores[positive]), "coupons-itemknn", None
                 redeemed = self.id_map.known_indices(self._history(state, index), "redeemed")
-                fallback = "no-neighbour-evidence"
+                reason = "no_positive_score"
             else:
-                fallback = "unknown-user"
+                reason = "unknown_user"
         else:
-            fallback = "no-redemptions"
+            reason = "no_history"
         row = segment if 0 <= segment < len(self.segment_orders) - 1 else len(self.segment_orders) - 1
         order = self.segment_orders[row]
         drop = redeemed
@@ -102,8 +103,8 @@ class Coupons:
         if len(drop):
             order = order[~np.isin(order, drop)]
         order = order[:k]
-        source = "coupons-popular-in-segment" if row < len(self.segment_orders) - 1 else "coupons-popular"
-        return Recommendations(self.ids[order], self.segment_counts[row][order].astype(np.float32)), source, fallback
+        part = "coupons-popular-in-segment" if row < len(self.segment_orders) - 1 else "coupons-popular"
+        return Recommendations(self.ids[order], self.segment_counts[row][order].astype(np.float32)), part, reason
 
     @staticmethod
     def _history(state: Any, user: int) -> np.ndarray:

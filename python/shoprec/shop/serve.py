@@ -2,9 +2,11 @@
 answers a web shop's questions (recommend, similar, search, segments, explanations, coupons,
 restocking), safely under many threads, switching to a new build without dropping a request.
 
-Every answer says where it came from: :class:`ShopRecommendations` carries ``source`` (the
-part that answered) and ``fallback`` (None, or why the first choice could not answer);
-:class:`shoprec.SearchResults` carries ``fallback``.
+Every answer says where it came from: :class:`ShopRecommendations` carries, as every
+:class:`shoprec.Recommendations` does, ``source`` (``"model"`` or ``"fallback"``) and ``reason``
+(why a fallback, one of :data:`shoprec.recommendations.FALLBACK_REASONS`), and also ``part``
+(which part of the shop answered, a key of :data:`PARTS`); :class:`shoprec.SearchResults`
+carries ``fallback``.
 """
 
 from __future__ import annotations
@@ -14,12 +16,10 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-import numpy as np
 
 from .._validate import check_k
 from ..errors import DTypeError, InvalidArgumentError, UnavailableError, UnknownIdError
 from ..io import PathLike, load_as, register, save
-from ..models._base import _Model
 from ..recommendations import Recommendations
 from ..segments import NEW_SHOPPERS
 from . import search_part
@@ -29,10 +29,10 @@ from .monitor import Monitor
 from .parts import Parts
 from .restock import restock_rows
 
-__all__ = ["Shop", "ShopRecommendations", "SOURCES"]
+__all__ = ["Shop", "ShopRecommendations", "PARTS"]
 
-#: What :attr:`ShopRecommendations.source` can say.
-SOURCES = {
+#: What :attr:`ShopRecommendations.part` can say.
+PARTS = {
     "itemknn": "items similar to what this shopper interacted with (ItemKNN)",
     "popular-in-segment": "popular with shoppers like this one (their interest segment)",
     "popular": "popular with everyone (new or unknown shopper)",
@@ -45,30 +45,32 @@ SOURCES = {
 
 
 class ShopRecommendations(Recommendations):
-    """:class:`shoprec.Recommendations` marked with where they came from.
+    """:class:`shoprec.Recommendations` marked with the part of the shop that answered.
 
     Attributes
     ----------
-    source : str
-        A key of :data:`SOURCES`.
-    fallback : str or None
-        None when the first choice answered, else why it could not (``"unknown-user"``,
-        ``"no-history"``, ``"no-neighbour-evidence"``, ``"unknown-items"``, ``"no-redemptions"``).
+    source, reason : str
+        As for every :class:`shoprec.Recommendations`: ``"model"`` when the first choice
+        answered from its own evidence, else ``"fallback"`` with the ``reason``
+        (``"unknown_user"``, ``"no_history"`` (also: a product no shopper touched, a shopper
+        without redemptions), ``"no_positive_score"``, ``"empty_history"``).
+    part : str
+        A key of :data:`PARTS`: which part answered.
     segment : int or None
         The shopper's interest segment when it was used.
     """
 
-    __slots__ = ("source", "fallback", "segment")
+    __slots__ = ("part", "segment")
 
-    def __init__(self, recs: Recommendations, source: str, fallback: Optional[str] = None,
+    def __init__(self, recs: Recommendations, part: str, reason: Optional[str] = None,
                  segment: Optional[int] = None) -> None:
-        super().__init__(recs.items, recs.scores)
-        self.source = source
-        self.fallback = fallback
+        super().__init__(recs.items, recs.scores, "model" if reason is None else "fallback", reason)
+        self.part = part
         self.segment = segment
 
     def __repr__(self) -> str:
-        return f"ShopRecommendations(source={self.source!r}, fallback={self.fallback!r}, {self.to_list()!r})"
+        why = f", reason={self.reason!r}" if self.reason else ""
+        return f"ShopRecommendations(part={self.part!r}, source={self.source!r}{why}, {self.to_list()!r})"
 
 
 def _history_list(items: Any) -> List[Any]:
@@ -203,7 +205,7 @@ class Shop:
 
         A shopper with history gets ItemKNN's recommendations; an unknown shopper, one without
         history, or one for whom no candidate has neighbour evidence gets the products popular
-        in their interest segment (``source`` and ``fallback`` say which). Out-of-stock products
+        in their interest segment (``part``, ``source`` and ``reason`` say which). Out-of-stock products
         are left out unless ``include_out_of_stock``. ``filters`` as for search
         (``{"category": "phone", "price": (None, 500)}``).
 
@@ -219,36 +221,26 @@ class Shop:
                 answer = self._recommend_products(parts, user, k, filters, include_out_of_stock)
             else:
                 raise InvalidArgumentError(f"catalogue must be 'products' or 'coupons', got {catalogue!r}")
-            call.fallback, call.empty = answer.fallback, len(answer) == 0
+            call.fallback, call.empty = answer.reason, len(answer) == 0
             return answer
 
     def _recommend_products(self, parts: Parts, user: Any, k: int, filters: Any, include_out_of_stock: bool
                             ) -> ShopRecommendations:
-        knn = parts.recommender
-        state = knn._fitted()
         candidates = self._stock_filters(parts, filters, include_out_of_stock)
-        index = state.users.get(user)
-        fallback: Optional[str] = None
-        if index < 0:
-            fallback = "unknown-user"
-        elif state.history_counts[index] == 0:
-            fallback = "no-history"
-        else:
-            recs = _Model.recommend(knn, user, k, **candidates)
-            if not knn._needs_fallback(state, index, recs.scores):
-                return ShopRecommendations(recs, "itemknn")
-            fallback = "no-neighbour-evidence"
+        # ItemKNN answers, or hands over to its popular-in-segment fallback and says why.
+        recs = parts.recommender.recommend(user, k, **candidates)
+        if not recs.is_fallback:
+            return ShopRecommendations(recs, "itemknn")
         segment = parts.segments.segment_of(user)
-        recs = parts.popular.recommend(user, k, **candidates)
-        return ShopRecommendations(recs, "popular" if segment == NEW_SHOPPERS else "popular-in-segment", fallback,
+        return ShopRecommendations(recs, "popular" if segment == NEW_SHOPPERS else "popular-in-segment", recs.reason,
                                    segment)
 
     def _recommend_coupons(self, parts: Parts, user: Any, k: int) -> ShopRecommendations:
         if parts.coupons is None:
             raise UnavailableError("this shop has no coupons: build it with coupons= and redemptions=")
         segment = parts.segments.segment_of(user)
-        recs, source, fallback = parts.coupons.recommend(user, segment, k)
-        return ShopRecommendations(recs, source, fallback, None if source == "coupons-itemknn" else segment)
+        recs, part, reason = parts.coupons.recommend(user, segment, k)
+        return ShopRecommendations(recs, part, reason, None if part == "coupons-itemknn" else segment)
 
     def recommend_for_history(self, items: Sequence[Any], k: int = 10, *, filters: Optional[Mapping[str, Any]] = None,
                               include_out_of_stock: bool = False) -> ShopRecommendations:
@@ -260,19 +252,15 @@ class Shop:
             k = check_k(k)
             history = _history_list(items)
             candidates = self._stock_filters(parts, filters, include_out_of_stock)
-            known = parts.recommender._fitted().items.known_indices(history, "items") if history else np.zeros(0)
             recs = parts.recommender.recommend_for_history(history, k, **candidates)
-            # ItemKNN hands over to its popular fallback when the history gives no neighbour
-            # evidence; its answer is then exactly the fallback's.
-            popular = parts.popular.recommend_for_history(history, k, **candidates)
-            if len(known) and not (np.array_equal(popular.items, recs.items)
-                                   and np.array_equal(popular.scores, recs.scores)):
+            if not recs.is_fallback:
                 answer = ShopRecommendations(recs, "itemknn")
             else:
+                known = parts.recommender._fitted().items.known_indices(history, "items") if history else []
                 segment = parts.segments.assign(history) if len(known) else NEW_SHOPPERS
-                answer = ShopRecommendations(popular, "popular" if segment == NEW_SHOPPERS else "popular-in-segment",
-                                             "no-neighbour-evidence" if len(known) else "unknown-items", segment)
-            call.fallback, call.empty = answer.fallback, len(answer) == 0
+                answer = ShopRecommendations(recs, "popular" if segment == NEW_SHOPPERS else "popular-in-segment",
+                                             recs.reason, segment)
+            call.fallback, call.empty = answer.reason, len(answer) == 0
             return answer
 
     def similar(self, item: Any, k: int = 10, *, include_out_of_stock: bool = False) -> ShopRecommendations:
@@ -304,8 +292,8 @@ class Shop:
                     recs = parts.popular.recommend(None, k, exclude=excluded, category=category)
                 except UnknownIdError:  # a category no shopper's product belongs to
                     recs = parts.popular.recommend(None, k, exclude=excluded)
-                answer = ShopRecommendations(recs, "popular-in-category", "no-shopper-evidence")
-            call.fallback, call.empty = answer.fallback, len(answer) == 0
+                answer = ShopRecommendations(recs, "popular-in-category", "no_history")
+            call.fallback, call.empty = answer.reason, len(answer) == 0
             return answer
 
     def search(self, query: str, *, user: Any = None, k: int = 20, filters: Optional[Mapping[str, Any]] = None,
@@ -377,11 +365,11 @@ class Shop:
             if index >= 0 and state.history_counts[index] > 0 and state.items.get(item) >= 0:
                 because = parts.recommender.explain(user, item)
                 if because:
-                    out["source"] = "itemknn"
+                    out["part"] = "itemknn"
                     out["because"] = [dict(parts.catalogue.describe(i), contribution=round(c, 4)) for i, c in because[:5]]
                     out["text"] = "because you looked at " + ", ".join(b["title"] for b in out["because"][:3])
                     return out
-            out["source"] = "popular" if segment == NEW_SHOPPERS else "popular-in-segment"
+            out["part"] = "popular" if segment == NEW_SHOPPERS else "popular-in-segment"
             out["because"] = []
             out["text"] = ("popular with everyone" if segment == NEW_SHOPPERS
                            else f"popular with shoppers like you (segment {segment})")
@@ -405,9 +393,23 @@ class Shop:
         """The rows of an answer (recommendations, similar items, coupons or search results)
         as dicts with the product's (or coupon's) fields and the score."""
         parts = self._parts
-        coupons = getattr(answer, "source", "").startswith("coupons")
+        coupons = str(getattr(answer, "part", "")).startswith("coupons")
         lookup = parts.coupons.describe if coupons and parts.coupons is not None else parts.catalogue.describe
         return [dict(lookup(item), score=round(score, 5)) for item, score in answer]
+
+    def as_dict(self, answer: Any) -> Dict[str, Any]:
+        """An answer as JSON-ready data: ``part``, ``source`` (``"model"`` or ``"fallback"``),
+        ``reason`` and the described ``items``; for search results also ``total``,
+        ``expansions`` and ``facets`` (``part`` is ``"search"``, ``reason`` the search's
+        fallback)."""
+        if isinstance(answer, ShopRecommendations):
+            return {"part": answer.part, "source": answer.source, "reason": answer.reason,
+                    "items": self.describe(answer)}
+        reason = getattr(answer, "fallback", None)
+        return {"part": "search", "source": "fallback" if reason else "model", "reason": reason,
+                "items": self.describe(answer), "total": int(answer.total),
+                "expansions": [[w, float(s)] for w, s in answer.expansions],
+                "facets": {field: {str(v): int(n) for v, n in counts.items()} for field, counts in answer.facets.items()}}
 
     def set_stock(self, ids: Any, in_stock: Any = None, *, stock: Any = None) -> int:
         """Mark products in or out of stock (``in_stock=True/False``) or set their units
