@@ -12,17 +12,12 @@ use std::sync::Arc;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyTuple};
-use shoprec_search::{
-    Condition, Config, Error, Filter, FilterKind, Hit, Product, SearchIndex, SearchQuery, Value,
-};
+use shoprec_search::{Condition, Config, Error, Filter, FilterKind, Hit, Product, SearchIndex, SearchQuery, Value};
 
 use crate::error::{panic_to_py, search_to_py};
 
 /// Runs `work` with the GIL released on this thread; errors and panics become exceptions.
-fn detached<T: Send>(
-    py: Python<'_>,
-    work: impl FnOnce() -> Result<T, Error> + Send,
-) -> PyResult<T> {
+fn detached<T: Send>(py: Python<'_>, work: impl FnOnce() -> Result<T, Error> + Send) -> PyResult<T> {
     match py.detach(|| catch_unwind(AssertUnwindSafe(work))) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(search_to_py(error)),
@@ -31,9 +26,7 @@ fn detached<T: Send>(
 }
 
 fn lossy(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
-    let s = obj
-        .cast::<PyString>()
-        .map_err(|_| PyTypeError::new_err(format!("{what} must be a str")))?;
+    let s = obj.cast::<PyString>().map_err(|_| PyTypeError::new_err(format!("{what} must be a str")))?;
     Ok(s.to_string_lossy().into_owned())
 }
 
@@ -42,10 +35,7 @@ fn kind_of(name: &str) -> PyResult<FilterKind> {
         "str" => Ok(FilterKind::Str),
         "number" => Ok(FilterKind::Number),
         "bool" => Ok(FilterKind::Bool),
-        other => Err(search_to_py(Error::invalid(
-            "filters",
-            format!("unknown filter type {other:?}"),
-        ))),
+        other => Err(search_to_py(Error::invalid("filters", format!("unknown filter type {other:?}")))),
     }
 }
 
@@ -68,15 +58,9 @@ fn value_of(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     } else if obj.is_instance_of::<PyString>() {
         Ok(Value::Str(vec![lossy(obj, "a filter value")?]))
     } else if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-        Ok(Value::Str(
-            obj.try_iter()?
-                .map(|v| lossy(&v?, "a filter value"))
-                .collect::<PyResult<_>>()?,
-        ))
+        Ok(Value::Str(obj.try_iter()?.map(|v| lossy(&v?, "a filter value")).collect::<PyResult<_>>()?))
     } else {
-        Err(PyTypeError::new_err(
-            "a filter value must be None, a bool, a number, a str or a list of str",
-        ))
+        Err(PyTypeError::new_err("a filter value must be None, a bool, a number, a str or a list of str"))
     }
 }
 
@@ -85,22 +69,11 @@ fn products_of(products: &Bound<'_, PyAny>) -> PyResult<Vec<Product>> {
     let mut out = Vec::new();
     for item in products.try_iter()? {
         let item = item?;
-        let (id, texts, values, popularity): (
-            Bound<'_, PyAny>,
-            Bound<'_, PyAny>,
-            Bound<'_, PyAny>,
-            f64,
-        ) = item.extract()?;
+        let (id, texts, values, popularity): (Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>, f64) = item.extract()?;
         out.push(Product {
             id: lossy(&id, "id")?,
-            texts: texts
-                .try_iter()?
-                .map(|t| lossy(&t?, "a text"))
-                .collect::<PyResult<_>>()?,
-            values: values
-                .try_iter()?
-                .map(|v| value_of(&v?))
-                .collect::<PyResult<_>>()?,
+            texts: texts.try_iter()?.map(|t| lossy(&t?, "a text")).collect::<PyResult<_>>()?,
+            values: values.try_iter()?.map(|v| value_of(&v?)).collect::<PyResult<_>>()?,
             popularity,
         });
     }
@@ -129,49 +102,24 @@ fn filters_of(filters: Vec<(String, String, Bound<'_, PyAny>)>) -> PyResult<Vec<
                     Condition::Range { min, max }
                 }
                 "bool" => Condition::Bool(payload.extract()?),
-                other => {
-                    return Err(search_to_py(Error::invalid(
-                        "filters",
-                        format!("unknown condition {other:?}"),
-                    )))
-                }
+                other => return Err(search_to_py(Error::invalid("filters", format!("unknown condition {other:?}")))),
             };
             Ok(Filter { field, condition })
         })
         .collect()
 }
 
-type FieldSpec = (
-    Vec<(String, f32)>,
-    Vec<(String, String)>,
-    Vec<String>,
-    Option<String>,
-);
+type FieldSpec = (Vec<(String, f32)>, Vec<(String, String)>, Vec<String>, Option<String>);
 
 fn config_of(spec: FieldSpec) -> PyResult<Config> {
     let (text_fields, filter_fields, user_words, stock_field) = spec;
-    let filter_fields = filter_fields
-        .into_iter()
-        .map(|(n, k)| Ok((n, kind_of(&k)?)))
-        .collect::<PyResult<_>>()?;
-    Ok(Config {
-        text_fields,
-        filter_fields,
-        user_words,
-        stock_field,
-    })
+    let filter_fields = filter_fields.into_iter().map(|(n, k)| Ok((n, kind_of(&k)?))).collect::<PyResult<_>>()?;
+    Ok(Config { text_fields, filter_fields, user_words, stock_field })
 }
 
 type HitTuple = (String, f32, f32, f64);
-type SearchTuple = (
-    Vec<HitTuple>,
-    u64,
-    Vec<(String, Vec<(String, u64)>)>,
-    Vec<String>,
-    Vec<(String, String)>,
-    Vec<String>,
-    bool,
-);
+type ProductTuple = (String, Vec<String>, Vec<Py<PyAny>>, f64);
+type SearchTuple = (Vec<HitTuple>, u64, Vec<(String, Vec<(String, u64)>)>, Vec<String>, Vec<(String, String)>, Vec<String>, bool);
 
 /// A product index: tantivy with shoprec's tokenizer. Thread-safe; writes are visible to the
 /// next search.
@@ -194,12 +142,8 @@ impl PySearchEngine {
         num_threads: usize,
     ) -> PyResult<Self> {
         let config = config_of((text_fields, filter_fields, user_words, stock_field))?;
-        let inner = detached(py, || {
-            SearchIndex::create(&config, path.as_deref(), num_threads)
-        })?;
-        Ok(PySearchEngine {
-            inner: Arc::new(inner),
-        })
+        let inner = detached(py, || SearchIndex::create(&config, path.as_deref(), num_threads))?;
+        Ok(PySearchEngine { inner: Arc::new(inner) })
     }
 
     /// The index saved in `dir`, copied into memory or into a new directory at `path`.
@@ -217,12 +161,8 @@ impl PySearchEngine {
         num_threads: usize,
     ) -> PyResult<Self> {
         let config = config_of((text_fields, filter_fields, user_words, stock_field))?;
-        let inner = detached(py, || {
-            SearchIndex::load(&dir, &config, path.as_deref(), num_threads)
-        })?;
-        Ok(PySearchEngine {
-            inner: Arc::new(inner),
-        })
+        let inner = detached(py, || SearchIndex::load(&dir, &config, path.as_deref(), num_threads))?;
+        Ok(PySearchEngine { inner: Arc::new(inner) })
     }
 
     fn save(&self, py: Python<'_>, dir: PathBuf) -> PyResult<()> {
@@ -235,10 +175,7 @@ impl PySearchEngine {
         let c = self.inner.config();
         (
             c.text_fields.clone(),
-            c.filter_fields
-                .iter()
-                .map(|(n, k)| (n.clone(), kind_name(*k).to_owned()))
-                .collect(),
+            c.filter_fields.iter().map(|(n, k)| (n.clone(), kind_name(*k).to_owned())).collect(),
             c.user_words.clone(),
             c.stock_field.clone(),
         )
@@ -277,20 +214,13 @@ impl PySearchEngine {
     }
 
     /// Every product as `(id, texts, values, popularity)`, by id.
-    fn products(
-        &self,
-        py: Python<'_>,
-    ) -> PyResult<Vec<(String, Vec<String>, Vec<Py<PyAny>>, f64)>> {
+    fn products(&self, py: Python<'_>) -> PyResult<Vec<ProductTuple>> {
         let inner = Arc::clone(&self.inner);
         let products = detached(py, move || inner.products())?;
         products
             .into_iter()
             .map(|p| {
-                let values = p
-                    .values
-                    .iter()
-                    .map(|v| value_to_py(py, v))
-                    .collect::<PyResult<_>>()?;
+                let values = p.values.iter().map(|v| value_to_py(py, v)).collect::<PyResult<_>>()?;
                 Ok((p.id, p.texts, values, p.popularity))
             })
             .collect()
@@ -322,26 +252,8 @@ impl PySearchEngine {
         };
         let inner = Arc::clone(&self.inner);
         let out = detached(py, move || inner.search(&query))?;
-        let hits = out
-            .hits
-            .into_iter()
-            .map(
-                |Hit {
-                     id,
-                     text,
-                     expansion,
-                     popularity,
-                 }| (id, text, expansion, popularity),
-            )
-            .collect();
-        Ok((
-            hits,
-            out.total,
-            out.facets,
-            out.words,
-            out.corrections,
-            out.expansions_used,
-            out.browsed,
-        ))
+        let hits =
+            out.hits.into_iter().map(|Hit { id, text, expansion, popularity }| (id, text, expansion, popularity)).collect();
+        Ok((hits, out.total, out.facets, out.words, out.corrections, out.expansions_used, out.browsed))
     }
 }

@@ -286,6 +286,20 @@ def test_load_refuses_other_directories(tmp_path):
         SearchIndex.load(tmp_path)
 
 
+def test_shoprec_load_and_corruption(tmp_path):
+    idx = SearchIndex.build(shop(), popularity="sales")
+    idx.save(tmp_path / "s")
+    loaded = shoprec.load(tmp_path / "s")
+    assert isinstance(loaded, SearchIndex)
+    assert comparable(loaded.search("shoes")) == comparable(idx.search("shoes"))
+    segment = max((p for p in (tmp_path / "s" / "index").iterdir() if p.is_file()), key=lambda p: p.stat().st_size)
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError):
+        SearchIndex.load(tmp_path / "s")
+
+
 # ---------------------------------------------------------------- personal ranking
 def personal_setup():
     products = [{"id": f"p{i}", "title": "running shoes", "brand": "acme" if i < 5 else "zoom", "sales": 1} for i in range(10)]
@@ -344,10 +358,47 @@ def test_expansion_with_a_keyword_model():
     r = idx.search("laptop", k=50)
     assert r.expansions and all(0 < w < 1 for _, w in r.expansions)
     assert all(kw != "laptop" for kw, _ in r.expansions)
-    # Products with the shopper's own word come first; expansions add related ones below.
-    own = [i for i, _ in r if "laptop" in titles[i].split()]
-    assert ids(r)[: len(own)] == own
+    # Expansions re-rank the products with the shopper's word; they add no other products.
+    assert all("laptop" in titles[i].split() for i, _ in r)
     assert r.parts["expansion"].any()
     plain = idx.search("laptop", k=50, expand=False)
     assert not plain.expansions and not plain.parts["expansion"].any()
-    assert r.total > plain.total
+    assert r.total == plain.total
+    # When the shopper's words match nothing, the expansions' matches are the answer.
+    hits, total, *_ = idx._engine.search("qqqq", [("dress", 0.3)], True, [], [], 200, False)
+    assert total == sum("dress" in t.split() for t in titles)
+    assert all(text == 0 and expansion > 0 for _, text, expansion, _ in hits)
+
+
+def test_popularity_within_the_shoppers_segment():
+    # u0-u9 buy p0-p4 (popular overall); u10-u15 buy p5-p9.
+    users, items = [], []
+    for u in range(16):
+        for i in (range(5) if u < 10 else range(5, 10)):
+            users.append(f"u{u}")
+            items.append(f"p{i}")
+    segments = shoprec.InterestSegments(n_segments=2).fit(shoprec.Interactions.from_arrays(users, items))
+    assert segments.segment_of("u0") != segments.segment_of("u10")
+    products = [{"id": f"p{i}", "title": "running shoes"} for i in range(10)]
+    idx = SearchIndex.build(products, popularity=segments, filters=())
+    assert set(ids(idx.search("running shoes", k=5))) == {f"p{i}" for i in range(5)}
+    assert set(ids(idx.search("running shoes", k=5, user="u12"))) == {f"p{i}" for i in range(5, 10)}
+    assert set(ids(idx.search("running shoes", k=5, history=["p7"]))) == {f"p{i}" for i in range(5, 10)}
+    assert set(ids(idx.search("running shoes", k=5, user="stranger"))) == {f"p{i}" for i in range(5)}
+
+
+def test_tune_weights_prefers_personal_ranking_when_the_log_says_so():
+    from shoprec.search import tune_weights
+
+    idx, _ = personal_setup()
+    # Odd users bought zoom products (p5-p9), even users acme (p0-p4).
+    log = [{"query": "running shoes", "user": f"u{u}", "item": f"p{(u % 2) * 5 + u % 5}"} for u in range(20)]
+    result = tune_weights(idx, log, {"personal": [0.0, 0.35, 2.0]}, cv=4, metric="ndcg@5")
+    assert len(result.table) == 3 and all(len(row["folds"]) == 4 for row in result.table)
+    assert result.best_params["personal"] > 0
+    assert result.table[0]["mean"] < result.best_score
+    assert idx.weights == Weights()  # the index itself is unchanged
+    with pytest.raises(InvalidArgumentError):
+        tune_weights(idx, log, {"colour": [1]})
+    with pytest.raises(InvalidArgumentError):
+        tune_weights(idx, log, {"personal": [1]}, metric="rmse")

@@ -6,7 +6,7 @@ a higher one:
 
 ``errors``, ``_validate``, ``_ids``, ``recommendations`` -> ``io`` -> ``kernels``, ``text`` ->
 ``interactions`` -> ``segments``, ``clean``, ``keywords`` -> ``models`` -> ``rerank``,
-``evaluate``, ``tune`` -> ``search`` -> ``shop`` -> ``cli``, ``demo``.
+``evaluate``, ``tune``, ``search`` -> ``shop`` -> ``cli``, ``demo``.
 
 Importing this package imports every class that can be saved, so :func:`load` knows them all.
 """

@@ -15,5 +15,6 @@ from __future__ import annotations
 from .blend import DEFAULT_WEIGHTS, Weights
 from .index import SearchIndex
 from .results import FALLBACKS, SearchResults
+from .tune import tune_weights
 
-__all__ = ["SearchIndex", "SearchResults", "Weights", "DEFAULT_WEIGHTS", "FALLBACKS"]
+__all__ = ["SearchIndex", "SearchResults", "Weights", "DEFAULT_WEIGHTS", "FALLBACKS", "tune_weights"]

@@ -9,21 +9,21 @@ query, and re-ranks the best candidates (see :mod:`shoprec.search.blend`).
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
-import shutil
-import threading
-import uuid
+import tempfile
 from pathlib import Path
-from typing import Any, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .. import _core
 from .._validate import check_int, check_k, check_num_threads
 from ..errors import DTypeError, InvalidArgumentError, ModelFileError, ModelVersionError, UnknownIdError
+from ..io import SavedDirectory, read_directory, register
+from ..io import PathLike
+from ..io import save as io_save
 from .blend import DEFAULT_WEIGHTS, Weights, blend
 from .results import SearchResults
 
@@ -33,7 +33,6 @@ FORMAT = "shoprec-search-index"
 FORMAT_VERSION = 1
 STOCK_FIELD = "in_stock"
 _KINDS = ("str", "number", "bool")
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 # ------------------------------------------------------------------------------- ids
@@ -187,6 +186,7 @@ def _condition(field: str, kind: str, value: Any) -> Tuple[str, str, Any]:
     return (field, "numbers", [number(value)])
 
 
+@register("SearchIndex")
 class SearchIndex:
     """Product search for one shop: BM25 over the shop's own tokenizer, typo tolerance, query
     expansion, filters and facets, and a ranking that blends text relevance with the shopper's
@@ -217,9 +217,6 @@ class SearchIndex:
         self._filter_kinds: Dict[str, str] = dict(filter_fields)
         self._user_words: List[str] = list(user_words)
         self._stock: Optional[str] = stock
-        self._known_users: Optional[set] = None
-        self._known_items: Optional[set] = None
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------ building
     @classmethod
@@ -259,9 +256,12 @@ class SearchIndex:
         recommender : fitted recommender, optional
             Gives the shopper's affinity to the candidates (``recommend(user, k, items=...)``,
             ``recommend_for_history``).
-        popularity : str, dict or pandas Series, optional
+        popularity : str, dict, pandas Series or InterestSegments, optional
             A column of ``products`` or a mapping from id to a popularity (sales, views).
-            Products without one get 0.
+            Products without one get 0. Fitted :class:`shoprec.InterestSegments` give each
+            product its reach over all shoppers, and a shopper known to them (``user`` or
+            ``history``) the popularity within their segment ("popular with shoppers like
+            you").
         path : str or PathLike, optional
             Keep the index in a new directory there instead of in memory.
         num_threads : int
@@ -299,11 +299,29 @@ class SearchIndex:
 
     _id_column = "id"
 
+    def _segments(self) -> Any:
+        """The attached InterestSegments, if popularity is one (duck-typed: search sits above
+        segments and needs only ``assign`` and ``popular_items``)."""
+        source = self.popularity
+        return source if hasattr(source, "popular_items") and hasattr(source, "assign") else None
+
+    def _segment_popularity(self, segment: int) -> Dict[Any, float]:
+        """Reach of every item in one segment (-1: all shoppers), computed once per segment."""
+        cache = self.__dict__.setdefault("_segment_cache", {})
+        found = cache.get(segment)
+        if found is None:
+            segments = self.popularity
+            found = dict(segments.popular_items(segment, k=max(1, len(segments.item_ids))))
+            cache[segment] = found
+        return found
+
     def _popularity_of(self, record: Mapping[str, Any], key: Any) -> float:
         source = self.popularity
         if source is None:
             return 0.0
-        if isinstance(source, str):
+        if self._segments() is not None:
+            value = self._segment_popularity(-1).get(key, 0.0)
+        elif isinstance(source, str):
             value = record.get(source)
         else:
             try:
@@ -476,8 +494,11 @@ class SearchIndex:
         """Search the catalogue.
 
         Steps: tokenize the query (its first 1,000 characters, 32 distinct words); expand it
-        with the attached keyword model (expansions weigh below the shopper's words); retrieve
-        with BM25 over the weighted text fields, where a Latin word of 5-8 letters with no exact
+        with the attached keyword model (expansions weigh below the shopper's words and re-rank
+        the products that have them; only when the shopper's words match nothing do the
+        expansions' matches become the answer); retrieve
+        with BM25 over the weighted text fields, times the fraction of the shopper's words a
+        product matches (so products with all of them come first), where a Latin word of 5-8 letters with no exact
         match in the catalogue may match with one edit and of 9+ letters with two (at half and a
         quarter of an exact match's weight); filter; count facets over all matches; re-rank the
         best ``weights.candidates`` by blending text relevance with the shopper's affinity and
@@ -555,10 +576,13 @@ class SearchIndex:
     def _rank(self, out: Tuple[Any, ...], expansions: List[Tuple[str, float]], user: Any, history: Any,
               k: int, offset: int, fallback: Optional[str], words: List[str]) -> SearchResults:
         hits, total, facets, _, corrections, expansions_used, _ = out
-        ids = [_decode_id(h[0]) for h in hits]
+        ids = [int(h[0][2:]) if h[0][0] == "i" else h[0][2:] for h in hits]  # _decode_id, inlined
         text = np.array([h[1] for h in hits], dtype=np.float64)
         expansion = np.array([h[2] for h in hits], dtype=np.float64)
         popularity = np.array([h[3] for h in hits], dtype=np.float64)
+        segment_popularity = self._shopper_segment_popularity(user, history)
+        if segment_popularity is not None:
+            popularity = np.array([segment_popularity.get(i, 0.0) for i in ids], dtype=np.float64)
         personal = self._personal(ids, user, history)
         parts = blend(text, expansion, personal, popularity, self.weights)
         score = parts["text"] + parts["expansion"] + parts["personal"] + parts["popularity"]
@@ -582,86 +606,104 @@ class SearchIndex:
     def _facet_value(self, field: str, value: str) -> Any:
         return value == "true" if self._filter_kinds.get(field) == "bool" else value
 
+    def _shopper_segment_popularity(self, user: Any, history: Any) -> Optional[Dict[Any, float]]:
+        """Item reach within the shopper's segment, when segments are attached and place them."""
+        segments = self._segments()
+        if segments is None or (user is None and history is None):
+            return None
+        try:
+            segment = segments.assign(user if user is not None else list(history))
+        except (UnknownIdError, KeyError, TypeError, ValueError):
+            return None
+        return None if segment < 0 else self._segment_popularity(int(segment))
+
     def _personal(self, ids: List[Any], user: Any, history: Any) -> Optional[np.ndarray]:
         """The recommender's raw scores for the candidates (NaN where it gave none), or None
-        when the shopper is unknown to it."""
+        when it has nothing personal to say: an unknown user, a history with no known item,
+        no evidence for any candidate (its answer is then a fallback, ``recs.source``)."""
         model = self.recommender
         if model is None or not ids or (user is None and history is None):
             return None
         try:
             if user is not None:
-                if not self._knows("user", user):
-                    return None
                 recs = model.recommend(user, len(ids), items=ids, exclude_seen=False)
             else:
-                history = list(history)
-                if not any(self._knows("item", i) for i in history):
-                    return None
-                recs = model.recommend_for_history(history, len(ids), items=ids, exclude_seen=False)
+                recs = model.recommend_for_history(list(history), len(ids), items=ids, exclude_seen=False)
         except (UnknownIdError, KeyError, TypeError):
+            return None
+        if getattr(recs, "source", "model") != "model":
             return None
         scores = dict(zip(np.asarray(recs.items).tolist(), np.asarray(recs.scores, dtype=np.float64).tolist()))
         return np.array([scores.get(i, np.nan) for i in ids], dtype=np.float64)
 
-    def _knows(self, what: str, key: Any) -> bool:
-        """Whether the recommender was fitted with this user or item (its ``user_ids`` /
-        ``item_ids``); True when it does not say."""
-        attr = "_known_users" if what == "user" else "_known_items"
-        known = getattr(self, attr)
-        if known is None:
-            with self._lock:
-                ids = getattr(self.recommender, f"{what}_ids", None)
-                known = set(np.asarray(ids).tolist()) if ids is not None else {None}
-                setattr(self, attr, known)
-        if known == {None}:
-            return True
-        try:
-            return key in known
-        except TypeError:
-            return False
-
     # ---------------------------------------------------------------------- persistence
     def save(self, directory: PathLike) -> None:
-        """Write the index into ``directory`` (replaced if it exists), atomically: everything
-        is written into a temporary sibling directory, synced, then renamed into place.
+        """Write the index as a shoprec directory (``manifest.json`` with the SHA-256 of every
+        file, the tantivy index under ``index/``), atomically; see :mod:`shoprec.io`.
 
         The keyword model and recommender are not saved with it (they have their own
         ``save``); pass them again to :meth:`load`.
+
+        Raises
+        ------
+        InvalidArgumentError
+            If ``directory`` exists and is not a directory shoprec wrote (nothing is replaced).
         """
-        target = Path(directory)
-        parent = target.parent
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = parent / f".{target.name}.tmp-{uuid.uuid4().hex}"
-        try:
-            tmp.mkdir()
-            self._engine.save(os.fspath(tmp / "index"))
-            meta = {
-                "format": FORMAT,
-                "version": FORMAT_VERSION,
-                "id": self._id_column,
-                "text_fields": self._text_fields,
-                "filter_fields": list(self._filter_kinds.items()),
-                "user_words": self._user_words,
-                "stock_field": self._stock,
-                "weights": self.weights.__dict__,
-                "popularity": self.popularity if isinstance(self.popularity, str) else None,
-            }
-            with open(tmp / "search.json", "w", encoding="utf-8") as f:
-                json.dump(meta, f, ensure_ascii=False, indent=1)
-                f.flush()
-                os.fsync(f.fileno())
-            _fsync_tree(tmp)
-            old = None
-            if target.exists():
-                old = parent / f".{target.name}.old-{uuid.uuid4().hex}"
-                os.replace(target, old)
-            os.replace(tmp, target)
-            _fsync_dir(parent)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        io_save(directory, self)
+
+    def _to_files(self) -> Tuple[Dict[str, Any], Dict[str, bytes]]:
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "id": self._id_column,
+            "text_fields": [[n, w] for n, w in self._text_fields],
+            "filter_fields": [[n, k] for n, k in self._filter_kinds.items()],
+            "user_words": self._user_words,
+            "stock_field": self._stock,
+            "weights": dict(self.weights.__dict__),
+            "popularity": self.popularity if isinstance(self.popularity, str) else None,
+            "products": len(self),
+        }
+        files: Dict[str, bytes] = {}
+        with tempfile.TemporaryDirectory(prefix="shoprec-search-") as tmp:
+            root = Path(tmp) / "index"
+            self._engine.save(os.fspath(root))
+            for path in sorted(root.rglob("*")):
+                if path.is_file():
+                    files["index/" + path.relative_to(root).as_posix()] = path.read_bytes()
+        return meta, files
+
+    @classmethod
+    def _from_directory(cls, saved: SavedDirectory, *, keyword_model: Any = None, recommender: Any = None,
+                        popularity: Any = None, path: Optional[PathLike] = None, num_threads: int = 0) -> "SearchIndex":
+        meta = saved.meta
+        if meta.get("format") != FORMAT:
+            raise ModelFileError(f"{saved.root}: the metadata does not describe a shoprec search index")
+        version = meta.get("format_version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ModelFileError(f"{saved.root}: the search index's metadata has no format_version")
+        if version > FORMAT_VERSION:
+            raise ModelVersionError(
+                f"{saved.root}: a search index of format {version}; this shoprec reads up to {FORMAT_VERSION}: upgrade shoprec"
+            )
+        if not any(name.startswith("index/") for name in saved.files):
+            raise ModelFileError(f"{saved.root}: the search index has no index files")
+        engine = _core.SearchEngine.load(
+            os.fspath(saved.root / "index"),
+            [(str(n), float(w)) for n, w in meta["text_fields"]],
+            [(str(n), str(k)) for n, k in meta["filter_fields"]],
+            [str(w) for w in meta["user_words"]],
+            meta["stock_field"],
+            None if path is None else os.fspath(path),
+            check_num_threads(num_threads),
+        )
+        if len(engine) != meta.get("products", len(engine)):
+            raise ModelFileError(f"{saved.root}: the index holds {len(engine)} products, the metadata says {meta['products']}")
+        index = cls(engine, keyword_model=keyword_model, recommender=recommender,
+                    popularity=popularity if popularity is not None else meta.get("popularity"),
+                    weights=Weights(**meta["weights"]))
+        index._id_column = str(meta["id"])
+        return index
 
     @classmethod
     def load(
@@ -674,58 +716,19 @@ class SearchIndex:
         path: Optional[PathLike] = None,
         num_threads: int = 0,
     ) -> "SearchIndex":
-        """Open an index written by :meth:`save`, in memory (or copied into a new directory at
-        ``path``). Searches give exactly the answers of the saved index.
+        """Open an index written by :meth:`save` (also :func:`shoprec.load`, without the
+        attachments), in memory or copied into a new directory at ``path``. Every file is
+        checked against its SHA-256 first; searches give exactly the answers of the saved index.
 
         Raises
         ------
         ModelFileError
-            If ``directory`` holds no saved search index.
+            If ``directory`` holds no saved search index, or a file is missing or corrupted.
         ModelVersionError
             If it was written by a newer shoprec.
         """
-        directory = Path(directory)
-        try:
-            with open(directory / "search.json", encoding="utf-8") as f:
-                meta = json.load(f)
-        except (OSError, ValueError) as exc:
-            raise ModelFileError(f"{directory} holds no saved search index: {exc}") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ModelFileError(f"{directory} holds no saved search index")
-        if meta.get("version", 0) > FORMAT_VERSION:
-            raise ModelVersionError(f"{directory} was written in search format {meta['version']}; this shoprec reads {FORMAT_VERSION}")
-        engine = _core.SearchEngine.load(
-            os.fspath(directory / "index"),
-            [(n, float(w)) for n, w in meta["text_fields"]],
-            [(n, k) for n, k in meta["filter_fields"]],
-            list(meta["user_words"]),
-            meta["stock_field"],
-            None if path is None else os.fspath(path),
-            check_num_threads(num_threads),
-        )
-        index = cls(engine, keyword_model=keyword_model, recommender=recommender,
-                    popularity=popularity if popularity is not None else meta.get("popularity"),
-                    weights=Weights(**meta["weights"]))
-        index._id_column = meta["id"]
-        return index
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(root: Path) -> None:
-    for dirpath, _, filenames in os.walk(root):
-        for name in filenames:
-            with open(os.path.join(dirpath, name), "rb") as f:
-                os.fsync(f.fileno())
-        _fsync_dir(Path(dirpath))
+        saved = read_directory(directory)
+        if saved.type != "SearchIndex":
+            raise ModelFileError(f"{os.fspath(directory)!r} holds a {saved.type}, not a SearchIndex")
+        return cls._from_directory(saved, keyword_model=keyword_model, recommender=recommender,
+                                   popularity=popularity, path=path, num_threads=num_threads)

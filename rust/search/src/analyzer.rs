@@ -39,16 +39,8 @@ impl Tokenizer for ShopTokenizer {
     type TokenStream<'a> = ShopTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> ShopTokenStream {
-        let tokens: Vec<String> = self
-            .inner
-            .tokenize(text)
-            .into_iter()
-            .filter(|t| t.len() <= MAX_TOKEN_BYTES)
-            .collect();
-        ShopTokenStream {
-            tokens: tokens.into_iter(),
-            token: Token::default(),
-        }
+        let tokens: Vec<String> = self.inner.tokenize(text).into_iter().filter(|t| t.len() <= MAX_TOKEN_BYTES).collect();
+        ShopTokenStream { tokens: tokens.into_iter(), token: Token::default() }
     }
 }
 
@@ -78,9 +70,7 @@ impl TokenStream for ShopTokenStream {
 /// The analyzer registered on every index: the shop tokenizer, then ASCII folding.
 #[must_use]
 pub fn analyzer(inner: Arc<CoreTokenizer>) -> TextAnalyzer {
-    TextAnalyzer::builder(ShopTokenizer::new(inner))
-        .filter(AsciiFoldingFilter)
-        .build()
+    TextAnalyzer::builder(ShopTokenizer::new(inner)).filter(AsciiFoldingFilter).build()
 }
 
 /// The tokens `analyzer` gives for `text`, in order, repeats kept.
@@ -102,19 +92,11 @@ mod tests {
     fn same_tokens_as_the_core_tokenizer_then_folded() {
         let core = Arc::new(CoreTokenizer::new(&["游戏本".to_owned()]).unwrap());
         let mut a = analyzer(Arc::clone(&core));
-        for text in [
-            "联想游戏本 ThinkPad i5-1340P 16GB",
-            "苹果iphone14手机 韩版女装",
-            "",
-            "  \u{1F600}!!",
-            "a\u{0}b",
-        ] {
+        for text in ["联想游戏本 ThinkPad i5-1340P 16GB", "苹果iphone14手机 韩版女装", "", "  \u{1F600}!!", "a\u{0}b"]
+        {
             assert_eq!(analyze(&mut a, text), core.tokenize(text), "{text}");
         }
-        assert_eq!(
-            analyze(&mut a, "Café Crème"),
-            vec!["cafe".to_owned(), "creme".to_owned()]
-        );
+        assert_eq!(analyze(&mut a, "Café Crème"), vec!["cafe".to_owned(), "creme".to_owned()]);
     }
 
     #[test]
@@ -132,9 +114,6 @@ mod tests {
     fn very_long_words_are_dropped() {
         let mut a = analyzer(Arc::new(CoreTokenizer::new(&[]).unwrap()));
         let long = "x".repeat(10_000);
-        assert_eq!(
-            analyze(&mut a, &format!("shoes {long}")),
-            vec!["shoes".to_owned()]
-        );
+        assert_eq!(analyze(&mut a, &format!("shoes {long}")), vec!["shoes".to_owned()]);
     }
 }

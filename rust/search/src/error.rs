@@ -21,10 +21,7 @@ pub enum Error {
 
 impl Error {
     pub fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
-        Error::InvalidArgument {
-            name,
-            reason: reason.into(),
-        }
+        Error::InvalidArgument { name, reason: reason.into() }
     }
 }
 
@@ -43,8 +40,7 @@ impl From<std::io::Error> for Error {
 impl From<shoprec_core::Error> for Error {
     fn from(error: shoprec_core::Error) -> Self {
         match error {
-            shoprec_core::Error::InvalidArgument { name, reason }
-            | shoprec_core::Error::ShapeMismatch { name, reason } => {
+            shoprec_core::Error::InvalidArgument { name, reason } | shoprec_core::Error::ShapeMismatch { name, reason } => {
                 Error::InvalidArgument { name, reason }
             }
             shoprec_core::Error::CorruptData(what) => Error::CorruptData(what),

@@ -13,15 +13,11 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use shoprec_core::text::tokenizer::Tokenizer as CoreTokenizer;
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::query::{
-    BooleanQuery, BoostQuery, DisjunctionMaxQuery, EnableScoring, FuzzyTermQuery, Occur, Query,
-    TermQuery,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, DisjunctionMaxQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Schema};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
-    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader,
-    TantivyDocument, Term, TERMINATED,
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader, TantivyDocument, Term, TERMINATED,
 };
 
 use crate::analyzer::{analyze, analyzer, ANALYZER_NAME};
@@ -62,7 +58,9 @@ pub struct SearchQuery {
     /// The shopper's words.
     pub text: String,
     /// Expansion keywords and their weights (multipliers of their BM25 score; below 1 so that
-    /// they count less than the shopper's own words).
+    /// they count less than the shopper's own words). They add to the score of the products
+    /// that have the shopper's words; when those words match nothing, the products matching
+    /// the expansions are the matches.
     pub expansions: Vec<(String, f32)>,
     /// Whether Latin words with no exact match in the catalogue may match with typos.
     pub typos: bool,
@@ -137,38 +135,20 @@ fn tokenizer_for(user_words: &[String]) -> Result<Arc<CoreTokenizer>> {
     Ok(Arc::clone(DEFAULT.get_or_init(|| built)))
 }
 
-fn open_index(
-    config: &Config,
-    index: Index,
-    fields: Fields,
-    num_threads: usize,
-) -> Result<SearchIndex> {
+fn open_index(config: &Config, index: Index, fields: Fields, num_threads: usize) -> Result<SearchIndex> {
     let tokenizer = tokenizer_for(&config.user_words)?;
     let analyzer = analyzer(tokenizer);
     index.tokenizers().register(ANALYZER_NAME, analyzer.clone());
     let threads = if num_threads == 0 {
-        std::thread::available_parallelism()
-            .map_or(1, std::num::NonZeroUsize::get)
-            .min(8)
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(8)
     } else {
         num_threads.min(64)
     };
-    let writer: IndexWriter =
-        index.writer_with_num_threads(threads, WRITER_BYTES_PER_THREAD * threads)?;
+    let writer: IndexWriter = index.writer_with_num_threads(threads, WRITER_BYTES_PER_THREAD * threads)?;
     // Merges happen in `commit`, synchronously; none in the background.
     writer.set_merge_policy(Box::new(tantivy::merge_policy::NoMergePolicy));
-    let reader = index
-        .reader_builder()
-        .reload_policy(ReloadPolicy::Manual)
-        .try_into()?;
-    Ok(SearchIndex {
-        config: config.clone(),
-        fields,
-        index,
-        reader,
-        writer: Mutex::new(writer),
-        analyzer,
-    })
+    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+    Ok(SearchIndex { config: config.clone(), fields, index, reader, writer: Mutex::new(writer), analyzer })
 }
 
 impl SearchIndex {
@@ -183,8 +163,7 @@ impl SearchIndex {
         let index = match path {
             None => Index::create_in_ram(schema),
             Some(path) => {
-                std::fs::create_dir_all(path)
-                    .map_err(|e| Error::Engine(format!("{}: {e}", path.display())))?;
+                std::fs::create_dir_all(path).map_err(|e| Error::Engine(format!("{}: {e}", path.display())))?;
                 Index::create_in_dir(path, schema).map_err(|e| match e {
                     tantivy::TantivyError::IndexAlreadyExists => {
                         Error::invalid("path", format!("{} already holds an index", path.display()))
@@ -201,14 +180,8 @@ impl SearchIndex {
     ///
     /// # Errors
     /// [`Error::CorruptData`] when `dir` holds no index of this configuration.
-    pub fn load(
-        dir: &Path,
-        config: &Config,
-        path: Option<&Path>,
-        num_threads: usize,
-    ) -> Result<Self> {
-        let saved = Index::open_in_dir(dir)
-            .map_err(|e| Error::CorruptData(format!("{}: {e}", dir.display())))?;
+    pub fn load(dir: &Path, config: &Config, path: Option<&Path>, num_threads: usize) -> Result<Self> {
+        let saved = Index::open_in_dir(dir).map_err(|e| Error::CorruptData(format!("{}: {e}", dir.display())))?;
         let (schema, _) = config.schema();
         if !same_schema(&saved.schema(), &schema) {
             return Err(Error::CorruptData(format!(
@@ -217,10 +190,7 @@ impl SearchIndex {
             )));
         }
         let loaded = SearchIndex::create(config, path, num_threads)?;
-        let searcher = saved
-            .reader()
-            .map_err(|e| Error::CorruptData(e.to_string()))?
-            .searcher();
+        let searcher = saved.reader().map_err(|e| Error::CorruptData(e.to_string()))?.searcher();
         loaded.write(|writer, _| copy_documents(&searcher, writer))?;
         Ok(loaded)
     }
@@ -233,10 +203,7 @@ impl SearchIndex {
         let copy = SearchIndex::create(&self.config, Some(dir), 1)?;
         let searcher = self.reader.searcher();
         copy.write(|writer, _| copy_documents(&searcher, writer))?;
-        let writer = copy
-            .writer
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
+        let writer = copy.writer.into_inner().unwrap_or_else(PoisonError::into_inner);
         writer.wait_merging_threads()?;
         Ok(())
     }
@@ -291,10 +258,7 @@ impl SearchIndex {
         for product in products {
             self.config.check_product(product)?;
             if !ids.insert(product.id.as_str()) {
-                return Err(Error::invalid(
-                    "products",
-                    format!("id {:?} appears twice", product.id),
-                ));
+                return Err(Error::invalid("products", format!("id {:?} appears twice", product.id)));
             }
         }
         Ok(())
@@ -310,10 +274,7 @@ impl SearchIndex {
         self.write(|writer, searcher| {
             for product in products {
                 if find(searcher, self.fields.id, &product.id)?.is_some() {
-                    return Err(Error::invalid(
-                        "products",
-                        format!("id {:?} is already in the index; use update", product.id),
-                    ));
+                    return Err(Error::invalid("products", format!("id {:?} is already in the index; use update", product.id)));
                 }
             }
             for product in products {
@@ -366,23 +327,14 @@ impl SearchIndex {
     /// [`Error::InvalidArgument`] when the index has no stock field; [`Error::UnknownId`] for
     /// an id not in the index (nothing is changed then).
     pub fn set_stock(&self, ids: &[String], in_stock: bool) -> Result<usize> {
-        let Some(stock) = self
-            .config
-            .stock_field
-            .as_deref()
-            .and_then(|s| self.config.filter(s))
-            .map(|(i, _)| i)
-        else {
+        let Some(stock) = self.config.stock_field.as_deref().and_then(|s| self.config.filter(s)).map(|(i, _)| i) else {
             return Err(Error::invalid("set_stock", "the index has no stock field"));
         };
         self.write(|writer, searcher| {
             let mut changed = Vec::new();
             for id in ids.iter().collect::<HashSet<_>>() {
-                let address = find(searcher, self.fields.id, id)?
-                    .ok_or_else(|| Error::UnknownId(id.clone()))?;
-                let mut product = self
-                    .fields
-                    .product(&self.config, &searcher.doc::<TantivyDocument>(address)?);
+                let address = find(searcher, self.fields.id, id)?.ok_or_else(|| Error::UnknownId(id.clone()))?;
+                let mut product = self.fields.product(&self.config, &searcher.doc::<TantivyDocument>(address)?);
                 if product.values[stock] != Value::Bool(in_stock) {
                     product.values[stock] = Value::Bool(in_stock);
                     changed.push(product);
@@ -404,10 +356,7 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let mut out = Vec::with_capacity(searcher.num_docs() as usize);
         for_each_alive(&searcher, |address| {
-            out.push(
-                self.fields
-                    .product(&self.config, &searcher.doc::<TantivyDocument>(address)?),
-            );
+            out.push(self.fields.product(&self.config, &searcher.doc::<TantivyDocument>(address)?));
             Ok(())
         })?;
         out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -434,16 +383,11 @@ impl SearchIndex {
                 }
             }
         }
-        let mut out = SearchOutput {
-            words: words.clone(),
-            ..SearchOutput::default()
-        };
+        let mut out = SearchOutput { words: words.clone(), ..SearchOutput::default() };
 
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for word in &words {
-            if let Some(clause) =
-                self.word_clause(&searcher, word, query.typos, &mut out.corrections)?
-            {
+            if let Some(clause) = self.word_clause(&searcher, word, query.typos, &mut out.corrections)? {
                 clauses.push((Occur::Should, clause));
             }
         }
@@ -464,39 +408,29 @@ impl SearchIndex {
             }
             if !terms.is_empty() {
                 out.expansions_used.push(keyword.clone());
-                expansion_clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(BooleanQuery::new(terms)), *weight)),
-                ));
+                expansion_clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(BooleanQuery::new(terms)), *weight))));
             }
         }
 
-        let mut matches: HashMap<(u32, u32), (f32, f32)> = HashMap::new();
-        let browse = words.is_empty() && query.expansions.is_empty() && query.browse_if_empty;
-        if browse {
+        // Per segment, (doc, text score, expansion score) in doc order.
+        let matches: Vec<Vec<(u32, f32, f32)>> = if words.is_empty() && query.expansions.is_empty() && query.browse_if_empty {
             out.browsed = true;
+            let mut all = vec![Vec::new(); searcher.segment_readers().len()];
             for_each_alive(&searcher, |a| {
-                matches.insert((a.segment_ord, a.doc_id), (0.0, 0.0));
+                all[a.segment_ord as usize].push((a.doc_id, 0.0, 0.0));
                 Ok(())
             })?;
+            all
         } else {
-            if !clauses.is_empty() {
-                score_into(
-                    &searcher,
-                    &BooleanQuery::new(clauses),
-                    &mut matches,
-                    |m, s| m.0 = s,
-                )?;
-            }
-            if !expansion_clauses.is_empty() {
-                score_into(
-                    &searcher,
-                    &BooleanQuery::new(expansion_clauses),
-                    &mut matches,
-                    |m, s| m.1 = s,
-                )?;
-            }
-        }
+            // Expansions re-rank the products that have the shopper's words; only when
+            // those words match nothing do the expansions' own matches become the answer
+            // (a generic expansion such as "red" would otherwise add a third of the
+            // catalogue to every search, to its total and its facets).
+            let own = coordinated_pass(&searcher, clauses)?;
+            let expanded = score_pass(&searcher, expansion_clauses)?;
+            let any_own = own.iter().any(|docs| !docs.is_empty());
+            own.into_iter().zip(expanded).map(|(a, b)| if any_own { left_join(&a, &b) } else { merge_sorted(&a, &b) }).collect()
+        };
         self.rank(&searcher, matches, &filters, &facets, query.limit, &mut out)?;
         Ok(out)
     }
@@ -521,18 +455,13 @@ impl SearchIndex {
         let mut variants: Vec<(String, u8)> = Vec::new();
         for field in &self.fields.text {
             for segment in searcher.segment_readers() {
-                let automaton =
-                    FuzzyTermQuery::new(Term::from_field_text(*field, word), edits, true)
-                        .automaton()?;
+                let automaton = FuzzyTermQuery::new(Term::from_field_text(*field, word), edits, true).automaton()?;
                 let inverted = segment.inverted_index(*field)?;
                 let mut stream = inverted.terms().search(automaton).into_stream()?;
                 while stream.advance() {
                     if let Ok(term) = std::str::from_utf8(stream.key()) {
                         let distance = edit_distance(word, term);
-                        if distance >= 1
-                            && distance <= usize::from(edits)
-                            && !variants.iter().any(|(t, _)| t == term)
-                        {
+                        if distance >= 1 && distance <= usize::from(edits) && !variants.iter().any(|(t, _)| t == term) {
                             variants.push((term.to_owned(), distance as u8));
                         }
                     }
@@ -547,9 +476,7 @@ impl SearchIndex {
             if let Some(clause) = self.exact_clause(searcher, &term, boost)? {
                 disjuncts.push(clause);
                 let df = self.doc_freq(searcher, &term)?;
-                if best.as_ref().is_none_or(|(d, f, _)| {
-                    (distance, std::cmp::Reverse(df)) < (*d, std::cmp::Reverse(*f))
-                }) {
+                if best.as_ref().is_none_or(|(d, f, _)| (distance, std::cmp::Reverse(df)) < (*d, std::cmp::Reverse(*f))) {
                     best = Some((distance, df, term));
                 }
             }
@@ -557,11 +484,7 @@ impl SearchIndex {
         if let Some((_, _, term)) = best {
             corrections.push((word.to_owned(), term));
         }
-        Ok(if disjuncts.is_empty() {
-            None
-        } else {
-            Some(Box::new(DisjunctionMaxQuery::new(disjuncts)))
-        })
+        Ok(if disjuncts.is_empty() { None } else { Some(Box::new(DisjunctionMaxQuery::new(disjuncts))) })
     }
 
     fn doc_freq(&self, searcher: &Searcher, term: &str) -> Result<u64> {
@@ -573,28 +496,16 @@ impl SearchIndex {
     }
 
     /// `term` in every text field where it occurs, each weighted by its field's weight times `boost`.
-    fn exact_clause(
-        &self,
-        searcher: &Searcher,
-        term: &str,
-        boost: f32,
-    ) -> Result<Option<Box<dyn Query>>> {
+    fn exact_clause(&self, searcher: &Searcher, term: &str, boost: f32) -> Result<Option<Box<dyn Query>>> {
         let mut fields: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (field, (_, weight)) in self.fields.text.iter().zip(&self.config.text_fields) {
             let term = Term::from_field_text(*field, term);
             if searcher.doc_freq(&term)? > 0 {
                 let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                fields.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(query), weight * boost)),
-                ));
+                fields.push((Occur::Should, Box::new(BoostQuery::new(Box::new(query), weight * boost))));
             }
         }
-        Ok(if fields.is_empty() {
-            None
-        } else {
-            Some(Box::new(BooleanQuery::new(fields)))
-        })
+        Ok(if fields.is_empty() { None } else { Some(Box::new(BooleanQuery::new(fields))) })
     }
 
     fn check_filters(&self, filters: &[Filter]) -> Result<Vec<(usize, Condition)>> {
@@ -602,17 +513,11 @@ impl SearchIndex {
             .iter()
             .map(|filter| {
                 let Some((i, kind)) = self.config.filter(&filter.field) else {
-                    return Err(Error::invalid(
-                        "filters",
-                        format!("{:?} is not a filter field of this index", filter.field),
-                    ));
+                    return Err(Error::invalid("filters", format!("{:?} is not a filter field of this index", filter.field)));
                 };
                 let fits = match (&filter.condition, kind) {
-                    (Condition::AnyOf(_), FilterKind::Str)
-                    | (Condition::Bool(_), FilterKind::Bool) => true,
-                    (Condition::NumberAnyOf(values), FilterKind::Number) => {
-                        values.iter().all(|v| v.is_finite())
-                    }
+                    (Condition::AnyOf(_), FilterKind::Str) | (Condition::Bool(_), FilterKind::Bool) => true,
+                    (Condition::NumberAnyOf(values), FilterKind::Number) => values.iter().all(|v| v.is_finite()),
                     (Condition::Range { min, max }, FilterKind::Number) => {
                         min.is_none_or(|x| !x.is_nan()) && max.is_none_or(|x| !x.is_nan())
                     }
@@ -623,10 +528,7 @@ impl SearchIndex {
                 } else {
                     Err(Error::invalid(
                         "filters",
-                        format!(
-                            "{:?} is a {kind:?} field; {:?} does not apply",
-                            filter.field, filter.condition
-                        ),
+                        format!("{:?} is a {kind:?} field; {:?} does not apply", filter.field, filter.condition),
                     ))
                 }
             })
@@ -638,14 +540,10 @@ impl SearchIndex {
             .iter()
             .map(|name| match self.config.filter(name) {
                 Some((i, kind @ (FilterKind::Str | FilterKind::Bool))) => Ok((i, kind)),
-                Some(_) => Err(Error::invalid(
-                    "facets",
-                    format!("{name:?} is a number field; facets count string or boolean fields"),
-                )),
-                None => Err(Error::invalid(
-                    "facets",
-                    format!("{name:?} is not a filter field of this index"),
-                )),
+                Some(_) => {
+                    Err(Error::invalid("facets", format!("{name:?} is a number field; facets count string or boolean fields")))
+                }
+                None => Err(Error::invalid("facets", format!("{name:?} is not a filter field of this index"))),
             })
             .collect()
     }
@@ -654,34 +552,26 @@ impl SearchIndex {
     fn rank(
         &self,
         searcher: &Searcher,
-        matches: HashMap<(u32, u32), (f32, f32)>,
+        mut by_segment: Vec<Vec<(u32, f32, f32)>>,
         filters: &[(usize, Condition)],
         facets: &[(usize, FilterKind)],
         limit: usize,
         out: &mut SearchOutput,
     ) -> Result<()> {
-        let mut by_segment: Vec<Vec<(u32, f32, f32)>> =
-            vec![Vec::new(); searcher.segment_readers().len()];
-        for ((segment, doc), (text, expansion)) in matches {
-            by_segment[segment as usize].push((doc, text, expansion));
-        }
-        let mut kept: Vec<(f32, f64, u32, u32, f32)> = Vec::new();
+        let mut kept: Vec<Kept> = Vec::new();
+        let mut id_columns: Vec<Option<StrColumn>> = Vec::new();
+        let mut popularity_columns: Vec<Option<Column<f64>>> = Vec::new();
         let mut facet_counts: Vec<HashMap<String, u64>> = vec![HashMap::new(); facets.len()];
         for (ord, docs) in by_segment.iter_mut().enumerate() {
+            let segment = &searcher.segment_readers()[ord];
+            id_columns.push(segment.fast_fields().str(ID)?);
+            popularity_columns.push(segment.fast_fields().column_opt(POPULARITY)?);
             if docs.is_empty() {
                 continue;
             }
-            docs.sort_unstable_by_key(|d| d.0);
-            let segment = &searcher.segment_readers()[ord];
-            let seg_filters = filters
-                .iter()
-                .map(|(i, c)| SegmentFilter::new(segment, *i, c))
-                .collect::<Result<Vec<_>>>()?;
-            let mut seg_facets = facets
-                .iter()
-                .map(|(i, kind)| SegmentFacet::new(segment, *i, *kind))
-                .collect::<Result<Vec<_>>>()?;
-            let popularity: Option<Column<f64>> = segment.fast_fields().column_opt(POPULARITY)?;
+            let seg_filters = filters.iter().map(|(i, c)| SegmentFilter::new(segment, *i, c)).collect::<Result<Vec<_>>>()?;
+            let mut seg_facets =
+                facets.iter().map(|(i, kind)| SegmentFacet::new(segment, *i, *kind)).collect::<Result<Vec<_>>>()?;
             for &(doc, text, expansion) in docs.iter() {
                 if !seg_filters.iter().all(|f| f.accepts(doc)) {
                     continue;
@@ -689,11 +579,7 @@ impl SearchIndex {
                 for facet in &mut seg_facets {
                     facet.count(doc);
                 }
-                let pop = popularity
-                    .as_ref()
-                    .and_then(|c| c.first(doc))
-                    .unwrap_or(0.0);
-                kept.push((text + expansion, pop, ord as u32, doc, text));
+                kept.push(Kept { score: text + expansion, popularity: 0.0, segment: ord as u32, doc, id_ord: u64::MAX, text });
             }
             for (facet, counts) in seg_facets.into_iter().zip(facet_counts.iter_mut()) {
                 facet.merge_into(counts)?;
@@ -709,83 +595,99 @@ impl SearchIndex {
                 (self.config.filter_fields[*i].0.clone(), counts)
             })
             .collect();
-        // Best first by score then popularity; the ties at the cut are all kept, then ordered
-        // by id, so the answer does not depend on where tantivy stored the documents.
-        kept.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then_with(|| b.1.total_cmp(&a.1)));
-        let mut cut = limit.min(kept.len());
-        while cut > 0
-            && cut < kept.len()
-            && kept[cut].0.total_cmp(&kept[cut - 1].0).is_eq()
-            && kept[cut].1.total_cmp(&kept[cut - 1].1).is_eq()
-        {
-            cut += 1;
-        }
-        kept.truncate(cut);
-        let mut ids: Vec<Option<StrColumn>> = Vec::new();
-        for segment in searcher.segment_readers() {
-            ids.push(segment.fast_fields().str(ID)?);
-        }
-        let mut hits: Vec<Hit> = Vec::with_capacity(kept.len());
-        for (score, popularity, ord, doc, text) in kept {
-            let mut id = String::new();
-            if let Some(column) = &ids[ord as usize] {
-                if let Some(term) = column.term_ords(doc).next() {
-                    column.ord_to_str(term, &mut id)?;
-                }
-            }
-            hits.push(Hit {
-                id,
-                text,
-                expansion: score - text,
-                popularity,
-            });
-        }
-        hits.sort_by(|a, b| {
-            (b.text + b.expansion)
-                .total_cmp(&(a.text + a.expansion))
+        // Best first by score, then popularity, then id: writes merge the index into one
+        // segment, whose id dictionary is sorted, so the id's term ordinal orders ids and the
+        // answer does not depend on where tantivy stored the documents.
+        let order = |a: &Kept, b: &Kept| {
+            b.score
+                .total_cmp(&a.score)
                 .then_with(|| b.popularity.total_cmp(&a.popularity))
-                .then_with(|| a.id.cmp(&b.id))
-        });
-        hits.truncate(limit);
+                .then_with(|| a.segment.cmp(&b.segment))
+                .then_with(|| a.id_ord.cmp(&b.id_ord))
+        };
+        // Popularity and id only matter for the best `limit` and the ties at the cut: read them
+        // for those only (most matches of a common word are far below the cut).
+        if limit > 0 && kept.len() > limit {
+            kept.select_nth_unstable_by(limit - 1, |a, b| b.score.total_cmp(&a.score));
+            let cut = kept[limit - 1].score;
+            kept.retain(|k| k.score >= cut);
+        }
+        for k in &mut kept {
+            let segment = k.segment as usize;
+            k.popularity = popularity_columns[segment].as_ref().and_then(|c| c.first(k.doc)).unwrap_or(0.0);
+            k.id_ord = id_columns[segment].as_ref().and_then(|c| c.term_ords(k.doc).next()).unwrap_or(u64::MAX);
+        }
+        if limit == 0 {
+            kept.clear();
+        } else if kept.len() > limit {
+            kept.select_nth_unstable_by(limit - 1, order);
+            kept.truncate(limit);
+        }
+        kept.sort_unstable_by(order);
+        let mut names = id_names(&id_columns, &kept)?;
+        let hits: Vec<Hit> = kept
+            .into_iter()
+            .map(|k| Hit {
+                id: names.remove(&(k.segment, k.id_ord)).unwrap_or_default(),
+                text: k.text,
+                expansion: k.score - k.text,
+                popularity: k.popularity,
+            })
+            .collect();
         out.hits = hits;
         Ok(())
     }
 }
 
+/// The ids of `kept`, by (segment, id ordinal), in one sorted pass over each segment's id
+/// dictionary (one lookup per hit would decode a dictionary block per hit).
+fn id_names(id_columns: &[Option<StrColumn>], kept: &[Kept]) -> Result<HashMap<(u32, u64), String>> {
+    let mut names: HashMap<(u32, u64), String> = HashMap::with_capacity(kept.len());
+    for (segment, column) in id_columns.iter().enumerate() {
+        let Some(column) = column else { continue };
+        let segment = segment as u32;
+        let mut ords: Vec<u64> = kept.iter().filter(|k| k.segment == segment && k.id_ord != u64::MAX).map(|k| k.id_ord).collect();
+        ords.sort_unstable();
+        ords.dedup();
+        let mut next = ords.iter();
+        column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+            if let Some(ord) = next.next() {
+                names.insert((segment, *ord), String::from_utf8_lossy(bytes).into_owned());
+            }
+        })?;
+    }
+    Ok(names)
+}
+
+/// A match that passed the filters.
+struct Kept {
+    score: f32,
+    popularity: f64,
+    segment: u32,
+    doc: u32,
+    id_ord: u64,
+    text: f32,
+}
+
 fn same_schema(a: &Schema, b: &Schema) -> bool {
     let describe = |s: &Schema| {
         s.fields()
-            .map(|(_, entry)| {
-                (
-                    entry.name().to_owned(),
-                    format!("{:?}", entry.field_type().value_type()),
-                )
-            })
+            .map(|(_, entry)| (entry.name().to_owned(), format!("{:?}", entry.field_type().value_type())))
             .collect::<Vec<_>>()
     };
     describe(a) == describe(b)
 }
 
 /// The live document with `id`, if any.
-fn find(
-    searcher: &Searcher,
-    field: tantivy::schema::Field,
-    id: &str,
-) -> Result<Option<DocAddress>> {
+fn find(searcher: &Searcher, field: tantivy::schema::Field, id: &str) -> Result<Option<DocAddress>> {
     let term = Term::from_field_text(field, id);
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-        let Some(mut postings) = segment
-            .inverted_index(field)?
-            .read_postings(&term, IndexRecordOption::Basic)?
-        else {
+        let Some(mut postings) = segment.inverted_index(field)?.read_postings(&term, IndexRecordOption::Basic)? else {
             continue;
         };
         let mut doc = postings.doc();
         while doc != TERMINATED {
-            if segment
-                .alive_bitset()
-                .is_none_or(|alive| alive.is_alive(doc))
-            {
+            if segment.alive_bitset().is_none_or(|alive| alive.is_alive(doc)) {
                 return Ok(Some(DocAddress::new(ord as u32, doc)));
             }
             doc = postings.advance();
@@ -797,10 +699,7 @@ fn find(
 fn for_each_alive(searcher: &Searcher, mut f: impl FnMut(DocAddress) -> Result<()>) -> Result<()> {
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
         for doc in 0..segment.max_doc() {
-            if segment
-                .alive_bitset()
-                .is_none_or(|alive| alive.is_alive(doc))
-            {
+            if segment.alive_bitset().is_none_or(|alive| alive.is_alive(doc)) {
                 f(DocAddress::new(ord as u32, doc))?;
             }
         }
@@ -815,45 +714,105 @@ fn copy_documents(from: &Searcher, writer: &mut IndexWriter) -> Result<()> {
     })
 }
 
-/// Scores every live document `query` matches and stores the score with `set`.
-fn score_into(
-    searcher: &Searcher,
-    query: &dyn Query,
-    matches: &mut HashMap<(u32, u32), (f32, f32)>,
-    set: impl Fn(&mut (f32, f32), f32),
-) -> Result<()> {
-    let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
-    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+/// Per segment, `(doc, score)` of every live document the clauses (a union) match, in doc
+/// order (tantivy's scorers advance by increasing doc id).
+fn score_pass(searcher: &Searcher, clauses: Vec<(Occur, Box<dyn Query>)>) -> Result<Vec<Vec<(u32, f32)>>> {
+    let mut out = vec![Vec::new(); searcher.segment_readers().len()];
+    if clauses.is_empty() {
+        return Ok(out);
+    }
+    let weight = BooleanQuery::new(clauses).weight(EnableScoring::enabled_from_searcher(searcher))?;
+    for (segment, found) in searcher.segment_readers().iter().zip(out.iter_mut()) {
         let mut scorer = weight.scorer(segment, 1.0)?;
         let alive = segment.alive_bitset();
         let mut doc = scorer.doc();
         while doc != TERMINATED {
             if alive.is_none_or(|a| a.is_alive(doc)) {
-                set(
-                    matches.entry((ord as u32, doc)).or_insert((0.0, 0.0)),
-                    scorer.score(),
-                );
+                found.push((doc, scorer.score()));
             }
             doc = scorer.advance();
         }
     }
-    Ok(())
+    Ok(out)
+}
+
+/// How strongly matching more of the shopper's words counts: the BM25 sum is multiplied by the
+/// fraction of the words matched to this power (1 is Lucene's classic "coord" factor; 3 puts a
+/// product with one of two words at an eighth, below nearly every product with both).
+pub const COORD_POWER: i32 = 3;
+
+/// Per segment, `(doc, score)` for the shopper's words: the sum of the words' BM25 scores
+/// times the fraction of the words the product matches to the power [`COORD_POWER`], so that
+/// products with all of the shopper's words come before products with some of them.
+fn coordinated_pass(searcher: &Searcher, clauses: Vec<(Occur, Box<dyn Query>)>) -> Result<Vec<Vec<(u32, f32)>>> {
+    let n_words = clauses.len();
+    let mut total: Vec<Vec<(u32, f32, f32)>> = vec![Vec::new(); searcher.segment_readers().len()];
+    for clause in clauses {
+        let pass = score_pass(searcher, vec![clause])?;
+        for (acc, found) in total.iter_mut().zip(pass) {
+            let counted: Vec<(u32, f32)> = acc.iter().map(|&(doc, score, _)| (doc, score)).collect();
+            let counts: Vec<(u32, f32)> = acc.iter().map(|&(doc, _, n)| (doc, n)).collect();
+            let ones: Vec<(u32, f32)> = found.iter().map(|&(doc, _)| (doc, 1.0)).collect();
+            let scores = merge_sorted(&counted, &found);
+            let matched = merge_sorted(&counts, &ones);
+            *acc = scores.into_iter().zip(matched).map(|((doc, a, b), (_, m, o))| (doc, a + b, m + o)).collect();
+        }
+    }
+    let n = n_words.max(1) as f32;
+    Ok(total
+        .into_iter()
+        .map(|docs| docs.into_iter().map(|(doc, score, matched)| (doc, score * (matched / n).powi(COORD_POWER))).collect())
+        .collect())
+}
+
+/// `(doc, a's score, b's score or 0)` for every doc of `a` (both doc-ordered).
+fn left_join(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32, f32)> {
+    let mut j = 0;
+    a.iter()
+        .map(|&(doc, score)| {
+            while j < b.len() && b[j].0 < doc {
+                j += 1;
+            }
+            let other = if j < b.len() && b[j].0 == doc { b[j].1 } else { 0.0 };
+            (doc, score, other)
+        })
+        .collect()
+}
+
+/// The union of two doc-ordered score lists: `(doc, a's score, b's score)`, 0 where absent.
+fn merge_sorted(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32, f32)> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(&(x, s)), Some(&(y, t))) if x == y => {
+                out.push((x, s, t));
+                i += 1;
+                j += 1;
+            }
+            (Some(&(x, s)), Some(&(y, _))) if x < y => {
+                out.push((x, s, 0.0));
+                i += 1;
+            }
+            (Some(&(x, s)), None) => {
+                out.push((x, s, 0.0));
+                i += 1;
+            }
+            (_, Some(&(y, t))) => {
+                out.push((y, 0.0, t));
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    out
 }
 
 /// A filter condition resolved against one segment's fast fields.
 enum SegmentFilter {
-    Str {
-        column: Option<StrColumn>,
-        ords: Vec<u64>,
-    },
-    Number {
-        column: Option<Column<f64>>,
-        condition: Condition,
-    },
-    Bool {
-        column: Option<Column<bool>>,
-        value: bool,
-    },
+    Str { column: Option<StrColumn>, ords: Vec<u64> },
+    Number { column: Option<Column<f64>>, condition: Condition },
+    Bool { column: Option<Column<bool>>, value: bool },
 }
 
 impl SegmentFilter {
@@ -873,31 +832,19 @@ impl SegmentFilter {
                 }
                 SegmentFilter::Str { column, ords }
             }
-            Condition::Bool(value) => SegmentFilter::Bool {
-                column: fast.column_opt(&name)?,
-                value: *value,
-            },
-            other => SegmentFilter::Number {
-                column: fast.column_opt(&name)?,
-                condition: other.clone(),
-            },
+            Condition::Bool(value) => SegmentFilter::Bool { column: fast.column_opt(&name)?, value: *value },
+            other => SegmentFilter::Number { column: fast.column_opt(&name)?, condition: other.clone() },
         })
     }
 
     fn accepts(&self, doc: u32) -> bool {
         match self {
-            SegmentFilter::Str { column, ords } => column
-                .as_ref()
-                .is_some_and(|c| c.term_ords(doc).any(|o| ords.contains(&o))),
-            SegmentFilter::Bool { column, value } => column
-                .as_ref()
-                .is_some_and(|c| c.values_for_doc(doc).any(|v| v == *value)),
+            SegmentFilter::Str { column, ords } => column.as_ref().is_some_and(|c| c.term_ords(doc).any(|o| ords.contains(&o))),
+            SegmentFilter::Bool { column, value } => column.as_ref().is_some_and(|c| c.values_for_doc(doc).any(|v| v == *value)),
             SegmentFilter::Number { column, condition } => column.as_ref().is_some_and(|c| {
                 c.values_for_doc(doc).any(|v| match condition {
                     Condition::NumberAnyOf(values) => values.contains(&v),
-                    Condition::Range { min, max } => {
-                        min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m)
-                    }
+                    Condition::Range { min, max } => min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m),
                     _ => false,
                 })
             }),
@@ -907,38 +854,23 @@ impl SegmentFilter {
 
 /// Value counts of one facet field in one segment.
 enum SegmentFacet {
-    Str {
-        column: Option<StrColumn>,
-        counts: HashMap<u64, u64>,
-    },
-    Bool {
-        column: Option<Column<bool>>,
-        counts: [u64; 2],
-    },
+    Str { column: Option<StrColumn>, counts: HashMap<u64, u64> },
+    Bool { column: Option<Column<bool>>, counts: [u64; 2] },
 }
 
 impl SegmentFacet {
     fn new(segment: &SegmentReader, field: usize, kind: FilterKind) -> Result<Self> {
         let name = filter_name(field);
         Ok(if kind == FilterKind::Bool {
-            SegmentFacet::Bool {
-                column: segment.fast_fields().column_opt(&name)?,
-                counts: [0, 0],
-            }
+            SegmentFacet::Bool { column: segment.fast_fields().column_opt(&name)?, counts: [0, 0] }
         } else {
-            SegmentFacet::Str {
-                column: segment.fast_fields().str(&name)?,
-                counts: HashMap::new(),
-            }
+            SegmentFacet::Str { column: segment.fast_fields().str(&name)?, counts: HashMap::new() }
         })
     }
 
     fn count(&mut self, doc: u32) {
         match self {
-            SegmentFacet::Str {
-                column: Some(column),
-                counts,
-            } => {
+            SegmentFacet::Str { column: Some(column), counts } => {
                 let mut seen: Vec<u64> = Vec::new();
                 for ord in column.term_ords(doc) {
                     if !seen.contains(&ord) {
@@ -947,10 +879,7 @@ impl SegmentFacet {
                     }
                 }
             }
-            SegmentFacet::Bool {
-                column: Some(column),
-                counts,
-            } => {
+            SegmentFacet::Bool { column: Some(column), counts } => {
                 let mut seen = [false, false];
                 for v in column.values_for_doc(doc) {
                     seen[usize::from(v)] = true;
@@ -965,10 +894,7 @@ impl SegmentFacet {
 
     fn merge_into(self, into: &mut HashMap<String, u64>) -> Result<()> {
         match self {
-            SegmentFacet::Str {
-                column: Some(column),
-                counts,
-            } => {
+            SegmentFacet::Str { column: Some(column), counts } => {
                 for (ord, count) in counts {
                     let mut value = String::new();
                     column.ord_to_str(ord, &mut value)?;
@@ -985,5 +911,27 @@ impl SegmentFacet {
             SegmentFacet::Str { column: None, .. } => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_sorted;
+
+    #[test]
+    fn merge_is_a_sorted_union() {
+        let a = [(1, 1.0), (4, 4.0), (7, 7.0)];
+        let b = [(0, 0.5), (4, 0.25), (9, 0.125)];
+        assert_eq!(merge_sorted(&a, &b), vec![(0, 0.0, 0.5), (1, 1.0, 0.0), (4, 4.0, 0.25), (7, 7.0, 0.0), (9, 0.0, 0.125)]);
+        assert_eq!(merge_sorted(&[], &b[..1]), vec![(0, 0.0, 0.5)]);
+        assert!(merge_sorted(&[], &[]).is_empty());
+    }
+
+    #[test]
+    fn left_join_keeps_the_left_docs() {
+        let a = [(1, 1.0), (4, 4.0), (7, 7.0)];
+        let b = [(0, 0.5), (4, 0.25), (9, 0.125)];
+        assert_eq!(super::left_join(&a, &b), vec![(1, 1.0, 0.0), (4, 4.0, 0.25), (7, 7.0, 0.0)]);
+        assert!(super::left_join(&[], &b).is_empty());
     }
 }

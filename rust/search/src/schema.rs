@@ -6,8 +6,7 @@
 
 use tantivy::schema::Value as _;
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST,
-    INDEXED, STORED, STRING,
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::TantivyDocument;
 
@@ -86,32 +85,20 @@ impl Config {
         let mut seen = std::collections::HashSet::new();
         for (name, weight) in &self.text_fields {
             if !(weight.is_finite() && *weight > 0.0) {
-                return Err(Error::invalid(
-                    "text",
-                    format!("weight of {name:?} must be a positive number, got {weight}"),
-                ));
+                return Err(Error::invalid("text", format!("weight of {name:?} must be a positive number, got {weight}")));
             }
             if name.is_empty() || !seen.insert(name.as_str()) {
-                return Err(Error::invalid(
-                    "text",
-                    format!("field {name:?} is empty or repeated"),
-                ));
+                return Err(Error::invalid("text", format!("field {name:?} is empty or repeated")));
             }
         }
         for (name, _) in &self.filter_fields {
             if name.is_empty() || !seen.insert(name.as_str()) {
-                return Err(Error::invalid(
-                    "filters",
-                    format!("field {name:?} is empty or repeated"),
-                ));
+                return Err(Error::invalid("filters", format!("field {name:?} is empty or repeated")));
             }
         }
         if let Some(stock) = &self.stock_field {
             if self.filter(stock).map(|(_, kind)| kind) != Some(FilterKind::Bool) {
-                return Err(Error::invalid(
-                    "stock",
-                    format!("{stock:?} is not a boolean filter field"),
-                ));
+                return Err(Error::invalid("stock", format!("{stock:?} is not a boolean filter field")));
             }
         }
         Ok(())
@@ -120,84 +107,47 @@ impl Config {
     /// The position and type of the filter field `name`.
     #[must_use]
     pub fn filter(&self, name: &str) -> Option<(usize, FilterKind)> {
-        self.filter_fields
-            .iter()
-            .position(|(n, _)| n == name)
-            .map(|i| (i, self.filter_fields[i].1))
+        self.filter_fields.iter().position(|(n, _)| n == name).map(|i| (i, self.filter_fields[i].1))
     }
 
     pub(crate) fn schema(&self) -> (Schema, Fields) {
         let mut builder = Schema::builder();
         let id = builder.add_text_field(ID, STRING | STORED | FAST);
-        let popularity =
-            builder.add_f64_field(POPULARITY, NumericOptions::default() | FAST | STORED);
-        let indexing = TextFieldIndexing::default()
-            .set_tokenizer(ANALYZER_NAME)
-            .set_index_option(IndexRecordOption::WithFreqs);
-        let text_options = TextOptions::default()
-            .set_indexing_options(indexing)
-            .set_stored();
-        let text = (0..self.text_fields.len())
-            .map(|i| builder.add_text_field(&format!("t{i}"), text_options.clone()))
-            .collect();
+        let popularity = builder.add_f64_field(POPULARITY, NumericOptions::default() | FAST | STORED);
+        let indexing = TextFieldIndexing::default().set_tokenizer(ANALYZER_NAME).set_index_option(IndexRecordOption::WithFreqs);
+        let text_options = TextOptions::default().set_indexing_options(indexing).set_stored();
+        let text = (0..self.text_fields.len()).map(|i| builder.add_text_field(&format!("t{i}"), text_options.clone())).collect();
         let filters = self
             .filter_fields
             .iter()
             .enumerate()
             .map(|(i, (_, kind))| match kind {
                 FilterKind::Str => builder.add_text_field(&filter_name(i), STRING | STORED | FAST),
-                FilterKind::Number => builder.add_f64_field(
-                    &filter_name(i),
-                    NumericOptions::default() | INDEXED | FAST | STORED,
-                ),
-                FilterKind::Bool => builder.add_bool_field(
-                    &filter_name(i),
-                    NumericOptions::default() | INDEXED | FAST | STORED,
-                ),
+                FilterKind::Number => builder.add_f64_field(&filter_name(i), NumericOptions::default() | INDEXED | FAST | STORED),
+                FilterKind::Bool => builder.add_bool_field(&filter_name(i), NumericOptions::default() | INDEXED | FAST | STORED),
             })
             .collect();
-        (
-            builder.build(),
-            Fields {
-                id,
-                popularity,
-                text,
-                filters,
-            },
-        )
+        (builder.build(), Fields { id, popularity, text, filters })
     }
 
     /// Checks that a product fits this configuration.
     pub(crate) fn check_product(&self, product: &Product) -> Result<()> {
-        if product.texts.len() != self.text_fields.len()
-            || product.values.len() != self.filter_fields.len()
-        {
-            return Err(Error::invalid(
-                "products",
-                format!("product {:?} does not have one value per field", product.id),
-            ));
+        if product.texts.len() != self.text_fields.len() || product.values.len() != self.filter_fields.len() {
+            return Err(Error::invalid("products", format!("product {:?} does not have one value per field", product.id)));
         }
         if !product.popularity.is_finite() {
-            return Err(Error::invalid(
-                "popularity",
-                format!("product {:?}: popularity is not finite", product.id),
-            ));
+            return Err(Error::invalid("popularity", format!("product {:?}: popularity is not finite", product.id)));
         }
         for ((name, kind), value) in self.filter_fields.iter().zip(&product.values) {
             let fits = match (kind, value) {
-                (_, Value::Missing)
-                | (FilterKind::Str, Value::Str(_))
-                | (FilterKind::Bool, Value::Bool(_)) => true,
+                (_, Value::Missing) | (FilterKind::Str, Value::Str(_)) | (FilterKind::Bool, Value::Bool(_)) => true,
                 (FilterKind::Number, Value::Number(x)) => x.is_finite(),
                 _ => false,
             };
             if !fits {
                 return Err(Error::invalid(
                     "products",
-                    format!(
-                        "product {:?}: {name:?} must be {kind:?}, got {value:?}",
-                        product.id
-                    ),
+                    format!("product {:?}: {name:?} must be {kind:?}, got {value:?}", product.id),
                 ));
             }
         }
@@ -230,45 +180,29 @@ impl Fields {
 
     /// The product a stored document was made from.
     pub(crate) fn product(&self, config: &Config, doc: &TantivyDocument) -> Product {
-        let text_of = |field: Field| {
-            doc.get_first(field)
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        };
+        let text_of = |field: Field| doc.get_first(field).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         let values = self
             .filters
             .iter()
             .zip(&config.filter_fields)
             .map(|(field, (_, kind))| match kind {
                 FilterKind::Str => {
-                    let all: Vec<String> = doc
-                        .get_all(*field)
-                        .filter_map(|v| v.as_str().map(str::to_owned))
-                        .collect();
+                    let all: Vec<String> = doc.get_all(*field).filter_map(|v| v.as_str().map(str::to_owned)).collect();
                     if all.is_empty() {
                         Value::Missing
                     } else {
                         Value::Str(all)
                     }
                 }
-                FilterKind::Number => doc
-                    .get_first(*field)
-                    .and_then(|v| v.as_f64())
-                    .map_or(Value::Missing, Value::Number),
-                FilterKind::Bool => doc
-                    .get_first(*field)
-                    .and_then(|v| v.as_bool())
-                    .map_or(Value::Missing, Value::Bool),
+                FilterKind::Number => doc.get_first(*field).and_then(|v| v.as_f64()).map_or(Value::Missing, Value::Number),
+                FilterKind::Bool => doc.get_first(*field).and_then(|v| v.as_bool()).map_or(Value::Missing, Value::Bool),
             })
             .collect();
         Product {
             id: text_of(self.id),
             texts: self.text.iter().map(|f| text_of(*f)).collect(),
             values,
-            popularity: doc
-                .get_first(self.popularity)
-                .and_then(|v| v.as_f64())
-                .unwrap_or(0.0),
+            popularity: doc.get_first(self.popularity).and_then(|v| v.as_f64()).unwrap_or(0.0),
         }
     }
 }

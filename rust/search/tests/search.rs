@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use shoprec_search::{
-    Condition, Config, Error, Filter, FilterKind, Product, SearchIndex, SearchQuery, Value,
-};
+use shoprec_search::{Condition, Config, Error, Filter, FilterKind, Product, SearchIndex, SearchQuery, Value};
 
 fn config(title_weight: f32) -> Config {
     Config {
@@ -23,11 +21,7 @@ fn product(id: &str, title: &str, category: &str, price: f64, in_stock: bool) ->
     Product {
         id: id.into(),
         texts: vec![title.into(), String::new()],
-        values: vec![
-            Value::Str(vec![category.into()]),
-            Value::Number(price),
-            Value::Bool(in_stock),
-        ],
+        values: vec![Value::Str(vec![category.into()]), Value::Number(price), Value::Bool(in_stock)],
         popularity: price,
     }
 }
@@ -41,12 +35,7 @@ fn catalogue() -> Vec<Product> {
 }
 
 fn query(text: &str) -> SearchQuery {
-    SearchQuery {
-        text: text.into(),
-        typos: true,
-        limit: 10,
-        ..SearchQuery::default()
-    }
+    SearchQuery { text: text.into(), typos: true, limit: 10, ..SearchQuery::default() }
 }
 
 fn built(products: &[Product], title_weight: f32) -> SearchIndex {
@@ -69,21 +58,30 @@ fn bm25_matches_a_hand_computation() {
         let index = built(&catalogue(), weight);
         let out = index.search(&query("shoes")).unwrap();
         let avg = 7.0 / 3.0;
-        let expected = [
-            ("d2", bm25(3.0, 2.0, 2.0, 3.0, avg)),
-            ("d1", bm25(3.0, 2.0, 1.0, 2.0, avg)),
-        ];
+        let expected = [("d2", bm25(3.0, 2.0, 2.0, 3.0, avg)), ("d1", bm25(3.0, 2.0, 1.0, 2.0, avg))];
         assert_eq!(out.hits.len(), 2);
         for (hit, (id, score)) in out.hits.iter().zip(expected) {
             assert_eq!(hit.id, id);
-            assert!(
-                (f64::from(hit.text) - f64::from(weight) * score).abs() < 1e-5,
-                "{} vs {}",
-                hit.text,
-                score
-            );
+            assert!((f64::from(hit.text) - f64::from(weight) * score).abs() < 1e-5, "{} vs {}", hit.text, score);
         }
         assert_eq!(out.total, 2);
+    }
+}
+
+#[test]
+fn words_matched_scale_the_score() {
+    let index = built(&catalogue(), 1.0);
+    let out = index.search(&query("red shoes")).unwrap();
+    let avg = 7.0 / 3.0;
+    let red = |len: f64| bm25(3.0, 2.0, 1.0, len, avg);
+    let shoes = |tf: f64, len: f64| bm25(3.0, 2.0, tf, len, avg);
+    // d1 has both words; d2 and d3 one of two, so (1/2)^3 of their BM25.
+    let expected = [("d1", red(2.0) + shoes(1.0, 2.0)), ("d2", shoes(2.0, 3.0) / 8.0), ("d3", red(2.0) / 8.0)];
+    assert_eq!(out.hits.len(), 3);
+    assert_eq!(out.hits[0].id, "d1");
+    for (id, score) in expected {
+        let hit = out.hits.iter().find(|h| h.id == id).unwrap();
+        assert!((f64::from(hit.text) - score).abs() < 1e-5, "{id}: {} vs {score}", hit.text);
     }
 }
 
@@ -98,13 +96,7 @@ fn fuzzy_by_length_and_exact_first() {
     ];
     let index = built(&products, 1.0);
     let ids = |q: &str, typos: bool| -> Vec<String> {
-        index
-            .search(&SearchQuery { typos, ..query(q) })
-            .unwrap()
-            .hits
-            .into_iter()
-            .map(|h| h.id)
-            .collect()
+        index.search(&SearchQuery { typos, ..query(q) }).unwrap().hits.into_iter().map(|h| h.id).collect()
     };
     assert_eq!(ids("snaekers", true), vec!["a"]); // a swap is one edit
     assert_eq!(ids("snaekers", false), Vec::<String>::new());
@@ -137,29 +129,12 @@ fn filters_and_facets_against_brute_force() {
     }
     let index = built(&products, 2.0);
     let filters = vec![
-        Filter {
-            field: "category".into(),
-            condition: Condition::AnyOf(vec!["shoes".into(), "bags".into(), "nope".into()]),
-        },
-        Filter {
-            field: "price".into(),
-            condition: Condition::Range {
-                min: Some(10.0),
-                max: Some(40.0),
-            },
-        },
-        Filter {
-            field: "in_stock".into(),
-            condition: Condition::Bool(true),
-        },
+        Filter { field: "category".into(), condition: Condition::AnyOf(vec!["shoes".into(), "bags".into(), "nope".into()]) },
+        Filter { field: "price".into(), condition: Condition::Range { min: Some(10.0), max: Some(40.0) } },
+        Filter { field: "in_stock".into(), condition: Condition::Bool(true) },
     ];
     let out = index
-        .search(&SearchQuery {
-            filters,
-            facets: vec!["category".into(), "in_stock".into()],
-            limit: 100,
-            ..query("red")
-        })
+        .search(&SearchQuery { filters, facets: vec!["category".into(), "in_stock".into()], limit: 100, ..query("red") })
         .unwrap();
     let expected: Vec<&Product> = products
         .iter()
@@ -175,79 +150,36 @@ fn filters_and_facets_against_brute_force() {
     got.sort_unstable();
     want.sort_unstable();
     assert_eq!(got, want);
-    let shoes = expected
-        .iter()
-        .filter(|p| p.values[0] == Value::Str(vec!["shoes".into()]))
-        .count() as u64;
+    let shoes = expected.iter().filter(|p| p.values[0] == Value::Str(vec!["shoes".into()])).count() as u64;
     let categories = &out.facets[0].1;
     assert!(categories.contains(&("shoes".to_owned(), shoes)));
-    assert_eq!(
-        out.facets[1].1,
-        vec![("true".to_owned(), expected.len() as u64)]
-    );
+    assert_eq!(out.facets[1].1, vec![("true".to_owned(), expected.len() as u64)]);
 }
 
 #[test]
 fn bad_filters_are_refused() {
     let index = built(&catalogue(), 1.0);
     let bad = |field: &str, condition: Condition| {
-        let filters = vec![Filter {
-            field: field.into(),
-            condition,
-        }];
-        index.search(&SearchQuery {
-            filters,
-            ..query("red")
-        })
+        let filters = vec![Filter { field: field.into(), condition }];
+        index.search(&SearchQuery { filters, ..query("red") })
     };
-    assert!(matches!(
-        bad("colour", Condition::Bool(true)),
-        Err(Error::InvalidArgument { .. })
-    ));
-    assert!(matches!(
-        bad("price", Condition::AnyOf(vec!["x".into()])),
-        Err(Error::InvalidArgument { .. })
-    ));
-    assert!(matches!(
-        bad("category", Condition::Bool(true)),
-        Err(Error::InvalidArgument { .. })
-    ));
-    assert!(matches!(
-        bad(
-            "price",
-            Condition::Range {
-                min: Some(f64::NAN),
-                max: None
-            }
-        ),
-        Err(Error::InvalidArgument { .. })
-    ));
-    let facets = SearchQuery {
-        facets: vec!["price".into()],
-        ..query("red")
-    };
+    assert!(matches!(bad("colour", Condition::Bool(true)), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(bad("price", Condition::AnyOf(vec!["x".into()])), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(bad("category", Condition::Bool(true)), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(bad("price", Condition::Range { min: Some(f64::NAN), max: None }), Err(Error::InvalidArgument { .. })));
+    let facets = SearchQuery { facets: vec!["price".into()], ..query("red") };
     assert!(index.search(&facets).is_err());
 }
 
 fn snapshot(index: &SearchIndex, q: &str) -> Vec<(String, u32)> {
-    index
-        .search(&query(q))
-        .unwrap()
-        .hits
-        .into_iter()
-        .map(|h| (h.id, (h.text * 1e4).round() as u32))
-        .collect()
+    index.search(&query(q)).unwrap().hits.into_iter().map(|h| (h.id, (h.text * 1e4).round() as u32)).collect()
 }
 
 #[test]
 fn writes_equal_a_rebuild() {
     let index = built(&catalogue(), 2.0);
-    index
-        .add(&[product("d4", "green shoes", "shoes", 10.0, true)])
-        .unwrap();
-    index
-        .update(&[product("d1", "red boots", "boots", 35.0, true)])
-        .unwrap();
+    index.add(&[product("d4", "green shoes", "shoes", 10.0, true)]).unwrap();
+    index.update(&[product("d1", "red boots", "boots", 35.0, true)]).unwrap();
     assert_eq!(index.delete(&["d3".into(), "missing".into()]).unwrap(), 1);
     assert_eq!(index.set_stock(&["d2".into()], true).unwrap(), 1);
     let rebuilt = built(
@@ -262,18 +194,9 @@ fn writes_equal_a_rebuild() {
         assert_eq!(snapshot(&index, q), snapshot(&rebuilt, q), "{q}");
     }
     assert_eq!(index.products().unwrap(), rebuilt.products().unwrap());
-    assert!(matches!(
-        index.add(&[product("d1", "x", "x", 1.0, true)]),
-        Err(Error::InvalidArgument { .. })
-    ));
-    assert!(matches!(
-        index.update(&[product("zz", "x", "x", 1.0, true)]),
-        Err(Error::UnknownId(_))
-    ));
-    assert!(matches!(
-        index.set_stock(&["zz".into()], true),
-        Err(Error::UnknownId(_))
-    ));
+    assert!(matches!(index.add(&[product("d1", "x", "x", 1.0, true)]), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(index.update(&[product("zz", "x", "x", 1.0, true)]), Err(Error::UnknownId(_))));
+    assert!(matches!(index.set_stock(&["zz".into()], true), Err(Error::UnknownId(_))));
 }
 
 #[test]
@@ -281,34 +204,14 @@ fn queries_never_fail() {
     let index = built(&catalogue(), 2.0);
     let long = "shoes ".repeat(2_000);
     let long_word = "x".repeat(10_000);
-    for q in [
-        "",
-        "   ",
-        "!!!",
-        "\u{1F600}\u{1F45F}",
-        "\u{0}\u{7}\n\t",
-        &long,
-        &long_word,
-        "红色shoes кроссовки 靴子 ﾀﾞ",
-        "\u{FFFD}",
-    ] {
+    for q in
+        ["", "   ", "!!!", "\u{1F600}\u{1F45F}", "\u{0}\u{7}\n\t", &long, &long_word, "红色shoes кроссовки 靴子 ﾀﾞ", "\u{FFFD}"]
+    {
         index.search(&query(q)).unwrap();
     }
-    let browse = index
-        .search(&SearchQuery {
-            browse_if_empty: true,
-            ..query("!!")
-        })
-        .unwrap();
+    let browse = index.search(&SearchQuery { browse_if_empty: true, ..query("!!") }).unwrap();
     assert!(browse.browsed);
-    assert_eq!(
-        browse
-            .hits
-            .iter()
-            .map(|h| h.id.as_str())
-            .collect::<Vec<_>>(),
-        vec!["d2", "d1", "d3"]
-    );
+    assert_eq!(browse.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), vec!["d2", "d1", "d3"]);
 }
 
 #[test]
@@ -322,24 +225,16 @@ fn save_and_load_search_the_same() {
     for q in ["shoes", "red", "blue shoes"] {
         assert_eq!(snapshot(&index, q), snapshot(&loaded, q));
     }
-    assert!(matches!(
-        SearchIndex::load(&dir.join("nope"), &config(2.0), None, 1),
-        Err(Error::CorruptData(_))
-    ));
+    assert!(matches!(SearchIndex::load(&dir.join("nope"), &config(2.0), None, 1), Err(Error::CorruptData(_))));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn concurrent_searches_while_stock_changes() {
-    let products: Vec<Product> = (0..200)
-        .map(|i| product(&format!("p{i}"), "red shoes", "shoes", f64::from(i), true))
-        .collect();
+    let products: Vec<Product> = (0..200).map(|i| product(&format!("p{i}"), "red shoes", "shoes", f64::from(i), true)).collect();
     let index = Arc::new(built(&products, 1.0));
     let in_stock_only = SearchQuery {
-        filters: vec![Filter {
-            field: "in_stock".into(),
-            condition: Condition::Bool(true),
-        }],
+        filters: vec![Filter { field: "in_stock".into(), condition: Condition::Bool(true) }],
         limit: 300,
         ..query("shoes")
     };
