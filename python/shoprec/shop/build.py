@@ -197,9 +197,9 @@ def build_parts(products: Any, events: Any, *, config: ShopConfig, sales: Any = 
         if config.search:
             with steps.step("indexing products for search"):
                 if search_part.available():
-                    popularity = _popularity(inter)
+                    # Popularity from the segments: overall reach, and within the shopper's segment.
                     search = search_part.build(products, id_column=config.id, text=config.text, filters=config.filters,
-                                               keyword_model=keywords, recommender=knn, popularity=popularity,
+                                               keyword_model=keywords, recommender=knn, popularity=segments,
                                                num_threads=config.num_threads)
                 else:
                     logger.warning("%s", search_part.NOT_AVAILABLE)
@@ -221,11 +221,6 @@ def build_parts(products: Any, events: Any, *, config: ShopConfig, sales: Any = 
     return Parts(catalogue=catalogue, interactions=inter, recommender=knn, popular=popular, segments=segments,
                  keywords=keywords, search=search, coupons=coupon_part, rates=rates, config=config,
                  reports={"build": build, "cleaning": cleaning, "evaluation": evaluation_report})
-
-
-def _popularity(inter: Interactions) -> Dict[Any, float]:
-    counts = np.bincount(inter.items, minlength=inter.n_items).astype(np.float64)
-    return dict(zip(inter.item_ids.tolist(), counts.tolist()))
 
 
 def _coupon_interactions(coupons: Coupons) -> Interactions:

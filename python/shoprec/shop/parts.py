@@ -128,9 +128,8 @@ class Parts:
             coupons = Coupons.from_arrays(arrays, model)
         search = None
         if parts.get("search"):
-            counts = np.bincount(interactions.items, minlength=interactions.n_items).astype(np.float64)
             search = search_part.from_directory(saved.root, keyword_model=keywords, recommender=recommender,
-                                                popularity=dict(zip(interactions.item_ids.tolist(), counts.tolist())))
+                                                popularity=popular.segments)
         return cls(catalogue=catalogue, interactions=interactions, recommender=recommender, popular=popular,
                    segments=popular.segments, keywords=keywords, search=search, coupons=coupons,
                    rates=arrays.get("rates"), config=ShopConfig.of(_config(meta["config"])), reports=meta["reports"])

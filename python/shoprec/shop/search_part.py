@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict
 
 from ..errors import UnavailableError
 
@@ -36,13 +36,13 @@ def available() -> bool:
 
 
 def build(products: Any, *, id_column: str, text: Any, filters: Any, keyword_model: Any, recommender: Any,
-          popularity: Mapping[Any, float], num_threads: int) -> Any:
+          popularity: Any, num_threads: int) -> Any:
     if not available():
         raise UnavailableError(NOT_AVAILABLE)
     text = [c for c in text if c in products.columns]
     filters = [c for c in filters if c in products.columns]
     return SearchIndex.build(products, id=id_column, text=tuple(text), filters=tuple(filters),
-                             keyword_model=keyword_model, recommender=recommender, popularity=dict(popularity),
+                             keyword_model=keyword_model, recommender=recommender, popularity=popularity,
                              num_threads=num_threads)
 
 
@@ -61,8 +61,8 @@ def to_files(index: Any) -> Dict[str, bytes]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def from_directory(root: Path, *, keyword_model: Any, recommender: Any, popularity: Optional[Mapping[Any, float]]) -> Any:
+def from_directory(root: Path, *, keyword_model: Any, recommender: Any, popularity: Any) -> Any:
     if not available():
         raise UnavailableError(NOT_AVAILABLE + f" (the shop at {os.fspath(root)} has an index, but it cannot be opened)")
     return SearchIndex.load(root / PREFIX.rstrip("/"), keyword_model=keyword_model, recommender=recommender,
-                            popularity=None if popularity is None else dict(popularity))
+                            popularity=popularity)
