@@ -121,3 +121,19 @@ def test_demo_small(tmp_path):
     for part in ("Recommended for", "Similar to", "Interest segments", "Evaluation", "Coupons", "Restock"):
         assert part in text
     assert (tmp_path / "demo" / "manifest.json").is_file()
+
+
+def test_serve_runs_the_flask_example(built, monkeypatch):
+    flask = pytest.importorskip("flask")
+    pytest.importorskip("prometheus_client")
+    started = {}
+
+    def fake_run(app, host=None, port=None, **options):
+        started.update(host=host, port=port, client=app.test_client())
+
+    monkeypatch.setattr(flask.Flask, "run", fake_run)
+    code, text = run("serve", str(built), "--port", "8123", "-q")
+    assert code == 0 and "http://127.0.0.1:8123/" in text
+    assert started["port"] == 8123
+    response = started["client"].get("/recommend/stranger?k=2")
+    assert response.status_code == 200 and response.get_json()["reason"] == "unknown_user"
