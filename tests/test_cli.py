@@ -137,3 +137,26 @@ def test_serve_runs_the_flask_example(built, monkeypatch):
     assert started["port"] == 8123
     response = started["client"].get("/recommend/stranger?k=2")
     assert response.status_code == 200 and response.get_json()["reason"] == "unknown_user"
+
+
+def test_movielens_build_with_integer_ids(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    users = np.repeat(np.arange(1, 81), 12)
+    movies = np.concatenate([rng.choice(np.arange(1, 41), 12, replace=False) for _ in range(80)])
+    lines = ["userId,movieId,rating,timestamp"] + [
+        f"{u},{m},{rng.integers(1, 6)},{964982703 + i}" for i, (u, m) in enumerate(zip(users, movies))]
+    (tmp_path / "ratings.csv").write_text("\n".join(lines) + "\n")
+    genres = ["Comedy", "Drama", "Action|Thriller", "Animation"]
+    (tmp_path / "movies.csv").write_text("movieId,title,genres\n" + "".join(
+        f"{m},Movie {m} (1995),{genres[m % 4]}\n" for m in range(1, 41)))
+    code, text = run("build", "--movielens", str(tmp_path), "--config", '{"keywords": false, "n_segments": 2}',
+                     "--out", str(tmp_path / "shop"), "-q")
+    assert code == 0, text
+    code, text = run("recommend", str(tmp_path / "shop"), "7", "-k", "3", "--json")
+    answer = json.loads(text)
+    assert code == 0 and answer["part"] == "itemknn" and len(answer["items"]) == 3
+    assert all(isinstance(row["id"], int) for row in answer["items"])
+    code, text = run("similar", str(tmp_path / "shop"), "5", "--json")
+    assert code == 0 and json.loads(text)["items"]

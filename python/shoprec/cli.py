@@ -215,11 +215,12 @@ def cmd_build(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_recommend(args: argparse.Namespace, out: TextIO) -> int:
     shop = _load(args.shop)
     catalogue = "coupons" if args.coupons else "products"
-    answer = shop.recommend(args.user, args.k, catalogue=catalogue, include_out_of_stock=args.include_out_of_stock)
+    user = shop.user_id(args.user)
+    answer = shop.recommend(user, args.k, catalogue=catalogue, include_out_of_stock=args.include_out_of_stock)
     result = _answer(shop, answer)
     if not args.coupons:
         for row in result["items"]:
-            row["why"] = shop.explain(args.user, row["id"])["text"]
+            row["why"] = shop.explain(user, row["id"])["text"]
     if args.json:
         _json(out, result)
         return 0
@@ -230,11 +231,12 @@ def cmd_recommend(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_similar(args: argparse.Namespace, out: TextIO) -> int:
     shop = _load(args.shop)
-    answer = shop.similar(args.item, args.k)
+    item = shop.item_id(args.item)
+    answer = shop.similar(item, args.k)
     if args.json:
         _json(out, _answer(shop, answer))
         return 0
-    _print(out, f"Similar to {shop.product(args.item)['title']} ({_why(answer)}):")
+    _print(out, f"Similar to {shop.product(item)['title']} ({_why(answer)}):")
     _rows(out, shop.describe(answer), ("id", "title", "score"))
     return 0
 
@@ -246,7 +248,8 @@ def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
         filters["category"] = args.category
     if args.max_price is not None:
         filters["price"] = (None, args.max_price)
-    results = shop.search(args.query, user=args.user, k=args.k, filters=filters or None, facets=["category", "brand"])
+    user = None if args.user is None else shop.user_id(args.user)
+    results = shop.search(args.query, user=user, k=args.k, filters=filters or None, facets=["category", "brand"])
     result = _answer(shop, results)
     if args.json:
         _json(out, result)

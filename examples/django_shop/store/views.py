@@ -99,15 +99,16 @@ def _answer(shop: Any, answer: Any) -> Dict[str, Any]:
 def recommend(request: HttpRequest, user: str) -> Dict[str, Any]:
     shop = get_shop()
     catalogue = "coupons" if request.GET.get("coupons") in ("1", "true", "yes") else "products"
-    answer = shop.recommend(user, _int_arg(request, "k", 10), catalogue=catalogue)
+    answer = shop.recommend(shop.user_id(user), _int_arg(request, "k", 10), catalogue=catalogue)
     return dict(user=user, **_answer(shop, answer))
 
 
 @api("GET")
 def similar(request: HttpRequest, item: str) -> Dict[str, Any]:
     shop = get_shop()
-    answer = shop.similar(item, _int_arg(request, "k", 10))
-    return dict(item=shop.product(item), **_answer(shop, answer))
+    item_id = shop.item_id(item)
+    answer = shop.similar(item_id, _int_arg(request, "k", 10))
+    return dict(item=shop.product(item_id), **_answer(shop, answer))
 
 
 @api("GET")
@@ -119,7 +120,7 @@ def search(request: HttpRequest) -> Dict[str, Any]:
     if max_price is not None:
         filters["price"] = (None, max_price)
     user = request.GET.get("user") or None
-    results = shop.search(query, user=user, k=_int_arg(request, "k", 20), filters=filters or None,
+    results = shop.search(query, user=None if user is None else shop.user_id(user), k=_int_arg(request, "k", 20), filters=filters or None,
                           facets=["category", "brand"])
     return dict(query=query, user=user, **_answer(shop, results))
 

@@ -163,14 +163,15 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     def recommend(user: str) -> Response:
         s = shop()
         catalogue = "coupons" if request.args.get("coupons") in ("1", "true", "yes") else "products"
-        answer = s.recommend(user, _int_arg("k", 10), catalogue=catalogue)
+        answer = s.recommend(s.user_id(user), _int_arg("k", 10), catalogue=catalogue)
         return jsonify(dict(user=user, **_answer(s, answer)))
 
     @app.get("/similar/<item>")
     def similar(item: str) -> Response:
         s = shop()
-        answer = s.similar(item, _int_arg("k", 10))
-        return jsonify(dict(item=s.product(item), **_answer(s, answer)))
+        item_id = s.item_id(item)
+        answer = s.similar(item_id, _int_arg("k", 10))
+        return jsonify(dict(item=s.product(item_id), **_answer(s, answer)))
 
     @app.get("/search")
     def search() -> Response:
@@ -184,7 +185,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         if max_price is not None:
             filters["price"] = (None, max_price)
         user = request.args.get("user") or None
-        results = s.search(query, user=user, k=_int_arg("k", 20), filters=filters or None,
+        results = s.search(query, user=None if user is None else s.user_id(user), k=_int_arg("k", 20), filters=filters or None,
                            facets=["category", "brand"])
         body = dict(query=query, user=user, **_answer(s, results))
         return jsonify(body)

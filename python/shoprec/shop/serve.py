@@ -16,6 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+import numpy as np
+
 
 from .._validate import check_k
 from ..errors import DTypeError, InvalidArgumentError, UnavailableError, UnknownIdError
@@ -71,6 +73,14 @@ class ShopRecommendations(Recommendations):
     def __repr__(self) -> str:
         why = f", reason={self.reason!r}" if self.reason else ""
         return f"ShopRecommendations(part={self.part!r}, source={self.source!r}{why}, {self.to_list()!r})"
+
+
+def _coerce(text: Any, ids: np.ndarray) -> Any:
+    if isinstance(text, str) and ids.dtype.kind in "iu":
+        digits = text[1:] if text.startswith("-") else text
+        if digits.isdigit() and digits.isascii():
+            return int(text)
+    return text
 
 
 def _history_list(items: Any) -> List[Any]:
@@ -396,6 +406,15 @@ class Shop:
         coupons = str(getattr(answer, "part", "")).startswith("coupons")
         lookup = parts.coupons.describe if coupons and parts.coupons is not None else parts.catalogue.describe
         return [dict(lookup(item), score=round(score, 5)) for item, score in answer]
+
+    def user_id(self, text: Any) -> Any:
+        """A shopper id typed in a URL or a shell (always a str) as this shop's ids are: an int
+        when the shop's shoppers have integer ids (MovieLens), else unchanged."""
+        return _coerce(text, self._parts.interactions.user_ids)
+
+    def item_id(self, text: Any) -> Any:
+        """A product id from a URL or a shell, as this shop's product ids are (see :meth:`user_id`)."""
+        return _coerce(text, self._parts.catalogue.ids)
 
     def as_dict(self, answer: Any) -> Dict[str, Any]:
         """An answer as JSON-ready data: ``part``, ``source`` (``"model"`` or ``"fallback"``),
