@@ -313,14 +313,14 @@ class TestCosineSearchesAgainstNaiveNumpy:
             np.testing.assert_allclose(got.scores, sims[order[:5]], rtol=1e-6)
 
     def test_searches_survive_save_and_load(self, data, tmp_path):
-        for model in (UserKNN(6, similarity="cosine").fit(data), ItemKNN(6, similarity="cosine").fit(data)):
-            path = tmp_path / f"{type(model).__name__}.shoprec"
-            model.save(path)
+        for fitted in (UserKNN(6, similarity="cosine").fit(data), ItemKNN(6, similarity="cosine").fit(data)):
+            path = tmp_path / f"{type(fitted).__name__}.shoprec"
+            fitted.save(path)
             loaded = shoprec.load(path)
-            assert loaded.similar_items(data.item_ids[3], 5) == model.similar_items(data.item_ids[3], 5)
-            assert loaded.similar_users(data.user_ids[3], 5) == model.similar_users(data.user_ids[3], 5)
+            assert loaded.similar_items(data.item_ids[3], 5) == fitted.similar_items(data.item_ids[3], 5)
+            assert loaded.similar_users(data.user_ids[3], 5) == fitted.similar_users(data.user_ids[3], 5)
             history = data.item_ids[:6]
-            assert loaded.recommend_for_history(history, 5) == model.recommend_for_history(history, 5)
+            assert loaded.recommend_for_history(history, 5) == fitted.recommend_for_history(history, 5)
 
 
 @pytest.mark.parametrize("kwargs, error", [
