@@ -105,6 +105,7 @@ class _KNN(_Model):
         """The neighbours, similarity, weighting and normalisation exponent ``fit`` uses on
         explicit (``explicit=True``) or implicit data: the arguments given, the data kind's
         defaults for the rest (see the class docstring)."""
+        chosen: Dict[str, Any]
         if self.similarity is None and not explicit:
             chosen = dict(IMPLICIT_DEFAULTS["items" if self._item_based else "users"])
         else:

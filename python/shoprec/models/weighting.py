@@ -46,10 +46,14 @@ def bm25_weight(matrix: sp.csr_matrix, k1: float = 1.2, b: float = 0.75) -> sp.c
     """BM25 weight of every stored entry (rows documents, columns terms); see the module doc."""
     matrix = sp.csr_matrix(matrix, dtype=np.float64)
     row_sums = np.asarray(matrix.sum(axis=1)).ravel()
-    mean_length = row_sums.mean() if len(row_sums) else 0.0
-    length_norm = (1.0 - b) + (b * row_sums / mean_length if mean_length > 0 else 0.0)
+    mean_length = float(row_sums.mean()) if len(row_sums) else 0.0
+    ratio = row_sums / mean_length if mean_length > 0 else np.zeros_like(row_sums)
+    length_norm: np.ndarray = (1.0 - b) + b * ratio
     x = matrix.data
-    data = x * (k1 + 1.0) / (k1 * length_norm[_rows_of(matrix)] + x) * _idf(matrix)[matrix.indices]
+    denominator = k1 * length_norm[_rows_of(matrix)] + x
+    # 0 / 0 (a stored zero in an all-zero row with b = 1, or k1 = 0) weighs 0.
+    saturated = np.divide(x * (k1 + 1.0), denominator, out=np.zeros_like(x), where=denominator != 0)
+    data = saturated * _idf(matrix)[matrix.indices]
     return sp.csr_matrix((data, matrix.indices.copy(), matrix.indptr.copy()), shape=matrix.shape)
 
 
