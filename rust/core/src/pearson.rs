@@ -104,7 +104,14 @@ pub enum Similarity {
 }
 
 impl Similarity {
-    pub const NAMES: [&'static str; 6] = ["pearson", "cosine", "adjusted_cosine", "cosine_corated", "msd", "dot"];
+    pub const NAMES: [&'static str; 6] = [
+        "pearson",
+        "cosine",
+        "adjusted_cosine",
+        "cosine_corated",
+        "msd",
+        "dot",
+    ];
 
     /// Parses `"pearson"`, `"cosine"`, `"adjusted_cosine"`, `"cosine_corated"`, `"msd"` or `"dot"`.
     ///
