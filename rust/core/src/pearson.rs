@@ -107,14 +107,7 @@ pub enum Similarity {
 }
 
 impl Similarity {
-    pub const NAMES: [&'static str; 6] = [
-        "pearson",
-        "cosine",
-        "adjusted_cosine",
-        "cosine_corated",
-        "msd",
-        "dot",
-    ];
+    pub const NAMES: [&'static str; 6] = ["pearson", "cosine", "adjusted_cosine", "cosine_corated", "msd", "dot"];
 
     /// Parses `"pearson"`, `"cosine"`, `"adjusted_cosine"`, `"cosine_corated"`, `"msd"` or `"dot"`.
     ///
@@ -128,10 +121,7 @@ impl Similarity {
             "cosine_corated" => Ok(Similarity::CosineCorated),
             "msd" => Ok(Similarity::Msd),
             "dot" => Ok(Similarity::Dot),
-            other => Err(Error::invalid(
-                "similarity",
-                format!("must be one of {}, got {other:?}", Similarity::NAMES.join(", ")),
-            )),
+            other => Err(Error::invalid("similarity", format!("must be one of {}, got {other:?}", Similarity::NAMES.join(", ")))),
         }
     }
 }
