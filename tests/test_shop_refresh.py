@@ -269,3 +269,50 @@ def test_save_after_refresh_then_load(saved, data, tmp_path):
     # And the loaded shop keeps refreshing.
     loaded.record_event(users[0], data.products["id"].iloc[0], "cart")
     assert loaded.refresh()["applied"] == 1
+
+
+def test_refresh_of_a_ratings_shop_with_integer_ids():
+    """A MovieLens-like shop: integer ids, ratings; a re-rated pair takes the latest rating."""
+    rng = np.random.default_rng(5)
+    n_users, n_items, n = 60, 80, 1500
+    products = pd.DataFrame({"id": np.arange(n_items), "title": [f"film {i}" for i in range(n_items)],
+                             "category": [f"genre{i % 4}" for i in range(n_items)]})
+    ratings = pd.DataFrame({"user": rng.integers(n_users, size=n), "item": rng.integers(n_items - 5, size=n),
+                            "rating": rng.integers(1, 11, size=n) / 2.0,
+                            "timestamp": 1_000_000 + rng.permutation(n) * 100})
+    config = {"rating": "rating", "event": None, "evaluate": False, "keywords": False, "n_segments": 2,
+              "similarity": "pearson", "shrinkage": 0.0}
+    shop = shoprec.Shop.build(products, ratings, config=config, progress=False)
+    before = shop.parts
+    with pytest.raises(InvalidArgumentError):
+        shop.record_event(1, 2, "view")
+    with pytest.raises(DTypeError):
+        shop.record_event("1", 2, 4.0)
+    pair = (int(ratings["user"].iloc[0]), int(ratings["item"].iloc[0]))
+    rows = [(pair[0], pair[1], 0.5, 3_000_000), (n_users + 1, 3, 5.0, 3_000_001), (2, n_items - 1, 4.5, 3_000_002),
+            (3, n_items - 1, 4.0, 3_000_003), (3, 10_000, 4.0, 3_000_004)]
+    for row in rows:
+        shop.record_event(*row)
+    report = shop.refresh()
+    assert (report["applied"], report["ignored_unknown_products"], report["new_shoppers"],
+            report["new_products"]) == (4, 1, 1, 1)
+    old = before.interactions
+    known = [r for r in rows if r[1] < n_items]
+    reference = Interactions.from_arrays(
+        np.concatenate([old.user_ids[old.users], [r[0] for r in known]]),
+        np.concatenate([old.item_ids[old.items], [r[1] for r in known]]),
+        np.concatenate([old.values, [r[2] for r in known]]),
+        timestamps=np.concatenate([old.timestamps, [r[3] for r in known]]))
+    assert (shop.parts.interactions.to_csr() != reference.to_csr()).nnz == 0
+    assert shop.parts.interactions.to_csr()[reference.user_map.get(pair[0]), reference.item_map.get(pair[1])] == 0.5
+    cfg = before.config
+    refit = ItemKNN(cfg.k_neighbours, similarity=cfg.similarity, shrinkage=cfg.shrinkage).fit(reference)
+    compared = 0
+    for user in reference.user_ids.tolist():
+        got = shop.recommend(user, 10, include_out_of_stock=True)
+        if got.part == "itemknn":
+            want = refit.recommend(user, 10)
+            assert got.items.tolist() == want.items.tolist(), user
+            np.testing.assert_allclose(got.scores, want.scores, rtol=1e-6)
+            compared += 1
+    assert compared > n_users // 2
