@@ -181,6 +181,8 @@ def refreshed_parts(parts: Parts, events: List[Event]) -> Tuple[Parts, Dict[str,
     categories = {i: str(parts.catalogue.categories[parts.catalogue.position(i)]) for i in new_items}
     recommender = parts.recommender.update(new, categories=categories)
     popular = recommender.fallback
+    if popular is None:  # a Shop's ItemKNN always has its popular-in-segment fallback (Parts.from_directory)
+        raise InvalidArgumentError("the shop's recommender has no popular-in-segment fallback: rebuild the shop")
     interactions = parts.interactions.merge(new)
     catalogue, gone = _catalogue_after_purchases(parts, known)
     search = parts.search
