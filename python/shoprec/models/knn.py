@@ -175,7 +175,7 @@ class _KNN(_Model):
         return self
 
     def update(self, new_events: Interactions, *, combine: Optional[str] = None,
-               cap: Optional[float] = None) -> "_KNN":
+               cap: Optional[float] = None, categories: Optional[Any] = None) -> "_KNN":
         """A new fitted model that also includes ``new_events``: exactly ``fit`` on
         ``training.merge(new_events)`` (see :meth:`shoprec.Popular.update` for the arguments),
         with the same neighbours (ties by the new indices, which keep the old ids' order),
@@ -195,15 +195,32 @@ class _KNN(_Model):
         in full (still equal to a refit, without the speed-up); so are those with row weighting
         (TF-IDF, BM25) or a normalisation exponent ``alpha`` other than 1, which depend on counts
         over the whole matrix (the implicit-data defaults of ``ItemKNN`` use them).
+
+        ``categories`` (a mapping of item id to category) goes to the :class:`Popular`
+        fallback's update (:meth:`shoprec.Popular.update`): the categories of new items, so
+        the fallback equals one fitted with them.
         """
-        return super().update(new_events, combine=combine, cap=cap)  # type: ignore[return-value]
+        if categories is None:
+            return super().update(new_events, combine=combine, cap=cap)  # type: ignore[return-value]
+        state = self._fitted()
+        from ..interactions import _merge
+
+        merged, old_users, old_items, changed = _merge(self._training(state), new_events, combine, cap)
+        model = type(self)(**self.get_params())
+        model._state = self._updated_state(state, merged, old_users, old_items, changed, combine, cap,
+                                           categories=categories)
+        return model
 
     def _updated_state(self, state: _State, merged: Interactions, old_users: np.ndarray, old_items: np.ndarray,
-                       changed: np.ndarray, combine: Optional[str], cap: Optional[float]) -> _State:
+                       changed: np.ndarray, combine: Optional[str], cap: Optional[float],
+                       categories: Optional[Any] = None) -> _State:
         base = self._base_state(merged)
         fallback = state.fallback
         if fallback is not None:
-            fallback = fallback._update_from(merged, old_users, old_items, changed, combine, cap)
+            updated = Popular(**fallback.get_params())
+            updated._state = fallback._updated_state(fallback._fitted(), merged, old_users, old_items, changed,
+                                                     combine, cap, categories=categories)
+            fallback = updated
         base["fallback"] = _check_fallback(fallback, base)
         old_to_new = old_items if self._item_based else old_users
         return self._state_for(merged, base, (state, old_to_new, changed))
