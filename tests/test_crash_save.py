@@ -5,6 +5,7 @@ old or the new version, never a mix, and the next successful save leaves no stag
 The saver is a fork of this test process (it has shoprec imported already), so a kill and a
 check cost milliseconds and every kind gets KILLS kills."""
 
+import gc
 import os
 import random
 import signal
@@ -31,6 +32,9 @@ def versions(kind):
 
 def save_forever(objects, target):
     """The child: save the two versions in turn until killed."""
+    # No collection in the fork: objects other tests left behind (a search index's writer
+    # threads exist only in the parent) must not be finalised here.
+    gc.disable()
     try:
         while True:
             for obj in objects:
