@@ -7,6 +7,7 @@ stays monomorphic and never sees a strided or foreign array. Errors name the arg
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
@@ -179,6 +180,8 @@ def as_id_filter(filt: Any, name: str, n_rows: int, n_cols: int) -> Any:
     """
     if filt is None:
         return None
+    if isinstance(filt, np.ndarray) and filt.ndim == 2 and filt.dtype.kind not in "biuf":
+        raise DTypeError(f"{name} mask must be boolean or numeric, got dtype {filt.dtype}")
     if sp.issparse(filt) or (isinstance(filt, np.ndarray) and filt.ndim == 2):
         mask = sp.csr_matrix(filt)
         if mask.shape != (n_rows, n_cols):
@@ -190,6 +193,24 @@ def as_id_filter(filt: Any, name: str, n_rows: int, n_cols: int) -> Any:
             np.ascontiguousarray(mask.indices, dtype=np.int32),
         )
     return as_index_array(filt, name, upper=n_cols)
+
+
+def check_path(path: Any, name: str = "path") -> str:
+    """A file-system path as a str: a str, bytes or ``os.PathLike`` without NUL bytes and with
+    components the file system can hold (at most 255 bytes each). A path that does not exist
+    is not checked here (loading it raises ``FileNotFoundError``, as documented)."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise DTypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__}")
+    target = os.fspath(path)
+    text = os.fsdecode(target) if isinstance(target, bytes) else target
+    if "\x00" in text:
+        raise InvalidArgumentError(f"{name} contains a NUL character: {text[:80]!r}")
+    if not text:
+        raise InvalidArgumentError(f"{name} is empty")
+    for part in text.split(os.sep):
+        if len(os.fsencode(part)) > 255:
+            raise InvalidArgumentError(f"{name} has a component longer than 255 bytes: {part[:40]!r}...")
+    return text
 
 
 def check_odd_window(window: Any, name: str = "window") -> int:

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import kernels
-from .._ids import IdMap
+from .._ids import IdMap, filter_ids
 from ..io import PicklesByValue, load_as, register, save
 from .._validate import check_choice, check_int, check_num_threads
 from ..errors import DTypeError, InvalidArgumentError, NotFittedError, ShapeMismatchError
@@ -271,6 +271,8 @@ class InterestSegments(PicklesByValue):
         self._check_fitted()
         if self._user_lookup is None:
             self._user_lookup = {u: i for i, u in enumerate(self.user_ids.tolist())}
+        if isinstance(user, (bool, np.bool_)):  # True is not the shopper 1
+            return NEW_SHOPPERS
         try:
             position = self._user_lookup.get(user, -1)
         except TypeError:
@@ -424,7 +426,7 @@ class InterestSegments(PicklesByValue):
         reach, score = self.item_popularity(segment)
         excluded = None
         if exclude is not None:
-            excluded = self._item_index(np.asarray(list(exclude), dtype=object), "exclude")
+            excluded = self._item_index(np.asarray(list(filter_ids(exclude, "exclude")), dtype=object), "exclude")
             excluded = excluded[excluded >= 0]
         ids, _ = kernels.top_k(score, k, exclude=excluded)
         return [(_python_id(self.item_ids[i]), float(reach[i])) for i in ids if i >= 0 and np.isfinite(score[i])]
