@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 import numpy as np
@@ -680,11 +681,13 @@ def _child(fx, entry, vnames, out_fd):
         for vname in vnames:
             out.write(json.dumps({"value": vname, "start": True}) + "\n")
             out.flush()
+            started = time.perf_counter()
             try:
                 outcome, detail = run_case(fx, entry, vname)
             except BaseException as exc:  # noqa: BLE001
                 outcome, detail = "harness_error", traceback.format_exc(limit=3)[-300:] + repr(exc)
-            out.write(json.dumps({"value": vname, "outcome": outcome, "detail": detail}) + "\n")
+            out.write(json.dumps({"value": vname, "outcome": outcome, "detail": detail,
+                                  "seconds": round(time.perf_counter() - started, 4)}) + "\n")
             out.flush()
             gc.collect()
 

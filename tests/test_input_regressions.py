@@ -205,3 +205,48 @@ def test_lone_surrogates_are_refused_with_the_argument_named():
     with pytest.raises(InvalidArgumentError, match="text contains a lone surrogate"):
         shoprec.tokenize("ab\udcff")
     assert shoprec.tokenize("laptop \U0001f6d2") == ["laptop"]  # emoji are fine
+
+
+# ------------------------------------------------------------------ files with valid checksums
+
+
+_CORRUPT_CHILD = r"""
+import sys
+import numpy as np
+import shoprec
+from shoprec.io import file as io_file, registry
+
+rng = np.random.default_rng(0)
+data = shoprec.Interactions.from_arrays(rng.integers(0, 12, 80), rng.integers(0, 15, 80), rng.integers(1, 6, 80) * 1.0)
+model = {"userknn": shoprec.UserKNN(5), "itemknn": shoprec.ItemKNN(5)}[sys.argv[1]].fit(data)
+params, arrays = model._to_state()
+arrays = dict(arrays)
+name, position, value = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+changed = np.array(arrays[name])
+changed[position] = value
+arrays[name] = changed
+path = sys.argv[5]
+io_file.write_file(path, registry._type_name(model), params, arrays)  # valid checksums
+try:
+    shoprec.load(path)
+except shoprec.ModelFileError as exc:
+    print("ModelFileError", exc)
+"""
+
+
+@pytest.mark.parametrize("kind,name,position,value", [
+    ("userknn", "history_indices", 3, 10**6),          # scipy's transpose segfaulted
+    ("userknn", "history_indptr", 2, 10**6),
+    ("itemknn", "predict_neighbours_indptr", 5, 2**56),  # a Rust slice panic (PanicException)
+    ("itemknn", "neighbours_indices", 0, -5),
+])
+def test_inconsistent_arrays_with_valid_checksums_are_refused(tmp_path, kind, name, position, value):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "python"))
+    proc = subprocess.run([sys.executable, "-c", _CORRUPT_CHILD, kind, name, str(position), str(value),
+                           str(tmp_path / "m.shoprec")], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("ModelFileError"), proc.stdout + proc.stderr[-2000:]

@@ -81,6 +81,25 @@ def _ids_filter(ids: Optional[Any], id_map: IdMap, name: str) -> Optional[np.nda
     return np.ascontiguousarray(id_map.known_indices(filter_ids(ids, name), name), dtype=np.int32)
 
 
+def _check_stored_csr(name: str, parts: Tuple[np.ndarray, np.ndarray, np.ndarray], shape: Tuple[int, int]) -> None:
+    """CSR arrays read from a file are checked before scipy or numpy index with them (scipy's
+    C code trusts indptr and indices: a corrupted file must not reach it; found by fuzzing
+    the one-file reader with checksums off)."""
+    indptr, indices, data = (np.asarray(a) for a in parts)
+    n_rows, n_cols = shape
+    ok = (
+        indptr.ndim == indices.ndim == data.ndim == 1
+        and indptr.dtype.kind in "iu" and indices.dtype.kind in "iu"
+        and len(indptr) == n_rows + 1 and len(indices) == len(data)
+        and int(indptr[0]) == 0 and int(indptr[-1]) == len(indices)
+        and not bool(np.any(np.diff(indptr.astype(np.int64)) < 0))
+        and (len(indices) == 0 or (int(indices.min()) >= 0 and int(indices.max()) < n_cols))
+    )
+    if not ok:
+        raise ModelFileError(f"inconsistent model arrays: the stored {name} matrix is not a valid "
+                             f"{n_rows} x {n_cols} CSR matrix")
+
+
 def _history_weights(weights: Any, n: int) -> Optional[np.ndarray]:
     """``weights=`` of ``recommend_for_history``: None, or one finite real number per history
     item (generators read once) as float64."""
@@ -407,6 +426,7 @@ class _Model(PicklesByValue):
         if shape != (len(users), len(items)):
             raise ModelFileError("the id maps do not match the stored shape")
         history = (arrays["history_indptr"], arrays["history_indices"], arrays["history_data"])
+        _check_stored_csr("history", history, shape)
         base = dict(
             users=users, items=items, history=history, shape=shape,
             history_counts=np.diff(history[0]).astype(np.int32),
