@@ -17,7 +17,6 @@ accepted result.
 from __future__ import annotations
 
 import collections
-import gc
 import json
 import math
 import os
@@ -444,6 +443,19 @@ def _segments_entries():
                                                                           if vn in ("generator", "set", "tuple", "dict", "single_str") else True))),
         ("InterestSegments.popular_for[user]", "user", "user", lambda fx, v: seg(fx).popular_for(v, 5),
          lambda vn, v, r, fx: isinstance(r, list) and len(r) > 0),
+        ("choose_n_segments[candidates]", ("candidates", "n_segments"), "users",
+         lambda fx, v: fx.shoprec.choose_n_segments(fx.inter, v, n_components=4, n_init=1),
+         lambda vn, v, r, fx: vn in ("int8", "generator") and r is not None),
+        ("choose_n_segments[interactions]", ("interactions", "n_segments", "candidates"), "interactions",
+         lambda fx, v: fx.shoprec.choose_n_segments(v, [2, 3], n_components=4, n_init=1), None),
+        ("rerank.diversify_recommendations[recommendations]", "recommendations", "ids",
+         lambda fx, v: fx.shoprec.rerank.diversify_recommendations(v, seg(fx)),
+         lambda vn, v, r, fx: isinstance(r, (list, tuple)) or _recs(r)),
+        ("rerank.diversify_recommendations[k]", "k", "k",
+         lambda fx, v: fx.shoprec.rerank.diversify_recommendations(fx.models["popular"].recommend(fx.known_user, 10),
+                                                                   seg(fx), v),
+         lambda vn, v, r, fx: vn in ("huge", "2**31", "2**63", "2**64", "np.uint64_huge", "np.int8", "None")
+         and len(r) <= 10),
     ]
 
 
@@ -689,7 +701,6 @@ def _child(fx, entry, vnames, out_fd):
             out.write(json.dumps({"value": vname, "outcome": outcome, "detail": detail,
                                   "seconds": round(time.perf_counter() - started, 4)}) + "\n")
             out.flush()
-            gc.collect()
 
 
 def serve(entries):
@@ -772,11 +783,12 @@ def run_matrix(entries=None):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_bad_input_matrix():
+def test_bad_input_matrix(capsys):
     results = run_matrix()
     counts = collections.Counter(r["outcome"] for r in results)
-    print(f"\nbad-input matrix: {len(results)} cases over {len({r['entry'] for r in results})} entry points: "
-          + ", ".join(f"{n} {o}" for o, n in counts.most_common()))
+    with capsys.disabled():  # shown even without -s
+        print(f"\nbad-input matrix: {len(results)} cases over {len({r['entry'] for r in results})} entry points: "
+              + ", ".join(f"{n} {o}" for o, n in counts.most_common()))
     bad = [r for r in results if r["outcome"] not in GOOD]
     report = "\n".join(f"{r['entry']} <- {r['value']}: {r['outcome']}: {r['detail']}" for r in bad)
     assert not bad, f"{len(bad)} bad cases:\n{report}"

@@ -250,3 +250,17 @@ def test_inconsistent_arrays_with_valid_checksums_are_refused(tmp_path, kind, na
                            str(tmp_path / "m.shoprec")], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith("ModelFileError"), proc.stdout + proc.stderr[-2000:]
+
+
+def test_a_dtype_numpy_would_parse_with_ast_is_refused():
+    """Found by fuzz_io_file: the dtype ",U3" made numpy raise SyntaxError from ast."""
+    from shoprec.io import file as io_file
+    from shoprec.io import registry
+
+    inter = Interactions.from_arrays(["a", "b"], ["x", "y"])
+    params, arrays = inter._to_state()
+    blob = io_file.encode(registry._type_name(inter), params, arrays)
+    assert b'"<U1"' in blob
+    for bad in (b'",U1"', b'"(U1"', b'"V99"'):
+        with pytest.raises(shoprec.ModelFileError, match="dtype"):
+            io_file.decode(blob.replace(b'"<U1"', bad, 1), verify=False)
