@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import DTypeError, InvalidArgumentError, ShapeMismatchError
+from .errors import DTypeError, InvalidArgumentError, ModelFileError, ShapeMismatchError
 
 INT32_MAX = np.iinfo(np.int32).max
 
@@ -211,6 +211,26 @@ def check_path(path: Any, name: str = "path") -> str:
         if len(os.fsencode(part)) > 255:
             raise InvalidArgumentError(f"{name} has a component longer than 255 bytes: {part[:40]!r}...")
     return text
+
+
+def check_stored_csr(name: str, parts: Tuple[np.ndarray, np.ndarray, np.ndarray], shape: Tuple[int, int]) -> None:
+    """CSR arrays read from a file, checked before scipy or numpy index with them: scipy's C
+    code trusts indptr and indices (and its ``check_format`` missed a negative indptr), so a
+    corrupted file must not reach it (segfaults found by fuzzing the one-file reader with
+    checksums off). :class:`ModelFileError` naming ``name`` otherwise."""
+    indptr, indices, data = (np.asarray(a) for a in parts)
+    n_rows, n_cols = shape
+    ok = (
+        indptr.ndim == indices.ndim == data.ndim == 1
+        and indptr.dtype.kind in "iu" and indices.dtype.kind in "iu"
+        and n_rows >= 0 and len(indptr) == n_rows + 1 and len(indices) == len(data)
+        and int(indptr[0]) == 0 and int(indptr[-1]) == len(indices)
+        and not bool(np.any(np.diff(indptr.astype(np.int64)) < 0))
+        and (len(indices) == 0 or (int(indices.min()) >= 0 and int(indices.max()) < n_cols))
+    )
+    if not ok:
+        raise ModelFileError(f"inconsistent model arrays: the stored {name} matrix is not a valid "
+                             f"{n_rows} x {n_cols} CSR matrix")
 
 
 def check_odd_window(window: Any, name: str = "window") -> int:

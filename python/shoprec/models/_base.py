@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from .. import _core
 from .._ids import IdMap, check_id_sequence, filter_ids
 from ..io import PicklesByValue, save
-from .._validate import check_k, check_num_threads
+from .._validate import check_k, check_num_threads, check_stored_csr
 from ..errors import DTypeError, InvalidArgumentError, ModelFileError, NotFittedError, ShapeMismatchError
 from ..interactions import Interactions
 from ..recommendations import Recommendations
@@ -79,25 +79,6 @@ def _ids_filter(ids: Optional[Any], id_map: IdMap, name: str) -> Optional[np.nda
     if ids is None:
         return None
     return np.ascontiguousarray(id_map.known_indices(filter_ids(ids, name), name), dtype=np.int32)
-
-
-def _check_stored_csr(name: str, parts: Tuple[np.ndarray, np.ndarray, np.ndarray], shape: Tuple[int, int]) -> None:
-    """CSR arrays read from a file are checked before scipy or numpy index with them (scipy's
-    C code trusts indptr and indices: a corrupted file must not reach it; found by fuzzing
-    the one-file reader with checksums off)."""
-    indptr, indices, data = (np.asarray(a) for a in parts)
-    n_rows, n_cols = shape
-    ok = (
-        indptr.ndim == indices.ndim == data.ndim == 1
-        and indptr.dtype.kind in "iu" and indices.dtype.kind in "iu"
-        and len(indptr) == n_rows + 1 and len(indices) == len(data)
-        and int(indptr[0]) == 0 and int(indptr[-1]) == len(indices)
-        and not bool(np.any(np.diff(indptr.astype(np.int64)) < 0))
-        and (len(indices) == 0 or (int(indices.min()) >= 0 and int(indices.max()) < n_cols))
-    )
-    if not ok:
-        raise ModelFileError(f"inconsistent model arrays: the stored {name} matrix is not a valid "
-                             f"{n_rows} x {n_cols} CSR matrix")
 
 
 def _history_weights(weights: Any, n: int) -> Optional[np.ndarray]:
@@ -426,7 +407,7 @@ class _Model(PicklesByValue):
         if shape != (len(users), len(items)):
             raise ModelFileError("the id maps do not match the stored shape")
         history = (arrays["history_indptr"], arrays["history_indices"], arrays["history_data"])
-        _check_stored_csr("history", history, shape)
+        check_stored_csr("history", history, shape)
         base = dict(
             users=users, items=items, history=history, shape=shape,
             history_counts=np.diff(history[0]).astype(np.int32),

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from .. import kernels
 from .._ids import IdMap, filter_ids
 from ..io import PicklesByValue, load_as, register, save
-from .._validate import check_choice, check_int, check_num_threads
+from .._validate import check_choice, check_int, check_num_threads, check_stored_csr
 from ..errors import DTypeError, InvalidArgumentError, NotFittedError, ShapeMismatchError
 from .profiles import _attribute_matrix, _fit_profiler, _Profiler
 from .quality import _sample_silhouette
@@ -577,6 +577,7 @@ class InterestSegments(PicklesByValue):
             def csr(name: str, data: Optional[np.ndarray], n_cols: int) -> sp.csr_matrix:
                 indptr, indices = arrays[f"{name}_indptr"], arrays[f"{name}_indices"]
                 values = np.ones(len(indices)) if data is None else data
+                check_stored_csr(name, (indptr, indices, values), (len(indptr) - 1, n_cols))
                 matrix = sp.csr_matrix((values, indices, indptr), shape=(len(indptr) - 1, n_cols))
                 matrix.check_format(full_check=True)
                 return matrix
