@@ -199,6 +199,7 @@ class IdMap:
     def indices(self, values: Iterable[Hashable], name: str) -> np.ndarray:
         """The index of every id as int32, -1 for unknown ids (same rules as :meth:`get`)."""
         values = check_id_sequence(values, name)
+        integers = isinstance(values, np.ndarray) and values.dtype.kind in "iu"
         if isinstance(values, np.ndarray):
             if values.ndim == 0:
                 values = values.reshape(1)
@@ -215,7 +216,7 @@ class IdMap:
         except TypeError:
             raise DTypeError(f"{name} contains an unhashable id") from None
         kind = self.ids.dtype.kind
-        if kind in "iuU":
+        if kind in "iuU" and not (integers and kind in "iu"):  # an int array needs no rule
             # Misses may match by the str/int rule; a bool matches nothing (True is not 1).
             for position in np.flatnonzero(out < 0).tolist():
                 out[position] = self.get(values[position])

@@ -338,7 +338,8 @@ class _Model(PicklesByValue):
         user_indices = state.users.indices(users, "users")
         if strict and (user_indices < 0).any():
             first = int(np.flatnonzero(user_indices < 0)[0])
-            state.users.index(np.asarray(users, dtype=object).reshape(-1)[first], "users: user")
+            state.users.index(users.reshape(-1)[first] if isinstance(users, np.ndarray) else list(users)[first],
+                              "users: user")
         ids, scores, reasons = self._recommend_indices(
             user_indices, k, exclude_seen=exclude_seen,
             items=_ids_filter(items, state.items, "items"),
