@@ -450,7 +450,7 @@ def _segments_entries():
          lambda fx, v: fx.shoprec.choose_n_segments(v, [2, 3], n_components=4, n_init=1), None),
         ("rerank.diversify_recommendations[recommendations]", "recommendations", "ids",
          lambda fx, v: fx.shoprec.rerank.diversify_recommendations(v, seg(fx)),
-         lambda vn, v, r, fx: isinstance(r, (list, tuple)) or _recs(r)),
+         lambda vn, v, r, fx: vn in ("empty_list", "empty_array") and _recs(r) and len(r) == 0),
         ("rerank.diversify_recommendations[k]", "k", "k",
          lambda fx, v: fx.shoprec.rerank.diversify_recommendations(fx.models["popular"].recommend(fx.known_user, 10),
                                                                    seg(fx), v),

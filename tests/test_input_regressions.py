@@ -222,10 +222,13 @@ model = {"userknn": shoprec.UserKNN(5), "itemknn": shoprec.ItemKNN(5),
          "segments": shoprec.InterestSegments(2, n_components=3, seed=0)}[sys.argv[1]].fit(data)
 params, arrays = model._to_state()
 arrays = dict(arrays)
-name, position, value = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-changed = np.array(arrays[name])
-changed[position] = value
-arrays[name] = changed
+name, position = sys.argv[2], int(sys.argv[3])
+if sys.argv[4] == "drop":
+    del arrays[name]
+else:
+    changed = np.array(arrays[name])
+    changed[position] = int(sys.argv[4])
+    arrays[name] = changed
 path = sys.argv[5]
 io_file.write_file(path, registry._type_name(model), params, arrays)  # valid checksums
 try:
@@ -241,6 +244,7 @@ except shoprec.ModelFileError as exc:
     ("itemknn", "predict_neighbours_indptr", 5, 2**56),  # a Rust slice panic (PanicException)
     ("itemknn", "neighbours_indices", 0, -5),
     ("segments", "item_weight_indptr", 1, -10**18),    # scipy's check_format let it through: segfault
+    ("segments", "item_idf", 0, "drop"),               # loaded, then a TypeError at the first assign
 ])
 def test_inconsistent_arrays_with_valid_checksums_are_refused(tmp_path, kind, name, position, value):
     import os

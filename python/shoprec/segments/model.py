@@ -590,6 +590,7 @@ class InterestSegments(PicklesByValue):
                 params["features"], item_idf=arrays.get("item_idf"), components=arrays.get("components"),
                 attributes=attributes, attribute_idf=arrays.get("attribute_idf"),
             )
+            _check_profiler(profiler, n_items, np.asarray(arrays["centroids"]), model.n_segments)
             labels = np.array(arrays["labels"], dtype=np.int32)
             if len(labels) != n_users or labels.min() < NEW_SHOPPERS or labels.max() >= model.n_segments:
                 raise ModelFileError("segment labels do not match the shoppers or the segment count")
@@ -618,6 +619,27 @@ class InterestSegments(PicklesByValue):
             attribute_reach=arrays.get("attribute_reach"),
         )
         return model
+
+
+def _check_profiler(profiler: _Profiler, n_items: int, centroids: np.ndarray, n_segments: int) -> None:
+    """The stored profile arrays fit together (else a file loads and fails at the first
+    ``assign`` with a TypeError: found by fuzzing the one-file reader)."""
+    from ..errors import ModelFileError
+
+    if profiler.features == "items":
+        components, idf = profiler.components, profiler.item_idf
+        ok = (isinstance(components, np.ndarray) and components.ndim == 2 and components.shape[1] == n_items
+              and isinstance(idf, np.ndarray) and idf.shape == (n_items,))
+        dim = components.shape[0] if ok else -1
+    elif profiler.features == "attributes":
+        attributes, idf = profiler.attributes, profiler.attribute_idf
+        ok = (attributes is not None and attributes.shape[0] == n_items
+              and isinstance(idf, np.ndarray) and idf.shape == (attributes.shape[1],))
+        dim = attributes.shape[1] if ok else -1
+    else:
+        ok, dim = False, -1
+    if not ok or centroids.shape != (n_segments, dim):
+        raise ModelFileError(f"the stored {profiler.features!r} profile arrays do not fit together")
 
 
 def _is_history(value: Any) -> bool:
