@@ -270,3 +270,35 @@ def test_a_dtype_numpy_would_parse_with_ast_is_refused():
     for bad in (b'",U1"', b'"(U1"', b'"V99"'):
         with pytest.raises(shoprec.ModelFileError, match="dtype"):
             io_file.decode(blob.replace(b'"<U1"', bad, 1), verify=False)
+
+
+def test_fuzz_findings_of_the_file_reader_stay_fixed():
+    """Every file in fuzz/corpus/io_file (seeds and the inputs that once crashed or escaped as
+    a non-shoprec exception) loads with checksums off into a ModelFileError or an object that
+    answers; in a subprocess, so a segfault fails the test instead of killing pytest."""
+    import os
+    import subprocess
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.join(here, "..")
+    child = (
+        "import glob, sys\n"
+        "from shoprec.io import file as f, registry as r\n"
+        "from shoprec.errors import ModelFileError\n"
+        "from _common import exercise\n"
+        "for path in sorted(glob.glob(sys.argv[1] + '/seed-*')):\n"
+        "    try:\n"
+        "        t, p, a = f.decode(open(path, 'rb').read(), path, verify=False)\n"
+        "        exercise(r._from_state(path, t, p, a))\n"
+        "        print('loaded', path)\n"
+        "    except ModelFileError:\n"
+        "        print('refused', path)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(root, "python"), os.path.join(root, "fuzz", "python")]))
+    corpus = os.path.join(root, "fuzz", "corpus", "io_file")
+    proc = subprocess.run([sys.executable, "-c", child, corpus], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) == len([n for n in os.listdir(corpus) if n.startswith("seed-")])
+    assert all(line.startswith("refused") for line in lines if "seed-found-" in line), lines

@@ -404,6 +404,10 @@ class _Model(PicklesByValue):
     def _from_state(cls, params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> "_Model":
         model = cls(**params["params"])
         users, items = IdMap(arrays["user_ids"]), IdMap(arrays["item_ids"])
+        if not (isinstance(params.get("shape"), list) and len(params["shape"]) == 2
+                and isinstance(params.get("scale"), list) and len(params["scale"]) == 2):
+            # Found by fuzzing: a three-value scale loaded and failed at the first predict.
+            raise ModelFileError("the stored shape and rating scale must be two numbers each")
         shape = (int(params["shape"][0]), int(params["shape"][1]))
         if shape != (len(users), len(items)):
             raise ModelFileError("the id maps do not match the stored shape")
