@@ -16,6 +16,7 @@ test: dev
 
 test-rust:
 	cargo test -p shoprec-core
+	cargo test -p shoprec-search
 
 stubtest: dev
 	PYTHONPATH=python $(PYTHON) -m mypy.stubtest shoprec._core --allowlist .mypy-stubtest-allowlist

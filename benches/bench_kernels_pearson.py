@@ -1,5 +1,6 @@
 """pytest-benchmark: pearson_neighbours through Python, on generated ratings of the kind the
-criterion bench uses (`cargo bench -p shoprec-core -- pearson`), at a size that smoke-runs fast.
+criterion bench uses (`cargo bench -p shoprec-core -- pearson`), at its size when timed
+(benches/sizes.py).
 
     python -m pytest benches/bench_kernels_pearson.py --benchmark-enable
 """
@@ -12,10 +13,12 @@ from shoprec.kernels import pearson_neighbours
 
 
 @pytest.fixture(scope="module")
-def ratings():
-    """2,000 users x 1,500 items, 40,000 half-star ratings with Zipf-like item popularity."""
+def ratings(sizes):
+    """Users x items half-star ratings with Zipf-like item popularity (20,000 x 10,000 and
+    400,000 ratings when timed, as criterion)."""
     rng = np.random.default_rng(11)
-    n_users, n_items, n_ratings = 2000, 1500, 40_000
+    size = sizes["pearson"]
+    n_users, n_items, n_ratings = size["users"], size["items"], size["ratings"]
     popularity = 1.0 / np.arange(1, n_items + 1) ** 0.8
     items = rng.choice(n_items, size=n_ratings, p=popularity / popularity.sum())
     users = rng.integers(0, n_users, size=n_ratings)
@@ -26,17 +29,18 @@ def ratings():
 
 
 @pytest.mark.parametrize("similarity", ["pearson", "cosine"])
-def test_item_item_top_50(benchmark, ratings, similarity):
-    result = benchmark(pearson_neighbours, ratings, 50, similarity=similarity)
-    assert result.shape == (1500, 1500)
-    assert np.diff(result.indptr).max() <= 50
+def test_item_item_top_50(benchmark, ratings, similarity, sizes):
+    k = sizes["pearson"]["k"]
+    result = benchmark(pearson_neighbours, ratings, k, similarity=similarity)
+    assert result.shape == (ratings.shape[1],) * 2
+    assert np.diff(result.indptr).max() <= k
     if similarity == "cosine":
         # Spot-check one row against a dense computation of that row.
         values = ratings.T.tocsr()
         norms = np.sqrt(values.multiply(values).sum(axis=1)).A.ravel()
         row = (values @ values[0].T).toarray().ravel() / (norms * norms[0])
         row[0] = 0.0
-        want = np.lexsort((np.arange(len(row)), -row))[:50]
+        want = np.lexsort((np.arange(len(row)), -row))[:k]
         got = result.indices[result.indptr[0]:result.indptr[1]]
         np.testing.assert_allclose(result.data[:len(got)], row[got], rtol=1e-5)
         np.testing.assert_allclose(np.sort(row[got]), np.sort(row[want][:len(got)]), rtol=1e-5)
@@ -44,4 +48,4 @@ def test_item_item_top_50(benchmark, ratings, similarity):
 
 def test_user_user_top_20(benchmark, ratings):
     result = benchmark(pearson_neighbours, ratings, 20, axis="users", min_support=3, shrinkage=10.0)
-    assert result.shape == (2000, 2000)
+    assert result.shape == (ratings.shape[0],) * 2

@@ -36,6 +36,7 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize
+from threadpoolctl import threadpool_limits
 
 import shoprec
 from shoprec import clean
@@ -54,6 +55,31 @@ def best_of(repeats, fn):
         result = fn()
         times.append(time.perf_counter() - start)
     return min(times), result
+
+
+def both_thread_counts(repeats, ours, peer, peer_single_threaded=False):
+    """Best-of timings of ``ours(num_threads)`` and ``peer()`` with every core (num_threads=0;
+    scikit-learn's OpenMP default) and with one thread (num_threads=1; the peer under
+    ``threadpool_limits(1)``, which caps its BLAS and OpenMP pools). A peer that is single-threaded
+    anyway (pandas) is timed once. Returns (ours, peer, ours 1 thread, peer 1 thread) times and
+    the results of the all-core runs."""
+    ours_time, ours_result = best_of(repeats, lambda: ours(0))
+    peer_time, peer_result = best_of(repeats, peer)
+    ours_one, _ = best_of(repeats, lambda: ours(1))
+    if peer_single_threaded:
+        peer_one = peer_time
+    else:
+        with threadpool_limits(1):
+            peer_one, _ = best_of(repeats, peer)
+    return (ours_time, peer_time, ours_one, peer_one), ours_result, peer_result
+
+
+def timing_cells(times, digits=2):
+    ours, peer, ours_one, peer_one = times
+    return (
+        f"{1000 * ours:.0f} ms | {1000 * peer:.0f} ms | **{peer / ours:.{digits}f}x** | "
+        f"{1000 * ours_one:.0f} ms | {1000 * peer_one:.0f} ms | **{peer_one / ours_one:.{digits}f}x**"
+    )
 
 
 def sklearn_segments(matrix, n_segments, n_components, seed, sample_size=2000):
@@ -82,14 +108,17 @@ def sklearn_choose(matrix, candidates, n_components, seed, sample_size=2000):
 
 def bench_choose(name, interactions, repeats, rows, candidates=range(2, 13)):
     matrix = sp.csr_matrix(interactions.to_csr(), dtype=np.float64)
-    ours_time, ours = best_of(
-        repeats, lambda: shoprec.choose_n_segments(interactions, candidates, n_components=32, n_init=4, seed=0)
+    times, ours, peer = both_thread_counts(
+        repeats,
+        lambda threads: shoprec.choose_n_segments(
+            interactions, candidates, n_components=32, n_init=4, seed=0, num_threads=threads
+        ),
+        lambda: sklearn_choose(matrix, candidates, 32, 0),
     )
-    peer_time, peer = best_of(repeats, lambda: sklearn_choose(matrix, candidates, 32, 0))
     peer_best = list(candidates)[int(np.argmax([s for _, s in peer]))]
     rows.append(
-        f"| choose_n_segments({candidates.start}..{candidates.stop - 1}), {name} | {1000 * ours_time:.0f} ms | "
-        f"{1000 * peer_time:.0f} ms | **{peer_time / ours_time:.2f}x** | best by silhouette: {ours.best} vs {peer_best} |"
+        f"| choose_n_segments({candidates.start}..{candidates.stop - 1}), {name} | {timing_cells(times)} | "
+        f"best by silhouette: {ours.best} vs {peer_best} |"
     )
 
 
@@ -110,16 +139,17 @@ def generated_shop(n_users, n_items, per_user, n_tastes, seed):
 
 def bench_segments(name, interactions, repeats, rows, svd_sample=20_000):
     matrix = sp.csr_matrix(interactions.to_csr(), dtype=np.float64)
-    ours_time, ours = best_of(
+    times, ours, (peer_inertia, peer_silhouette) = both_thread_counts(
         repeats,
-        lambda: shoprec.InterestSegments(8, n_components=32, n_init=4, svd_sample=svd_sample, seed=0).fit(interactions),
+        lambda threads: shoprec.InterestSegments(
+            8, n_components=32, n_init=4, svd_sample=svd_sample, seed=0, num_threads=threads
+        ).fit(interactions),
+        lambda: sklearn_segments(matrix, 8, 32, 0),
     )
     if svd_sample < matrix.shape[0]:
         name = f"{name}, svd_sample={svd_sample:,}"
-    peer_time, (peer_inertia, peer_silhouette) = best_of(repeats, lambda: sklearn_segments(matrix, 8, 32, 0))
     rows.append(
-        f"| segments, {name} ({matrix.shape[0]:,} shoppers, {matrix.nnz:,} interactions) | "
-        f"{1000 * ours_time:.0f} ms | {1000 * peer_time:.0f} ms | **{peer_time / ours_time:.2f}x** | "
+        f"| segments, {name} ({matrix.shape[0]:,} shoppers, {matrix.nnz:,} interactions) | {timing_cells(times)} | "
         f"inertia {ours.inertia:.1f} vs {peer_inertia:.1f}; silhouette {ours.silhouette:.3f} vs {peer_silhouette:.3f} |"
     )
 
@@ -163,13 +193,25 @@ def bench_series(repeats, rows, n_series=10_000, length=365, window=7):
         }
     )
     shuffled = frame.sample(frac=1.0, random_state=1)  # a long table in no particular order
-    peer_time, peer = best_of(repeats, lambda: pandas_rolling_median(frame, window))
-    peer_shuffled_time, _ = best_of(
+    pandas_median = lambda: pandas_rolling_median(frame, window)  # noqa: E731
+    times, smoothed, peer = both_thread_counts(
+        repeats, lambda threads: clean.smooth_series(values, window, groups=indptr, num_threads=threads)[0],
+        pandas_median, peer_single_threaded=True,
+    )
+    shuffled_peer_time, _ = best_of(
         repeats, lambda: pandas_rolling_median(shuffled.sort_values(["item", "date"]), window).loc[shuffled.index]
     )
-    array_time, smoothed = best_of(repeats, lambda: clean.smooth_series(values, window, groups=indptr)[0])
-    sorted_frame_time, _ = best_of(repeats, lambda: clean.smooth_series(frame, window)[0])
-    frame_time, _ = best_of(repeats, lambda: clean.smooth_series(shuffled, window)[0])
+    peer_time = times[1]
+    sorted_times, _, _ = both_thread_counts(
+        repeats, lambda threads: clean.smooth_series(frame, window, num_threads=threads)[0], lambda: None,
+        peer_single_threaded=True,
+    )
+    shuffled_times, _, _ = both_thread_counts(
+        repeats, lambda threads: clean.smooth_series(shuffled, window, num_threads=threads)[0], lambda: None,
+        peer_single_threaded=True,
+    )
+    sorted_times = (sorted_times[0], peer_time, sorted_times[2], peer_time)
+    shuffled_times = (shuffled_times[0], shuffled_peer_time, shuffled_times[2], shuffled_peer_time)
     # Agreement away from the series ends (pandas shrinks the window there, we pad).
     inner = np.ones(len(values), bool)
     for offset in range(window // 2):
@@ -177,23 +219,24 @@ def bench_series(repeats, rows, n_series=10_000, length=365, window=7):
     agree = np.array_equal(smoothed[inner], peer.to_numpy()[inner])
     label = f"{n_series:,} series x {length} days, window {window}"
     rows.append(
-        f"| smooth_series, {label}, flat array + groups | {1000 * array_time:.0f} ms | {1000 * peer_time:.0f} ms | "
-        f"**{peer_time / array_time:.1f}x** | pandas groupby-rolling median; equal away from series ends: {agree} |"
+        f"| smooth_series, {label}, flat array + groups | {timing_cells(times, 1)} | "
+        f"pandas groupby-rolling median; equal away from series ends: {agree} |"
     )
     rows.append(
-        f"| smooth_series, {label}, long DataFrame sorted by (item, date) | {1000 * sorted_frame_time:.0f} ms | "
-        f"{1000 * peer_time:.0f} ms | **{peer_time / sorted_frame_time:.1f}x** | the same pandas code |"
+        f"| smooth_series, {label}, long DataFrame sorted by (item, date) | {timing_cells(sorted_times, 1)} | "
+        "the same pandas code |"
     )
     rows.append(
-        f"| smooth_series, {label}, long DataFrame in random row order | {1000 * frame_time:.0f} ms | "
-        f"{1000 * peer_shuffled_time:.0f} ms | **{peer_shuffled_time / frame_time:.1f}x** | pandas: "
+        f"| smooth_series, {label}, long DataFrame in random row order | {timing_cells(shuffled_times, 1)} | pandas: "
         "sort_values(item, date) first, results back in the input order |"
     )
-    hampel_peer_time, (_, peer_flags) = best_of(repeats, lambda: pandas_hampel(frame, window, 3.0))
-    hampel_time, (_, report) = best_of(repeats, lambda: clean.fix_outliers(values, window, 3.0, groups=indptr))
+    hampel_times, (_, report), (_, peer_flags) = both_thread_counts(
+        repeats, lambda threads: clean.fix_outliers(values, window, 3.0, groups=indptr, num_threads=threads),
+        lambda: pandas_hampel(frame, window, 3.0), peer_single_threaded=True,
+    )
     rows.append(
-        f"| fix_outliers, {label}, flat array + groups | {1000 * hampel_time:.0f} ms | {1000 * hampel_peer_time:.0f} ms | "
-        f"**{hampel_peer_time / hampel_time:.1f}x** | pandas: rolling median + rolling MAD around it (an approximation "
+        f"| fix_outliers, {label}, flat array + groups | {timing_cells(hampel_times, 1)} | "
+        "pandas: rolling median + rolling MAD around it (an approximation "
         f"of the per-window MAD); outliers {report.n_changed:,} vs {int(peer_flags.sum()):,} |"
     )
 
@@ -203,7 +246,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--no-write", action="store_true", help="print only, do not touch RESULTS.md")
+    parser.add_argument("--segments-only", action="store_true", help="skip the series rows (implies --no-write)")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     rows = []
     ratings_path = os.path.join(DATA, "ml-latest-small", "ratings.csv")
     if os.path.exists(ratings_path):
@@ -217,11 +262,14 @@ def main():
     bench_segments("generated shop", shop, args.repeats, rows)
     bench_segments("generated shop, SVD over every shopper", shop, args.repeats, rows, svd_sample=args.users)
     bench_choose("generated shop", shop, 1, rows)
-    bench_series(args.repeats, rows)
+    if args.segments_only:
+        args.no_write = True
+    else:
+        bench_series(args.repeats, rows)
 
     header = (
-        "| workload | shoprec | peer | speed-up | notes |\n"
-        "|---|---|---|---|---|"
+        "| workload | shoprec | peer | speed-up | shoprec 1 thread | peer 1 thread | speed-up 1 thread | notes |\n"
+        "|---|---|---|---|---|---|---|---|"
     )
     section = "\n".join(
         [
@@ -229,13 +277,16 @@ def main():
             "## Segments and series cleaning (issue #4)",
             "",
             "Command: `PYTHONPATH=python python3 benches/peers_segments_clean.py` "
-            f"(best of {args.repeats}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
-            f"{os.getloadavg()[0]:.1f} when written (above about 1, other jobs shared the cores); ratios are "
-            "what to read; BLAS single-threaded for both "
-            f"sides: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}).",
+            f"(best of {args.repeats}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, 1-minute load "
+            f"average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (above about 1, other jobs "
+            "shared the cores); ratios are what to read; BLAS single-threaded for both "
+            f"sides: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}). The 1-thread columns run "
+            "shoprec with `num_threads=1` and scikit-learn under `threadpoolctl.threadpool_limits(1)` (its "
+            "OpenMP k-means threads too); pandas is single-threaded either way (timed once).",
             "Segments peer: IDF weighting + scikit-learn `TruncatedSVD(32, n_iter=4)` + `normalize` + "
             "`KMeans(8, n_init=4, algorithm=\"lloyd\")` + `silhouette_score(sample_size=2000)`; "
-            "shoprec: `InterestSegments(8, n_components=32, n_init=4).fit` (which also computes the "
+            "shoprec: `InterestSegments(8, n_components=32, n_init=4).fit` (Rust randomized SVD with 4 power "
+            "iterations, as the peer's `n_iter=4`, and Rust k-means; it also computes the "
             "per-segment item and attribute statistics; by default it learns the SVD's item components from "
             "a seeded sample of 20,000 shoppers, so a row with `svd_sample` = every shopper shows the same "
             "work as the peer). Inertia and silhouette are each measured in its own profile space. "

@@ -24,8 +24,7 @@ pub fn csr_view<'a, T: numpy::Element>(
     data: &'a PyReadonlyArray1<'_, T>,
     sorted: bool,
 ) -> PyResult<CsrView<'a, T>> {
-    CsrView::new(name, n_rows, n_cols, slice1(indptr, name)?, slice1(indices, name)?, slice1(data, name)?, sorted)
-        .map_err(to_py)
+    CsrView::new(name, n_rows, n_cols, slice1(indptr, name)?, slice1(indices, name)?, slice1(data, name)?, sorted).map_err(to_py)
 }
 
 /// A CSR matrix as it crosses to Python: `(indptr int64, indices int32, data)`.
@@ -55,8 +54,8 @@ pub fn id_filter<'a>(
         None => IdFilter::None,
         Some(IdFilterArrays::Ids(ids)) => IdFilter::Ids(slice1(ids, name)?),
         Some(IdFilterArrays::PerRow(indptr, indices)) => {
-            let view = CsrView::new(name, n_rows, n_cols, slice1(indptr, name)?, slice1(indices, name)?, &[], true)
-                .map_err(to_py)?;
+            let view =
+                CsrView::new(name, n_rows, n_cols, slice1(indptr, name)?, slice1(indices, name)?, &[], true).map_err(to_py)?;
             IdFilter::PerRow(view)
         }
     })

@@ -30,6 +30,7 @@ exception!(invalid_argument, "InvalidArgumentError");
 exception!(shape_mismatch, "ShapeMismatchError");
 exception!(corrupt_data, "ModelFileError");
 exception!(internal, "InternalError");
+exception!(unknown_id, "UnknownIdError");
 
 /// Maps a core error to the Python exception a user can catch as `shoprec.ShoprecError` or as
 /// the matching builtin.
@@ -38,6 +39,19 @@ pub fn to_py(error: Error) -> PyErr {
         Error::InvalidArgument { .. } => invalid_argument(py, error.to_string()),
         Error::ShapeMismatch { .. } => shape_mismatch(py, error.to_string()),
         Error::CorruptData(_) => corrupt_data(py, error.to_string()),
+    })
+}
+
+/// Maps a search error the same way. An engine failure (an I/O error on the index directory,
+/// a lock held by another process) is the builtin `OSError`: not a bug of shoprec, and what a
+/// shop already catches for disk trouble.
+pub fn search_to_py(error: shoprec_search::Error) -> PyErr {
+    use shoprec_search::Error as E;
+    Python::attach(|py| match error {
+        E::InvalidArgument { .. } => invalid_argument(py, error.to_string()),
+        E::UnknownId(_) => unknown_id(py, error.to_string()),
+        E::CorruptData(_) => corrupt_data(py, error.to_string()),
+        E::Engine(_) => pyo3::exceptions::PyOSError::new_err(error.to_string()),
     })
 }
 
@@ -51,7 +65,11 @@ pub fn panic_to_py(payload: &(dyn std::any::Any + Send)) -> PyErr {
         .unwrap_or_else(|| "unknown panic".to_owned());
     Python::attach(|py| {
         let err = internal(py, format!("internal error in shoprec's Rust core (please report it): {what}"));
-        if err.is_instance_of::<PyRuntimeError>(py) { err } else { PyRuntimeError::new_err(what) }
+        if err.is_instance_of::<PyRuntimeError>(py) {
+            err
+        } else {
+            PyRuntimeError::new_err(what)
+        }
     })
 }
 

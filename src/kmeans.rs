@@ -35,7 +35,10 @@ fn fit_typed<'py, T: Real + numpy::Element>(
         Some(c) => {
             let (rows, cols) = rows_cols(c.shape());
             if rows != n_clusters || cols != n_cols {
-                return Err(to_py(Error::shape("init", format!("centroids have shape ({rows}, {cols}), expected ({n_clusters}, {n_cols})"))));
+                return Err(to_py(Error::shape(
+                    "init",
+                    format!("centroids have shape ({rows}, {cols}), expected ({n_clusters}, {n_cols})"),
+                )));
             }
             Init::Centroids(c.as_slice().map_err(|_| not_contiguous("init"))?)
         }

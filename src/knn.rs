@@ -8,6 +8,7 @@
 
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
+use shoprec_core::cosine::{cosine_top_k, CosineQuery};
 use shoprec_core::csr::CsrView;
 use shoprec_core::knn::{self, Filters, Query, Ranking};
 use shoprec_core::Error;
@@ -149,6 +150,8 @@ impl PyKnnIndex {
     }
 }
 
+/// Predicted values and the neighbour count behind each.
+type Predictions<'py> = (Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<i32>>);
 type Pair1<'py> = (Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f32>>);
 type Pair2<'py> = (Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<f32>>);
 
@@ -174,14 +177,23 @@ impl PyKnnIndex {
         let predict_neighbours = CsrHandles::new("predict_neighbours", predict_neighbours, n_x, n_x, false, true)?;
         let residuals = CsrHandles::new("residuals", residuals, n_y, n_x, true, false)?;
         {
-            let tb = tiebreak.try_readonly().map_err(|_| to_py(Error::invalid("tiebreak", "array is being written elsewhere")))?;
+            let tb =
+                tiebreak.try_readonly().map_err(|_| to_py(Error::invalid("tiebreak", "array is being written elsewhere")))?;
             let od = order.try_readonly().map_err(|_| to_py(Error::invalid("order", "array is being written elsewhere")))?;
             let ranking = Ranking::new(slice1(&tb, "tiebreak")?, slice1(&od, "order")?).map_err(to_py)?;
             if ranking.n_items() != n_items {
                 return Err(to_py(Error::shape("tiebreak", format!("{} values for {n_items} items", ranking.n_items()))));
             }
         }
-        Ok(PyKnnIndex { item_based, history, neighbours, predict_neighbours, residuals, tiebreak: tiebreak.unbind(), order: order.unbind() })
+        Ok(PyKnnIndex {
+            item_based,
+            history,
+            neighbours,
+            predict_neighbours,
+            residuals,
+            tiebreak: tiebreak.unbind(),
+            order: order.unbind(),
+        })
     }
 
     /// The top `k` items of user index `user` (-1: no history, the tie-break order).
@@ -202,7 +214,10 @@ impl PyKnnIndex {
         let history = b.history.view()?;
         let neighbours = b.neighbours.view()?;
         let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
-        let filters = Filters { include: ids_or_empty(items.as_ref(), "items")?, exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]) };
+        let filters = Filters {
+            include: ids_or_empty(items.as_ref(), "items")?,
+            exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]),
+        };
         let (query, sources) = self.query_of(user, &history, &neighbours, exclude_seen);
         let (ids, scores) = run_detached_here(py, || knn::recommend_query(query, &sources, &ranking, &filters, k))?;
         Ok((ids.into_pyarray(py), scores.into_pyarray(py)))
@@ -226,8 +241,12 @@ impl PyKnnIndex {
         let history = b.history.view()?;
         let neighbours = b.neighbours.view()?;
         let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
-        let filters = Filters { include: ids_or_empty(items.as_ref(), "items")?, exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]) };
-        let query = Query { sources: slice1(&sources, "history")?, weights: slice1(&weights, "weights")?, seen: slice1(&seen, "seen")? };
+        let filters = Filters {
+            include: ids_or_empty(items.as_ref(), "items")?,
+            exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]),
+        };
+        let query =
+            Query { sources: slice1(&sources, "history")?, weights: slice1(&weights, "weights")?, seen: slice1(&seen, "seen")? };
         let matrix = if self.item_based { neighbours } else { history };
         let (ids, scores) = run_detached_here(py, || knn::recommend_query(query, &matrix, &ranking, &filters, k))?;
         Ok((ids.into_pyarray(py), scores.into_pyarray(py)))
@@ -250,7 +269,10 @@ impl PyKnnIndex {
         let history = b.history.view()?;
         let neighbours = b.neighbours.view()?;
         let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
-        let filters = Filters { include: ids_or_empty(items.as_ref(), "items")?, exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]) };
+        let filters = Filters {
+            include: ids_or_empty(items.as_ref(), "items")?,
+            exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]),
+        };
         let users = slice1(&users, "users")?;
         let (queries, sources) = if self.item_based { (history, neighbours) } else { (neighbours, history) };
         let seen = exclude_seen.then_some(&history);
@@ -285,7 +307,7 @@ impl PyKnnIndex {
         k: usize,
         min_k: usize,
         num_threads: usize,
-    ) -> PyResult<(Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<i32>>)> {
+    ) -> PyResult<Predictions<'py>> {
         let neighbours = self.predict_neighbours.borrow(py)?;
         let residuals = self.residuals.borrow(py)?;
         let (nv, rv) = (neighbours.view()?, residuals.view()?);
@@ -316,5 +338,73 @@ impl PyKnnIndex {
         let seen = if exclude_seen { history.row_indices(row) } else { &[] };
         let query_matrix = if self.item_based { history } else { neighbours };
         (Query { sources: query_matrix.row_indices(row), weights: query_matrix.row_data(row), seen }, sources)
+    }
+}
+
+/// `(columns, similarities)` of a cosine search.
+type Similarities<'py> = (Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f64>>);
+
+/// A sparse matrix and the norms of its columns, for cosine searches over the columns (the
+/// kNN models' `similar_items`, `similar_users` and the neighbours of an anonymous history).
+/// Built once per fitted model; its structure is checked once, here.
+#[pyclass(frozen, name = "CosineIndex", module = "shoprec._core")]
+pub struct PyCosineIndex {
+    through: CsrHandles,
+    norms: Py<PyArray1<f64>>,
+}
+
+#[pymethods]
+impl PyCosineIndex {
+    #[new]
+    fn new(through: CsrTriple<'_>, n_rows: usize, n_cols: usize, norms: Bound<'_, PyArray1<f64>>) -> PyResult<Self> {
+        let through = CsrHandles::new("through", through, n_rows, n_cols, true, false)?;
+        {
+            let borrowed =
+                norms.try_readonly().map_err(|_| to_py(Error::invalid("norms", "array is being written elsewhere")))?;
+            let values = slice1(&borrowed, "norms")?;
+            if values.len() != n_cols {
+                return Err(to_py(Error::shape("norms", format!("{} norms for {n_cols} columns", values.len()))));
+            }
+            if let Some(bad) = values.iter().position(|v| !v.is_finite() || *v < 0.0) {
+                return Err(to_py(Error::invalid("norms", format!("norm {bad} is negative or not finite"))));
+            }
+        }
+        Ok(PyCosineIndex { through, norms: norms.unbind() })
+    }
+
+    /// `(columns, similarities)`: the `k` columns most cosine-similar to the sparse query
+    /// `(sources, weights)` over rows, best first (ties to the lower column), positive only;
+    /// never column `skip` (-1: none), only `include` (if given), never `exclude`.
+    #[pyo3(signature = (sources, weights, k, skip = -1, include = None, exclude = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn top_k<'py>(
+        &self,
+        py: Python<'py>,
+        sources: PyReadonlyArray1<'py, i32>,
+        weights: PyReadonlyArray1<'py, f64>,
+        k: usize,
+        skip: i64,
+        include: Option<PyReadonlyArray1<'py, i32>>,
+        exclude: Option<PyReadonlyArray1<'py, i32>>,
+    ) -> PyResult<Similarities<'py>> {
+        let through = self.through.borrow(py)?;
+        let view = through.view()?;
+        let norms =
+            self.norms.bind(py).try_readonly().map_err(|_| to_py(Error::invalid("norms", "array is being written elsewhere")))?;
+        let skip = match usize::try_from(skip) {
+            Ok(s) => Some(s),
+            Err(_) if skip == -1 => None,
+            Err(_) => return Err(to_py(Error::invalid("skip", format!("index {skip} is out of range")))),
+        };
+        let query = CosineQuery {
+            sources: slice1(&sources, "sources")?,
+            weights: slice1(&weights, "weights")?,
+            skip,
+            include: ids_or_empty(include.as_ref(), "items")?,
+            exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]),
+        };
+        let norms = slice1(&norms, "norms")?;
+        let (ids, sims) = run_detached_here(py, || cosine_top_k(query, &view, norms, k))?;
+        Ok((ids.into_pyarray(py), sims.into_pyarray(py)))
     }
 }

@@ -10,11 +10,12 @@
 
 mod arrays;
 mod error;
-mod knn;
 mod kmeans;
+mod knn;
 mod median;
 mod parallel;
 mod pearson;
+mod search;
 mod text;
 mod topk;
 
@@ -25,19 +26,21 @@ mod _core {
     #[pymodule_export]
     use crate::kmeans::{kmeans_assign_py, kmeans_py};
     #[pymodule_export]
+    use crate::knn::{PyCosineIndex, PyKnnIndex};
+    #[pymodule_export]
     use crate::median::{hampel_py, median_filter_py};
     #[pymodule_export]
     use crate::parallel::panic_for_test_py;
     #[pymodule_export]
-    use crate::pearson::pearson_neighbours_py;
+    use crate::pearson::{pearson_neighbours_py, pearson_neighbours_rows_py, pearson_neighbours_update_py};
     #[pymodule_export]
-    use crate::topk::top_k_py;
-    #[pymodule_export]
-    use crate::knn::PyKnnIndex;
+    use crate::search::PySearchEngine;
     #[pymodule_export]
     use crate::text::{
         build_corpus_py, cooccurrence_py, discover_phrases_py, ppmi_py, randomized_svd_py, tokenize_py, PyTokenizer,
     };
+    #[pymodule_export]
+    use crate::topk::top_k_py;
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

@@ -1,10 +1,12 @@
-//! Glue for `shoprec.kernels.pearson_neighbours`.
+//! Glue for `shoprec.kernels.pearson_neighbours` and its subset / update entry points.
 
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
-use shoprec_core::pearson::{pearson_neighbours, Axis, Similarity};
+use shoprec_core::pearson::{
+    pearson_neighbours, pearson_neighbours_of_rows, update_neighbours, Axis, NeighbourUpdate, Similarity,
+};
 
-use crate::arrays::{csr_into_py, csr_view, CsrOut};
+use crate::arrays::{csr_into_py, csr_view, slice1, CsrOut};
 use crate::error::to_py;
 use crate::parallel::run_detached;
 
@@ -32,4 +34,74 @@ pub fn pearson_neighbours_py<'py>(
     let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, true)?;
     let result = run_detached(py, num_threads, || pearson_neighbours(&view, k, axis, similarity, min_support, shrinkage))?;
     Ok(csr_into_py(py, result))
+}
+
+/// The neighbour rows of the entities `rows` only, against the whole matrix: row `j` is row
+/// `rows[j]` of `pearson_neighbours`; returns the `len(rows) x n` CSR arrays.
+#[pyfunction(name = "pearson_neighbours_rows")]
+#[pyo3(signature = (indptr, indices, data, n_rows, n_cols, rows, k, axis, similarity, min_support, shrinkage, num_threads = 0))]
+#[allow(clippy::too_many_arguments)]
+pub fn pearson_neighbours_rows_py<'py>(
+    py: Python<'py>,
+    indptr: PyReadonlyArray1<'py, i64>,
+    indices: PyReadonlyArray1<'py, i32>,
+    data: PyReadonlyArray1<'py, f64>,
+    n_rows: usize,
+    n_cols: usize,
+    rows: PyReadonlyArray1<'py, i32>,
+    k: usize,
+    axis: &str,
+    similarity: &str,
+    min_support: usize,
+    shrinkage: f64,
+    num_threads: usize,
+) -> PyResult<CsrOut<'py, f32>> {
+    let axis = Axis::parse(axis).map_err(to_py)?;
+    let similarity = Similarity::parse(similarity).map_err(to_py)?;
+    let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, true)?;
+    let rows = slice1(&rows, "rows")?;
+    let result =
+        run_detached(py, num_threads, || pearson_neighbours_of_rows(&view, rows, k, axis, similarity, min_support, shrinkage))?;
+    Ok(csr_into_py(py, result))
+}
+
+/// The neighbours of the new ratings computed from the old result (`old_*`, `old_n x old_n`,
+/// computed with `old_k`), `old_to_new` and the `touched` entities; returns the wide result
+/// and its first `narrow_k` entries per row, each as CSR arrays.
+#[pyfunction(name = "pearson_neighbours_update")]
+#[pyo3(signature = (indptr, indices, data, n_rows, n_cols, old_indptr, old_indices, old_data, old_k, old_to_new, touched, k, narrow_k, axis, similarity, min_support, shrinkage, num_threads = 0))]
+#[allow(clippy::too_many_arguments)]
+pub fn pearson_neighbours_update_py<'py>(
+    py: Python<'py>,
+    indptr: PyReadonlyArray1<'py, i64>,
+    indices: PyReadonlyArray1<'py, i32>,
+    data: PyReadonlyArray1<'py, f64>,
+    n_rows: usize,
+    n_cols: usize,
+    old_indptr: PyReadonlyArray1<'py, i64>,
+    old_indices: PyReadonlyArray1<'py, i32>,
+    old_data: PyReadonlyArray1<'py, f32>,
+    old_k: usize,
+    old_to_new: PyReadonlyArray1<'py, i32>,
+    touched: PyReadonlyArray1<'py, i32>,
+    k: usize,
+    narrow_k: usize,
+    axis: &str,
+    similarity: &str,
+    min_support: usize,
+    shrinkage: f64,
+    num_threads: usize,
+) -> PyResult<(CsrOut<'py, f32>, CsrOut<'py, f32>)> {
+    let axis = Axis::parse(axis).map_err(to_py)?;
+    let similarity = Similarity::parse(similarity).map_err(to_py)?;
+    let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, true)?;
+    let old_to_new = slice1(&old_to_new, "old_to_new")?;
+    let n_old = old_to_new.len();
+    let old = csr_view("old", n_old, n_old, &old_indptr, &old_indices, &old_data, false)?;
+    let touched = slice1(&touched, "touched")?;
+    let update = NeighbourUpdate { old, old_k, old_to_new, touched };
+    let (wide, narrow) = run_detached(py, num_threads, || {
+        update_neighbours(&view, &update, k, narrow_k, axis, similarity, min_support, shrinkage)
+    })?;
+    Ok((csr_into_py(py, wide), csr_into_py(py, narrow)))
 }

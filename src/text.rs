@@ -6,10 +6,10 @@ use std::sync::{Arc, OnceLock};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use shoprec_core::csr::CsrView;
+use shoprec_core::linalg::svd::randomized_svd;
 use shoprec_core::text::cooccur::{cooccurrence, ppmi};
 use shoprec_core::text::corpus::Corpus;
 use shoprec_core::text::phrases::discover_phrases;
-use shoprec_core::text::svd::randomized_svd;
 use shoprec_core::text::tokenizer::{Tokenizer, TOKENIZER_VERSION};
 use shoprec_core::Error;
 
@@ -97,6 +97,9 @@ pub fn discover_phrases_py(
 }
 
 /// Returns `(vocab, doc_freq, (indptr, indices, counts))`.
+/// The vocabulary, the document frequency of each term and the documents as CSR term counts.
+type CorpusOut<'py> = (Vec<String>, Bound<'py, PyArray1<u32>>, CsrOut<'py, u32>);
+
 #[pyfunction(name = "build_corpus")]
 #[pyo3(signature = (tokenizer, texts, max_terms, min_count, num_threads = 0))]
 pub fn build_corpus_py<'py>(
@@ -106,14 +109,10 @@ pub fn build_corpus_py<'py>(
     max_terms: usize,
     min_count: u32,
     num_threads: usize,
-) -> PyResult<(Vec<String>, Bound<'py, PyArray1<u32>>, CsrOut<'py, u32>)> {
+) -> PyResult<CorpusOut<'py>> {
     let tokenizer = Arc::clone(&tokenizer.inner);
     let corpus = run_detached(py, num_threads, || Corpus::build(&tokenizer, &texts, max_terms, min_count))?;
-    Ok((
-        corpus.vocab,
-        corpus.doc_freq.into_pyarray(py),
-        csr_into_py(py, corpus.docs),
-    ))
+    Ok((corpus.vocab, corpus.doc_freq.into_pyarray(py), csr_into_py(py, corpus.docs)))
 }
 
 /// Symmetric text co-occurrence counts of `n_terms` terms from the texts' sorted term ids.
@@ -177,9 +176,5 @@ pub fn randomized_svd_py<'py>(
 ) -> PyResult<SvdOut<'py>> {
     let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, false)?;
     let svd = run_detached(py, num_threads, || randomized_svd(&view, rank, oversample, power_iterations, seed))?;
-    Ok((
-        svd.u.into_pyarray(py).reshape([n_rows, rank])?,
-        svd.s.into_pyarray(py),
-        svd.v.into_pyarray(py).reshape([n_cols, rank])?,
-    ))
+    Ok((svd.u.into_pyarray(py).reshape([n_rows, rank])?, svd.s.into_pyarray(py), svd.v.into_pyarray(py).reshape([n_cols, rank])?))
 }

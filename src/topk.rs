@@ -2,7 +2,7 @@
 
 use numpy::{IntoPyArray, PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use shoprec_core::topk::top_k;
+use shoprec_core::topk::{output_width, top_k};
 
 use crate::arrays::{id_filter, rows_cols, IdFilterArrays};
 use crate::error::not_contiguous;
@@ -43,5 +43,7 @@ pub fn top_k_py<'py>(
             run_detached(py, num_threads, || top_k(s, n_rows, n_cols, k, include, exclude))?
         }
     };
-    Ok((ids.into_pyarray(py).reshape([n_rows, k])?, values.into_pyarray(py).reshape([n_rows, k])?))
+    // The core clamps a huge `k` (see `output_width`): the rows are that wide.
+    let width = output_width(k, n_cols);
+    Ok((ids.into_pyarray(py).reshape([n_rows, width])?, values.into_pyarray(py).reshape([n_rows, width])?))
 }

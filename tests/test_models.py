@@ -251,6 +251,78 @@ class TestUserKNN(ContractTests):
         assert len(recs) == 5 and not set(recs.items) & set(data.item_ids[row.indices])
 
 
+def naive_cosine_ranked(vectors, query, skip=None):
+    """Cosine of every row of a dense float64 matrix with a dense vector (numpy, no shoprec):
+    the rows with a positive similarity, best first, ties to the lower index."""
+    norms = np.sqrt((vectors * vectors).sum(axis=1)) * np.sqrt(query @ query)
+    sims = np.divide(vectors @ query, norms, out=np.zeros(len(vectors)), where=norms > 0)
+    if skip is not None:
+        sims[skip] = 0.0
+    cand = np.flatnonzero(sims > 0)
+    return cand[np.lexsort((cand, -sims[cand]))], sims
+
+
+class TestCosineSearchesAgainstNaiveNumpy:
+    """UserKNN.similar_items, the history neighbours of UserKNN.recommend_for_history and
+    ItemKNN.similar_users come from indexes built at fit; they must equal a dense numpy cosine."""
+
+    def test_user_knn_similar_items(self, data):
+        model = UserKNN(6, similarity="cosine").fit(data)
+        columns = data.to_csr().toarray().astype(np.float32).astype(np.float64).T  # items x users
+        for i in range(0, data.n_items, 3):
+            order, sims = naive_cosine_ranked(columns, columns[i], skip=i)
+            got = model.similar_items(data.item_ids[i], 7)
+            assert list(got.items) == list(data.item_ids[order[:7]])
+            np.testing.assert_allclose(got.scores, sims[order[:7]], rtol=1e-6)
+        # Filters apply before the cut to k, as before.
+        allowed, banned = data.item_ids[::2], data.item_ids[order[:3]]
+        keep = [j for j in order if data.item_ids[j] in set(allowed) and data.item_ids[j] not in set(banned)]
+        got = model.similar_items(data.item_ids[i], 4, items=allowed, exclude=banned)
+        assert list(got.items) == list(data.item_ids[keep[:4]])
+        assert len(model.similar_items(data.item_ids[i], 10**15)) == len(order)
+
+    def test_user_knn_history_neighbours(self, data):
+        model = UserKNN(6, similarity="cosine").fit(data)
+        csr = data.to_csr()
+        dense = csr.toarray().astype(np.float32).astype(np.float64)
+        row = csr[7]
+        # A repeated item adds up; an unknown one is ignored.
+        history = list(data.item_ids[row.indices]) + [data.item_ids[row.indices[0]], "unknown"]
+        weights = list(row.data) + [2.0, 5.0]
+        query = np.zeros(data.n_items)
+        np.add.at(query, list(row.indices) + [row.indices[0]], np.float32(list(row.data) + [2.0]))
+        order, sims = naive_cosine_ranked(dense, query)
+        neighbours = order[:6]
+        got_neighbours, got_sims = model._users_like(
+            model._state, np.r_[row.indices, row.indices[0]].astype(np.int32), np.float32(list(row.data) + [2.0])
+        )
+        np.testing.assert_array_equal(got_neighbours, neighbours)
+        np.testing.assert_allclose(got_sims, sims[neighbours], rtol=1e-6)
+        scores = sims[neighbours] @ dense[neighbours]
+        popularity = np.bincount(data.items, minlength=data.n_items).astype(float)
+        recs = model.recommend_for_history(history, 10, weights=weights)
+        assert_ranked_like(recs, data, scores, popularity, set(row.indices), 10)
+
+    def test_item_knn_similar_users(self, data):
+        model = ItemKNN(6, similarity="cosine").fit(data)
+        dense = data.to_csr().toarray().astype(np.float32).astype(np.float64)
+        for u in range(0, data.n_users, 3):
+            order, sims = naive_cosine_ranked(dense, dense[u], skip=u)
+            got = model.similar_users(data.user_ids[u], 5)
+            assert list(got.items) == list(data.user_ids[order[:5]])
+            np.testing.assert_allclose(got.scores, sims[order[:5]], rtol=1e-6)
+
+    def test_searches_survive_save_and_load(self, data, tmp_path):
+        for fitted in (UserKNN(6, similarity="cosine").fit(data), ItemKNN(6, similarity="cosine").fit(data)):
+            path = tmp_path / f"{type(fitted).__name__}.shoprec"
+            fitted.save(path)
+            loaded = shoprec.load(path)
+            assert loaded.similar_items(data.item_ids[3], 5) == fitted.similar_items(data.item_ids[3], 5)
+            assert loaded.similar_users(data.user_ids[3], 5) == fitted.similar_users(data.user_ids[3], 5)
+            history = data.item_ids[:6]
+            assert loaded.recommend_for_history(history, 5) == fitted.recommend_for_history(history, 5)
+
+
 @pytest.mark.parametrize("kwargs, error", [
     (dict(k_neighbours=0), shoprec.InvalidArgumentError),
     (dict(similarity="jaccard"), shoprec.InvalidArgumentError),

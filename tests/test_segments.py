@@ -102,6 +102,43 @@ def test_randomized_svd_is_deterministic_and_matches_exact_on_large_matrix():
     np.testing.assert_allclose(captured, s[:5], rtol=1e-6)
 
 
+def test_randomized_svd_spans_the_subspace_of_scipy_svds():
+    """The Rust randomized SVD against scipy's Lanczos ``svds``: the same top subspace and
+    singular values. The vectors cross the Rust boundary as float32, so orthonormality is
+    checked to 1e-6 (float32 rounding of unit vectors, about 6e-8 per entry, summed over the
+    300 columns), not to float64 precision; the captured singular values are second order in
+    that rounding and still agree to 1e-6."""
+    from scipy.linalg import subspace_angles
+    from scipy.sparse.linalg import svds
+
+    rng = np.random.default_rng(5)
+    left, _ = np.linalg.qr(rng.normal(size=(500, 20)))
+    right, _ = np.linalg.qr(rng.normal(size=(300, 20)))
+    dense = (left * (40.0 * 0.75 ** np.arange(20))) @ right.T + 0.01 * rng.normal(size=(500, 300))
+    matrix = sp.csr_matrix(np.where(np.abs(dense) > 0.02, dense, 0.0))
+    ours = randomized_svd_components(matrix, 6, seed=1)
+    _, s, vt = svds(matrix, 6, random_state=0)
+    order = np.argsort(s)[::-1]
+    s, vt = s[order], vt[order]
+    assert ours.shape == (6, 300) and ours.dtype == np.float64
+    np.testing.assert_allclose(ours @ ours.T, np.eye(6), atol=1e-6)
+    assert np.degrees(subspace_angles(ours.T, vt.T).max()) < 0.1
+    np.testing.assert_allclose(np.linalg.norm(matrix @ ours.T, axis=0), s, rtol=1e-6)
+    # The sign convention: each vector's entry of largest magnitude is positive.
+    assert np.all(ours[np.arange(6), np.argmax(np.abs(ours), axis=1)] > 0)
+    # Thread count never changes the result (sums run in a fixed order).
+    np.testing.assert_array_equal(ours, randomized_svd_components(matrix, 6, seed=1, num_threads=1))
+
+
+def test_labels_do_not_depend_on_the_thread_count(shop):
+    interactions, _ = shop
+    one = InterestSegments(4, n_components=6, seed=11, num_threads=1).fit(interactions)
+    two = InterestSegments(4, n_components=6, seed=11, num_threads=2).fit(interactions)
+    np.testing.assert_array_equal(one.labels, two.labels)
+    np.testing.assert_array_equal(one.centroids, two.centroids)
+    np.testing.assert_array_equal(one._profiler.components, two._profiler.components)
+
+
 def test_assign_own_history_gives_fitted_segment(shop, fitted):
     interactions, _ = shop
     matrix = interactions.to_csr()

@@ -6,14 +6,15 @@ a higher one:
 
 ``errors``, ``_validate``, ``_ids``, ``recommendations`` -> ``io`` -> ``kernels``, ``text`` ->
 ``interactions`` -> ``segments``, ``clean``, ``keywords`` -> ``models`` -> ``rerank``,
-``evaluate``, ``tune`` -> ``demo``.
+``evaluate``, ``tune``, ``search``, ``distributed`` -> ``shop`` -> ``cli``, ``demo``.
+``distributed`` (Dask) is imported on demand: ``from shoprec import distributed``.
 
 Importing this package imports every class that can be saved, so :func:`load` knows them all.
 """
 
 from __future__ import annotations
 
-from . import clean, evaluate, kernels, rerank, tune
+from . import clean, datasets, evaluate, kernels, rerank, tune
 from ._core import __version__
 from .errors import (
     DTypeError,
@@ -24,6 +25,7 @@ from .errors import (
     NotFittedError,
     ShapeMismatchError,
     ShoprecError,
+    UnavailableError,
     UnknownIdError,
 )
 from .interactions import Interactions
@@ -31,7 +33,9 @@ from .io import load
 from .keywords import KeywordModel
 from .models import Baseline, ItemKNN, Popular, UserKNN
 from .recommendations import Recommendations
+from .search import SearchIndex, SearchResults
 from .segments import NEW_SHOPPERS, InterestSegments, choose_n_segments
+from .shop import Shop, ShopConfig
 from .text import tokenize
 
 __all__ = [
@@ -40,6 +44,9 @@ __all__ = [
     "evaluate",
     "tune",
     "clean",
+    "datasets",
+    "Shop",
+    "ShopConfig",
     "rerank",
     "InterestSegments",
     "choose_n_segments",
@@ -50,6 +57,8 @@ __all__ = [
     "Baseline",
     "Popular",
     "Recommendations",
+    "SearchIndex",
+    "SearchResults",
     "load",
     "tokenize",
     "KeywordModel",
@@ -62,4 +71,5 @@ __all__ = [
     "ModelFileError",
     "ModelVersionError",
     "InternalError",
+    "UnavailableError",
 ]

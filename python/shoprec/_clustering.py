@@ -13,6 +13,11 @@ from .errors import InvalidArgumentError, ShapeMismatchError
 
 __all__ = ["KMeansResult", "kmeans"]
 
+#: The most k-means++ runs one call makes (scikit-learn's default is 1 to 10).
+MAX_N_INIT = 1000
+#: The most Lloyd iterations of one run (they converge in tens to hundreds).
+MAX_ITER = 1_000_000
+
 _FLOATS = (np.float64, np.float32)  # the first is the default for other dtypes
 _SEED_LIMIT = 2**64
 
@@ -105,9 +110,10 @@ def kmeans(
         How to choose the first centroids. Explicit centroids mean a single run (``n_init``
         is ignored, as in scikit-learn).
     n_init : int
-        Independent k-means++ runs; the one with the lowest inertia is returned.
+        Independent k-means++ runs; the one with the lowest inertia is returned. At most
+        :data:`MAX_N_INIT` (1,000).
     max_iter : int
-        Maximum Lloyd iterations per run, at least 1.
+        Maximum Lloyd iterations per run, at least 1 and at most :data:`MAX_ITER` (10**6).
     tol : float
         Relative tolerance on the centre shift (see above), at least 0.
     seed : int
@@ -137,8 +143,9 @@ def kmeans(
     n_clusters = check_int(n_clusters, "n_clusters", minimum=1)
     if n_clusters > n_rows:
         raise InvalidArgumentError(f"n_clusters ({n_clusters}) is more than the rows of x ({n_rows})")
-    n_init = check_int(n_init, "n_init", minimum=1)
-    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    # Bounds that no real use reaches, so a typo cannot run for days or overflow the core.
+    n_init = check_int(n_init, "n_init", minimum=1, maximum=MAX_N_INIT)
+    max_iter = check_int(max_iter, "max_iter", minimum=1, maximum=MAX_ITER)
     tol = check_float(tol, "tol", minimum=0.0)
     seed = check_int(seed, "seed", minimum=0)
     if seed >= _SEED_LIMIT:

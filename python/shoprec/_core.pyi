@@ -1,6 +1,6 @@
 # Hand-written stubs for the Rust extension; `python -m mypy.stubtest shoprec._core` keeps
 # them honest. The public, documented API is in the Python modules that call these.
-from typing import List, Optional, Tuple, Union, final
+from typing import Any, List, Optional, Sequence, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,43 @@ def pearson_neighbours(
     shrinkage: float,
     num_threads: int = 0,
 ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+def pearson_neighbours_rows(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float64],
+    n_rows: int,
+    n_cols: int,
+    rows: npt.NDArray[np.int32],
+    k: int,
+    axis: str,
+    similarity: str,
+    min_support: int,
+    shrinkage: float,
+    num_threads: int = 0,
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+def pearson_neighbours_update(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float64],
+    n_rows: int,
+    n_cols: int,
+    old_indptr: npt.NDArray[np.int64],
+    old_indices: npt.NDArray[np.int32],
+    old_data: npt.NDArray[np.float32],
+    old_k: int,
+    old_to_new: npt.NDArray[np.int32],
+    touched: npt.NDArray[np.int32],
+    k: int,
+    narrow_k: int,
+    axis: str,
+    similarity: str,
+    min_support: int,
+    shrinkage: float,
+    num_threads: int = 0,
+) -> Tuple[
+    Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]],
+    Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]],
+]: ...
 _Floats2 = Union[npt.NDArray[np.float32], npt.NDArray[np.float64]]
 
 def kmeans(
@@ -64,6 +101,19 @@ def _panic_for_test(num_threads: int = 1) -> None: ...
 
 # CSR arrays as the kNN index holds them: (indptr int64, indices int32, data float32).
 _Csr32 = Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]
+
+@final
+class CosineIndex:
+    def __new__(cls, through: _Csr32, n_rows: int, n_cols: int, norms: npt.NDArray[np.float64]) -> CosineIndex: ...
+    def top_k(
+        self,
+        sources: npt.NDArray[np.int32],
+        weights: npt.NDArray[np.float64],
+        k: int,
+        skip: int = ...,
+        include: Optional[npt.NDArray[np.int32]] = None,
+        exclude: Optional[npt.NDArray[np.int32]] = None,
+    ) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...
 
 @final
 class KnnIndex:
@@ -170,3 +220,55 @@ def randomized_svd(
     seed: int = 0,
     num_threads: int = 0,
 ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
+
+# Product search (shoprec.search is the public face). Products cross as
+# (id, [text per text field], [value per filter field], popularity); filters as
+# (field, "any" | "numbers" | "range" | "bool", payload).
+_FilterValue = Union[None, bool, float, str, List[str]]
+_Product = Tuple[str, List[str], List[_FilterValue], float]
+_Hit = Tuple[str, float, float, float]
+_SearchOut = Tuple[
+    List[_Hit], int, List[Tuple[str, List[Tuple[str, int]]]], List[str], List[Tuple[str, str]], List[str], bool
+]
+_Fields = Tuple[List[Tuple[str, float]], List[Tuple[str, str]], List[str], Optional[str]]
+
+@final
+class SearchEngine:
+    def __new__(
+        cls,
+        text_fields: List[Tuple[str, float]],
+        filter_fields: List[Tuple[str, str]],
+        user_words: List[str],
+        stock_field: Optional[str] = None,
+        path: Optional[str] = None,
+        num_threads: int = 0,
+    ) -> SearchEngine: ...
+    @staticmethod
+    def load(
+        dir: str,
+        text_fields: List[Tuple[str, float]],
+        filter_fields: List[Tuple[str, str]],
+        user_words: List[str],
+        stock_field: Optional[str] = None,
+        path: Optional[str] = None,
+        num_threads: int = 0,
+    ) -> SearchEngine: ...
+    def save(self, dir: str) -> None: ...
+    def fields(self) -> _Fields: ...
+    def __len__(self) -> int: ...
+    def analyze(self, text: str) -> List[str]: ...
+    def add(self, products: Sequence[_Product]) -> None: ...
+    def update(self, products: Sequence[_Product]) -> None: ...
+    def delete(self, ids: List[str]) -> int: ...
+    def set_stock(self, ids: List[str], in_stock: bool) -> int: ...
+    def products(self) -> List[_Product]: ...
+    def search(
+        self,
+        text: str,
+        expansions: List[Tuple[str, float]],
+        typos: bool,
+        filters: List[Tuple[str, str, Any]],
+        facets: List[str],
+        limit: int,
+        browse_if_empty: bool,
+    ) -> _SearchOut: ...

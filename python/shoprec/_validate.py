@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import sys
 from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
@@ -18,19 +19,31 @@ from .errors import DTypeError, InvalidArgumentError, ModelFileError, ShapeMisma
 INT32_MAX = np.iinfo(np.int32).max
 
 
-def check_int(value: Any, name: str, *, minimum: Optional[int] = None) -> int:
-    """An integer argument (Python or numpy int, not bool), at least ``minimum``."""
+def check_int(value: Any, name: str, *, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
+    """An integer argument (Python or numpy int, not bool), at least ``minimum`` and at most
+    ``maximum``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise DTypeError(f"{name} must be an integer, got {type(value).__name__}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise InvalidArgumentError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise InvalidArgumentError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
+#: The largest result count passed on: any larger ``k`` asks for the same (every catalogue is
+#: smaller), and it fits a Rust ``usize`` and a numpy index on every platform.
+K_LIMIT = sys.maxsize
+
+
 def check_k(k: Any, name: str = "k") -> int:
-    """A result count: an integer >= 1."""
-    return check_int(k, name, minimum=1)
+    """A result count: an integer >= 1, of any size, returned clamped to :data:`K_LIMIT`.
+
+    A ``k`` beyond the catalogue means "all of it"; the kernels clamp it further to the number
+    of candidates, so a huge ``k`` never sizes an allocation.
+    """
+    return min(check_int(k, name, minimum=1), K_LIMIT)
 
 
 def check_num_threads(num_threads: Any) -> int:

@@ -17,6 +17,7 @@ __all__ = [
     "ModelFileError",
     "ModelVersionError",
     "InternalError",
+    "UnavailableError",
 ]
 
 
@@ -57,3 +58,8 @@ class ModelVersionError(ModelFileError):
 
 class InternalError(ShoprecError, RuntimeError):
     """A bug in shoprec (a Rust panic caught at the boundary). Please report it."""
+
+
+class UnavailableError(ShoprecError, RuntimeError):
+    """A part that this shop was built or installed without was asked for (e.g. search when
+    shoprec's search extension is not installed, or coupons when none were given to build)."""

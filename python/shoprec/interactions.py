@@ -425,6 +425,28 @@ class Interactions(PicklesByValue):
         """The index of an item id; :class:`UnknownIdError` when unknown."""
         return self._item_map.index(item, "item")
 
+    def merge(self, new: "Interactions", *, combine: Optional[str] = None, cap: Optional[float] = None) -> "Interactions":
+        """These interactions followed by ``new`` ones: what a refit on all the events sees.
+
+        ``new`` is an :class:`Interactions` built from the new events with the same builder
+        arguments as these (same ``combine`` and ``cap``; ratings or events alike; timestamps
+        on both or on neither). A pair present in both is combined by ``combine`` (default
+        ``"last"`` for ratings, ``"max"`` for implicit events, as the builders):
+
+        * ``"last"``: the new value, unless both have timestamps and the new one is older
+          (the value with the latest timestamp wins; on equal timestamps the new one);
+        * ``"max"``, ``"sum"`` (capped at ``cap``): of the old and the new value;
+        * ``"mean"`` cannot be continued (the number of events behind each mean is not kept):
+          :class:`InvalidArgumentError` when a pair repeats (new pairs are fine).
+
+        The result equals ``Interactions.from_arrays`` on the old events followed by the new
+        ones (``"sum"`` with ``cap``: for non-negative values), including the order of the ids:
+        the union of the ids, sorted when they can be ordered (else the old ids in their order,
+        then the new ones). Old ids keep their relative order, which is what lets the models'
+        ``update`` keep their ties.
+        """
+        return _merge(self, new, combine, cap)[0]
+
     # ------------------------------------------------------------------ persistence
     def _to_state(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
         arrays = {
@@ -509,3 +531,107 @@ def _combine_pairs(
         np.ascontiguousarray(merged, dtype=np.float64),
         merged_stamps,
     )
+
+
+def _union_ids(old: IdMap, new: IdMap, name: str) -> Tuple[IdMap, np.ndarray, np.ndarray]:
+    """The ids of both maps as one map ordered as ``IdMap.factorize`` orders the ids of all
+    events, and the new index of every id of ``old`` (increasing) and of ``new``."""
+    from ._ids import _as_id_array
+
+    a, b = old.ids, new.ids
+    if a.dtype.kind == b.dtype.kind and a.dtype.kind != "O":
+        both = np.concatenate([a, b])
+    else:
+        mixed = np.empty(len(a) + len(b), dtype=object)
+        mixed[: len(a)] = a.tolist()
+        mixed[len(a):] = b.tolist()
+        both = _as_id_array(mixed, name)
+    union, inverse = IdMap.factorize(both, name)
+    return union, inverse[: len(a)], inverse[len(a):]
+
+
+def _merge(
+    old: Interactions, new: Interactions, combine: Optional[str], cap: Optional[float]
+) -> Tuple[Interactions, np.ndarray, np.ndarray, np.ndarray]:
+    """``(merged, old user -> merged, old item -> merged, changed)``: ``changed`` marks the
+    merged entries that are new or whose value differs from the old one."""
+    if not isinstance(new, Interactions):
+        raise DTypeError(f"new events must be a shoprec.Interactions, got {type(new).__name__}")
+    if new.explicit != old.explicit:
+        kinds = {True: "ratings", False: "implicit events"}
+        raise InvalidArgumentError(f"new events are {kinds[new.explicit]} but the old ones are {kinds[old.explicit]}")
+    if (new.timestamps is None) != (old.timestamps is None):
+        raise InvalidArgumentError(
+            "new events need timestamps exactly when the old ones have them "
+            f"(old: {'with' if old.timestamps is not None else 'without'}, "
+            f"new: {'with' if new.timestamps is not None else 'without'})"
+        )
+    if combine is None:
+        combine = "last" if old.explicit else "max"
+    if combine not in _COMBINE:
+        raise InvalidArgumentError(f"combine must be one of {_COMBINE}, got {combine!r}")
+    if cap is not None:
+        cap = float(cap)
+        if not np.isfinite(cap) or cap <= 0:
+            raise InvalidArgumentError(f"cap must be a positive number, got {cap}")
+    user_map, old_users, new_users = _union_ids(old.user_map, new.user_map, "users")
+    item_map, old_items, new_items = _union_ids(old.item_map, new.item_map, "items")
+    n_items = max(len(item_map), 1)
+    # Both key arrays are sorted: the old indices are mapped by increasing maps.
+    key_old = old_users[old.users].astype(np.int64) * n_items + old_items[old.items]
+    key_new = new_users[new.users].astype(np.int64) * n_items + new_items[new.items]
+    order = np.argsort(key_new, kind="stable")  # new ids may interleave: re-sort the new pairs
+    key_new = key_new[order]
+    new_values = new.values[order]
+    new_stamps = None if new.timestamps is None else new.timestamps[order]
+    at = np.searchsorted(key_old, key_new)
+    repeat = at < len(key_old)
+    repeat[repeat] = key_old[at[repeat]] == key_new[repeat]
+    values = old.values.copy()
+    stamps = None if old.timestamps is None else old.timestamps.copy()
+    changed = np.zeros(len(values), bool)
+    if repeat.any():
+        where, incoming = at[repeat], new_values[repeat]
+        before = values[where]
+        if combine == "mean":
+            raise InvalidArgumentError(
+                "combine='mean' cannot take repeated (user, item) pairs in an update: the number of "
+                "events behind each mean is not kept; refit on all the events instead"
+            )
+        if combine == "max":
+            after = np.maximum(before, incoming)
+        elif combine == "sum":
+            after = before + incoming
+            if cap is not None:
+                after = np.minimum(after, cap)
+        elif stamps is not None and new_stamps is not None:
+            after = np.where(new_stamps[repeat] >= stamps[where], incoming, before)
+        else:
+            after = incoming
+        values[where] = after
+        changed[where] = after != before
+        if stamps is not None and new_stamps is not None:
+            stamps[where] = np.maximum(stamps[where], new_stamps[repeat])
+    fresh = ~repeat
+    # Where the new pairs land in the merged arrays (both sides sorted): one scatter each.
+    n_fresh = int(fresh.sum())
+    landing = at[fresh] + np.arange(n_fresh)
+    is_new = np.zeros(len(key_old) + n_fresh, bool)
+    is_new[landing] = True
+
+    def interleave(old_part: np.ndarray, new_part: Any) -> np.ndarray:
+        out = np.empty(len(is_new), dtype=old_part.dtype)
+        out[~is_new] = old_part
+        out[is_new] = new_part
+        return out
+
+    keys = interleave(key_old, key_new[fresh])
+    values = interleave(values, new_values[fresh])
+    changed = interleave(changed, True)
+    if stamps is not None and new_stamps is not None:
+        stamps = interleave(stamps, new_stamps[fresh])
+    merged = Interactions(
+        user_map, item_map, (keys // n_items).astype(np.int32), (keys % n_items).astype(np.int32),
+        np.ascontiguousarray(values, dtype=np.float64), stamps, old.explicit,
+    )
+    return merged, old_users, old_items, changed

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from . import _core
 from ._clustering import KMeansResult, kmeans
 from ._sliding import hampel, median_filter
+from .errors import DTypeError, InvalidArgumentError
 from ._validate import (
     as_csr,
     as_float_array,
@@ -27,7 +28,7 @@ from ._validate import (
     check_num_threads,
 )
 
-__all__ = ["top_k", "pearson_neighbours", "kmeans", "KMeansResult", "median_filter", "hampel"]
+__all__ = ["top_k", "pearson_neighbours", "pearson_neighbours_rows", "kmeans", "KMeansResult", "median_filter", "hampel"]
 
 SIMILARITIES = ("pearson", "cosine", "adjusted_cosine", "cosine_corated")
 AXES = ("items", "users")
@@ -118,6 +119,107 @@ def pearson_neighbours(
     return result
 
 
+def _neighbour_csr(arrays: Tuple[np.ndarray, np.ndarray, np.ndarray], shape: Tuple[int, int]) -> sp.csr_matrix:
+    indptr, indices, data = arrays
+    if indices.size < np.iinfo(np.int32).max:
+        indptr = indptr.astype(np.int32)
+    result = sp.csr_matrix((data, indices, indptr), shape=shape, copy=False)
+    result.has_sorted_indices = False
+    return result
+
+
+def pearson_neighbours_rows(
+    matrix: Any,
+    rows: Any,
+    k: int = 50,
+    *,
+    axis: str = "items",
+    similarity: str = "pearson",
+    min_support: int = 1,
+    shrinkage: float = 0.0,
+    num_threads: int = 0,
+) -> sp.csr_matrix:
+    """The neighbour rows of some items (or users) only, against every item (user).
+
+    Row ``j`` of the result is row ``rows[j]`` of :func:`pearson_neighbours` with the same
+    arguments, exactly (same neighbours, same float32 values, same order): the entry point for
+    recomputing the rows that new events touched, and for computing blocks of rows on several
+    workers (:mod:`shoprec.distributed`). Costs the ``O(nnz)`` preparation of the full call
+    plus, per row, the ratings of the row's raters.
+
+    Parameters
+    ----------
+    matrix, k, axis, similarity, min_support, shrinkage, num_threads
+        As :func:`pearson_neighbours`.
+    rows : sequence of int
+        Item (or user) indices, each in ``[0, n)``; repeats allowed.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of float32, shape (len(rows), n)
+        Ordered as :func:`pearson_neighbours` (similarity descending, ties by lower column).
+    """
+    k = check_k(k)
+    axis = check_choice(axis, "axis", AXES)
+    similarity = check_choice(similarity, "similarity", SIMILARITIES)
+    min_support = check_int(min_support, "min_support", minimum=0)
+    shrinkage = check_float(shrinkage, "shrinkage", minimum=0.0)
+    num_threads = check_num_threads(num_threads)
+    row_array = _as_rows(rows, "rows")
+    indptr, indices, data, (n_rows, n_cols) = as_csr(matrix, "matrix", dtype=np.float64)
+    out = _core.pearson_neighbours_rows(
+        indptr, indices, data, n_rows, n_cols, row_array, k, axis, similarity, min_support, shrinkage, num_threads
+    )
+    n = n_cols if axis == "items" else n_rows
+    return _neighbour_csr(out, (len(row_array), n))
+
+
+def _as_rows(rows: Any, name: str) -> np.ndarray:
+    array = np.asarray(rows)
+    if array.ndim == 0:
+        array = array.reshape(1)
+    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
+        raise DTypeError(f"{name} must be a 1-D sequence of integer indices")
+    if array.size and (array.min() < 0 or array.max() > np.iinfo(np.int32).max):
+        raise InvalidArgumentError(f"{name} has an index out of range")
+    return np.ascontiguousarray(array, dtype=np.int32)
+
+
+def _pearson_neighbours_update(
+    matrix: sp.csr_matrix,
+    old: Tuple[np.ndarray, np.ndarray, np.ndarray],
+    old_k: int,
+    old_to_new: np.ndarray,
+    touched: np.ndarray,
+    k: int,
+    narrow_k: int,
+    *,
+    axis: str,
+    similarity: str,
+    min_support: int,
+    shrinkage: float,
+    num_threads: int,
+) -> Tuple[sp.csr_matrix, sp.csr_matrix]:
+    """The neighbours of ``matrix`` (as :func:`pearson_neighbours` with ``k``) computed from
+    ``old``, the result on earlier ratings with ``old_k``; and its first ``narrow_k`` per row.
+
+    ``old_to_new`` (increasing) gives the new index of every old entity; ``touched`` the
+    entities whose (centred) values changed. Exact when those are right (see
+    ``rust/core/src/pearson/rows.rs``). For the models' ``update``.
+    """
+    indptr, indices, data, (n_rows, n_cols) = as_csr(matrix, "matrix", dtype=np.float64)
+    old_indptr, old_indices, old_data = old
+    wide, narrow = _core.pearson_neighbours_update(
+        indptr, indices, data, n_rows, n_cols,
+        np.ascontiguousarray(old_indptr, np.int64), np.ascontiguousarray(old_indices, np.int32),
+        np.ascontiguousarray(old_data, np.float32), old_k,
+        np.ascontiguousarray(old_to_new, np.int32), np.ascontiguousarray(touched, np.int32),
+        k, narrow_k, axis, similarity, min_support, shrinkage, num_threads,
+    )
+    n = n_cols if axis == "items" else n_rows
+    return _neighbour_csr(wide, (n, n)), _neighbour_csr(narrow, (n, n))
+
+
 def top_k(
     scores: Any,
     k: int,
@@ -144,9 +246,12 @@ def top_k(
 
     Returns
     -------
-    ids : ndarray of int32, shape (n_rows, k) (or (k,) for 1-D scores)
+    ids : ndarray of int32, shape (n_rows, width) (or (width,) for 1-D scores)
+        ``width = min(k, max(n_cols, 1024))``: a ``k`` beyond the number of columns asks for
+        every candidate, so it never sizes the result beyond the input (a huge ``k`` cannot
+        exhaust memory), while a ``k`` a little above a small catalogue keeps its padding.
     scores : ndarray of float32, the same shape
-        Sorted by descending score, ties broken by the lower id. Where fewer than ``k``
+        Sorted by descending score, ties broken by the lower id. Where fewer than ``width``
         candidates exist the row is padded with id ``-1`` and score ``-inf``.
     """
     k = check_k(k)

@@ -195,7 +195,65 @@ class _Model(PicklesByValue):
             explicit=interactions.explicit,
             scale=(float(values.min()), float(values.max())),
             global_mean=float(values.mean()),
+            # The exact training values and timestamps: what update() continues from.
+            history_values=values,
+            history_timestamps=interactions.timestamps,
         )
+
+    def _training(self, state: _State) -> Interactions:
+        """The training interactions, rebuilt from the fitted state (no copy of the values)."""
+        indptr, indices, _ = state.history
+        n_users = state.shape[0]
+        users = np.repeat(np.arange(n_users, dtype=np.int32), np.diff(indptr))
+        return Interactions(
+            state.users, state.items, users, np.asarray(indices, dtype=np.int32), state.history_values,
+            state.history_timestamps, state.explicit,
+        )
+
+    # ---------------------------------------------------------------- update
+    def update(self, new_events: Interactions, *, combine: Optional[str] = None,
+               cap: Optional[float] = None) -> "_Model":
+        """A new fitted model that also includes ``new_events``, equal to a refit on all the data.
+
+        This model is not modified (it can keep answering while the update runs).
+
+        Parameters
+        ----------
+        new_events : Interactions
+            The new events, built like the training interactions (``Interactions.from_arrays``
+            or ``from_pandas`` over the new rows, with the same ``combine`` and ``cap``, ratings
+            or implicit events alike, timestamps on both or neither). New users and new items
+            are added; a (user, item) pair seen before is combined with its old value by
+            ``combine`` (see :meth:`Interactions.merge`).
+        combine, cap : as in :meth:`Interactions.from_arrays`
+            How a repeated pair merges (default ``"last"`` for ratings, ``"max"`` for implicit
+            events). ``"mean"`` cannot continue a repeated pair (InvalidArgumentError).
+
+        Returns
+        -------
+        A model of the same type and parameters, exactly as ``fit`` on
+        ``training.merge(new_events)`` gives it (same ids in the same order, neighbours,
+        recommendations and predictions). ``ItemKNN`` and ``UserKNN`` recompute only the
+        similarity rows the new events can change (see :meth:`ItemKNN.update`).
+        """
+        state = self._fitted()
+        from ..interactions import _merge
+
+        merged, old_users, old_items, changed = _merge(self._training(state), new_events, combine, cap)
+        return self._update_from(merged, old_users, old_items, changed, combine, cap)
+
+    def _update_from(self, merged: Interactions, old_users: np.ndarray, old_items: np.ndarray, changed: np.ndarray,
+                     combine: Optional[str], cap: Optional[float]) -> "_Model":
+        """The updated model from interactions already merged (``Interactions.merge``):
+        ``old_users`` / ``old_items`` map the old indices to the merged ones, ``changed`` marks
+        the merged entries that are new or changed."""
+        model = type(self)(**self.get_params())
+        model._state = self._updated_state(self._fitted(), merged, old_users, old_items, changed, combine, cap)
+        return model
+
+    def _updated_state(self, state: _State, merged: Interactions, old_users: np.ndarray, old_items: np.ndarray,
+                       changed: np.ndarray, combine: Optional[str], cap: Optional[float]) -> _State:
+        raise NotImplementedError
 
     def _build_index(self, state: Dict[str, Any], item_based: bool, neighbours: Any, predict_neighbours: Any,
                      residuals: Any) -> Any:
@@ -391,7 +449,10 @@ class _Model(PicklesByValue):
             "user_ids": state.users.ids, "item_ids": state.items.ids,
             "history_indptr": indptr, "history_indices": indices, "history_data": data,
             "popularity": state.popularity, "order": state.order,
+            "history_values": state.history_values,
         }
+        if state.history_timestamps is not None:
+            arrays["history_timestamps"] = state.history_timestamps
         extra_params, extra_arrays = self._extra_state(state)
         params.update(extra_params)
         arrays.update(extra_arrays)
@@ -413,13 +474,19 @@ class _Model(PicklesByValue):
             raise ModelFileError("the id maps do not match the stored shape")
         history = (arrays["history_indptr"], arrays["history_indices"], arrays["history_data"])
         check_stored_csr("history", history, shape)
-        base = dict(
+        base: Dict[str, Any] = dict(
             users=users, items=items, history=history, shape=shape,
             history_counts=np.diff(history[0]).astype(np.int32),
             popularity=arrays["popularity"], order=arrays["order"],
             explicit=bool(params["explicit"]), scale=tuple(float(v) for v in params["scale"]),
             global_mean=float(params["global_mean"]),
+            history_values=arrays.get("history_values", np.asarray(history[2], dtype=np.float64)),
+            history_timestamps=arrays.get("history_timestamps"),
         )
+        if len(base["history_values"]) != len(history[1]) or (
+            base["history_timestamps"] is not None and len(base["history_timestamps"]) != len(history[1])
+        ):
+            raise ModelFileError("history values or timestamps do not match the history")
         try:
             model._restore(base, params, arrays)
         except InvalidArgumentError as exc:  # the Rust index refused the arrays

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -42,14 +42,33 @@ class Baseline(_Model):
 
     def fit(self, interactions: Interactions) -> "Baseline":
         """Learn the biases from ``interactions``."""
-        inter = _check_interactions(interactions)
+        self._state = self._state_for(_check_interactions(interactions))
+        return self
+
+    def _state_for(self, inter: Interactions) -> _State:
         base = self._base_state(inter)
         mu, b_user, b_item = _fit_biases(
             inter.users, inter.items, inter.values, inter.n_users, inter.n_items,
             self.reg_users, self.reg_items, self.n_epochs,
         )
-        self._state = self._make_state(base, mu, b_user, b_item)
-        return self
+        return self._make_state(base, mu, b_user, b_item)
+
+    def update(self, new_events: Interactions, *, combine: Optional[str] = None,
+               cap: Optional[float] = None) -> "Baseline":
+        """A new model that also includes ``new_events``, exactly ``fit`` on
+        ``training.merge(new_events)`` (arguments as :meth:`shoprec.Popular.update`).
+
+        The biases are refitted on all the interactions: ALS from zero for ``n_epochs``
+        (``n_epochs`` vectorised passes over the interactions, milliseconds for 100,000
+        ratings). A warm start from the old biases would need fewer passes but would converge
+        to something else than a refit with ``n_epochs`` (which is not run to convergence), so
+        the update is exact instead. This model is not modified.
+        """
+        return super().update(new_events, combine=combine, cap=cap)  # type: ignore[return-value]
+
+    def _updated_state(self, state: _State, merged: Interactions, old_users: np.ndarray, old_items: np.ndarray,
+                       changed: np.ndarray, combine: Optional[str], cap: Optional[float]) -> _State:
+        return self._state_for(merged)
 
     def _make_state(self, base: Dict[str, Any], mu: float, b_user: np.ndarray, b_item: np.ndarray) -> _State:
         n_users, n_items = base["shape"]

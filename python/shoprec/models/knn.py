@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import scipy.sparse as sp
 
+from .. import _core
 from .._ids import IdMap, filter_ids
 from ..io import nested_state, register, restore_nested
 from .._validate import check_choice, check_float, check_int, check_k, check_num_threads
@@ -82,11 +83,71 @@ class _KNN(_Model):
             (also in :meth:`recommend_many` and, for histories, :meth:`recommend_for_history`).
             Without it (the default) these users get the most popular candidates.
         """
-        from ..kernels import pearson_neighbours
+        return self._fit_with(interactions, fallback, None)
 
+    def _fit_with(self, interactions: Interactions, fallback: Optional["Popular"], kernel: Optional[Any]) -> "_KNN":
+        """``fit``, with ``kernel`` (same signature as ``kernels.pearson_neighbours``) computing
+        the neighbours when given (``shoprec.distributed`` passes one that runs on a cluster)."""
         inter = _check_interactions(interactions)
         base = self._base_state(inter)
         base["fallback"] = _check_fallback(fallback, base)
+        self._state = self._state_for(inter, base, None, kernel)
+        return self
+
+    def update(self, new_events: Interactions, *, combine: Optional[str] = None,
+               cap: Optional[float] = None) -> "_KNN":
+        """A new fitted model that also includes ``new_events``: exactly ``fit`` on
+        ``training.merge(new_events)`` (see :meth:`shoprec.Popular.update` for the arguments),
+        with the same neighbours (ties by the new indices, which keep the old ids' order),
+        recommendations and predictions. This model is not modified.
+
+        Only the similarity rows the new events can change are recomputed: the rows of the
+        *touched* items (users for ``UserKNN``), those whose interaction values changed (for
+        ``"adjusted_cosine"`` also every item of a shopper whose mean changed), with all their
+        candidates; every other row is its old row with the touched columns replaced, and is
+        recomputed only where the stored ``max_neighbours`` cannot prove its new top list
+        (see ``shoprec.kernels.pearson_neighbours_rows``). When the touched rows would cost
+        more than half a full pass (estimated from the raters' numbers of ratings) the full
+        kernel is used instead. Cost and measurements: ``benches/RESULTS.md``. Means, biases (an exact ALS
+        rerun: ``n_epochs`` passes over the interactions, no warm start, so no tolerance is
+        needed), popularity and the fallback are recomputed. ``"pearson_baseline"`` depends
+        on the biases of every rating, which any event moves: its similarities are recomputed
+        in full (still equal to a refit, without the speed-up).
+        """
+        return super().update(new_events, combine=combine, cap=cap)  # type: ignore[return-value]
+
+    def _updated_state(self, state: _State, merged: Interactions, old_users: np.ndarray, old_items: np.ndarray,
+                       changed: np.ndarray, combine: Optional[str], cap: Optional[float]) -> _State:
+        base = self._base_state(merged)
+        fallback = state.fallback
+        if fallback is not None:
+            fallback = fallback._update_from(merged, old_users, old_items, changed, combine, cap)
+        base["fallback"] = _check_fallback(fallback, base)
+        old_to_new = old_items if self._item_based else old_users
+        return self._state_for(merged, base, (state, old_to_new, changed))
+
+    def _touched(self, inter: Interactions, changed: np.ndarray) -> np.ndarray:
+        """The entities (items or users) whose values in the similarity input changed."""
+        xs, ys = (inter.items, inter.users) if self._item_based else (inter.users, inter.items)
+        n_x = inter.n_items if self._item_based else inter.n_users
+        n_y = inter.n_users if self._item_based else inter.n_items
+        if self.similarity == "adjusted_cosine":
+            # A changed rating moves its rater's mean, hence every value of that rater.
+            moved = np.zeros(n_y, bool)
+            moved[ys[changed]] = True
+            hit = np.zeros(n_x, bool)
+            hit[xs[moved[ys]]] = True
+        else:
+            hit = np.zeros(n_x, bool)
+            hit[xs[changed]] = True
+        return np.flatnonzero(hit).astype(np.int32)
+
+    def _state_for(self, inter: Interactions, base: Dict[str, Any],
+                   previous: Optional[Tuple[_State, np.ndarray, np.ndarray]], kernel: Optional[Any] = None) -> _State:
+        """The fitted state on ``inter``; with ``previous`` (old state, old x -> new x, changed
+        entries) the neighbours are updated from the old ones instead of computed afresh."""
+        from ..kernels import _pearson_neighbours_update, pearson_neighbours
+
         n_users, n_items = inter.n_users, inter.n_items
         users, items, values = inter.users, inter.items, inter.values
         need_biases = self.baseline or self.similarity == "pearson_baseline"
@@ -106,22 +167,57 @@ class _KNN(_Model):
             default = DEFAULT_SHRINKAGE.get(self.similarity, 0.0)
             shrinkage = default if self.shrinkage is None else self.shrinkage
         n_x = n_items if self._item_based else n_users
-        keep = n_x if self.max_neighbours is None else min(self.max_neighbours, max(n_x, 1))
-        wide = pearson_neighbours(
-            sim_input, keep, axis="items" if self._item_based else "users", similarity=kind,
-            min_support=self.min_support, shrinkage=shrinkage, num_threads=self.num_threads,
-        )
-        # Rows are ordered by similarity: the first k_neighbours of each row are its top k.
-        narrow = _truncate_rows(wide, self.k_neighbours)
+        keep = self._keep(n_x)
+        axis = "items" if self._item_based else "users"
+        touched = None
+        if previous is not None and self.similarity != "pearson_baseline":
+            old_state, old_to_new, changed = previous
+            touched = self._touched(inter, changed)
+            increasing = bool(np.all(np.diff(old_to_new) > 0))
+            if not increasing or self._full_is_cheaper(inter, touched):
+                touched = None  # the full kernel is cheaper (or the old order is not kept)
+        if touched is None:
+            wide = (kernel or pearson_neighbours)(
+                sim_input, keep, axis=axis, similarity=kind,
+                min_support=self.min_support, shrinkage=shrinkage, num_threads=self.num_threads,
+            )
+            # Rows are ordered by similarity: the first k_neighbours of each row are its top k.
+            narrow = _truncate_rows(wide, self.k_neighbours)
+        else:
+            old_n_x = len(old_to_new)
+            wide, narrow = _pearson_neighbours_update(
+                sim_input, old_state.predict_neighbours, self._keep(old_n_x), old_to_new, touched,
+                keep, self.k_neighbours, axis=axis, similarity=kind, min_support=self.min_support,
+                shrinkage=shrinkage, num_threads=self.num_threads,
+            )
         counts_user = np.bincount(users, minlength=n_users)
         counts_item = np.bincount(items, minlength=n_items)
         with np.errstate(invalid="ignore", divide="ignore"):
             user_means = np.where(counts_user > 0, np.bincount(users, values, n_users) / np.maximum(counts_user, 1), mu)
             item_means = np.where(counts_item > 0, np.bincount(items, values, n_items) / np.maximum(counts_item, 1), mu)
-        self._state = self._make_state(
+        return self._make_state(
             base, _csr_parts(narrow), _csr_parts(wide), mu, b_user, b_item, user_means, item_means
         )
-        return self
+
+    def _full_is_cheaper(self, inter: Interactions, touched: np.ndarray) -> bool:
+        """Whether recomputing every row costs less than the touched rows of an update.
+
+        A touched row is summed against all its candidates: one step per rating of each of its
+        raters. The full kernel sums each pair once: ``deg * (deg - 1) / 2`` steps per rater.
+        The patch of the other rows and the rows it cannot prove cost extra, hence the margin.
+        """
+        xs, ys = (inter.items, inter.users) if self._item_based else (inter.users, inter.items)
+        n_y = inter.n_users if self._item_based else inter.n_items
+        degree = np.bincount(ys, minlength=n_y).astype(np.float64)
+        mask = np.zeros(inter.n_items if self._item_based else inter.n_users, bool)
+        mask[touched] = True
+        touched_cost = float(degree[ys[mask[xs]]].sum())
+        full_cost = float((degree * (degree - 1.0) / 2.0).sum())
+        return 2.0 * touched_cost > full_cost
+
+    def _keep(self, n_x: int) -> int:
+        """The neighbours stored per row (the ``k`` of the similarity kernel)."""
+        return n_x if self.max_neighbours is None else min(self.max_neighbours, max(n_x, 1))
 
     def _residual_matrix(self, base: Dict[str, Any], mu: float, b_user: np.ndarray, b_item: np.ndarray,
                          user_means: np.ndarray, item_means: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -152,14 +248,31 @@ class _KNN(_Model):
         index = self._build_index(base, self._item_based, neighbours, predict_neighbours, residuals)
         return _State(
             index=index, neighbours=neighbours, predict_neighbours=predict_neighbours, mu=mu,
-            b_user=b_user, b_item=b_item, user_means=user_means, item_means=item_means, **base,
+            b_user=b_user, b_item=b_item, user_means=user_means, item_means=item_means,
+            **self._cosine_state(base), **base,
         )
 
-    @staticmethod
-    def _base_state(interactions: Interactions) -> Dict[str, Any]:
-        base = _Model._base_state(interactions)
-        base["history_values"] = interactions.values
-        return base
+    def _cosine_state(self, base: Dict[str, Any]) -> Dict[str, Any]:
+        """What the cosine searches need, built once per fitted (or loaded) model so that a
+        request touches only the rows its query names: the item x user matrix (the training
+        history transposed) and the Rust indexes over users (ItemKNN.similar_users,
+        UserKNN._users_like) and over items (UserKNN.similar_items) with their norms."""
+        n_users, n_items = base["shape"]
+        indptr, indices, data = base["history"]
+        history = sp.csr_matrix((data, indices, indptr), shape=(n_users, n_items))
+        item_users = history.T.tocsr()
+        item_users.sort_indices()
+        item_users_parts = _csr_parts(item_users)
+        if self._item_based:
+            # Users compared by their rows, in float64 (as the users' similarity has always been).
+            return dict(item_users=item_users_parts,
+                        user_cosine=_core.CosineIndex(item_users_parts, n_items, n_users, _norms(history, True)))
+        # A history against every user: the user norms summed in float32, as they always were.
+        return dict(
+            item_users=item_users_parts,
+            user_cosine=_core.CosineIndex(item_users_parts, n_items, n_users, _norms(history, False)),
+            item_cosine=_core.CosineIndex(base["history"], n_users, n_items, _norms(item_users, True)),
+        )
 
     # ---------------------------------------------------------------- predict
     def _predict_indices(self, state: _State, users: np.ndarray, items: np.ndarray, num_threads: int) -> np.ndarray:
@@ -245,21 +358,15 @@ class _KNN(_Model):
         return Recommendations.because(state.items.ids[ids], scores, reason)
 
     def _users_like(self, state: _State, positions: np.ndarray, weights: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """The k_neighbours training users most cosine-similar to a weighted item vector."""
+        """The k_neighbours training users most cosine-similar to a weighted item vector
+        (repeated items add up), from the index built at fit (Rust; no pass over the matrix)."""
         if len(positions) == 0:
             return np.zeros(0, np.int32), np.zeros(0, np.float32)
-        matrix = self._history_matrix(state)
-        vector = np.zeros(state.shape[1])
-        np.add.at(vector, positions, weights)
-        sims = _cosine_to_all(matrix, vector)
-        order = np.flatnonzero(sims > 0)
-        order = order[np.lexsort((order, -sims[order]))][: self.k_neighbours]
-        return order.astype(np.int32), sims[order].astype(np.float32)
-
-    @staticmethod
-    def _history_matrix(state: _State) -> sp.csr_matrix:
-        indptr, indices, data = state.history
-        return sp.csr_matrix((data, indices, indptr), shape=state.shape)
+        k = min(self.k_neighbours, state.shape[0])
+        order, sims = state.user_cosine.top_k(
+            np.ascontiguousarray(positions, np.int32), np.ascontiguousarray(weights, np.float64), k
+        )
+        return order, sims.astype(np.float32)
 
     def similar_items(self, item: Any, k: int = 10, *, items: Optional[Any] = None,
                       exclude: Optional[Any] = None) -> Recommendations:
@@ -274,10 +381,14 @@ class _KNN(_Model):
         position = state.items.index(item, "item")
         if self._item_based:
             ids, sims = _row(state.predict_neighbours, position)
-        else:
-            columns = self._history_matrix(state).T.tocsr()
-            ids, sims = _cosine_ranked(columns, position)
-        return self._filtered(state.items, ids, sims, k, items, exclude)
+            return self._filtered(state.items, ids, sims, k, items, exclude)
+        # The item's column of the history (its users and their values) against every column.
+        users, values = _row(state.item_users, position)
+        ids, sims = state.item_cosine.top_k(
+            users, values.astype(np.float64), min(k, state.shape[1]), position,
+            _ids_filter(items, state.items, "items"), _ids_filter(exclude, state.items, "exclude"),
+        )
+        return Recommendations(state.items.ids[ids], sims.astype(np.float32))
 
     def similar_users(self, user: Any, k: int = 10) -> Recommendations:
         """The ``k`` users most similar to ``user`` (never themselves), best first.
@@ -290,9 +401,11 @@ class _KNN(_Model):
         k = min(check_k(k), max(1, int(state.shape[0])))  # clamped to the shoppers
         position = state.users.index(user, "user")
         if self._item_based:
-            ids, sims = _cosine_ranked(self._history_matrix(state), position)
-        else:
-            ids, sims = _row(state.predict_neighbours, position)
+            # The user's history row against every user (columns of the item x user matrix).
+            items, values = _row(state.history, position)
+            ids, sims = state.user_cosine.top_k(items, values.astype(np.float64), min(k, state.shape[0]), position)
+            return Recommendations(state.users.ids[ids], sims.astype(np.float32))
+        ids, sims = _row(state.predict_neighbours, position)
         return self._filtered(state.users, ids, sims, k, None, None)
 
     @staticmethod
@@ -444,22 +557,13 @@ def _row(parts: Tuple[np.ndarray, np.ndarray, np.ndarray], row: int) -> Tuple[np
     return np.asarray(indices[start:end]), np.asarray(data[start:end])
 
 
-def _cosine_to_all(matrix: sp.csr_matrix, vector: np.ndarray) -> np.ndarray:
-    """Cosine similarity of every row of ``matrix`` with a dense vector."""
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    dots = matrix @ vector
-    denom = norms * np.linalg.norm(vector)
-    return np.divide(dots, denom, out=np.zeros_like(dots, dtype=np.float64), where=denom > 0)
-
-
-def _cosine_ranked(matrix: sp.csr_matrix, row: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Rows by cosine similarity to ``row`` (descending, ties by index), positive only."""
-    vector = np.asarray(matrix[row].todense(), dtype=np.float64).ravel()
-    sims = _cosine_to_all(matrix.astype(np.float64), vector)
-    sims[row] = 0.0
-    candidates = np.flatnonzero(sims > 0)
-    order = candidates[np.lexsort((candidates, -sims[candidates]))]
-    return order.astype(np.int32), sims[order]
+def _norms(matrix: sp.csr_matrix, float64: bool) -> np.ndarray:
+    """Euclidean norms of the rows (``axis=1``) of a float32 CSR matrix, as float64; summed in
+    float64 or, with ``float64=False``, in float32 (as the per-request code summed them)."""
+    if float64:
+        matrix = matrix.astype(np.float64)
+    squares = np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel()
+    return np.ascontiguousarray(np.sqrt(squares), dtype=np.float64)
 
 
 @register("ItemKNN")

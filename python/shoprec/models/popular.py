@@ -70,10 +70,7 @@ class Popular(_Model):
             inside the model file.
         """
         inter = _check_interactions(interactions)
-        base = self._base_state(inter)
-        if self.by == "weight":
-            weights = np.bincount(inter.items, inter.values, minlength=inter.n_items)
-            base["popularity"], base["order"] = _popularity_ranking(weights)
+        base = self._popular_base(inter)
         if self.within == "segment":
             if segments is None:
                 raise InvalidArgumentError(
@@ -84,6 +81,69 @@ class Popular(_Model):
         codes, names = self._category_codes(categories, inter.item_map)
         self._state = self._make_state(base, codes, names, segments)
         return self
+
+    def _popular_base(self, inter: Interactions) -> Dict[str, Any]:
+        base = self._base_state(inter)
+        if self.by == "weight":
+            weights = np.bincount(inter.items, inter.values, minlength=inter.n_items)
+            base["popularity"], base["order"] = _popularity_ranking(weights)
+        return base
+
+    def update(self, new_events: Interactions, *, combine: Optional[str] = None, cap: Optional[float] = None,
+               categories: Optional[Any] = None) -> "Popular":
+        """A new model that also includes ``new_events``: exactly ``fit`` on
+        ``training.merge(new_events)`` with the same categories and segments. This model is not
+        modified (it keeps answering while the update runs).
+
+        Parameters
+        ----------
+        new_events : Interactions
+            The new events, built like the training interactions: ``Interactions.from_arrays``
+            or ``from_pandas`` over the new rows only, with the same ``combine`` and ``cap``,
+            ratings or implicit events alike, with timestamps exactly when the training
+            interactions had them. New users and new items are added (ids ordered as a refit
+            orders them, see :meth:`Interactions.merge`).
+        combine, cap
+            How a (user, item) pair seen before merges with its old value: as in
+            :meth:`Interactions.merge` (default ``"last"`` for ratings, ``"max"`` for events;
+            ``"mean"`` cannot continue a repeated pair).
+        categories : mapping of item id to category, optional
+            Categories of new items (or new categories of old ones), merged over the fitted
+            ones; as ``fit(..., categories=old | new)``.
+
+        With ``within="segment"`` the segments are updated too
+        (:meth:`InterestSegments.update`, centres kept) and the model equals ``fit`` with those
+        updated segments.
+        """
+        state = self._fitted()
+        from ..interactions import _merge
+
+        merged, old_users, old_items, changed = _merge(self._training(state), new_events, combine, cap)
+        model = Popular(**self.get_params())
+        model._state = self._updated_state(state, merged, old_users, old_items, changed, combine, cap,
+                                           categories=categories)
+        return model
+
+    def _updated_state(self, state: _State, merged: Interactions, old_users: np.ndarray,  # type: ignore[override]
+                       old_items: np.ndarray, changed: np.ndarray, combine: Optional[str], cap: Optional[float],
+                       categories: Optional[Any] = None) -> _State:
+        base = self._popular_base(merged)
+        codes = np.full(merged.n_items, -1, np.int32)
+        codes[old_items] = state.category_codes
+        names = state.category_names
+        if categories is not None:
+            extra_codes, extra_names = self._category_codes(categories, merged.item_map)
+            names = np.array(sorted(set(names.tolist()) | set(extra_names.tolist())), dtype=str)
+            lookup = {name: position for position, name in enumerate(names.tolist())}
+            remap_old = np.array([lookup[n] for n in state.category_names.tolist()], dtype=np.int32)
+            remap_extra = np.array([lookup[n] for n in extra_names.tolist()], dtype=np.int32)
+            codes = np.where(codes >= 0, remap_old[np.maximum(codes, 0)] if len(remap_old) else -1, -1).astype(np.int32)
+            codes = np.where(extra_codes >= 0, remap_extra[np.maximum(extra_codes, 0)] if len(remap_extra) else -1,
+                             codes).astype(np.int32)
+        segments = getattr(state, "segments", None)
+        if segments is not None:
+            segments = segments._updated(merged, old_items, refresh_centres=False)
+        return self._make_state(base, codes, names, segments)
 
     @staticmethod
     def _category_codes(categories: Optional[Any], items: IdMap) -> Tuple[np.ndarray, np.ndarray]:

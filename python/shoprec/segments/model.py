@@ -21,12 +21,13 @@ from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
 import numpy as np
 import scipy.sparse as sp
 
-from .. import kernels
+from .. import _core, kernels
 from .._ids import IdMap, filter_ids
 from ..io import PicklesByValue, load_as, register, save
 from .._validate import check_choice, check_int, check_num_threads, check_stored_csr
 from ..errors import DTypeError, InvalidArgumentError, NotFittedError, ShapeMismatchError
-from .profiles import _attribute_matrix, _fit_profiler, _Profiler
+from ..interactions import Interactions
+from .profiles import _attribute_matrix, _fit_profiler, _Profiler, _spread_rows
 from .quality import _sample_silhouette
 
 
@@ -121,9 +122,9 @@ class InterestSegments(PicklesByValue):
         a sample finds them at a fraction of the cost; raise it to learn from everyone.
     seed : int
         Seeds the SVD, k-means and the silhouette sample: the same data and seed give the same
-        segments.
+        segments, whatever ``num_threads``.
     num_threads : int
-        Threads for the k-means kernel; 0 means every core.
+        Threads for the SVD, k-means and the assignment kernels (Rust); 0 means every core.
 
     Attributes
     ----------
@@ -194,7 +195,9 @@ class InterestSegments(PicklesByValue):
         attributes, attribute_names = (None, None)
         if item_attributes is not None:
             attributes, attribute_names = _attribute_matrix(item_attributes, item_index, matrix.shape[1])
-        profiler = _fit_profiler(matrix, self.features, self.n_components, attributes, self.seed, self.svd_sample)
+        profiler = _fit_profiler(
+            matrix, self.features, self.n_components, attributes, self.seed, self.svd_sample, self.num_threads
+        )
         profiles, has_profile = profiler.profiles(matrix)
         result = self._cluster(profiles[has_profile], self.n_segments)
         centroids = np.asarray(result.centroids, dtype=np.float64)
@@ -202,7 +205,7 @@ class InterestSegments(PicklesByValue):
         # The nearest centre, ties to the lower segment: exactly the rule assign() applies, so a
         # shopper's own history always lands where fit put them (k-means may break a tie
         # between equal centres, e.g. over identical profiles, the other way).
-        labels[has_profile] = _nearest_centroid(profiles[has_profile], centroids)
+        labels[has_profile] = _nearest_centroid(profiles[has_profile], centroids, self.num_threads)
         self._set_state(
             profiler=profiler,
             user_ids=user_ids,
@@ -214,9 +217,99 @@ class InterestSegments(PicklesByValue):
             n_iter=int(result.n_iter),
             silhouette=_sample_silhouette(profiles[has_profile], labels[has_profile], self.sample_size, self.seed),
             attribute_names=attribute_names,
+            training=interactions if isinstance(interactions, Interactions) else None,
+            attributes=attributes,
             **_segment_statistics(matrix, labels, self.n_segments, attributes),
         )
         return self
+
+    # ------------------------------------------------------------------ update
+    def update(self, new_events: Any, *, combine: Optional[str] = None, cap: Optional[float] = None,
+               refresh_centres: bool = False) -> "InterestSegments":
+        """New segments that also include ``new_events`` (this object is not modified).
+
+        ``new_events`` is an :class:`shoprec.Interactions` of the new events, built like the
+        fitted interactions; ``combine`` and ``cap`` merge a repeated pair as
+        :meth:`shoprec.Interactions.merge`. New shoppers get a profile and their nearest centre;
+        shoppers with new events are placed again (their profile changed); the per-segment
+        item counts are recomputed. The profile space (item IDF and SVD components, or the
+        attribute weights) is the fitted one: new items have no direction in it until a refit
+        (they count in the segments' popularity, not in the profiles).
+
+        With ``refresh_centres`` the centres are refreshed too: Lloyd iterations (the
+        k-means kernel, ``max_iter``) start from the current centres on every shopper's
+        profile, and every shopper takes the nearest refreshed centre; ``inertia``,
+        ``n_iter`` and ``silhouette`` follow. Without it (the default) the centres are kept,
+        so a shopper without new events keeps their segment.
+
+        Raises
+        ------
+        InvalidArgumentError
+            Segments fitted on something else than an ``Interactions``, or loaded from a
+            file saved before updates existed (refit them); any error of ``merge``.
+        """
+        self._check_fitted()
+        from ..interactions import _merge
+
+        if self._training is None:
+            raise InvalidArgumentError(
+                "these segments do not hold their training interactions (fitted on something else than "
+                "shoprec.Interactions, or loaded from an older file): refit them to update"
+            )
+        if not isinstance(refresh_centres, (bool, np.bool_)):
+            raise DTypeError(f"refresh_centres must be True or False, got {type(refresh_centres).__name__}")
+        merged, _, old_items, _ = _merge(self._training, new_events, combine, cap)
+        return self._updated(merged, old_items, bool(refresh_centres))
+
+    def _updated(self, merged: Interactions, old_items: np.ndarray, refresh_centres: bool) -> "InterestSegments":
+        """The segments on ``merged`` (a merge of the training interactions); ``old_items``
+        maps the old item indices to the merged ones."""
+        matrix = sp.csr_matrix(merged.to_csr(), dtype=np.float64)
+        n_items = matrix.shape[1]
+        old = self._profiler
+        if old.features == "items":
+            assert old.item_idf is not None and old.components is not None
+            idf = np.ones(n_items)
+            idf[old_items] = old.item_idf
+            components = np.zeros((old.components.shape[0], n_items))
+            components[:, old_items] = old.components
+            profiler = _Profiler("items", item_idf=idf, components=components)
+            attributes = _spread_rows(self._attributes, old_items, n_items)
+        else:
+            attributes = _spread_rows(old.attributes, old_items, n_items)
+            profiler = _Profiler("attributes", attributes=attributes, attribute_idf=old.attribute_idf)
+        profiles, has_profile = profiler.profiles(matrix)
+        centroids, n_iter = self.centroids, self.n_iter
+        if refresh_centres:
+            if int(has_profile.sum()) < self.n_segments:
+                raise InvalidArgumentError(f"n_segments={self.n_segments} is more than the shoppers with a profile")
+            result = kernels.kmeans(profiles[has_profile], self.n_segments, init=centroids, n_init=1,
+                                    max_iter=self.max_iter, seed=self.seed, num_threads=self.num_threads)
+            centroids, n_iter = np.asarray(result.centroids, dtype=np.float64), int(result.n_iter)
+        labels = np.full(matrix.shape[0], NEW_SHOPPERS, dtype=np.int32)
+        placed = profiles[has_profile]
+        labels[has_profile] = _nearest_centroid(placed, centroids, self.num_threads)
+        residual = placed - centroids[labels[has_profile]]
+        segments = InterestSegments(
+            self.n_segments, self.features, self.n_components, n_init=self.n_init, max_iter=self.max_iter,
+            sample_size=self.sample_size, svd_sample=self.svd_sample, seed=self.seed, num_threads=self.num_threads,
+        )
+        segments._set_state(
+            profiler=profiler,
+            user_ids=np.asarray(merged.user_ids),
+            item_ids=np.asarray(merged.item_ids),
+            item_index=merged.item_map.indices,
+            labels=labels,
+            centroids=np.array(centroids, dtype=np.float64),
+            inertia=float(np.einsum("ij,ij->", residual, residual)),
+            n_iter=n_iter,
+            silhouette=_sample_silhouette(placed, labels[has_profile], self.sample_size, self.seed),
+            attribute_names=self.attribute_names if attributes is not None else None,
+            training=merged,
+            attributes=attributes,
+            **_segment_statistics(matrix, labels, self.n_segments, attributes),
+        )
+        return segments
 
     def _cluster(self, profiles: np.ndarray, n_segments: int) -> Any:
         if len(profiles) < n_segments:
@@ -245,6 +338,10 @@ class InterestSegments(PicklesByValue):
         self._item_weight: sp.csr_matrix = state["item_weight"]
         self._attribute_mass: Optional[np.ndarray] = state["attribute_mass"]
         self._attribute_reach: Optional[np.ndarray] = state["attribute_reach"]
+        # The training interactions (for update) and the item x attribute matrix (for the
+        # statistics of an update); None when unknown.
+        self._training: Optional[Interactions] = state.get("training")
+        self._attributes: Optional[sp.csr_matrix] = state.get("attributes", self._profiler.attributes)
         self.sizes = np.bincount(self.labels[self.labels >= 0], minlength=self.n_segments).astype(np.int64)
         self.n_new_shoppers = int(np.sum(self.labels == NEW_SHOPPERS))
         for array in (self.labels, self.centroids, self.sizes):
@@ -341,7 +438,7 @@ class InterestSegments(PicklesByValue):
         profiles, has_profile = self._profiler.profiles(matrix)
         labels = np.full(len(histories), NEW_SHOPPERS, dtype=np.int32)
         if has_profile.any():
-            labels[has_profile] = _nearest_centroid(profiles[has_profile], self.centroids)
+            labels[has_profile] = _nearest_centroid(profiles[has_profile], self.centroids, self.num_threads)
         return labels
 
     def describe(self, segment: int, k: int = 10, *, min_shoppers: Optional[int] = None) -> SegmentDescription:
@@ -558,6 +655,16 @@ class InterestSegments(PicklesByValue):
             arrays["attribute_names"] = np.asarray([str(a) for a in self.attribute_names], dtype=object)
             arrays["attribute_mass"] = self._attribute_mass
             arrays["attribute_reach"] = self._attribute_reach
+        if self._attributes is not None and profiler.attributes is None:
+            arrays["describe_attributes_indptr"] = self._attributes.indptr.astype(np.int64)
+            arrays["describe_attributes_indices"] = self._attributes.indices.astype(np.int32)
+        training = self._training
+        if training is not None:
+            params["training_explicit"] = training.explicit
+            arrays["training_users"], arrays["training_items"] = training.users, training.items
+            arrays["training_values"] = training.values
+            if training.timestamps is not None:
+                arrays["training_timestamps"] = training.timestamps
         return params, arrays
 
     @classmethod
@@ -586,6 +693,19 @@ class InterestSegments(PicklesByValue):
             attribute_names = arrays.get("attribute_names")
             if "attributes_indptr" in arrays:
                 attributes = csr("attributes", None, len(attribute_names))
+            describe_attributes = attributes
+            if "describe_attributes_indptr" in arrays and attribute_names is not None:
+                describe_attributes = csr("describe_attributes", None, len(attribute_names))
+            training = None
+            if "training_users" in arrays:
+                t_users, t_items = arrays["training_users"], arrays["training_items"]
+                if len(t_users) and (t_users.min() < 0 or t_users.max() >= n_users or t_items.min() < 0
+                                     or t_items.max() >= n_items):
+                    raise ModelFileError("training interactions out of range of the ids")
+                training = Interactions(
+                    IdMap(arrays["user_ids"]), IdMap(arrays["item_ids"]), t_users, t_items,
+                    arrays["training_values"], arrays.get("training_timestamps"), bool(params["training_explicit"]),
+                )
             profiler = _Profiler(
                 params["features"], item_idf=arrays.get("item_idf"), components=arrays.get("components"),
                 attributes=attributes, attribute_idf=arrays.get("attribute_idf"),
@@ -617,6 +737,8 @@ class InterestSegments(PicklesByValue):
             item_weight=item_weight,
             attribute_mass=arrays.get("attribute_mass"),
             attribute_reach=arrays.get("attribute_reach"),
+            training=training,
+            attributes=describe_attributes,
         )
         return model
 
@@ -653,10 +775,12 @@ def _python_id(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _nearest_centroid(points: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    # Squared distances up to the constant |x|^2; ties go to the lower segment (argmin).
-    scores = np.einsum("ij,ij->i", centroids, centroids)[None, :] - 2.0 * points @ centroids.T
-    return np.argmin(scores, axis=1).astype(np.int32)
+def _nearest_centroid(points: np.ndarray, centroids: np.ndarray, num_threads: int) -> np.ndarray:
+    """The nearest centroid of each profile (float64 rows), ties to the lower segment: the Rust
+    k-means assignment (:meth:`shoprec.kernels.KMeansResult.predict`'s kernel)."""
+    return _core.kmeans_assign(
+        np.ascontiguousarray(points, dtype=np.float64), np.ascontiguousarray(centroids, dtype=np.float64), num_threads
+    )
 
 
 def _segment_statistics(
@@ -696,3 +820,4 @@ def _unpack_interactions(interactions: Any) -> Tuple[sp.csr_matrix, np.ndarray, 
         raise InvalidArgumentError("interactions is empty")
     item_map = interactions.item_map
     return matrix, np.asarray(interactions.user_ids), np.asarray(interactions.item_ids), item_map.indices
+

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from typing import Any, Iterable, List, Optional, Tuple
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
+from .. import _core
 from ..errors import DTypeError, InvalidArgumentError
 
 
 _OVERSAMPLES = 10  # extra random directions of the randomized SVD (Halko et al. advise 5-10)
 _POWER_ITERATIONS = 4  # enough for the slowly decaying spectra of interaction matrices
+_SEED_LIMIT = 2**64  # the Rust SVD's seed is a u64
 
 # ----------------------------------------------------------------------------------------------
 # Profiles
@@ -36,65 +37,37 @@ def _normalize_rows(matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return out, nonzero
 
 
-def _orthonormalize(basis: np.ndarray, passes: int) -> np.ndarray:
-    """The columns of a tall matrix made (close to) orthonormal.
+def randomized_svd_components(matrix: sp.spmatrix, rank: int, seed: int, num_threads: int = 0) -> np.ndarray:
+    """The top ``rank`` right singular vectors of a sparse matrix, as float64 rows
+    (``rank x n_cols``).
 
-    Cholesky QR (Fukaya et al. 2014): a small Gram matrix and one product with the inverse of
-    its Cholesky factor instead of a Householder QR of the tall matrix. Two passes give an
-    orthonormal basis even when the first is ill-conditioned; inside the power iterations one
-    pass is enough (it only has to keep the columns apart). A rank-deficient basis (Cholesky
-    fails) falls back to numpy's QR.
+    The Rust randomized SVD (:func:`shoprec._core.randomized_svd`: a range finder after Halko,
+    Martinsson & Tropp 2011 with ``_OVERSAMPLES`` extra directions and ``_POWER_ITERATIONS``
+    re-orthonormalised power iterations, then an exact eigen-decomposition of the small
+    projected Gram matrix). The values cross as float32, the range finder keeps its tall
+    matrices in float32 (sums in float64), the final basis and vectors are computed in float64
+    and come back as float32, so the rows are orthonormal to about 1e-6, not to float64
+    precision. Deterministic for a ``seed`` whatever ``num_threads`` (every sum runs in
+    a fixed order); each vector's sign is fixed so that its entry of largest magnitude is
+    positive. A vector beyond the matrix's numerical rank is all zeros.
     """
-    for _ in range(passes):
-        try:
-            lower = np.linalg.cholesky(basis.T @ basis)
-        except np.linalg.LinAlgError:
-            return np.linalg.qr(basis)[0]
-        inverse = scipy.linalg.solve_triangular(lower, np.eye(len(lower)), lower=True, check_finite=False)
-        basis = basis @ inverse.T
-    return basis
-
-
-def _top_right_singular_vectors(wide: np.ndarray, rank: int) -> np.ndarray:
-    """The top ``rank`` right singular vectors of a short, wide matrix, from the eigenvectors
-    of its small Gram matrix (far cheaper than an SVD of the wide matrix). Squaring the
-    singular values costs precision only for those below ~1e-6 of the largest; then (a
-    matrix of rank < ``rank``) the plain SVD is used."""
-    eigenvalues, eigenvectors = np.linalg.eigh(wide @ wide.T)
-    top = np.argsort(eigenvalues)[::-1][:rank]
-    singular = np.sqrt(np.maximum(eigenvalues[top], 0.0))
-    if singular[-1] <= 1e-6 * singular[0]:
-        return np.linalg.svd(wide, full_matrices=False)[2][:rank]
-    return (eigenvectors[:, top].T @ wide) / singular[:, None]
-
-
-def randomized_svd_components(matrix: sp.spmatrix, rank: int, seed: int) -> np.ndarray:
-    """The top ``rank`` right singular vectors of a sparse matrix, as rows (``rank x n_cols``).
-
-    A randomized range finder (Halko, Martinsson & Tropp 2011) with ``_OVERSAMPLES`` extra
-    directions and ``_POWER_ITERATIONS`` power iterations, each re-orthonormalised, then an
-    exact SVD of the small projected matrix. Deterministic for a ``seed``: the Gaussian test
-    matrix comes from ``numpy.random.default_rng(seed)`` and each vector's sign is fixed so that
-    its entry of largest magnitude is positive. Small matrices get an exact dense SVD.
-    """
-    n_rows, n_cols = matrix.shape
+    csr = sp.csr_matrix(matrix)
+    n_rows, n_cols = csr.shape
     rank = min(rank, n_rows, n_cols)
-    width = rank + _OVERSAMPLES
-    if width >= min(n_rows, n_cols):
-        _, _, vt = np.linalg.svd(matrix.toarray(), full_matrices=False)
-        components = vt[:rank]
-    else:
-        rng = np.random.default_rng(seed)
-        transposed = matrix.T
-        basis = _orthonormalize(np.asarray(matrix @ rng.standard_normal((n_cols, width))), 1)
-        for _ in range(_POWER_ITERATIONS):
-            basis = _orthonormalize(np.asarray(transposed @ basis), 1)
-            basis = np.asarray(matrix @ basis)
-        basis = _orthonormalize(basis, 2)
-        projected = np.asarray(transposed @ basis).T  # basis.T @ matrix, width x n_cols
-        components = _top_right_singular_vectors(projected, rank)
+    if rank == 0:
+        return np.zeros((0, n_cols))
+    if seed >= _SEED_LIMIT:
+        raise InvalidArgumentError(f"seed must be below 2**64, got {seed}")
+    _, _, v = _core.randomized_svd(
+        np.ascontiguousarray(csr.indptr, dtype=np.int64),
+        np.ascontiguousarray(csr.indices, dtype=np.int32),
+        np.ascontiguousarray(csr.data, dtype=np.float32),
+        n_rows, n_cols, rank, _OVERSAMPLES, _POWER_ITERATIONS, seed, num_threads,
+    )
+    components = v.T.astype(np.float64)  # rank x n_cols
+    # Rust makes the largest entry of each left vector positive; ours is the right vector's.
     largest = np.argmax(np.abs(components), axis=1)
-    signs = np.sign(components[np.arange(len(components)), largest])
+    signs = np.sign(components[np.arange(rank), largest])
     signs[signs == 0] = 1.0
     return np.ascontiguousarray(components * signs[:, None])
 
@@ -131,6 +104,7 @@ def _fit_profiler(
     attributes: Optional[sp.csr_matrix],
     seed: int,
     svd_sample: int,
+    num_threads: int = 0,
 ) -> _Profiler:
     n_users = matrix.shape[0]
     if features == "items":
@@ -145,7 +119,7 @@ def _fit_profiler(
             active = np.sort(rng.choice(active, svd_sample, replace=False))
         learn_from = sp.csr_matrix(matrix[active], copy=True)
         learn_from.data *= item_idf[learn_from.indices]
-        components = randomized_svd_components(learn_from, n_components, seed)
+        components = randomized_svd_components(learn_from, n_components, seed, num_threads)
         return _Profiler("items", item_idf=item_idf, components=components)
     histogram = sp.csr_matrix(matrix @ attributes)
     histogram.eliminate_zeros()
@@ -203,3 +177,11 @@ def _split_attributes(value: Any) -> List[str]:
     if isinstance(value, Iterable):
         return [str(part) for part in value]
     return [str(value)]
+
+
+def _spread_rows(matrix: Optional[sp.csr_matrix], old_rows: np.ndarray, n_rows: int) -> Optional[sp.csr_matrix]:
+    """``matrix`` with its row ``r`` moved to ``old_rows[r]`` of ``n_rows`` rows (others empty)."""
+    if matrix is None:
+        return None
+    coo = sp.coo_matrix(matrix)
+    return sp.csr_matrix((coo.data, (old_rows[coo.row], coo.col)), shape=(n_rows, matrix.shape[1]))

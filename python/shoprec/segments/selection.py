@@ -96,7 +96,7 @@ def choose_n_segments(
     attributes = None
     if item_attributes is not None:
         attributes, _ = _attribute_matrix(item_attributes, item_index, matrix.shape[1])
-    profiler = _fit_profiler(matrix, features, n_components, attributes, seed, svd_sample)
+    profiler = _fit_profiler(matrix, features, n_components, attributes, seed, svd_sample, model.num_threads)
     profiles, has_profile = profiler.profiles(matrix)
     profiles = profiles[has_profile]
     if len(profiles) > sample_size:

@@ -3,13 +3,14 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use shoprec_core::csr::Csr;
-use shoprec_core::knn::{recommend_query, recommend_rows, Filters, Query, Ranking};
-use shoprec_core::pearson::{pearson_neighbours, Axis, Similarity};
 use shoprec_core::kmeans::{kmeans, Init, KMeansOptions};
+use shoprec_core::knn::{recommend_query, recommend_rows, Filters, Query, Ranking};
 use shoprec_core::median::{hampel, median_filter, Padding};
+use shoprec_core::pearson::{pearson_neighbours, Axis, Similarity};
 use shoprec_core::topk::{top_k, IdFilter};
 
 /// A deterministic xorshift stream, so every run ranks the same numbers.
+#[must_use]
 pub fn uniform_f32(n: usize, seed: u64) -> Vec<f32> {
     let mut state = seed | 1;
     (0..n)
@@ -33,7 +34,7 @@ fn bench_top_k(c: &mut Criterion) {
     group.finish();
 }
 
-/// An item-item neighbour matrix like ItemKNN's on MovieLens latest-small (9,724 items, 50
+/// An item-item neighbour matrix like `ItemKNN`'s on `MovieLens` latest-small (9,724 items, 50
 /// neighbours each, skewed towards popular items) and user histories of several lengths.
 fn bench_knn_recommend(c: &mut Criterion) {
     let (n_items, n_neighbours) = (9_724usize, 50usize);
@@ -90,8 +91,16 @@ fn bench_knn_recommend(c: &mut Criterion) {
     group.bench_function("all_610_users_1_thread", |b| {
         b.iter(|| {
             pool.install(|| {
-                recommend_rows(&users, &queries.view(), Some(&queries.view()), &neighbours.view(), &ranking, &Filters::default(), 10)
-                    .unwrap()
+                recommend_rows(
+                    &users,
+                    &queries.view(),
+                    Some(&queries.view()),
+                    &neighbours.view(),
+                    &ranking,
+                    &Filters::default(),
+                    10,
+                )
+                .unwrap()
             })
         });
     });

@@ -2,9 +2,9 @@
 //! runs through Python in `benches/bench_keywords.py`. `cargo bench -p shoprec-core --bench text`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use shoprec_core::linalg::svd::randomized_svd;
 use shoprec_core::text::cooccur::{cooccurrence, ppmi};
 use shoprec_core::text::corpus::Corpus;
-use shoprec_core::text::svd::randomized_svd;
 use shoprec_core::text::tokenizer::Tokenizer;
 
 /// 5,000 titles of eight words drawn (Zipf-like) from 3,000 made-up Latin and Chinese terms.

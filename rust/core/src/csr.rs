@@ -56,10 +56,7 @@ impl<'a, T> CsrView<'a, T> {
             ));
         }
         if !data.is_empty() && data.len() != indices.len() {
-            return Err(Error::invalid(
-                name,
-                format!("data has {} values but there are {} indices", data.len(), indices.len()),
-            ));
+            return Err(Error::invalid(name, format!("data has {} values but there are {} indices", data.len(), indices.len())));
         }
         for row in 0..n_rows {
             let (start, end) = (indptr[row], indptr[row + 1]);
@@ -84,10 +81,7 @@ impl<'a, T> CsrView<'a, T> {
                     ));
                 }
                 if sorted && i64::from(col) <= previous {
-                    return Err(Error::invalid(
-                        name,
-                        format!("column indices of row {row} are not sorted and unique"),
-                    ));
+                    return Err(Error::invalid(name, format!("column indices of row {row} are not sorted and unique")));
                 }
                 previous = i64::from(col);
             }
@@ -133,13 +127,7 @@ pub struct Csr<T> {
 impl<T> Csr<T> {
     #[must_use]
     pub fn view(&self) -> CsrView<'_, T> {
-        CsrView {
-            n_rows: self.n_rows,
-            n_cols: self.n_cols,
-            indptr: &self.indptr,
-            indices: &self.indices,
-            data: &self.data,
-        }
+        CsrView { n_rows: self.n_rows, n_cols: self.n_cols, indptr: &self.indptr, indices: &self.indices, data: &self.data }
     }
 }
 

@@ -660,7 +660,14 @@ mod tests {
     }
 
     /// Dense scores, then a full sort of the allowed candidates.
-    fn naive(query: Query<'_>, sources: &Csr<f32>, pop: &[f32], include: Option<&[i32]>, exclude: &[i32], k: usize) -> (Vec<i32>, Vec<f32>) {
+    fn naive(
+        query: Query<'_>,
+        sources: &Csr<f32>,
+        pop: &[f32],
+        include: Option<&[i32]>,
+        exclude: &[i32],
+        k: usize,
+    ) -> (Vec<i32>, Vec<f32>) {
         let n = sources.n_cols;
         let mut dense = vec![0f32; n];
         for (&s, &w) in query.sources.iter().zip(query.weights) {
@@ -670,7 +677,7 @@ mod tests {
             }
         }
         let mut cands: Vec<i32> = (0..n as i32)
-            .filter(|i| include.map_or(true, |inc| inc.contains(i)))
+            .filter(|i| include.is_none_or(|inc| inc.contains(i)))
             .filter(|i| !exclude.contains(i) && !query.seen.contains(i))
             .collect();
         cands.sort_by(|&a, &b| compare_keys(dense[a as usize], pop[a as usize], a, dense[b as usize], pop[b as usize], b));

@@ -4,14 +4,18 @@
 //! panicking on bad input. Parallel kernels use the rayon pool they are called in, so the
 //! caller decides the number of threads (`pool.install(|| kernel(...))`).
 
+mod buffer;
+pub mod cosine;
 pub mod csr;
 pub mod error;
-pub mod knn;
-pub mod pearson;
-pub mod text;
 pub mod kmeans;
+pub mod knn;
+pub mod linalg;
 pub mod median;
+pub mod pearson;
 pub mod real;
+pub mod rng;
+pub mod text;
 pub mod topk;
 
 pub use error::{Error, Result};

@@ -17,6 +17,12 @@
 //! window of NaN only gives NaN. Series holding NaN go through a sorted window buffer (binary
 //! search, O(log w) comparisons and one block move of at most `window` values per step).
 //!
+//! Windows longer than their series (and than [`LONG_WINDOW`]): the padded series is never built (its length would be
+//! the window's). The window is kept as counts per distinct value of the series (and the
+//! constant), in a Fenwick tree over their ranks; the first window is counted in whole periods of
+//! the padding, and each step moves one position out and one in. Memory is by the series'
+//! length, time O(n log n) per series, whatever the window (up to 2^31 - 1).
+//!
 //! Long series are cut into chunks that overlap by `window - 1` values and filtered in
 //! parallel; many series (`groups`) are filtered in parallel, each on its own. Results do not
 //! depend on the number of threads.
@@ -66,10 +72,10 @@ fn plan(n: usize, groups: Option<&[i64]>, window: usize) -> Result<Vec<Task>> {
     if *bounds.last().expect("not empty") != n as i64 {
         return Err(Error::shape("groups", format!("must end at len(x) = {n}, ends at {}", bounds.last().expect("not empty"))));
     }
-    if let Some(w) = bounds.windows(2).find(|w| w[1] < w[0]) {
-        return Err(Error::invalid("groups", format!("must be non-decreasing, found {} after {}", w[1], w[0])));
+    if let Some([before, after]) = bounds.windows(2).find(|w| w[1] < w[0]) {
+        return Err(Error::invalid("groups", format!("must be non-decreasing, found {after} after {before}")));
     }
-    let chunk = CHUNK_LEN.max(16 * window);
+    let chunk = CHUNK_LEN.max(window.saturating_mul(16));
     let mut tasks = Vec::with_capacity(bounds.len());
     for w in bounds.windows(2) {
         let (start, len) = (w[0] as usize, (w[1] - w[0]) as usize);
@@ -107,7 +113,7 @@ fn check_window(window: usize) -> Result<()> {
 /// The input index a virtual position `p` of a series of length `n` reads, or `None` for the
 /// constant padding.
 #[inline]
-fn source_index<T>(p: i64, n: i64, padding: Padding<T>) -> Option<usize> {
+fn source_index<T: Copy>(p: i64, n: i64, padding: Padding<T>) -> Option<usize> {
     if (0..n).contains(&p) {
         return Some(p as usize);
     }
@@ -117,14 +123,22 @@ fn source_index<T>(p: i64, n: i64, padding: Padding<T>) -> Option<usize> {
         Padding::Wrap => p.rem_euclid(n),
         Padding::Reflect => {
             let r = p.rem_euclid(2 * n);
-            if r < n { r } else { 2 * n - 1 - r }
+            if r < n {
+                r
+            } else {
+                2 * n - 1 - r
+            }
         }
         Padding::Mirror => {
             if n == 1 {
                 0
             } else {
                 let r = p.rem_euclid(2 * n - 2);
-                if r < n { r } else { 2 * n - 2 - r }
+                if r < n {
+                    r
+                } else {
+                    2 * n - 2 - r
+                }
             }
         }
     };
@@ -150,9 +164,15 @@ pub fn median_filter<T: Real>(x: &[T], window: usize, padding: Padding<T>, group
     let tasks = plan(x.len(), groups, window)?;
     let mut out = vec![T::ZERO; x.len()];
     split_for(&tasks, &mut out).into_par_iter().for_each_init(
-        || (Vec::new(), SortedBlocks::new(window), SortedWindow::new()),
+        || (Vec::new(), None, SortedWindow::new()),
         |(buffer, blocks, sorted), (task, out)| {
             let series = &x[task.start..task.start + task.len];
+            if window > series.len() && window > LONG_WINDOW {
+                // The padded series would be far longer than the series: count instead (memory
+                // by the series' length, however long the window).
+                long_window_medians(series, window, padding, out);
+                return;
+            }
             fill_padded(buffer, series, task, window, padding);
             if window == 1 {
                 out.copy_from_slice(&buffer[..out.len()]);
@@ -168,11 +188,148 @@ pub fn median_filter<T: Real>(x: &[T], window: usize, padding: Padding<T>, group
             } else if window <= SMALL_WINDOW {
                 small_window_medians(buffer, window, &mut sorted.values, out);
             } else {
-                blocks.run(buffer, out);
+                // Made on first use: a thread that never meets a long window never sizes one.
+                blocks.get_or_insert_with(|| SortedBlocks::new(window)).run(buffer, out);
             }
         },
     );
     Ok(out)
+}
+
+/// Windows longer than their series and than this go through [`long_window_medians`]; shorter
+/// ones pad (at most this many values more than the series), which is quicker for the many
+/// short series of `groups`.
+const LONG_WINDOW: usize = 256;
+
+/// Counts of the values of a series, by rank, in a Fenwick tree: add or remove one value in
+/// O(log m), find the `r`-th smallest present value in O(log m) (`m` distinct values).
+struct RankCounts {
+    tree: Vec<u64>,
+    total: u64,
+}
+
+impl RankCounts {
+    fn new(m: usize) -> Self {
+        RankCounts { tree: vec![0; m + 1], total: 0 }
+    }
+
+    fn add(&mut self, rank: usize, count: u64) {
+        self.total += count;
+        let mut i = rank + 1;
+        while i < self.tree.len() {
+            self.tree[i] += count;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    fn remove(&mut self, rank: usize) {
+        self.total -= 1;
+        let mut i = rank + 1;
+        while i < self.tree.len() {
+            self.tree[i] -= 1;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// The rank of the `r`-th smallest (0-based) present value; `r < total`.
+    fn select(&self, r: u64) -> usize {
+        let mut pos = 0;
+        let mut left = r;
+        let mut step = (self.tree.len() - 1).checked_ilog2().map_or(0, |b| 1usize << b);
+        while step > 0 {
+            let next = pos + step;
+            if next < self.tree.len() && self.tree[next] <= left {
+                pos = next;
+                left -= self.tree[next];
+            }
+            step >>= 1;
+        }
+        pos
+    }
+}
+
+/// Sliding medians of a window longer than its series, in memory of the series' length: the
+/// window's values are kept as counts per distinct value (the padding repeats the series, so a
+/// window holds each value many times), slid one position per output, with the medians read off
+/// by rank. The same values as the padded-buffer paths (the median of the same multiset).
+fn long_window_medians<T: Real>(series: &[T], window: usize, padding: Padding<T>, out: &mut [T]) {
+    let n = series.len();
+    debug_assert!(window > n && n > 0 && out.len() == n);
+    // Distinct values in ascending order (the constant padding value among them); NaN has none.
+    let mut values: Vec<T> = series.iter().copied().filter(|v| !v.is_nan()).collect();
+    let cval = if let Padding::Constant(c) = padding { Some(c) } else { None };
+    values.extend(cval);
+    values.sort_unstable_by(|a, b| a.to_f64().total_cmp(&b.to_f64()));
+    values.dedup_by(|a, b| a.to_f64().total_cmp(&b.to_f64()).is_eq());
+    let rank_of = |v: T| values.binary_search_by(|p| p.to_f64().total_cmp(&v.to_f64())).ok();
+    let ranks: Vec<Option<usize>> = series.iter().map(|&v| rank_of(v)).collect();
+    let cval_rank = cval.and_then(rank_of);
+    // The rank a virtual position reads (None: NaN).
+    let (len, half) = (n as i64, (window / 2) as i64);
+    let rank_at = |p: i64| source_index(p, len, padding).map_or(cval_rank, |i| ranks[i]);
+
+    // The first window, positions -h..=h, counted per source index without visiting each one.
+    let mut per_index = vec![0u64; n];
+    let mut per_cval = 0u64;
+    let (first, last) = (-half, half);
+    let period = match padding {
+        Padding::Wrap => Some(len),
+        Padding::Reflect => Some(2 * len),
+        Padding::Mirror => Some(if len == 1 { 1 } else { 2 * len - 2 }),
+        Padding::Nearest | Padding::Constant(_) => None,
+    };
+    if let Some(period) = period {
+        // Whole periods hold every position of the period once; the rest one by one.
+        let span = last - first + 1;
+        let whole = (span / period) as u64;
+        for p in 0..period {
+            per_index[source_index(p, len, padding).expect("not constant")] += whole;
+        }
+        for p in first..first + span % period {
+            per_index[source_index(p, len, padding).expect("not constant")] += 1;
+        }
+    } else {
+        // Nearest or constant: positions before 0 and after n - 1, then the series once.
+        let (before, after) = (half as u64, (half - len + 1).max(0) as u64);
+        if matches!(padding, Padding::Constant(_)) {
+            per_cval = before + after;
+        } else {
+            per_index[0] += before;
+            per_index[n - 1] += after;
+        }
+        for c in &mut per_index[..n.min(half as usize + 1)] {
+            *c += 1;
+        }
+    }
+    let mut counts = RankCounts::new(values.len());
+    for (rank, &c) in ranks.iter().zip(&per_index) {
+        if let Some(rank) = rank {
+            counts.add(*rank, c);
+        }
+    }
+    if let Some(rank) = cval_rank {
+        counts.add(rank, per_cval);
+    }
+
+    for (i, o) in out.iter_mut().enumerate() {
+        let i = i as i64;
+        if i > 0 {
+            if let Some(rank) = rank_at(i - 1 - half) {
+                counts.remove(rank);
+            }
+            if let Some(rank) = rank_at(i + half) {
+                counts.add(rank, 1);
+            }
+        }
+        let c = counts.total;
+        *o = if c == 0 {
+            T::from_f64(f64::NAN)
+        } else if c % 2 == 1 {
+            values[counts.select(c / 2)]
+        } else {
+            T::from_f64(0.5 * (values[counts.select(c / 2 - 1)].to_f64() + values[counts.select(c / 2)].to_f64()))
+        };
+    }
 }
 
 /// The padded input of a task: virtual positions `lo - h .. hi + h` of its series.
@@ -367,7 +524,11 @@ fn nan_median_windows<T: Real>(buffer: &[T], window: usize, sorted: &mut SortedW
 #[inline]
 fn order_key<T: Real>(value: T) -> u64 {
     let bits = value.to_f64().to_bits();
-    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
 }
 
 /// One block of the sorted-blocks median. Its elements live in rank space: rank `r` is the
@@ -553,7 +714,11 @@ impl<T: Real> SortedBlocks<T> {
                     } else {
                         a.peek() <= b.peek()
                     };
-                    if take_a { a.advance() } else { b.advance() }
+                    if take_a {
+                        a.advance();
+                    } else {
+                        b.advance();
+                    }
                 }
                 let (pa, pb) = (a.peek(), b.peek());
                 *o = if pa <= pb { pa } else { pb };
@@ -628,6 +793,8 @@ pub fn hampel<T: Real>(x: &[T], window: usize, n_sigmas: f64, groups: Option<&[i
 }
 
 #[cfg(test)]
+// Exact float equality is the point: results must match the references bit for bit.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -733,6 +900,48 @@ mod tests {
         assert_eq!((c, f), naive_hampel(&x, 31, 2.0));
     }
 
+    #[test]
+    fn huge_windows_need_memory_of_the_series_only() {
+        // The largest window (2^31 - 1) over ten values: instant, and right. With `Nearest`,
+        // the window's two halves repeat the ends equally, so the median of `0..10` is itself.
+        let x: Vec<f64> = (0..10).map(f64::from).collect();
+        let window = i32::MAX as usize;
+        assert_eq!(median_filter(&x, window, Padding::Nearest, None).unwrap(), x);
+        assert_eq!(median_filter(&x, window, Padding::Constant(-7.0), None).unwrap(), vec![-7.0; 10]);
+        // Wrap, reflect and mirror repeat the series about evenly: the median of its values
+        // (up to the few positions of the last partial period).
+        for padding in [Padding::Wrap, Padding::Reflect, Padding::Mirror] {
+            for v in median_filter(&x, window, padding, None).unwrap() {
+                assert!((4.0..=5.0).contains(&v), "{padding:?}: {v}");
+            }
+        }
+        let with_nan = [f32::NAN, 1.0, f32::NAN, 3.0];
+        let got = median_filter(&with_nan, 1_000_001, Padding::Wrap, None).unwrap();
+        // The window holds about as many 1s as 3s; which is ahead depends on the partial period.
+        assert!(got.iter().all(|&v| v == 1.0 || v == 2.0 || v == 3.0), "{got:?}");
+        let got = median_filter(&[f64::NAN, f64::NAN], 1_000_001, Padding::Reflect, None).unwrap();
+        assert!(got.iter().all(|v| v.is_nan()));
+    }
+
+    #[test]
+    fn long_windows_match_sort_per_window() {
+        // Windows many times the series, every padding, against the padded sort.
+        let x = [3.0, -1.0, f64::NAN, 3.0, 8.0, 0.5, -1.0];
+        let paddings = [Padding::Nearest, Padding::Reflect, Padding::Mirror, Padding::Wrap, Padding::Constant(2.0)];
+        for n in 1..=x.len() {
+            for window in [n + 2, 2 * n + 1, 99, 1001, 20_001] {
+                let window = window | 1;
+                for padding in paddings {
+                    let got = median_filter(&x[..n], window, padding, None).unwrap();
+                    let want = naive_filter(&x[..n], window, padding);
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!(g == w || (g.is_nan() && w.is_nan()), "n {n} window {window} {padding:?}: {got:?} vs {want:?}");
+                    }
+                }
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn median_matches_sort_per_window(
@@ -746,6 +955,22 @@ mod tests {
             prop_assert_eq!(got.len(), want.len());
             for (g, w) in got.iter().zip(&want) {
                 prop_assert!(g == w || (g.is_nan() && w.is_nan()), "{:?} vs {:?}", got, want);
+            }
+        }
+
+        #[test]
+        fn long_window_path_matches_sort_per_window(
+            x in proptest::collection::vec(prop_oneof![8 => (-5i32..5).prop_map(f64::from), 1 => Just(f64::NAN), 1 => Just(f64::INFINITY)], 1..30),
+            extra in 0usize..200,
+            padding in paddings(),
+        ) {
+            // The counting path on its own, also for the short windows the padded path serves.
+            let window = (x.len() + 1 + extra) | 1;
+            let mut got = vec![0.0; x.len()];
+            long_window_medians(&x, window, padding, &mut got);
+            let want = naive_filter(&x, window, padding);
+            for (g, w) in got.iter().zip(&want) {
+                prop_assert!(g == w || (g.is_nan() && w.is_nan()), "window {}: {:?} vs {:?}", window, got, want);
             }
         }
 

@@ -66,6 +66,9 @@ use rayon::prelude::*;
 use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
 
+mod rows;
+pub use rows::{pearson_neighbours_of_rows, update_neighbours, NeighbourUpdate};
+
 /// Whose neighbours: items (item-item, the columns of the ratings) or users (the rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Axis {
@@ -109,10 +112,7 @@ impl Similarity {
             "cosine" => Ok(Similarity::Cosine),
             "adjusted_cosine" => Ok(Similarity::AdjustedCosine),
             "cosine_corated" => Ok(Similarity::CosineCorated),
-            other => Err(Error::invalid(
-                "similarity",
-                format!("must be one of {}, got {other:?}", Similarity::NAMES.join(", ")),
-            )),
+            other => Err(Error::invalid("similarity", format!("must be one of {}, got {other:?}", Similarity::NAMES.join(", ")))),
         }
     }
 }
@@ -194,10 +194,7 @@ fn check_ratings(ratings: &CsrView<'_, f64>) -> Result<()> {
     }
     for row in 0..ratings.n_rows {
         if ratings.row_indices(row).windows(2).any(|w| w[0] >= w[1]) {
-            return Err(Error::invalid(
-                "matrix",
-                format!("column indices of row {row} are not sorted and unique"),
-            ));
+            return Err(Error::invalid("matrix", format!("column indices of row {row} are not sorted and unique")));
         }
     }
     Ok(())
@@ -242,9 +239,8 @@ fn centre_columns(m: &mut Csr<f64>) {
         min[c] = min[c].min(v);
         max[c] = max[c].max(v);
     }
-    let means: Vec<f64> = (0..m.n_cols)
-        .map(|c| if count[c] == 0 { 0.0 } else { mean_of(sum[c], count[c], min[c], max[c]) })
-        .collect();
+    let means: Vec<f64> =
+        (0..m.n_cols).map(|c| if count[c] == 0 { 0.0 } else { mean_of(sum[c], count[c], min[c], max[c]) }).collect();
     for (&col, v) in m.indices.iter().zip(m.data.iter_mut()) {
         *v -= means[col as usize];
     }
@@ -278,9 +274,7 @@ fn transpose_with_positions(m: &Csr<f64>) -> (Csr<f64>, Vec<usize>) {
 
 fn row_norms(m: &Csr<f64>) -> Vec<f64> {
     (0..m.n_rows)
-        .map(|row| {
-            m.data[m.indptr[row] as usize..m.indptr[row + 1] as usize].iter().map(|v| v * v).sum::<f64>().sqrt()
-        })
+        .map(|row| m.data[m.indptr[row] as usize..m.indptr[row + 1] as usize].iter().map(|v| v * v).sum::<f64>().sqrt())
         .collect()
 }
 
@@ -688,8 +682,7 @@ mod tests {
         let mut out = vec![vec![None; n]; n];
         for a in 0..n {
             for b in 0..n {
-                let common: Vec<(f64, f64)> =
-                    rows[a].iter().zip(&rows[b]).filter_map(|(x, y)| Some(((*x)?, (*y)?))).collect();
+                let common: Vec<(f64, f64)> = rows[a].iter().zip(&rows[b]).filter_map(|(x, y)| Some(((*x)?, (*y)?))).collect();
                 let count = common.len();
                 if a == b || count == 0 || count < min_support {
                     continue;
@@ -701,18 +694,30 @@ mod tests {
                         let cov: f64 = common.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
                         let vx: f64 = common.iter().map(|p| (p.0 - mx).powi(2)).sum();
                         let vy: f64 = common.iter().map(|p| (p.1 - my).powi(2)).sum();
-                        if vx * vy > 1e-12 { cov / (vx * vy).sqrt() } else { 0.0 }
+                        if vx * vy > 1e-12 {
+                            cov / (vx * vy).sqrt()
+                        } else {
+                            0.0
+                        }
                     }
                     Similarity::CosineCorated => {
                         let xx: f64 = common.iter().map(|p| p.0 * p.0).sum();
                         let yy: f64 = common.iter().map(|p| p.1 * p.1).sum();
                         let xy: f64 = common.iter().map(|p| p.0 * p.1).sum();
-                        if xx * yy > 0.0 { xy / (xx * yy).sqrt() } else { 0.0 }
+                        if xx * yy > 0.0 {
+                            xy / (xx * yy).sqrt()
+                        } else {
+                            0.0
+                        }
                     }
                     Similarity::Cosine | Similarity::AdjustedCosine => {
                         let xy: f64 = common.iter().map(|p| p.0 * p.1).sum();
                         let d = norm(&rows[a]) * norm(&rows[b]);
-                        if d > 0.0 { xy / d } else { 0.0 }
+                        if d > 0.0 {
+                            xy / d
+                        } else {
+                            0.0
+                        }
                     }
                 };
                 out[a][b] = Some(s * count as f64 / (count as f64 + shrinkage));
@@ -746,8 +751,7 @@ mod tests {
                     return Err(format!("row {a}: out of order at {j}: {cols:?} {vals:?}"));
                 }
             }
-            let significant: Vec<usize> =
-                (0..n).filter(|&b| want[a][b].is_some_and(|s| s.abs() > 1e-6)).collect();
+            let significant: Vec<usize> = (0..n).filter(|&b| want[a][b].is_some_and(|s| s.abs() > 1e-6)).collect();
             for b in significant {
                 if cols.contains(&(b as i32)) {
                     continue;
@@ -761,7 +765,15 @@ mod tests {
         Ok(())
     }
 
-    fn run_case(table: &[Vec<Option<f64>>], n_items: usize, k: usize, axis: Axis, similarity: Similarity, min_support: usize, shrinkage: f64) -> std::result::Result<(), String> {
+    fn run_case(
+        table: &[Vec<Option<f64>>],
+        n_items: usize,
+        k: usize,
+        axis: Axis,
+        similarity: Similarity,
+        min_support: usize,
+        shrinkage: f64,
+    ) -> std::result::Result<(), String> {
         let m = csr_of(table, n_items);
         let got = pearson_neighbours(&m.view(), k, axis, similarity, min_support, shrinkage).map_err(|e| e.to_string())?;
         check(&got, &naive(table, n_items, axis, similarity, min_support, shrinkage), k)
@@ -773,11 +785,8 @@ mod tests {
     fn small_example_by_hand() {
         // Items 0 and 1 move together on users 0..3, item 2 against them; item 3 has one rating.
         let r = |v: f64| Some(v);
-        let table = vec![
-            vec![r(1.0), r(2.0), r(5.0), None],
-            vec![r(2.0), r(3.0), r(4.0), r(1.0)],
-            vec![r(3.0), r(4.0), r(1.0), None],
-        ];
+        let table =
+            vec![vec![r(1.0), r(2.0), r(5.0), None], vec![r(2.0), r(3.0), r(4.0), r(1.0)], vec![r(3.0), r(4.0), r(1.0), None]];
         let m = csr_of(&table, 4);
         let got = pearson_neighbours(&m.view(), 5, Axis::Items, Similarity::Pearson, 1, 0.0).unwrap();
         // Row 0: item 1 (+1), then item 2 (about -0.96); item 3 shares one user: zero variance.
@@ -857,11 +866,7 @@ mod tests {
     /// A random small table: half-star ratings (many ties) or arbitrary reals.
     fn table_strategy() -> impl Strategy<Value = (Vec<Vec<Option<f64>>>, usize)> {
         (0usize..9, 1usize..9, any::<bool>()).prop_flat_map(|(n_users, n_items, half_stars)| {
-            let value = if half_stars {
-                (1u8..=10).prop_map(|v| f64::from(v) / 2.0).boxed()
-            } else {
-                (-5.0f64..5.0).boxed()
-            };
+            let value = if half_stars { (1u8..=10).prop_map(|v| f64::from(v) / 2.0).boxed() } else { (-5.0f64..5.0).boxed() };
             let cell = prop::option::weighted(0.55, value);
             (prop::collection::vec(prop::collection::vec(cell, n_items), n_users), Just(n_items))
         })

@@ -41,7 +41,7 @@ macro_rules! impl_real {
             const EPSILON: f64 = <$t>::EPSILON as f64;
             #[inline]
             fn to_f64(self) -> f64 {
-                self as f64
+                f64::from(self)
             }
             #[inline]
             fn from_f64(value: f64) -> Self {

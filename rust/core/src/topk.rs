@@ -4,6 +4,10 @@
 //! returned; `-inf` is an ordinary (very bad) score. Rows with fewer than `k` candidates
 //! are padded with id `-1` and score `-inf`.
 //!
+//! A huge `k` never sizes an allocation: a row has at most `n_cols` candidates, so the result
+//! is [`output_width`] slots wide, which is `k` unless `k` exceeds both `n_cols` and
+//! [`MAX_PADDED_WIDTH`] (then it is the larger of the two).
+//!
 //! One pass over a row with a sorted buffer of the best `k` seen so far: once the buffer is
 //! full, almost every score fails the single comparison against the current k-th best, so
 //! the scan runs at memory speed. Candidates are visited in increasing id order, which is
@@ -11,6 +15,7 @@
 
 use rayon::prelude::*;
 
+use crate::buffer::zeroed;
 use crate::csr::CsrView;
 use crate::error::{Error, Result};
 
@@ -135,15 +140,28 @@ fn check_filter(name: &'static str, filter: &IdFilter<'_>, n_rows: usize, n_cols
     }
 }
 
+/// Rows are padded with id `-1` up to `k` slots, but never beyond this many slots or the
+/// number of columns, whichever is larger: a `k` past both only asks for more padding.
+pub const MAX_PADDED_WIDTH: usize = 1024;
+
+/// The number of result slots per row for `k` and `n_cols` columns:
+/// `min(k, max(n_cols, MAX_PADDED_WIDTH))`, so that `k = 10^13` costs no more than the
+/// catalogue. Every candidate a row can have still fits.
+#[must_use]
+pub fn output_width(k: usize, n_cols: usize) -> usize {
+    k.min(n_cols.max(MAX_PADDED_WIDTH))
+}
+
 /// Selects the top `k` of each row of `scores` (row-major, `n_rows x n_cols`).
 ///
-/// Returns `(ids, scores)`, each `n_rows * k` long, row-major. `include` restricts the
+/// Returns `(ids, scores)`, each `n_rows * output_width(k, n_cols)` long, row-major. `include` restricts the
 /// candidates, `exclude` removes candidates; both may be given. Runs in parallel over rows in
 /// the current rayon pool.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] when `k == 0`, when `scores.len() != n_rows * n_cols`, or when a
-/// filter names an id outside `0..n_cols`; [`Error::ShapeMismatch`] when a per-row mask does not
+/// [`Error::InvalidArgument`] when `k == 0`, when `scores.len() != n_rows * n_cols`, when a
+/// filter names an id outside `0..n_cols`, or when the result would not fit in memory (many
+/// rows of no columns); [`Error::ShapeMismatch`] when a per-row mask does not
 /// have the shape of the scores.
 pub fn top_k<T: Score>(
     scores: &[T],
@@ -156,7 +174,7 @@ pub fn top_k<T: Score>(
     if k == 0 {
         return Err(Error::invalid("k", "must be at least 1"));
     }
-    if scores.len() != n_rows * n_cols {
+    if n_rows.checked_mul(n_cols) != Some(scores.len()) {
         return Err(Error::shape("scores", format!("{} values do not make {n_rows} x {n_cols}", scores.len())));
     }
     if n_cols > i32::MAX as usize {
@@ -186,68 +204,64 @@ pub fn top_k<T: Score>(
         _ => None,
     };
 
-    let mut out_ids = vec![0i32; n_rows * k];
-    let mut out_scores = vec![0f32; n_rows * k];
+    let k = output_width(k, n_cols);
+    let mut out_ids = zeroed::<i32>("scores", n_rows, k)?;
+    let mut out_scores = zeroed::<f32>("scores", n_rows, k)?;
     if n_rows == 0 {
         return Ok((out_ids, out_scores));
     }
     let plain = include.is_none() && exclude.is_none();
     // Small rows are cheap: hand rayon enough of them at once to amortise scheduling.
     let min_rows = (65_536 / n_cols.max(1)).max(1);
-    out_ids
-        .par_chunks_mut(k)
-        .zip(out_scores.par_chunks_mut(k))
-        .enumerate()
-        .with_min_len(min_rows)
-        .for_each_init(
-            || (Best::new(k), if matches!(exclude, IdFilter::PerRow(_)) { vec![false; n_cols] } else { Vec::new() }),
-            |(best, row_mask), (row, (ids_out, scores_out))| {
-                best.clear();
-                let values = &scores[row * n_cols..(row + 1) * n_cols];
-                if plain {
-                    scan_all(values, best);
-                } else {
-                    if let IdFilter::PerRow(mask) = exclude {
-                        for &id in mask.row_indices(row) {
-                            row_mask[id as usize] = true;
-                        }
+    out_ids.par_chunks_mut(k).zip(out_scores.par_chunks_mut(k)).enumerate().with_min_len(min_rows).for_each_init(
+        || (Best::new(k), if matches!(exclude, IdFilter::PerRow(_)) { vec![false; n_cols] } else { Vec::new() }),
+        |(best, row_mask), (row, (ids_out, scores_out))| {
+            best.clear();
+            let values = &scores[row * n_cols..(row + 1) * n_cols];
+            if plain {
+                scan_all(values, best);
+            } else {
+                if let IdFilter::PerRow(mask) = exclude {
+                    for &id in mask.row_indices(row) {
+                        row_mask[id as usize] = true;
                     }
-                    let excluded: &[bool] = match &global_exclude {
-                        Some(mask) => mask,
-                        None => row_mask,
-                    };
-                    let is_excluded = |id: usize| !excluded.is_empty() && excluded[id];
-                    let candidates: Option<&[i32]> = match (&global_include, include) {
-                        (Some(ids), _) => Some(ids),
-                        (None, IdFilter::PerRow(mask)) => Some(mask.row_indices(row)),
-                        _ => None,
-                    };
-                    match candidates {
-                        Some(ids) => {
-                            for &id in ids {
-                                let score = values[id as usize];
-                                if !score.is_nan() && !is_excluded(id as usize) {
-                                    best.offer(score, id);
-                                }
-                            }
-                        }
-                        None => {
-                            for (id, &score) in values.iter().enumerate() {
-                                if !score.is_nan() && !is_excluded(id) {
-                                    best.offer(score, id as i32);
-                                }
+                }
+                let excluded: &[bool] = match &global_exclude {
+                    Some(mask) => mask,
+                    None => row_mask,
+                };
+                let is_excluded = |id: usize| !excluded.is_empty() && excluded[id];
+                let candidates: Option<&[i32]> = match (&global_include, include) {
+                    (Some(ids), _) => Some(ids),
+                    (None, IdFilter::PerRow(mask)) => Some(mask.row_indices(row)),
+                    _ => None,
+                };
+                match candidates {
+                    Some(ids) => {
+                        for &id in ids {
+                            let score = values[id as usize];
+                            if !score.is_nan() && !is_excluded(id as usize) {
+                                best.offer(score, id);
                             }
                         }
                     }
-                    if let IdFilter::PerRow(mask) = exclude {
-                        for &id in mask.row_indices(row) {
-                            row_mask[id as usize] = false;
+                    None => {
+                        for (id, &score) in values.iter().enumerate() {
+                            if !score.is_nan() && !is_excluded(id) {
+                                best.offer(score, id as i32);
+                            }
                         }
                     }
                 }
-                best.write(ids_out, scores_out);
-            },
-        );
+                if let IdFilter::PerRow(mask) = exclude {
+                    for &id in mask.row_indices(row) {
+                        row_mask[id as usize] = false;
+                    }
+                }
+            }
+            best.write(ids_out, scores_out);
+        },
+    );
     Ok((out_ids, out_scores))
 }
 
@@ -276,33 +290,39 @@ fn scan_all<T: Score>(values: &[T], best: &mut Best<T>) {
 }
 
 #[cfg(test)]
+// Exact float equality is the point: results must match the references bit for bit.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
     /// Full sort of the candidates: the reference the fast path must match exactly.
-    fn naive(scores: &[f64], n_rows: usize, n_cols: usize, k: usize, include: Option<&[i32]>, exclude: &[i32]) -> (Vec<i32>, Vec<f32>) {
+    fn naive(
+        scores: &[f64],
+        n_rows: usize,
+        n_cols: usize,
+        k: usize,
+        include: Option<&[i32]>,
+        exclude: &[i32],
+    ) -> (Vec<i32>, Vec<f32>) {
         let mut ids_out = Vec::new();
         let mut scores_out = Vec::new();
         for row in 0..n_rows {
             let values = &scores[row * n_cols..(row + 1) * n_cols];
             let mut cands: Vec<(f64, i32)> = (0..n_cols as i32)
-                .filter(|id| include.map_or(true, |inc| inc.contains(id)))
+                .filter(|id| include.is_none_or(|inc| inc.contains(id)))
                 .filter(|id| !exclude.contains(id))
                 .map(|id| (values[id as usize], id))
                 .filter(|(s, _)| !s.is_nan())
                 .collect();
             cands.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap().then(a.1.cmp(&b.1)));
             for j in 0..k {
-                match cands.get(j) {
-                    Some(&(s, id)) => {
-                        ids_out.push(id);
-                        scores_out.push(s as f32);
-                    }
-                    None => {
-                        ids_out.push(-1);
-                        scores_out.push(f32::NEG_INFINITY);
-                    }
+                if let Some(&(s, id)) = cands.get(j) {
+                    ids_out.push(id);
+                    scores_out.push(s as f32);
+                } else {
+                    ids_out.push(-1);
+                    scores_out.push(f32::NEG_INFINITY);
                 }
             }
         }
@@ -327,6 +347,35 @@ mod tests {
         assert!(top_k(&scores, 1, 3, 1, IdFilter::None, IdFilter::None).is_err());
         assert!(top_k(&scores, 1, 2, 1, IdFilter::Ids(&[2]), IdFilter::None).is_err());
         assert!(top_k(&scores, 1, 2, 1, IdFilter::None, IdFilter::Ids(&[-1])).is_err());
+    }
+
+    #[test]
+    fn huge_k_is_clamped_to_the_catalogue() {
+        let scores = [0.5f64, f64::NAN, 2.0, 2.0, -1.0, 0.0];
+        for k in [7, 1024, 1025, 1 << 40, usize::MAX / 2, usize::MAX] {
+            let width = output_width(k, 3);
+            assert_eq!(width, k.min(MAX_PADDED_WIDTH));
+            let got = top_k(&scores, 2, 3, k, IdFilter::None, IdFilter::None).unwrap();
+            assert_eq!(got, naive(&scores, 2, 3, width, None, &[]));
+        }
+        // A catalogue wider than the padding limit: never more slots than columns.
+        let wide: Vec<f64> = (0..2000).map(|i| f64::from(i % 17)).collect();
+        let (ids, _) = top_k(&wide, 1, 2000, usize::MAX, IdFilter::None, IdFilter::Ids(&[3])).unwrap();
+        assert_eq!(ids.len(), 2000);
+        assert_eq!(ids[1999], -1);
+        assert_eq!(
+            (ids.clone(), top_k(&wide, 1, 2000, 2000, IdFilter::None, IdFilter::Ids(&[3])).unwrap().1),
+            naive(&wide, 1, 2000, 2000, None, &[3])
+        );
+    }
+
+    #[test]
+    fn many_rows_of_nothing_fail_cleanly() {
+        // No scores at all, but n_rows x k slots that cannot exist: an error, not an abort.
+        assert!(top_k::<f32>(&[], usize::MAX / 2, 0, 10, IdFilter::None, IdFilter::None).is_err());
+        assert!(top_k::<f32>(&[], 1 << 60, 0, 1 << 40, IdFilter::None, IdFilter::None).is_err());
+        let (ids, _) = top_k::<f32>(&[], 2, 0, 1 << 40, IdFilter::None, IdFilter::None).unwrap();
+        assert_eq!(ids, vec![-1; 2 * MAX_PADDED_WIDTH]);
     }
 
     proptest! {

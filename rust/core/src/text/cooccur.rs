@@ -30,9 +30,8 @@ pub fn cooccurrence<T: Sync>(docs: &CsrView<'_, T>, max_terms_per_text: usize) -
         .flat_map_iter(|row| {
             let ids = docs.row_indices(row);
             let ids = &ids[..ids.len().min(max_terms_per_text)];
-            (0..ids.len()).flat_map(move |i| {
-                ids[i + 1..].iter().map(move |&b| (u64::from(ids[i] as u32) << 32) | u64::from(b as u32))
-            })
+            (0..ids.len())
+                .flat_map(move |i| ids[i + 1..].iter().map(move |&b| (u64::from(ids[i] as u32) << 32) | u64::from(b as u32)))
         })
         .collect();
     pairs.par_sort_unstable();

@@ -245,7 +245,10 @@ mod tests {
     #[test]
     fn latin_model_numbers_and_case() {
         let t = Tokenizer::new(&[]).unwrap();
-        assert_eq!(t.tokenize("Lenovo ThinkPad i5-1340P, 3.5mm jack!"), words(&["lenovo", "thinkpad", "i5-1340p", "3.5mm", "jack"]));
+        assert_eq!(
+            t.tokenize("Lenovo ThinkPad i5-1340P, 3.5mm jack!"),
+            words(&["lenovo", "thinkpad", "i5-1340p", "3.5mm", "jack"])
+        );
         assert_eq!(t.tokenize("ｉ５　ＡＢＣ"), words(&["i5", "abc"]));
         assert_eq!(t.tokenize("-a- --b.. c-"), words(&["a", "b", "c"]));
     }

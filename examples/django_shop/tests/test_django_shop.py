@@ -1,0 +1,132 @@
+"""The Django example shop through Django's test client: the ORM tables, the management
+commands, every endpoint, every error a JSON body with the right status, never a 500."""
+
+import json
+import os
+
+import pytest
+
+pytest.importorskip("django")
+pytest.importorskip("prometheus_client")
+
+
+@pytest.fixture(scope="module")
+def django_shop(tmp_path_factory):
+    import django
+    from django.conf import settings
+
+    folder = tmp_path_factory.mktemp("django")
+    if settings.configured:
+        pytest.skip("Django is already configured in this process")
+    os.environ.update(DJANGO_SETTINGS_MODULE="django_shop.settings", SHOP_DB=str(folder / "db.sqlite3"),
+                      SHOP_DIR=str(folder / "shop"), SHOP_RELOAD_INTERVAL="0")
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("shoprec_demo_data", users=300, products=400, seed=5, stdout=open(os.devnull, "w"))
+    call_command("shoprec_build", no_evaluate=True, verbosity=0, stdout=open(os.devnull, "w"))
+    return folder
+
+
+@pytest.fixture()
+def client(django_shop):
+    from django.test import Client
+
+    return Client()
+
+
+@pytest.fixture()
+def shop(django_shop):
+    import shoprec
+
+    return shoprec.Shop.load(django_shop / "shop")
+
+
+def get(client, url, status=200):
+    response = client.get(url)
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"].startswith("application/json")
+    return response.json()
+
+
+def test_build_reads_the_orm_tables(django_shop, shop):
+    from store.models import Event, Order, Product
+
+    build = shop.reports["build"]
+    assert build["products"] == Product.objects.count()
+    assert build["inputs"]["events"]["rows"] == Event.objects.count() + Order.objects.count()
+    assert set(shop.parts.interactions.item_ids) <= set(Product.objects.values_list("sku", flat=True))
+
+
+def test_recommend(client, shop):
+    body = get(client, "/recommend/u00001?k=5")
+    assert body["part"] == "itemknn" and [r["id"] for r in body["items"]] == list(shop.recommend("u00001", 5).items)
+    body = get(client, "/recommend/stranger")
+    assert (body["part"], body["reason"]) == ("popular", "unknown_user") and body["items"]
+
+
+def test_similar(client, shop):
+    item = str(shop.parts.interactions.item_ids[1])
+    body = get(client, f"/similar/{item}?k=3")
+    assert [r["id"] for r in body["items"]] == list(shop.similar(item, 3).items)
+    assert get(client, "/similar/not-a-product", 404)["status"] == 404
+
+
+def test_search(client, shop):
+    if not shop.has_search:
+        assert get(client, "/search?q=tea", 503)["status"] == 503
+        return
+    body = get(client, "/search?q=茶叶&k=5")
+    assert body["items"] and "brand" in body["facets"]
+    body = get(client, "/search?q=&category=tea")
+    assert body["reason"] == "empty-query" and all(r["category"] == "tea" for r in body["items"])
+
+
+@pytest.mark.parametrize("url", ["/search?q=tea&max_price=cheap", "/search?q=tea&k=0", "/recommend/u1?k=abc",
+                                 "/similar/p00001?k=101"])
+def test_bad_parameters(client, url):
+    assert get(client, url, 400)["status"] == 400
+
+
+def test_events_are_stored(client):
+    from store.models import Event
+
+    before = Event.objects.count()
+    response = client.post("/events", data=json.dumps([{"user": "u9", "item": "p00002", "event": "cart"},
+                                                         {"user": 12, "item": "p00003", "timestamp": 1.7e9}]),
+                           content_type="application/json")
+    assert response.status_code == 201 and response.json() == {"stored": 2}
+    assert Event.objects.count() == before + 2
+    stored = Event.objects.order_by("-id")[0]
+    assert (stored.user, stored.item, stored.event) == ("12", "p00003", "view")
+    for data in ("{oops", '{"user": "u1"}', '{"user": "u1", "item": "p1", "event": "fly"}', "[]", '"text"',
+                 '{"user": "u1", "item": "p1", "timestamp": -5}'):
+        response = client.post("/events", data=data, content_type="application/json")
+        assert response.status_code == 400 and response.json()["status"] == 400, data
+    assert Event.objects.count() == before + 2
+    response = client.get("/events")
+    assert response.status_code == 405 and response.json()["status"] == 405
+
+
+def test_metrics_page_and_404(client):
+    get(client, "/recommend/someone")
+    response = client.get("/metrics")
+    assert response.status_code == 200 and b'shoprec_calls_total{method="recommend"}' in response.content
+    response = client.get("/?user=u00001")
+    assert response.status_code == 200 and b"Recommended for you" in response.content
+    assert get(client, "/no/such/page", 404)["status"] == 404
+
+
+def test_rebuild_is_picked_up(client, django_shop):
+    from django.core.management import call_command
+    from store.models import Product
+
+    from store.shop import watcher
+
+    top = get(client, "/recommend/u00001?k=3")["items"][0]["id"]
+    Product.objects.filter(sku=top).update(stock=0)
+    call_command("shoprec_build", no_evaluate=True, verbosity=0, stdout=open(os.devnull, "w"))
+    after = get(client, "/recommend/u00001?k=3")
+    assert top not in [r["id"] for r in after["items"]]
+    assert watcher().reloads >= 1

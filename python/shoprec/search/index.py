@@ -1,0 +1,734 @@
+"""``shoprec.SearchIndex``: product search on tantivy with the shop's own tokenizer, query
+expansion from a :class:`shoprec.KeywordModel`, typo tolerance, filters, facets, and a ranking
+that knows the shopper.
+
+The index itself (BM25, typos, filters, facet counts, live writes) is the Rust crate
+``shoprec-search``; this module turns products and filters into its plain inputs, expands the
+query, and re-ranks the best candidates (see :mod:`shoprec.search.blend`).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import _core
+from .._validate import check_int, check_k, check_num_threads
+from ..errors import DTypeError, InvalidArgumentError, ModelFileError, ModelVersionError, UnknownIdError
+from ..io import SavedDirectory, read_directory, register
+from ..io import PathLike
+from ..io import save as io_save
+from .blend import DEFAULT_WEIGHTS, Weights, blend
+from .results import SearchResults
+
+__all__ = ["SearchIndex"]
+
+FORMAT = "shoprec-search-index"
+FORMAT_VERSION = 1
+STOCK_FIELD = "in_stock"
+_KINDS = ("str", "number", "bool")
+
+
+# ------------------------------------------------------------------------------- ids
+def _encode_id(value: Any) -> str:
+    """Product ids cross to Rust as strings that remember their type: ``i:42``, ``s:abc``."""
+    if isinstance(value, (bool, np.bool_)):
+        raise DTypeError(f"a product id must be an int or a str, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        return f"i:{int(value)}"
+    if isinstance(value, str):
+        return "s:" + value
+    raise DTypeError(f"a product id must be an int or a str, got {type(value).__name__}")
+
+
+def _decode_id(text: str) -> Any:
+    return int(text[2:]) if text.startswith("i:") else text[2:]
+
+
+# -------------------------------------------------------------------------- products
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, np.floating) and bool(np.isnan(value))
+
+
+def _records(products: Any, name: str = "products") -> List[Mapping[str, Any]]:
+    """A DataFrame or an iterable of mappings as a list of mappings."""
+    if hasattr(products, "to_dict") and hasattr(products, "columns"):
+        return list(products.to_dict("records"))
+    if isinstance(products, Mapping):
+        products = [products]
+    if isinstance(products, (str, bytes)) or not isinstance(products, Iterable):
+        raise DTypeError(f"{name} must be a DataFrame or a list of dicts, got {type(products).__name__}")
+    records = list(products)
+    for r in records:
+        if not isinstance(r, Mapping):
+            raise DTypeError(f"{name} must be a DataFrame or a list of dicts, got an element of type {type(r).__name__}")
+    return records
+
+
+def _kind_of(value: Any) -> Optional[str]:
+    if _is_missing(value):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, numbers.Real):
+        return "number"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)) and all(isinstance(v, str) for v in value):
+        return "str"
+    raise InvalidArgumentError(f"a filter value must be a str, a list of str, a number or a bool, got {value!r}")
+
+
+def _filter_value(value: Any, kind: str, field: str) -> Any:
+    if _is_missing(value):
+        return None
+    found = _kind_of(value)
+    if found != kind:
+        raise InvalidArgumentError(f"filter field {field!r} holds {kind} values, got {value!r}")
+    if kind == "bool":
+        return bool(value)
+    if kind == "number":
+        return float(value)
+    return [value] if isinstance(value, str) else sorted({str(v) for v in value})
+
+
+def _text_value(value: Any) -> str:
+    if _is_missing(value):
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _text_fields(text: Any) -> List[Tuple[str, float]]:
+    if isinstance(text, str):
+        text = (text,)
+    if isinstance(text, Mapping):
+        fields = [(str(k), float(v)) for k, v in text.items()]
+    else:
+        names = list(text)
+        # The first field (the title) counts double unless weights are given.
+        fields = [(str(n), 2.0 if i == 0 and len(names) > 1 else 1.0) for i, n in enumerate(names)]
+    if not fields:
+        raise InvalidArgumentError("text must name at least one field")
+    for name, weight in fields:
+        if not (math.isfinite(weight) and weight > 0):
+            raise InvalidArgumentError(f"text field {name!r} needs a positive weight, got {weight}")
+    return fields
+
+
+def _filter_fields(filters: Any, records: List[Mapping[str, Any]]) -> List[Tuple[str, str]]:
+    """Filter fields and their types: declared (``{"price": "number"}``) or read from the data.
+    A field named without a type that no product has is left out."""
+    if isinstance(filters, str):
+        filters = (filters,)
+    declared: Dict[str, Optional[str]] = (
+        {str(k): v for k, v in filters.items()} if isinstance(filters, Mapping) else {str(n): None for n in filters}
+    )
+    out = []
+    for name, kind in declared.items():
+        if kind is not None:
+            if kind not in _KINDS:
+                raise InvalidArgumentError(f"filter field {name!r}: type must be one of {_KINDS}, got {kind!r}")
+            out.append((name, kind))
+            continue
+        kinds = {k for r in records if (k := _kind_of(r.get(name))) is not None}
+        if len(kinds) > 1:
+            raise InvalidArgumentError(f"filter field {name!r} mixes value types {sorted(kinds)}")
+        if kinds:
+            out.append((name, kinds.pop()))
+        elif name == STOCK_FIELD and any(name in r for r in records):
+            out.append((name, "bool"))
+    return out
+
+
+# --------------------------------------------------------------------------- filters
+def _condition(field: str, kind: str, value: Any) -> Tuple[str, str, Any]:
+    def bad(why: str) -> InvalidArgumentError:
+        return InvalidArgumentError(f"filter on {field!r} ({kind} field): {why}, got {value!r}")
+
+    if kind == "bool":
+        if not isinstance(value, (bool, np.bool_)):
+            raise bad("needs True or False")
+        return (field, "bool", bool(value))
+    if kind == "str":
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in values):
+            raise bad("needs a str or a list / set of str")
+        return (field, "any", sorted(set(values)))
+    # number: a value, a (min, max) range with None for open, a {"min", "max"} dict, or a set.
+    def number(x: Any, allow_none: bool = False) -> Optional[float]:
+        if x is None and allow_none:
+            return None
+        if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real) or math.isnan(float(x)):
+            raise bad("needs numbers")
+        return float(x)
+
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise bad("a range is a (min, max) tuple")
+        return (field, "range", (number(value[0], True), number(value[1], True)))
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"min", "max"}
+        if unknown:
+            raise bad(f"a range takes 'min' and 'max', not {sorted(unknown)}")
+        return (field, "range", (number(value.get("min"), True), number(value.get("max"), True)))
+    if isinstance(value, (list, set, frozenset)):
+        return (field, "numbers", sorted({number(v) for v in value}))  # type: ignore[type-var]
+    return (field, "numbers", [number(value)])
+
+
+@register("SearchIndex")
+class SearchIndex:
+    """Product search for one shop: BM25 over the shop's own tokenizer, typo tolerance, query
+    expansion, filters and facets, and a ranking that blends text relevance with the shopper's
+    affinity and popularity.
+
+    Build one with :meth:`build`; change products with :meth:`add`, :meth:`update`,
+    :meth:`delete` and :meth:`set_stock` (visible to the next search, no rebuild); keep it
+    with :meth:`save` and :meth:`load`. An index is safe to share between threads: searches run
+    in Rust with the GIL released, concurrently with each other and with writes.
+
+    Attributes
+    ----------
+    weights : Weights
+        The blend's weights (:data:`shoprec.search.DEFAULT_WEIGHTS` unless changed).
+    keyword_model, recommender, popularity
+        What was attached at :meth:`build` (or :meth:`load`).
+    """
+
+    def __init__(self, engine: Any, *, keyword_model: Any = None, recommender: Any = None,
+                 popularity: Any = None, weights: Weights = DEFAULT_WEIGHTS) -> None:
+        self._engine = engine
+        self.keyword_model = keyword_model
+        self.recommender = recommender
+        self.popularity = popularity
+        self.weights = weights
+        text_fields, filter_fields, user_words, stock = engine.fields()
+        self._text_fields: List[Tuple[str, float]] = [(n, float(w)) for n, w in text_fields]
+        self._filter_kinds: Dict[str, str] = dict(filter_fields)
+        self._user_words: List[str] = list(user_words)
+        self._stock: Optional[str] = stock
+
+    # ------------------------------------------------------------------------ building
+    @classmethod
+    def build(
+        cls,
+        products: Any,
+        *,
+        id: str = "id",  # noqa: A002 - the issue's spelling
+        text: Any = ("title", "description"),
+        filters: Any = ("category", "brand", "price", "in_stock"),
+        keyword_model: Any = None,
+        recommender: Any = None,
+        popularity: Any = None,
+        path: Optional[PathLike] = None,
+        num_threads: int = 0,
+        user_words: Optional[Sequence[str]] = None,
+        weights: Weights = DEFAULT_WEIGHTS,
+    ) -> "SearchIndex":
+        """Index a catalogue.
+
+        Parameters
+        ----------
+        products : DataFrame or list of dict
+            One row per product.
+        id : str
+            The column of product ids (int or str, unique).
+        text : sequence of str or dict of str to float
+            The text columns. A sequence weighs the first (the title) double; a dict gives each
+            field's weight, e.g. ``{"title": 2.0, "description": 1.0}``.
+        filters : sequence of str or dict of str to {"str", "number", "bool"}
+            The columns to filter and count facets on. Types are read from the data unless
+            given; a named column no product has is left out. ``in_stock`` (bool) is the flag
+            :meth:`set_stock` changes; a product without it counts as in stock.
+        keyword_model : KeywordModel, optional
+            Expands queries (``search(expand=True)``); its user words also go to the tokenizer,
+            so a word means the same thing to both.
+        recommender : fitted recommender, optional
+            Gives the shopper's affinity to the candidates (``recommend(user, k, items=...)``,
+            ``recommend_for_history``).
+        popularity : str, dict, pandas Series or InterestSegments, optional
+            A column of ``products`` or a mapping from id to a popularity (sales, views).
+            Products without one get 0. Fitted :class:`shoprec.InterestSegments` give each
+            product its reach over all shoppers, and a shopper known to them (``user`` or
+            ``history``) the popularity within their segment ("popular with shoppers like
+            you").
+        path : str or PathLike, optional
+            Keep the index in a new directory there instead of in memory.
+        num_threads : int
+            Indexing threads; 0 means every core (at most 8).
+        user_words : list of str, optional
+            Words the tokenizer keeps whole (default: the keyword model's).
+        weights : Weights
+            The blend's weights.
+
+        Returns
+        -------
+        SearchIndex
+
+        Raises
+        ------
+        InvalidArgumentError
+            For a duplicate or missing id, a filter column with mixed types, a bad weight.
+        """
+        num_threads = check_num_threads(num_threads)
+        records = _records(products)
+        text_fields = _text_fields(text)
+        filter_fields = _filter_fields(filters, records)
+        if user_words is None:
+            user_words = list(getattr(keyword_model, "user_words", None) or [])
+        stock = STOCK_FIELD if (STOCK_FIELD, "bool") in filter_fields else None
+        engine = _core.SearchEngine(
+            text_fields, filter_fields, [str(w) for w in user_words], stock,
+            None if path is None else os.fspath(path), num_threads,
+        )
+        index = cls(engine, keyword_model=keyword_model, recommender=recommender, popularity=popularity,
+                    weights=weights)
+        index._id_column = id
+        index._engine.add(index._rows(records, id))
+        return index
+
+    _id_column = "id"
+
+    def _segments(self) -> Any:
+        """The attached InterestSegments, if popularity is one (duck-typed: search sits above
+        segments and needs only ``assign`` and ``popular_items``)."""
+        source = self.popularity
+        return source if hasattr(source, "popular_items") and hasattr(source, "assign") else None
+
+    def _segment_popularity(self, segment: int) -> Dict[Any, float]:
+        """Reach of every item in one segment (-1: all shoppers), computed once per segment."""
+        cache = self.__dict__.setdefault("_segment_cache", {})
+        found = cache.get(segment)
+        if found is None:
+            segments = self.popularity
+            found = dict(segments.popular_items(segment, k=max(1, len(segments.item_ids))))
+            cache[segment] = found
+        return found
+
+    def _popularity_of(self, record: Mapping[str, Any], key: Any) -> float:
+        source = self.popularity
+        if source is None:
+            return 0.0
+        if self._segments() is not None:
+            value = self._segment_popularity(-1).get(key, 0.0)
+        elif isinstance(source, str):
+            value = record.get(source)
+        else:
+            try:
+                value = source.get(key) if hasattr(source, "get") else None
+            except TypeError:
+                value = None
+        if _is_missing(value) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+            return 0.0
+        return float(value)
+
+    def _rows(self, records: List[Mapping[str, Any]], id_column: Optional[str] = None) -> List[Tuple[Any, ...]]:
+        id_column = id_column or self._id_column
+        rows = []
+        for r in records:
+            if id_column not in r or _is_missing(r[id_column]):
+                raise InvalidArgumentError(f"every product needs an id in column {id_column!r}: {dict(r)!r}")
+            key = r[id_column]
+            key = key.item() if isinstance(key, np.generic) else key
+            values = []
+            for name, kind in self._filter_kinds.items():
+                value = _filter_value(r.get(name), kind, name)
+                if name == self._stock and value is None:
+                    value = True
+                values.append(value)
+            texts = [_text_value(r.get(name)) for name, _ in self._text_fields]
+            rows.append((_encode_id(key), texts, values, self._popularity_of(r, key)))
+        return rows
+
+    # -------------------------------------------------------------------------- writes
+    def add(self, products: Any) -> None:
+        """Add new products (a DataFrame or list of dicts, columns as at :meth:`build`).
+
+        Raises
+        ------
+        InvalidArgumentError
+            If an id is already in the index (use :meth:`update`); nothing is added then.
+        """
+        self._engine.add(self._rows(_records(products)))
+
+    def update(self, products: Any) -> None:
+        """Replace products, matched by id, with these new versions (every column).
+
+        Raises
+        ------
+        UnknownIdError
+            If an id is not in the index; nothing is changed then.
+        """
+        self._engine.update(self._rows(_records(products)))
+
+    def delete(self, ids: Any) -> int:
+        """Remove products by id; unknown ids are ignored. Returns how many were removed."""
+        return int(self._engine.delete(self._ids(ids)))
+
+    def set_stock(self, ids: Any, in_stock: bool) -> int:
+        """Set the ``in_stock`` flag of products. Returns how many changed.
+
+        Raises
+        ------
+        UnknownIdError
+            If an id is not in the index (nothing is changed then).
+        InvalidArgumentError
+            If the index has no ``in_stock`` field.
+        """
+        if not isinstance(in_stock, (bool, np.bool_)):
+            raise DTypeError(f"in_stock must be a bool, got {type(in_stock).__name__}")
+        return int(self._engine.set_stock(self._ids(ids), bool(in_stock)))
+
+    @staticmethod
+    def _ids(ids: Any) -> List[str]:
+        if isinstance(ids, (str, numbers.Integral)):
+            ids = [ids]
+        return [_encode_id(i.item() if isinstance(i, np.generic) else i) for i in ids]
+
+    def __len__(self) -> int:
+        return len(self._engine)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={w:g}" for n, w in self._text_fields)
+        return f"SearchIndex({len(self)} products, text: {fields}, filters: {list(self._filter_kinds)})"
+
+    @property
+    def filter_fields(self) -> Dict[str, str]:
+        """The filter fields and their types (``"str"``, ``"number"``, ``"bool"``)."""
+        return dict(self._filter_kinds)
+
+    @property
+    def text_fields(self) -> Dict[str, float]:
+        """The text fields and their weights."""
+        return dict(self._text_fields)
+
+    def tokenize(self, text: str) -> List[str]:
+        """The tokens this index reads ``text`` as: those of the shop tokenizer (``shoprec.tokenize``
+        with the index's user words), Latin diacritics folded to ASCII."""
+        if not isinstance(text, str):
+            raise DTypeError(f"text must be a str, got {type(text).__name__}")
+        return list(self._engine.analyze(text))
+
+    def products(self) -> List[Dict[str, Any]]:
+        """Every product as the index holds it (id, text and filter columns, ``popularity``), by id."""
+        out = []
+        for key, texts, values, popularity in self._engine.products():
+            row: Dict[str, Any] = {self._id_column: _decode_id(key)}
+            row.update({name: t for (name, _), t in zip(self._text_fields, texts)})
+            for (name, kind), v in zip(self._filter_kinds.items(), values):
+                row[name] = v[0] if kind == "str" and isinstance(v, list) and len(v) == 1 else v
+            row["popularity"] = popularity
+            out.append(row)
+        return out
+
+    def set_weights(self, **changes: Any) -> None:
+        """Change some blend weights (see :class:`shoprec.search.Weights`)."""
+        self.weights = self.weights.replace(**changes)
+
+    # -------------------------------------------------------------------------- search
+    def _filters(self, filters: Any) -> List[Tuple[str, str, Any]]:
+        if filters is None:
+            return []
+        if not isinstance(filters, Mapping):
+            raise InvalidArgumentError(f"filters must be a dict of field to value, got {type(filters).__name__}")
+        out = []
+        for field, value in filters.items():
+            kind = self._filter_kinds.get(field) if isinstance(field, str) else None
+            if kind is None:
+                known = ", ".join(repr(f) for f in self._filter_kinds) or "none"
+                raise InvalidArgumentError(f"cannot filter on {field!r}: not a filter field of this index (filter fields: {known})")
+            out.append(_condition(field, kind, value))
+        return out
+
+    def _facets(self, facets: Any) -> List[str]:
+        if facets is None:
+            return []
+        if isinstance(facets, str):
+            facets = [facets]
+        out = []
+        for name in facets:
+            kind = self._filter_kinds.get(name) if isinstance(name, str) else None
+            if kind not in ("str", "bool"):
+                raise InvalidArgumentError(f"cannot count facets of {name!r}: facets are string or bool filter fields ({list(self._filter_kinds)})")
+            out.append(name)
+        return out
+
+    def _expansions(self, query: str) -> List[Tuple[str, float]]:
+        model, n = self.keyword_model, self.weights.n_expansions
+        if model is None or n == 0 or self.weights.expansion == 0:
+            return []
+        try:
+            found = model.expand(query, n)
+        except (ValueError, TypeError, KeyError):
+            return []
+        if not found:
+            return []
+        top = max(float(s) for _, s in found)
+        if not top > 0:
+            return []
+        return [(str(kw), self.weights.expansion * max(float(s), 0.0) / top) for kw, s in found if float(s) > 0]
+
+    def search(
+        self,
+        query: str,
+        k: int = 20,
+        *,
+        user: Optional[Hashable] = None,
+        history: Optional[Sequence[Any]] = None,
+        filters: Optional[Mapping[str, Any]] = None,
+        expand: bool = True,
+        typos: bool = True,
+        facets: Optional[Sequence[str]] = None,
+        offset: int = 0,
+    ) -> SearchResults:
+        """Search the catalogue.
+
+        Steps: tokenize the query (its first 1,000 characters, 32 distinct words); expand it
+        with the attached keyword model (expansions weigh below the shopper's words and re-rank
+        the products that have them; only when the shopper's words match nothing do the
+        expansions' matches become the answer); retrieve
+        with BM25 over the weighted text fields, times the fraction of the shopper's words a
+        product matches (so products with all of them come first), where a Latin word of 5-8 letters with no exact
+        match in the catalogue may match with one edit and of 9+ letters with two (at half and a
+        quarter of an exact match's weight); filter; count facets over all matches; re-rank the
+        best ``weights.candidates`` by blending text relevance with the shopper's affinity and
+        popularity (:mod:`shoprec.search.blend`).
+
+        When there is nothing to search for (empty, whitespace or punctuation only), the most
+        popular products passing the filters come back with ``fallback="empty-query"``. When
+        nothing matches, the search is retried with expansion and typos on
+        (``fallback="relaxed"``), then popular products passing the filters
+        (``fallback="popular"``).
+
+        Parameters
+        ----------
+        query : str
+            Any text. Never raises for its content.
+        k : int
+            How many results.
+        user : hashable, optional
+            The shopper, for personal ranking. A user the recommender does not know gets no
+            personal part.
+        history : sequence of product ids, optional
+            Items an anonymous shopper viewed or bought (used when ``user`` is not given).
+        filters : dict, optional
+            ``{field: value}``, all must hold. A string field takes a str or a list / set of
+            str (any of them); a number field takes a number, a list / set of numbers, a
+            ``(min, max)`` tuple (inclusive, None for open) or ``{"min": .., "max": ..}``; a
+            bool field takes True or False.
+        expand : bool
+            Expand the query with the attached keyword model.
+        typos : bool
+            Let Latin words match with typos.
+        facets : sequence of str, optional
+            String or bool filter fields to count values of, over all matches after filters.
+        offset : int
+            Skip this many results (paging).
+
+        Returns
+        -------
+        SearchResults
+
+        Raises
+        ------
+        InvalidArgumentError
+            For a filter or facet on an unknown field or with a value of the wrong type.
+        DTypeError
+            If ``query`` is not a str.
+        """
+        if not isinstance(query, str):
+            raise DTypeError(f"query must be a str, got {type(query).__name__}")
+        k = check_k(k)
+        offset = check_int(offset, "offset", minimum=0)
+        conditions = self._filters(filters)
+        facet_names = self._facets(facets)
+        # Lone surrogates cannot cross to Rust or onnxruntime as UTF-8: read them as U+FFFD.
+        text = query[:1000].encode("utf-8", "replace").decode("utf-8") if not query.isascii() else query[:1000]
+        limit = max(self.weights.candidates, offset + k)
+        expansions = self._expansions(text) if expand else []
+        out = self._engine.search(text, expansions, bool(typos), conditions, facet_names, limit, False)
+        fallback = None
+        words = out[3]
+        if not words and not expansions:
+            fallback = "empty-query"
+            out = self._engine.search("", [], False, conditions, facet_names, limit, True)
+        elif out[1] == 0:
+            if not (expand and typos):
+                expansions = self._expansions(text)
+                out = self._engine.search(text, expansions, True, conditions, facet_names, limit, False)
+                fallback = "relaxed" if out[1] > 0 else None
+            if out[1] == 0:
+                fallback = "popular"
+                out = self._engine.search("", [], False, conditions, facet_names, limit, True)
+                out = (out[0], out[1], out[2], words, [], [], True)
+        return self._rank(out, expansions, user, history, k, offset, fallback, words)
+
+    def _rank(self, out: Tuple[Any, ...], expansions: List[Tuple[str, float]], user: Any, history: Any,
+              k: int, offset: int, fallback: Optional[str], words: List[str]) -> SearchResults:
+        hits, total, facets, _, corrections, expansions_used, _ = out
+        ids = [int(h[0][2:]) if h[0][0] == "i" else h[0][2:] for h in hits]  # _decode_id, inlined
+        text = np.array([h[1] for h in hits], dtype=np.float64)
+        expansion = np.array([h[2] for h in hits], dtype=np.float64)
+        popularity = np.array([h[3] for h in hits], dtype=np.float64)
+        segment_popularity = self._shopper_segment_popularity(user, history)
+        if segment_popularity is not None:
+            popularity = np.array([segment_popularity.get(i, 0.0) for i in ids], dtype=np.float64)
+        personal = self._personal(ids, user, history)
+        parts = blend(text, expansion, personal, popularity, self.weights)
+        score = parts["text"] + parts["expansion"] + parts["personal"] + parts["popularity"]
+        # Best blended score first; ties keep the engine's order (text, popularity, id).
+        order = np.argsort(-score, kind="stable")[offset:offset + k]
+        items = np.empty(len(order), dtype=object)
+        items[:] = [ids[i] for i in order]
+        used = set(expansions_used)
+        return SearchResults(
+            items,
+            score[order].astype(np.float32),
+            {name: part[order].astype(np.float32) for name, part in parts.items()},
+            words=list(words),
+            expansions=[(kw, w) for kw, w in expansions if kw in used],
+            corrections=[tuple(c) for c in corrections],
+            facets={name: {self._facet_value(name, v): int(c) for v, c in counts} for name, counts in facets},
+            total=int(total),
+            fallback=fallback,
+        )
+
+    def _facet_value(self, field: str, value: str) -> Any:
+        return value == "true" if self._filter_kinds.get(field) == "bool" else value
+
+    def _shopper_segment_popularity(self, user: Any, history: Any) -> Optional[Dict[Any, float]]:
+        """Item reach within the shopper's segment, when segments are attached and place them."""
+        segments = self._segments()
+        if segments is None or (user is None and history is None):
+            return None
+        try:
+            segment = segments.assign(user if user is not None else list(history))
+        except (UnknownIdError, KeyError, TypeError, ValueError):
+            return None
+        return None if segment < 0 else self._segment_popularity(int(segment))
+
+    def _personal(self, ids: List[Any], user: Any, history: Any) -> Optional[np.ndarray]:
+        """The recommender's raw scores for the candidates (NaN where it gave none), or None
+        when it has nothing personal to say: an unknown user, a history with no known item,
+        no evidence for any candidate (its answer is then a fallback, ``recs.source``)."""
+        model = self.recommender
+        if model is None or not ids or (user is None and history is None):
+            return None
+        try:
+            if user is not None:
+                recs = model.recommend(user, len(ids), items=ids, exclude_seen=False)
+            else:
+                recs = model.recommend_for_history(list(history), len(ids), items=ids, exclude_seen=False)
+        except (UnknownIdError, KeyError, TypeError):
+            return None
+        if getattr(recs, "source", "model") != "model":
+            return None
+        scores = dict(zip(np.asarray(recs.items).tolist(), np.asarray(recs.scores, dtype=np.float64).tolist()))
+        return np.array([scores.get(i, np.nan) for i in ids], dtype=np.float64)
+
+    # ---------------------------------------------------------------------- persistence
+    def save(self, directory: PathLike) -> None:
+        """Write the index as a shoprec directory (``manifest.json`` with the SHA-256 of every
+        file, the tantivy index under ``index/``), atomically; see :mod:`shoprec.io`.
+
+        The keyword model and recommender are not saved with it (they have their own
+        ``save``); pass them again to :meth:`load`.
+
+        Raises
+        ------
+        InvalidArgumentError
+            If ``directory`` exists and is not a directory shoprec wrote (nothing is replaced).
+        """
+        io_save(directory, self)
+
+    def _to_files(self) -> Tuple[Dict[str, Any], Dict[str, bytes]]:
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "id": self._id_column,
+            "text_fields": [[n, w] for n, w in self._text_fields],
+            "filter_fields": [[n, k] for n, k in self._filter_kinds.items()],
+            "user_words": self._user_words,
+            "stock_field": self._stock,
+            "weights": dict(self.weights.__dict__),
+            "popularity": self.popularity if isinstance(self.popularity, str) else None,
+            "products": len(self),
+        }
+        files: Dict[str, bytes] = {}
+        with tempfile.TemporaryDirectory(prefix="shoprec-search-") as tmp:
+            root = Path(tmp) / "index"
+            self._engine.save(os.fspath(root))
+            for path in sorted(root.rglob("*")):
+                if path.is_file():
+                    files["index/" + path.relative_to(root).as_posix()] = path.read_bytes()
+        return meta, files
+
+    @classmethod
+    def _from_directory(cls, saved: SavedDirectory, *, keyword_model: Any = None, recommender: Any = None,
+                        popularity: Any = None, path: Optional[PathLike] = None, num_threads: int = 0) -> "SearchIndex":
+        meta = saved.meta
+        if meta.get("format") != FORMAT:
+            raise ModelFileError(f"{saved.root}: the metadata does not describe a shoprec search index")
+        version = meta.get("format_version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ModelFileError(f"{saved.root}: the search index's metadata has no format_version")
+        if version > FORMAT_VERSION:
+            raise ModelVersionError(
+                f"{saved.root}: a search index of format {version}; this shoprec reads up to {FORMAT_VERSION}: upgrade shoprec"
+            )
+        if not any(name.startswith("index/") for name in saved.files):
+            raise ModelFileError(f"{saved.root}: the search index has no index files")
+        engine = _core.SearchEngine.load(
+            os.fspath(saved.root / "index"),
+            [(str(n), float(w)) for n, w in meta["text_fields"]],
+            [(str(n), str(k)) for n, k in meta["filter_fields"]],
+            [str(w) for w in meta["user_words"]],
+            meta["stock_field"],
+            None if path is None else os.fspath(path),
+            check_num_threads(num_threads),
+        )
+        if len(engine) != meta.get("products", len(engine)):
+            raise ModelFileError(f"{saved.root}: the index holds {len(engine)} products, the metadata says {meta['products']}")
+        index = cls(engine, keyword_model=keyword_model, recommender=recommender,
+                    popularity=popularity if popularity is not None else meta.get("popularity"),
+                    weights=Weights(**meta["weights"]))
+        index._id_column = str(meta["id"])
+        return index
+
+    @classmethod
+    def load(
+        cls,
+        directory: PathLike,
+        *,
+        keyword_model: Any = None,
+        recommender: Any = None,
+        popularity: Any = None,
+        path: Optional[PathLike] = None,
+        num_threads: int = 0,
+    ) -> "SearchIndex":
+        """Open an index written by :meth:`save` (also :func:`shoprec.load`, without the
+        attachments), in memory or copied into a new directory at ``path``. Every file is
+        checked against its SHA-256 first; searches give exactly the answers of the saved index.
+
+        Raises
+        ------
+        ModelFileError
+            If ``directory`` holds no saved search index, or a file is missing or corrupted.
+        ModelVersionError
+            If it was written by a newer shoprec.
+        """
+        saved = read_directory(directory)
+        if saved.type != "SearchIndex":
+            raise ModelFileError(f"{os.fspath(directory)!r} holds a {saved.type}, not a SearchIndex")
+        return cls._from_directory(saved, keyword_model=keyword_model, recommender=recommender,
+                                   popularity=popularity, path=path, num_threads=num_threads)

@@ -1,0 +1,937 @@
+//! The search index: one tantivy index, one `IndexWriter` behind a mutex, one `IndexReader`
+//! reloaded after every write, a searcher per query.
+//!
+//! Every write commits, merges the index back into one segment and reloads the reader before it
+//! returns, so the next search sees it, and BM25's statistics (document frequencies, average
+//! lengths, which tantivy counts over deleted documents until a merge) are exactly those of a
+//! fresh build of the same products. The price is that a write costs time proportional to the
+//! catalogue: batch writes (`set_stock` of 1,000 ids is one write).
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use shoprec_core::text::tokenizer::Tokenizer as CoreTokenizer;
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::{BooleanQuery, BoostQuery, DisjunctionMaxQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{IndexRecordOption, Schema};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader, TantivyDocument, Term, TERMINATED,
+};
+
+use crate::analyzer::{analyze, analyzer, ANALYZER_NAME};
+use crate::error::{Error, Result};
+use crate::fuzzy::{allowed_edits, edit_distance, FUZZY_WEIGHT};
+use crate::schema::{filter_name, Config, Fields, FilterKind, Product, Value, ID, POPULARITY};
+
+/// A query is cut to this many characters (the rest is ignored, never an error).
+pub const MAX_QUERY_CHARS: usize = 1_000;
+/// At most this many distinct words of a query are searched for.
+pub const MAX_QUERY_WORDS: usize = 32;
+/// At most this many expansion keywords are searched for.
+pub const MAX_EXPANSIONS: usize = 32;
+
+/// A condition on one filter field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// One of these strings (a string field).
+    AnyOf(Vec<String>),
+    /// One of these numbers (a number field).
+    NumberAnyOf(Vec<f64>),
+    /// Between `min` and `max`, both included; `None` is open (a number field).
+    Range { min: Option<f64>, max: Option<f64> },
+    /// This flag (a boolean field).
+    Bool(bool),
+}
+
+/// A filter: a field by the user's name and the condition its value must meet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub field: String,
+    pub condition: Condition,
+}
+
+/// What to search for.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// The shopper's words.
+    pub text: String,
+    /// Expansion keywords and their weights (multipliers of their BM25 score; below 1 so that
+    /// they count less than the shopper's own words). They add to the score of the products
+    /// that have the shopper's words; when those words match nothing, the products matching
+    /// the expansions are the matches.
+    pub expansions: Vec<(String, f32)>,
+    /// Whether Latin words with no exact match in the catalogue may match with typos.
+    pub typos: bool,
+    /// All must hold.
+    pub filters: Vec<Filter>,
+    /// Filter fields (string or boolean) to count values of over all matches.
+    pub facets: Vec<String>,
+    /// How many of the best matches to return.
+    pub limit: usize,
+    /// With no word to search for, return every product that passes the filters (ranked by
+    /// popularity) instead of nothing.
+    pub browse_if_empty: bool,
+}
+
+/// One match.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub id: String,
+    /// BM25 of the shopper's words (typo matches included, down-weighted).
+    pub text: f32,
+    /// BM25 of the expansion keywords, weighted.
+    pub expansion: f32,
+    /// The product's popularity as given when it was indexed.
+    pub popularity: f64,
+}
+
+/// The answer to a [`SearchQuery`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchOutput {
+    /// The best matches: by text plus expansion score, then popularity, then id.
+    pub hits: Vec<Hit>,
+    /// How many products match after the filters.
+    pub total: u64,
+    /// Per requested facet field, `(value, count)` over all matches, by count then value.
+    pub facets: Vec<(String, Vec<(String, u64)>)>,
+    /// The shopper's words as the analyzer reads them (distinct, in order).
+    pub words: Vec<String>,
+    /// `(word, catalogue term)` for every word that matched only with typos.
+    pub corrections: Vec<(String, String)>,
+    /// The expansion keywords that matched at least one product before filters.
+    pub expansions_used: Vec<String>,
+    /// Whether there was nothing to search for and every product passing the filters was
+    /// a candidate (`browse_if_empty`).
+    pub browsed: bool,
+}
+
+/// A product search index. `Send + Sync`: searches run concurrently with each other and with
+/// writes (a search sees the index as of the last completed write).
+pub struct SearchIndex {
+    config: Config,
+    fields: Fields,
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    analyzer: TextAnalyzer,
+}
+
+/// The tantivy writer's memory per indexing thread.
+const WRITER_BYTES_PER_THREAD: usize = 32_000_000;
+
+/// The tokenizer for `user_words`; the one without user words is built once per process
+/// (loading jieba's dictionary takes a moment).
+fn tokenizer_for(user_words: &[String]) -> Result<Arc<CoreTokenizer>> {
+    static DEFAULT: OnceLock<Arc<CoreTokenizer>> = OnceLock::new();
+    if !user_words.is_empty() {
+        return Ok(Arc::new(CoreTokenizer::new(user_words)?));
+    }
+    if let Some(t) = DEFAULT.get() {
+        return Ok(Arc::clone(t));
+    }
+    let built = Arc::new(CoreTokenizer::new(&[])?);
+    Ok(Arc::clone(DEFAULT.get_or_init(|| built)))
+}
+
+fn open_index(config: &Config, index: Index, fields: Fields, num_threads: usize) -> Result<SearchIndex> {
+    let tokenizer = tokenizer_for(&config.user_words)?;
+    let analyzer = analyzer(tokenizer);
+    index.tokenizers().register(ANALYZER_NAME, analyzer.clone());
+    let threads = if num_threads == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(8)
+    } else {
+        num_threads.min(64)
+    };
+    let writer: IndexWriter = index.writer_with_num_threads(threads, WRITER_BYTES_PER_THREAD * threads)?;
+    // Merges happen in `commit`, synchronously; none in the background.
+    writer.set_merge_policy(Box::new(tantivy::merge_policy::NoMergePolicy));
+    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+    Ok(SearchIndex { config: config.clone(), fields, index, reader, writer: Mutex::new(writer), analyzer })
+}
+
+impl SearchIndex {
+    /// An empty index, in memory (`path = None`) or in a new directory at `path`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a bad configuration or a directory that already holds an
+    /// index; [`Error::Engine`] when the directory cannot be written.
+    pub fn create(config: &Config, path: Option<&Path>, num_threads: usize) -> Result<Self> {
+        config.check()?;
+        let (schema, fields) = config.schema();
+        let index = match path {
+            None => Index::create_in_ram(schema),
+            Some(path) => {
+                std::fs::create_dir_all(path).map_err(|e| Error::Engine(format!("{}: {e}", path.display())))?;
+                Index::create_in_dir(path, schema).map_err(|e| match e {
+                    tantivy::TantivyError::IndexAlreadyExists => {
+                        Error::invalid("path", format!("{} already holds an index", path.display()))
+                    }
+                    other => other.into(),
+                })?
+            }
+        };
+        open_index(config, index, fields, num_threads)
+    }
+
+    /// The index saved by [`SearchIndex::save`] in `dir`, copied into memory or into a new
+    /// directory at `path`.
+    ///
+    /// # Errors
+    /// [`Error::CorruptData`] when `dir` holds no index of this configuration.
+    pub fn load(dir: &Path, config: &Config, path: Option<&Path>, num_threads: usize) -> Result<Self> {
+        let saved = Index::open_in_dir(dir).map_err(|e| Error::CorruptData(format!("{}: {e}", dir.display())))?;
+        let (schema, _) = config.schema();
+        if !same_schema(&saved.schema(), &schema) {
+            return Err(Error::CorruptData(format!(
+                "{}: the saved index has other fields than its metadata says",
+                dir.display()
+            )));
+        }
+        let loaded = SearchIndex::create(config, path, num_threads)?;
+        let searcher = saved.reader().map_err(|e| Error::CorruptData(e.to_string()))?.searcher();
+        loaded.write(|writer, _| copy_documents(&searcher, writer))?;
+        Ok(loaded)
+    }
+
+    /// Writes a copy of the index into the directory `dir` (created; must not hold an index).
+    ///
+    /// # Errors
+    /// [`Error::Engine`] when the directory cannot be written.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let copy = SearchIndex::create(&self.config, Some(dir), 1)?;
+        let searcher = self.reader.searcher();
+        copy.write(|writer, _| copy_documents(&searcher, writer))?;
+        let writer = copy.writer.into_inner().unwrap_or_else(PoisonError::into_inner);
+        writer.wait_merging_threads()?;
+        Ok(())
+    }
+
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The number of products.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The tokens the index reads `text` as.
+    #[must_use]
+    pub fn analyze(&self, text: &str) -> Vec<String> {
+        analyze(&mut self.analyzer.clone(), text)
+    }
+
+    /// Runs `f` with the writer and a searcher of the current state, then commits, merges into
+    /// one segment and reloads the reader. `f` must check its inputs before it writes anything.
+    fn write<T>(&self, f: impl FnOnce(&mut IndexWriter, &Searcher) -> Result<T>) -> Result<T> {
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let searcher = self.reader.searcher();
+        let out = match f(&mut writer, &searcher) {
+            Ok(out) => out,
+            Err(error) => {
+                writer.rollback()?;
+                return Err(error);
+            }
+        };
+        writer.commit()?;
+        let metas = self.index.searchable_segment_metas()?;
+        if metas.len() > 1 || metas.iter().any(tantivy::index::SegmentMeta::has_deletes) {
+            let ids: Vec<_> = metas.iter().map(tantivy::index::SegmentMeta::id).collect();
+            writer.merge(&ids).wait()?;
+        }
+        writer.garbage_collect_files().wait()?;
+        self.reader.reload()?;
+        Ok(out)
+    }
+
+    fn check_products(&self, products: &[Product]) -> Result<()> {
+        let mut ids = HashSet::with_capacity(products.len());
+        for product in products {
+            self.config.check_product(product)?;
+            if !ids.insert(product.id.as_str()) {
+                return Err(Error::invalid("products", format!("id {:?} appears twice", product.id)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds new products.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a product that does not fit the configuration or whose id
+    /// is already in the index (nothing is added then).
+    pub fn add(&self, products: &[Product]) -> Result<()> {
+        self.check_products(products)?;
+        self.write(|writer, searcher| {
+            for product in products {
+                if find(searcher, self.fields.id, &product.id)?.is_some() {
+                    return Err(Error::invalid("products", format!("id {:?} is already in the index; use update", product.id)));
+                }
+            }
+            for product in products {
+                writer.add_document(self.fields.document(product))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces products (by id) with new versions.
+    ///
+    /// # Errors
+    /// [`Error::UnknownId`] for an id not in the index (nothing is changed then).
+    pub fn update(&self, products: &[Product]) -> Result<()> {
+        self.check_products(products)?;
+        self.write(|writer, searcher| {
+            for product in products {
+                if find(searcher, self.fields.id, &product.id)?.is_none() {
+                    return Err(Error::UnknownId(product.id.clone()));
+                }
+            }
+            for product in products {
+                writer.delete_term(Term::from_field_text(self.fields.id, &product.id));
+                writer.add_document(self.fields.document(product))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes products; ids not in the index are ignored. Returns how many were removed.
+    ///
+    /// # Errors
+    /// [`Error::Engine`] when the index cannot be written.
+    pub fn delete(&self, ids: &[String]) -> Result<usize> {
+        self.write(|writer, searcher| {
+            let mut removed = 0;
+            for id in ids.iter().collect::<HashSet<_>>() {
+                if find(searcher, self.fields.id, id)?.is_some() {
+                    writer.delete_term(Term::from_field_text(self.fields.id, id));
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+    }
+
+    /// Sets the stock flag of products. Returns how many changed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the index has no stock field; [`Error::UnknownId`] for
+    /// an id not in the index (nothing is changed then).
+    pub fn set_stock(&self, ids: &[String], in_stock: bool) -> Result<usize> {
+        let Some(stock) = self.config.stock_field.as_deref().and_then(|s| self.config.filter(s)).map(|(i, _)| i) else {
+            return Err(Error::invalid("set_stock", "the index has no stock field"));
+        };
+        self.write(|writer, searcher| {
+            let mut changed = Vec::new();
+            for id in ids.iter().collect::<HashSet<_>>() {
+                let address = find(searcher, self.fields.id, id)?.ok_or_else(|| Error::UnknownId(id.clone()))?;
+                let mut product = self.fields.product(&self.config, &searcher.doc::<TantivyDocument>(address)?);
+                if product.values[stock] != Value::Bool(in_stock) {
+                    product.values[stock] = Value::Bool(in_stock);
+                    changed.push(product);
+                }
+            }
+            for product in &changed {
+                writer.delete_term(Term::from_field_text(self.fields.id, &product.id));
+                writer.add_document(self.fields.document(product))?;
+            }
+            Ok(changed.len())
+        })
+    }
+
+    /// Every product in the index, by id.
+    ///
+    /// # Errors
+    /// [`Error::Engine`] when the stored documents cannot be read.
+    pub fn products(&self) -> Result<Vec<Product>> {
+        let searcher = self.reader.searcher();
+        let mut out = Vec::with_capacity(searcher.num_docs() as usize);
+        for_each_alive(&searcher, |address| {
+            out.push(self.fields.product(&self.config, &searcher.doc::<TantivyDocument>(address)?));
+            Ok(())
+        })?;
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// Searches.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a filter or facet on an unknown field or with a value of
+    /// the wrong type. Never for the query text.
+    pub fn search(&self, query: &SearchQuery) -> Result<SearchOutput> {
+        let filters = self.check_filters(&query.filters)?;
+        let facets = self.check_facets(&query.facets)?;
+        let searcher = self.reader.searcher();
+        let mut analyzer = self.analyzer.clone();
+        let text: String = query.text.chars().take(MAX_QUERY_CHARS).collect();
+        let mut words: Vec<String> = Vec::new();
+        for word in analyze(&mut analyzer, &text) {
+            if !words.contains(&word) {
+                words.push(word);
+                if words.len() == MAX_QUERY_WORDS {
+                    break;
+                }
+            }
+        }
+        let mut out = SearchOutput { words: words.clone(), ..SearchOutput::default() };
+
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for word in &words {
+            if let Some(clause) = self.word_clause(&searcher, word, query.typos, &mut out.corrections)? {
+                clauses.push((Occur::Should, clause));
+            }
+        }
+        let mut expansion_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (keyword, weight) in query.expansions.iter().take(MAX_EXPANSIONS) {
+            if !(weight.is_finite() && *weight > 0.0) {
+                continue;
+            }
+            let text: String = keyword.chars().take(MAX_QUERY_CHARS).collect();
+            let mut terms: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for token in analyze(&mut analyzer, &text) {
+                if words.contains(&token) {
+                    continue;
+                }
+                if let Some(clause) = self.exact_clause(&searcher, &token, 1.0)? {
+                    terms.push((Occur::Should, clause));
+                }
+            }
+            if !terms.is_empty() {
+                out.expansions_used.push(keyword.clone());
+                expansion_clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(BooleanQuery::new(terms)), *weight))));
+            }
+        }
+
+        // Per segment, (doc, text score, expansion score) in doc order.
+        let matches: Vec<Vec<(u32, f32, f32)>> = if words.is_empty() && query.expansions.is_empty() && query.browse_if_empty {
+            out.browsed = true;
+            let mut all = vec![Vec::new(); searcher.segment_readers().len()];
+            for_each_alive(&searcher, |a| {
+                all[a.segment_ord as usize].push((a.doc_id, 0.0, 0.0));
+                Ok(())
+            })?;
+            all
+        } else {
+            // Expansions re-rank the products that have the shopper's words; only when
+            // those words match nothing do the expansions' own matches become the answer
+            // (a generic expansion such as "red" would otherwise add a third of the
+            // catalogue to every search, to its total and its facets).
+            let own = coordinated_pass(&searcher, clauses)?;
+            let expanded = score_pass(&searcher, expansion_clauses)?;
+            let any_own = own.iter().any(|docs| !docs.is_empty());
+            own.into_iter().zip(expanded).map(|(a, b)| if any_own { left_join(&a, &b) } else { merge_sorted(&a, &b) }).collect()
+        };
+        self.rank(&searcher, matches, &filters, &facets, query.limit, &mut out)?;
+        Ok(out)
+    }
+
+    /// The query for one word in every text field, weighted by field: its exact term, or, when
+    /// no product has the exact term and typos are allowed, the catalogue's terms within the
+    /// allowed edits (the best variant only counts, down-weighted by [`FUZZY_WEIGHT`]).
+    fn word_clause(
+        &self,
+        searcher: &Searcher,
+        word: &str,
+        typos: bool,
+        corrections: &mut Vec<(String, String)>,
+    ) -> Result<Option<Box<dyn Query>>> {
+        if let Some(clause) = self.exact_clause(searcher, word, 1.0)? {
+            return Ok(Some(clause));
+        }
+        let edits = if typos { allowed_edits(word) } else { 0 };
+        if edits == 0 {
+            return Ok(None);
+        }
+        let mut variants: Vec<(String, u8)> = Vec::new();
+        for field in &self.fields.text {
+            for segment in searcher.segment_readers() {
+                let automaton = FuzzyTermQuery::new(Term::from_field_text(*field, word), edits, true).automaton()?;
+                let inverted = segment.inverted_index(*field)?;
+                let mut stream = inverted.terms().search(automaton).into_stream()?;
+                while stream.advance() {
+                    if let Ok(term) = std::str::from_utf8(stream.key()) {
+                        let distance = edit_distance(word, term);
+                        if distance >= 1 && distance <= usize::from(edits) && !variants.iter().any(|(t, _)| t == term) {
+                            variants.push((term.to_owned(), distance as u8));
+                        }
+                    }
+                }
+            }
+        }
+        variants.sort();
+        let mut disjuncts: Vec<Box<dyn Query>> = Vec::new();
+        let mut best: Option<(u8, u64, String)> = None;
+        for (term, distance) in variants {
+            let boost = FUZZY_WEIGHT[usize::from(distance)];
+            if let Some(clause) = self.exact_clause(searcher, &term, boost)? {
+                disjuncts.push(clause);
+                let df = self.doc_freq(searcher, &term)?;
+                if best.as_ref().is_none_or(|(d, f, _)| (distance, std::cmp::Reverse(df)) < (*d, std::cmp::Reverse(*f))) {
+                    best = Some((distance, df, term));
+                }
+            }
+        }
+        if let Some((_, _, term)) = best {
+            corrections.push((word.to_owned(), term));
+        }
+        Ok(if disjuncts.is_empty() { None } else { Some(Box::new(DisjunctionMaxQuery::new(disjuncts))) })
+    }
+
+    fn doc_freq(&self, searcher: &Searcher, term: &str) -> Result<u64> {
+        let mut total = 0;
+        for field in &self.fields.text {
+            total += searcher.doc_freq(&Term::from_field_text(*field, term))?;
+        }
+        Ok(total)
+    }
+
+    /// `term` in every text field where it occurs, each weighted by its field's weight times `boost`.
+    fn exact_clause(&self, searcher: &Searcher, term: &str, boost: f32) -> Result<Option<Box<dyn Query>>> {
+        let mut fields: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (field, (_, weight)) in self.fields.text.iter().zip(&self.config.text_fields) {
+            let term = Term::from_field_text(*field, term);
+            if searcher.doc_freq(&term)? > 0 {
+                let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                fields.push((Occur::Should, Box::new(BoostQuery::new(Box::new(query), weight * boost))));
+            }
+        }
+        Ok(if fields.is_empty() { None } else { Some(Box::new(BooleanQuery::new(fields))) })
+    }
+
+    fn check_filters(&self, filters: &[Filter]) -> Result<Vec<(usize, Condition)>> {
+        filters
+            .iter()
+            .map(|filter| {
+                let Some((i, kind)) = self.config.filter(&filter.field) else {
+                    return Err(Error::invalid("filters", format!("{:?} is not a filter field of this index", filter.field)));
+                };
+                let fits = match (&filter.condition, kind) {
+                    (Condition::AnyOf(_), FilterKind::Str) | (Condition::Bool(_), FilterKind::Bool) => true,
+                    (Condition::NumberAnyOf(values), FilterKind::Number) => values.iter().all(|v| v.is_finite()),
+                    (Condition::Range { min, max }, FilterKind::Number) => {
+                        min.is_none_or(|x| !x.is_nan()) && max.is_none_or(|x| !x.is_nan())
+                    }
+                    _ => false,
+                };
+                if fits {
+                    Ok((i, filter.condition.clone()))
+                } else {
+                    Err(Error::invalid(
+                        "filters",
+                        format!("{:?} is a {kind:?} field; {:?} does not apply", filter.field, filter.condition),
+                    ))
+                }
+            })
+            .collect()
+    }
+
+    fn check_facets(&self, facets: &[String]) -> Result<Vec<(usize, FilterKind)>> {
+        facets
+            .iter()
+            .map(|name| match self.config.filter(name) {
+                Some((i, kind @ (FilterKind::Str | FilterKind::Bool))) => Ok((i, kind)),
+                Some(_) => {
+                    Err(Error::invalid("facets", format!("{name:?} is a number field; facets count string or boolean fields")))
+                }
+                None => Err(Error::invalid("facets", format!("{name:?} is not a filter field of this index"))),
+            })
+            .collect()
+    }
+
+    /// Filters the matches, counts them and their facets, and keeps the best `limit`.
+    fn rank(
+        &self,
+        searcher: &Searcher,
+        mut by_segment: Vec<Vec<(u32, f32, f32)>>,
+        filters: &[(usize, Condition)],
+        facets: &[(usize, FilterKind)],
+        limit: usize,
+        out: &mut SearchOutput,
+    ) -> Result<()> {
+        let mut kept: Vec<Kept> = Vec::new();
+        let mut id_columns: Vec<Option<StrColumn>> = Vec::new();
+        let mut popularity_columns: Vec<Option<Column<f64>>> = Vec::new();
+        let mut facet_counts: Vec<HashMap<String, u64>> = vec![HashMap::new(); facets.len()];
+        for (ord, docs) in by_segment.iter_mut().enumerate() {
+            let segment = &searcher.segment_readers()[ord];
+            id_columns.push(segment.fast_fields().str(ID)?);
+            popularity_columns.push(segment.fast_fields().column_opt(POPULARITY)?);
+            if docs.is_empty() {
+                continue;
+            }
+            let seg_filters = filters.iter().map(|(i, c)| SegmentFilter::new(segment, *i, c)).collect::<Result<Vec<_>>>()?;
+            let mut seg_facets =
+                facets.iter().map(|(i, kind)| SegmentFacet::new(segment, *i, *kind)).collect::<Result<Vec<_>>>()?;
+            for &(doc, text, expansion) in docs.iter() {
+                if !seg_filters.iter().all(|f| f.accepts(doc)) {
+                    continue;
+                }
+                for facet in &mut seg_facets {
+                    facet.count(doc);
+                }
+                kept.push(Kept { score: text + expansion, popularity: 0.0, segment: ord as u32, doc, id_ord: u64::MAX, text });
+            }
+            for (facet, counts) in seg_facets.into_iter().zip(facet_counts.iter_mut()) {
+                facet.merge_into(counts)?;
+            }
+        }
+        out.total = kept.len() as u64;
+        out.facets = facets
+            .iter()
+            .zip(facet_counts)
+            .map(|((i, _), counts)| {
+                let mut counts: Vec<(String, u64)> = counts.into_iter().collect();
+                counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                (self.config.filter_fields[*i].0.clone(), counts)
+            })
+            .collect();
+        // Best first by score, then popularity, then id: writes merge the index into one
+        // segment, whose id dictionary is sorted, so the id's term ordinal orders ids and the
+        // answer does not depend on where tantivy stored the documents.
+        let order = |a: &Kept, b: &Kept| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| b.popularity.total_cmp(&a.popularity))
+                .then_with(|| a.segment.cmp(&b.segment))
+                .then_with(|| a.id_ord.cmp(&b.id_ord))
+        };
+        // Popularity and id only matter for the best `limit` and the ties at the cut: read them
+        // for those only (most matches of a common word are far below the cut).
+        if limit > 0 && kept.len() > limit {
+            kept.select_nth_unstable_by(limit - 1, |a, b| b.score.total_cmp(&a.score));
+            let cut = kept[limit - 1].score;
+            kept.retain(|k| k.score >= cut);
+        }
+        for k in &mut kept {
+            let segment = k.segment as usize;
+            k.popularity = popularity_columns[segment].as_ref().and_then(|c| c.first(k.doc)).unwrap_or(0.0);
+            k.id_ord = id_columns[segment].as_ref().and_then(|c| c.term_ords(k.doc).next()).unwrap_or(u64::MAX);
+        }
+        if limit == 0 {
+            kept.clear();
+        } else if kept.len() > limit {
+            kept.select_nth_unstable_by(limit - 1, order);
+            kept.truncate(limit);
+        }
+        kept.sort_unstable_by(order);
+        let mut names = id_names(&id_columns, &kept)?;
+        let hits: Vec<Hit> = kept
+            .into_iter()
+            .map(|k| Hit {
+                id: names.remove(&(k.segment, k.id_ord)).unwrap_or_default(),
+                text: k.text,
+                expansion: k.score - k.text,
+                popularity: k.popularity,
+            })
+            .collect();
+        out.hits = hits;
+        Ok(())
+    }
+}
+
+/// The ids of `kept`, by (segment, id ordinal), in one sorted pass over each segment's id
+/// dictionary (one lookup per hit would decode a dictionary block per hit).
+fn id_names(id_columns: &[Option<StrColumn>], kept: &[Kept]) -> Result<HashMap<(u32, u64), String>> {
+    let mut names: HashMap<(u32, u64), String> = HashMap::with_capacity(kept.len());
+    for (segment, column) in id_columns.iter().enumerate() {
+        let Some(column) = column else { continue };
+        let segment = segment as u32;
+        let mut ords: Vec<u64> = kept.iter().filter(|k| k.segment == segment && k.id_ord != u64::MAX).map(|k| k.id_ord).collect();
+        ords.sort_unstable();
+        ords.dedup();
+        let mut next = ords.iter();
+        column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+            if let Some(ord) = next.next() {
+                names.insert((segment, *ord), String::from_utf8_lossy(bytes).into_owned());
+            }
+        })?;
+    }
+    Ok(names)
+}
+
+/// A match that passed the filters.
+struct Kept {
+    score: f32,
+    popularity: f64,
+    segment: u32,
+    doc: u32,
+    id_ord: u64,
+    text: f32,
+}
+
+fn same_schema(a: &Schema, b: &Schema) -> bool {
+    let describe = |s: &Schema| {
+        s.fields()
+            .map(|(_, entry)| (entry.name().to_owned(), format!("{:?}", entry.field_type().value_type())))
+            .collect::<Vec<_>>()
+    };
+    describe(a) == describe(b)
+}
+
+/// The live document with `id`, if any.
+fn find(searcher: &Searcher, field: tantivy::schema::Field, id: &str) -> Result<Option<DocAddress>> {
+    let term = Term::from_field_text(field, id);
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let Some(mut postings) = segment.inverted_index(field)?.read_postings(&term, IndexRecordOption::Basic)? else {
+            continue;
+        };
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            if segment.alive_bitset().is_none_or(|alive| alive.is_alive(doc)) {
+                return Ok(Some(DocAddress::new(ord as u32, doc)));
+            }
+            doc = postings.advance();
+        }
+    }
+    Ok(None)
+}
+
+fn for_each_alive(searcher: &Searcher, mut f: impl FnMut(DocAddress) -> Result<()>) -> Result<()> {
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        for doc in 0..segment.max_doc() {
+            if segment.alive_bitset().is_none_or(|alive| alive.is_alive(doc)) {
+                f(DocAddress::new(ord as u32, doc))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn copy_documents(from: &Searcher, writer: &mut IndexWriter) -> Result<()> {
+    for_each_alive(from, |address| {
+        writer.add_document(from.doc::<TantivyDocument>(address)?)?;
+        Ok(())
+    })
+}
+
+/// Per segment, `(doc, score)` of every live document the clauses (a union) match, in doc
+/// order (tantivy's scorers advance by increasing doc id).
+fn score_pass(searcher: &Searcher, clauses: Vec<(Occur, Box<dyn Query>)>) -> Result<Vec<Vec<(u32, f32)>>> {
+    let mut out = vec![Vec::new(); searcher.segment_readers().len()];
+    if clauses.is_empty() {
+        return Ok(out);
+    }
+    let weight = BooleanQuery::new(clauses).weight(EnableScoring::enabled_from_searcher(searcher))?;
+    for (segment, found) in searcher.segment_readers().iter().zip(out.iter_mut()) {
+        let mut scorer = weight.scorer(segment, 1.0)?;
+        let alive = segment.alive_bitset();
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                found.push((doc, scorer.score()));
+            }
+            doc = scorer.advance();
+        }
+    }
+    Ok(out)
+}
+
+/// How strongly matching more of the shopper's words counts: the BM25 sum is multiplied by the
+/// fraction of the words matched to this power (1 is Lucene's classic "coord" factor; 3 puts a
+/// product with one of two words at an eighth, below nearly every product with both).
+pub const COORD_POWER: i32 = 3;
+
+/// Per segment, `(doc, score)` for the shopper's words: the sum of the words' BM25 scores
+/// times the fraction of the words the product matches to the power [`COORD_POWER`], so that
+/// products with all of the shopper's words come before products with some of them.
+fn coordinated_pass(searcher: &Searcher, clauses: Vec<(Occur, Box<dyn Query>)>) -> Result<Vec<Vec<(u32, f32)>>> {
+    let n_words = clauses.len();
+    let mut total: Vec<Vec<(u32, f32, f32)>> = vec![Vec::new(); searcher.segment_readers().len()];
+    for clause in clauses {
+        let pass = score_pass(searcher, vec![clause])?;
+        for (acc, found) in total.iter_mut().zip(pass) {
+            let counted: Vec<(u32, f32)> = acc.iter().map(|&(doc, score, _)| (doc, score)).collect();
+            let counts: Vec<(u32, f32)> = acc.iter().map(|&(doc, _, n)| (doc, n)).collect();
+            let ones: Vec<(u32, f32)> = found.iter().map(|&(doc, _)| (doc, 1.0)).collect();
+            let scores = merge_sorted(&counted, &found);
+            let matched = merge_sorted(&counts, &ones);
+            *acc = scores.into_iter().zip(matched).map(|((doc, a, b), (_, m, o))| (doc, a + b, m + o)).collect();
+        }
+    }
+    let n = n_words.max(1) as f32;
+    Ok(total
+        .into_iter()
+        .map(|docs| docs.into_iter().map(|(doc, score, matched)| (doc, score * (matched / n).powi(COORD_POWER))).collect())
+        .collect())
+}
+
+/// `(doc, a's score, b's score or 0)` for every doc of `a` (both doc-ordered).
+fn left_join(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32, f32)> {
+    let mut j = 0;
+    a.iter()
+        .map(|&(doc, score)| {
+            while j < b.len() && b[j].0 < doc {
+                j += 1;
+            }
+            let other = if j < b.len() && b[j].0 == doc { b[j].1 } else { 0.0 };
+            (doc, score, other)
+        })
+        .collect()
+}
+
+/// The union of two doc-ordered score lists: `(doc, a's score, b's score)`, 0 where absent.
+fn merge_sorted(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32, f32)> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(&(x, s)), Some(&(y, t))) if x == y => {
+                out.push((x, s, t));
+                i += 1;
+                j += 1;
+            }
+            (Some(&(x, s)), Some(&(y, _))) if x < y => {
+                out.push((x, s, 0.0));
+                i += 1;
+            }
+            (Some(&(x, s)), None) => {
+                out.push((x, s, 0.0));
+                i += 1;
+            }
+            (_, Some(&(y, t))) => {
+                out.push((y, 0.0, t));
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    out
+}
+
+/// A filter condition resolved against one segment's fast fields.
+enum SegmentFilter {
+    Str { column: Option<StrColumn>, ords: Vec<u64> },
+    Number { column: Option<Column<f64>>, condition: Condition },
+    Bool { column: Option<Column<bool>>, value: bool },
+}
+
+impl SegmentFilter {
+    fn new(segment: &SegmentReader, field: usize, condition: &Condition) -> Result<Self> {
+        let name = filter_name(field);
+        let fast = segment.fast_fields();
+        Ok(match condition {
+            Condition::AnyOf(values) => {
+                let column = fast.str(&name)?;
+                let mut ords = Vec::new();
+                if let Some(column) = &column {
+                    for value in values {
+                        if let Some(ord) = column.dictionary().term_ord(value)? {
+                            ords.push(ord);
+                        }
+                    }
+                }
+                SegmentFilter::Str { column, ords }
+            }
+            Condition::Bool(value) => SegmentFilter::Bool { column: fast.column_opt(&name)?, value: *value },
+            other => SegmentFilter::Number { column: fast.column_opt(&name)?, condition: other.clone() },
+        })
+    }
+
+    fn accepts(&self, doc: u32) -> bool {
+        match self {
+            SegmentFilter::Str { column, ords } => column.as_ref().is_some_and(|c| c.term_ords(doc).any(|o| ords.contains(&o))),
+            SegmentFilter::Bool { column, value } => column.as_ref().is_some_and(|c| c.values_for_doc(doc).any(|v| v == *value)),
+            SegmentFilter::Number { column, condition } => column.as_ref().is_some_and(|c| {
+                c.values_for_doc(doc).any(|v| match condition {
+                    Condition::NumberAnyOf(values) => values.contains(&v),
+                    Condition::Range { min, max } => min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m),
+                    _ => false,
+                })
+            }),
+        }
+    }
+}
+
+/// Value counts of one facet field in one segment.
+enum SegmentFacet {
+    Str { column: Option<StrColumn>, counts: HashMap<u64, u64> },
+    Bool { column: Option<Column<bool>>, counts: [u64; 2] },
+}
+
+impl SegmentFacet {
+    fn new(segment: &SegmentReader, field: usize, kind: FilterKind) -> Result<Self> {
+        let name = filter_name(field);
+        Ok(if kind == FilterKind::Bool {
+            SegmentFacet::Bool { column: segment.fast_fields().column_opt(&name)?, counts: [0, 0] }
+        } else {
+            SegmentFacet::Str { column: segment.fast_fields().str(&name)?, counts: HashMap::new() }
+        })
+    }
+
+    fn count(&mut self, doc: u32) {
+        match self {
+            SegmentFacet::Str { column: Some(column), counts } => {
+                let mut seen: Vec<u64> = Vec::new();
+                for ord in column.term_ords(doc) {
+                    if !seen.contains(&ord) {
+                        seen.push(ord);
+                        *counts.entry(ord).or_default() += 1;
+                    }
+                }
+            }
+            SegmentFacet::Bool { column: Some(column), counts } => {
+                let mut seen = [false, false];
+                for v in column.values_for_doc(doc) {
+                    seen[usize::from(v)] = true;
+                }
+                for (count, seen) in counts.iter_mut().zip(seen) {
+                    *count += u64::from(seen);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn merge_into(self, into: &mut HashMap<String, u64>) -> Result<()> {
+        match self {
+            SegmentFacet::Str { column: Some(column), counts } => {
+                for (ord, count) in counts {
+                    let mut value = String::new();
+                    column.ord_to_str(ord, &mut value)?;
+                    *into.entry(value).or_default() += count;
+                }
+            }
+            SegmentFacet::Bool { counts, .. } => {
+                for (value, count) in ["false", "true"].into_iter().zip(counts) {
+                    if count > 0 {
+                        *into.entry(value.to_owned()).or_default() += count;
+                    }
+                }
+            }
+            SegmentFacet::Str { column: None, .. } => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_sorted;
+
+    #[test]
+    fn merge_is_a_sorted_union() {
+        let a = [(1, 1.0), (4, 4.0), (7, 7.0)];
+        let b = [(0, 0.5), (4, 0.25), (9, 0.125)];
+        assert_eq!(merge_sorted(&a, &b), vec![(0, 0.0, 0.5), (1, 1.0, 0.0), (4, 4.0, 0.25), (7, 7.0, 0.0), (9, 0.0, 0.125)]);
+        assert_eq!(merge_sorted(&[], &b[..1]), vec![(0, 0.0, 0.5)]);
+        assert!(merge_sorted(&[], &[]).is_empty());
+    }
+
+    #[test]
+    fn left_join_keeps_the_left_docs() {
+        let a = [(1, 1.0), (4, 4.0), (7, 7.0)];
+        let b = [(0, 0.5), (4, 0.25), (9, 0.125)];
+        assert_eq!(super::left_join(&a, &b), vec![(1, 1.0, 0.0), (4, 4.0, 0.25), (7, 7.0, 0.0)]);
+        assert!(super::left_join(&[], &b).is_empty());
+    }
+}

@@ -1,0 +1,259 @@
+//! Glue for product search: `_core.SearchEngine`, the tantivy index of `shoprec-search`.
+//!
+//! Products, filters and queries arrive as plain tuples and lists that `shoprec.search` has
+//! already normalised (ids as strings, numbers as floats); this layer extracts them, runs the
+//! engine with the GIL released and returns plain tuples. Query text is read with
+//! `to_string_lossy`, so even a `str` with lone surrogates is searched (as U+FFFD), never refused.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyTuple};
+use shoprec_search::{Condition, Config, Error, Filter, FilterKind, Hit, Product, SearchIndex, SearchQuery, Value};
+
+use crate::error::{panic_to_py, search_to_py};
+
+/// Runs `work` with the GIL released on this thread; errors and panics become exceptions.
+fn detached<T: Send>(py: Python<'_>, work: impl FnOnce() -> Result<T, Error> + Send) -> PyResult<T> {
+    match py.detach(|| catch_unwind(AssertUnwindSafe(work))) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(search_to_py(error)),
+        Err(payload) => Err(panic_to_py(payload.as_ref())),
+    }
+}
+
+fn lossy(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    let s = obj.cast::<PyString>().map_err(|_| PyTypeError::new_err(format!("{what} must be a str")))?;
+    Ok(s.to_string_lossy().into_owned())
+}
+
+fn kind_of(name: &str) -> PyResult<FilterKind> {
+    match name {
+        "str" => Ok(FilterKind::Str),
+        "number" => Ok(FilterKind::Number),
+        "bool" => Ok(FilterKind::Bool),
+        other => Err(search_to_py(Error::invalid("filters", format!("unknown filter type {other:?}")))),
+    }
+}
+
+fn kind_name(kind: FilterKind) -> &'static str {
+    match kind {
+        FilterKind::Str => "str",
+        FilterKind::Number => "number",
+        FilterKind::Bool => "bool",
+    }
+}
+
+/// `None`, a bool, a number, a str or a list of str.
+fn value_of(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    if obj.is_none() {
+        Ok(Value::Missing)
+    } else if let Ok(b) = obj.cast::<PyBool>() {
+        Ok(Value::Bool(b.is_true()))
+    } else if obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>() {
+        Ok(Value::Number(obj.extract::<f64>()?))
+    } else if obj.is_instance_of::<PyString>() {
+        Ok(Value::Str(vec![lossy(obj, "a filter value")?]))
+    } else if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        Ok(Value::Str(obj.try_iter()?.map(|v| lossy(&v?, "a filter value")).collect::<PyResult<_>>()?))
+    } else {
+        Err(PyTypeError::new_err("a filter value must be None, a bool, a number, a str or a list of str"))
+    }
+}
+
+/// `(id, [text, ...], [value, ...], popularity)` tuples.
+fn products_of(products: &Bound<'_, PyAny>) -> PyResult<Vec<Product>> {
+    let mut out = Vec::new();
+    for item in products.try_iter()? {
+        let item = item?;
+        let (id, texts, values, popularity): (Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>, f64) = item.extract()?;
+        out.push(Product {
+            id: lossy(&id, "id")?,
+            texts: texts.try_iter()?.map(|t| lossy(&t?, "a text")).collect::<PyResult<_>>()?,
+            values: values.try_iter()?.map(|v| value_of(&v?)).collect::<PyResult<_>>()?,
+            popularity,
+        });
+    }
+    Ok(out)
+}
+
+fn value_to_py(py: Python<'_>, value: &Value) -> PyResult<Py<PyAny>> {
+    Ok(match value {
+        Value::Missing => py.None(),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
+        Value::Number(x) => PyFloat::new(py, *x).into_any().unbind(),
+        Value::Str(values) => PyList::new(py, values)?.into_any().unbind(),
+    })
+}
+
+/// `(field, "any" | "numbers" | "range" | "bool", payload)` triples.
+fn filters_of(filters: Vec<(String, String, Bound<'_, PyAny>)>) -> PyResult<Vec<Filter>> {
+    filters
+        .into_iter()
+        .map(|(field, op, payload)| {
+            let condition = match op.as_str() {
+                "any" => Condition::AnyOf(payload.extract()?),
+                "numbers" => Condition::NumberAnyOf(payload.extract()?),
+                "range" => {
+                    let (min, max): (Option<f64>, Option<f64>) = payload.extract()?;
+                    Condition::Range { min, max }
+                }
+                "bool" => Condition::Bool(payload.extract()?),
+                other => return Err(search_to_py(Error::invalid("filters", format!("unknown condition {other:?}")))),
+            };
+            Ok(Filter { field, condition })
+        })
+        .collect()
+}
+
+type FieldSpec = (Vec<(String, f32)>, Vec<(String, String)>, Vec<String>, Option<String>);
+
+fn config_of(spec: FieldSpec) -> PyResult<Config> {
+    let (text_fields, filter_fields, user_words, stock_field) = spec;
+    let filter_fields = filter_fields.into_iter().map(|(n, k)| Ok((n, kind_of(&k)?))).collect::<PyResult<_>>()?;
+    Ok(Config { text_fields, filter_fields, user_words, stock_field })
+}
+
+type HitTuple = (String, f32, f32, f64);
+type ProductTuple = (String, Vec<String>, Vec<Py<PyAny>>, f64);
+type SearchTuple = (Vec<HitTuple>, u64, Vec<(String, Vec<(String, u64)>)>, Vec<String>, Vec<(String, String)>, Vec<String>, bool);
+
+/// A product index: tantivy with shoprec's tokenizer. Thread-safe; writes are visible to the
+/// next search.
+#[pyclass(frozen, name = "SearchEngine", module = "shoprec._core")]
+pub struct PySearchEngine {
+    inner: Arc<SearchIndex>,
+}
+
+#[pymethods]
+impl PySearchEngine {
+    #[new]
+    #[pyo3(signature = (text_fields, filter_fields, user_words, stock_field = None, path = None, num_threads = 0))]
+    fn new(
+        py: Python<'_>,
+        text_fields: Vec<(String, f32)>,
+        filter_fields: Vec<(String, String)>,
+        user_words: Vec<String>,
+        stock_field: Option<String>,
+        path: Option<PathBuf>,
+        num_threads: usize,
+    ) -> PyResult<Self> {
+        let config = config_of((text_fields, filter_fields, user_words, stock_field))?;
+        let inner = detached(py, || SearchIndex::create(&config, path.as_deref(), num_threads))?;
+        Ok(PySearchEngine { inner: Arc::new(inner) })
+    }
+
+    /// The index saved in `dir`, copied into memory or into a new directory at `path`.
+    #[staticmethod]
+    #[pyo3(signature = (dir, text_fields, filter_fields, user_words, stock_field = None, path = None, num_threads = 0))]
+    #[allow(clippy::too_many_arguments)]
+    fn load(
+        py: Python<'_>,
+        dir: PathBuf,
+        text_fields: Vec<(String, f32)>,
+        filter_fields: Vec<(String, String)>,
+        user_words: Vec<String>,
+        stock_field: Option<String>,
+        path: Option<PathBuf>,
+        num_threads: usize,
+    ) -> PyResult<Self> {
+        let config = config_of((text_fields, filter_fields, user_words, stock_field))?;
+        let inner = detached(py, || SearchIndex::load(&dir, &config, path.as_deref(), num_threads))?;
+        Ok(PySearchEngine { inner: Arc::new(inner) })
+    }
+
+    fn save(&self, py: Python<'_>, dir: PathBuf) -> PyResult<()> {
+        let inner = Arc::clone(&self.inner);
+        detached(py, move || inner.save(&dir))
+    }
+
+    /// `(text_fields, filter_fields, user_words, stock_field)` as given at creation.
+    fn fields(&self) -> FieldSpec {
+        let c = self.inner.config();
+        (
+            c.text_fields.clone(),
+            c.filter_fields.iter().map(|(n, k)| (n.clone(), kind_name(*k).to_owned())).collect(),
+            c.user_words.clone(),
+            c.stock_field.clone(),
+        )
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len() as usize
+    }
+
+    fn analyze(&self, py: Python<'_>, text: &Bound<'_, PyString>) -> PyResult<Vec<String>> {
+        let text = text.to_string_lossy().into_owned();
+        let inner = Arc::clone(&self.inner);
+        detached(py, move || Ok(inner.analyze(&text)))
+    }
+
+    fn add(&self, py: Python<'_>, products: &Bound<'_, PyAny>) -> PyResult<()> {
+        let products = products_of(products)?;
+        let inner = Arc::clone(&self.inner);
+        detached(py, move || inner.add(&products))
+    }
+
+    fn update(&self, py: Python<'_>, products: &Bound<'_, PyAny>) -> PyResult<()> {
+        let products = products_of(products)?;
+        let inner = Arc::clone(&self.inner);
+        detached(py, move || inner.update(&products))
+    }
+
+    fn delete(&self, py: Python<'_>, ids: Vec<String>) -> PyResult<usize> {
+        let inner = Arc::clone(&self.inner);
+        detached(py, move || inner.delete(&ids))
+    }
+
+    fn set_stock(&self, py: Python<'_>, ids: Vec<String>, in_stock: bool) -> PyResult<usize> {
+        let inner = Arc::clone(&self.inner);
+        detached(py, move || inner.set_stock(&ids, in_stock))
+    }
+
+    /// Every product as `(id, texts, values, popularity)`, by id.
+    fn products(&self, py: Python<'_>) -> PyResult<Vec<ProductTuple>> {
+        let inner = Arc::clone(&self.inner);
+        let products = detached(py, move || inner.products())?;
+        products
+            .into_iter()
+            .map(|p| {
+                let values = p.values.iter().map(|v| value_to_py(py, v)).collect::<PyResult<_>>()?;
+                Ok((p.id, p.texts, values, p.popularity))
+            })
+            .collect()
+    }
+
+    /// Returns `(hits, total, facets, words, corrections, expansions_used, browsed)` with
+    /// hits as `(id, text, expansion, popularity)`.
+    #[pyo3(signature = (text, expansions, typos, filters, facets, limit, browse_if_empty))]
+    #[allow(clippy::too_many_arguments)]
+    fn search(
+        &self,
+        py: Python<'_>,
+        text: &Bound<'_, PyString>,
+        expansions: Vec<(String, f32)>,
+        typos: bool,
+        filters: Vec<(String, String, Bound<'_, PyAny>)>,
+        facets: Vec<String>,
+        limit: usize,
+        browse_if_empty: bool,
+    ) -> PyResult<SearchTuple> {
+        let query = SearchQuery {
+            text: text.to_string_lossy().into_owned(),
+            expansions,
+            typos,
+            filters: filters_of(filters)?,
+            facets,
+            limit,
+            browse_if_empty,
+        };
+        let inner = Arc::clone(&self.inner);
+        let out = detached(py, move || inner.search(&query))?;
+        let hits =
+            out.hits.into_iter().map(|Hit { id, text, expansion, popularity }| (id, text, expansion, popularity)).collect();
+        Ok((hits, out.total, out.facets, out.words, out.corrections, out.expansions_used, out.browsed))
+    }
+}

@@ -1,0 +1,102 @@
+"""Property tests of shoprec.SearchIndex against brute force over the products (hypothesis)."""
+
+from collections import Counter
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import shoprec
+from shoprec import SearchIndex
+
+# Words of at most four letters: no typo reading, so a product matches exactly when its
+# title contains the query word.
+WORDS = ["red", "blue", "shoe", "hat", "bag", "cap", "wool"]
+CATEGORIES = ["shoes", "hats", "bags"]
+BRANDS = ["acme", "zoom", "nova"]
+
+product = st.fixed_dictionaries({
+    "title": st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join),
+    "category": st.sampled_from(CATEGORIES),
+    "brand": st.one_of(st.none(), st.sampled_from(BRANDS)),
+    "price": st.integers(0, 20).map(float),
+    "in_stock": st.booleans(),
+})
+catalogues = st.lists(product, min_size=1, max_size=40).map(lambda ps: [dict(p, id=i) for i, p in enumerate(ps)])
+
+filter_dicts = st.fixed_dictionaries({}, optional={
+    "category": st.one_of(st.sampled_from(CATEGORIES), st.sets(st.sampled_from(CATEGORIES + ["none"]), min_size=1).map(list)),
+    "brand": st.sampled_from(BRANDS),
+    "price": st.one_of(
+        st.tuples(st.one_of(st.none(), st.integers(0, 20)), st.one_of(st.none(), st.integers(0, 20))),
+        st.integers(0, 20),
+        st.sets(st.integers(0, 20), min_size=1).map(list),
+    ),
+    "in_stock": st.booleans(),
+})
+
+
+def passes(p, filters):
+    for field, want in filters.items():
+        value = p[field]
+        if field == "price":
+            if isinstance(want, tuple):
+                lo, hi = want
+                ok = (lo is None or value >= lo) and (hi is None or value <= hi)
+            elif isinstance(want, list):
+                ok = value in want
+            else:
+                ok = value == want
+        elif isinstance(want, list):
+            ok = value in want
+        else:
+            ok = value == want
+        if not ok:
+            return False
+    return True
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(catalogues, st.sampled_from(WORDS), filter_dicts)
+def test_filters_and_facets_equal_brute_force(products, word, filters):
+    types = {"category": "str", "brand": "str", "price": "number", "in_stock": "bool"}
+    index = SearchIndex.build(products, filters=types, num_threads=1)
+    r = index.search(word, k=100, filters=filters, facets=["category", "brand", "in_stock"], expand=False)
+    matching = [p for p in products if word in p["title"].split() and passes(p, filters)]
+    if not matching:
+        assert r.fallback == "popular"
+        matching = [p for p in products if passes(p, filters)]
+    assert sorted(i for i, _ in r) == sorted(p["id"] for p in matching)
+    assert r.total == len(matching)
+    for field in ("category", "brand", "in_stock"):
+        expected = Counter(p[field] for p in matching if p[field] is not None)
+        assert r.facets[field] == dict(expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(catalogues)
+def test_ranking_is_bm25_order_then_popularity_then_id(products):
+    index = SearchIndex.build(products, num_threads=1)
+    r = index.search("red blue", k=100, expand=False)
+    scores = r.scores.tolist()
+    assert scores == sorted(scores, reverse=True)
+
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(), max_size=300) | st.text(alphabet=st.characters(categories=["Cs", "Cc", "So", "Lo"]), max_size=50))
+def test_any_query_string_is_answered(query):
+    r = INDEX.search(query, k=5, filters={"in_stock": True}, facets=["category"])
+    assert len(r) <= 5 and r.total >= len(r)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("abcXYZ019 -./,!?") + ["联", "想", "游", "戏", "本", "红", "色", "\U0001F600"]), max_size=60))
+def test_tokens_equal_shoprec_tokenize(text):
+    assert INDEX.tokenize(text) == shoprec.tokenize(text)
+
+
+INDEX = SearchIndex.build(
+    [{"id": i, "title": f"{w} shoes", "category": CATEGORIES[i % 3], "in_stock": i % 2 == 0} for i, w in enumerate(WORDS)],
+    num_threads=1,
+)
