@@ -19,16 +19,8 @@ fuzz_target!(|input: &[u8]| {
     let (header, rest) = header;
     bytes = rest;
     // Small shapes most of the time; the top bit of a byte asks for an extreme value.
-    let n_rows = if header[0] & 0x80 != 0 {
-        usize::MAX - usize::from(header[0] & 3)
-    } else {
-        usize::from(header[0])
-    };
-    let n_cols = if header[1] & 0x80 != 0 {
-        usize::MAX
-    } else {
-        usize::from(header[1])
-    };
+    let n_rows = if header[0] & 0x80 != 0 { usize::MAX - usize::from(header[0] & 3) } else { usize::from(header[0]) };
+    let n_cols = if header[1] & 0x80 != 0 { usize::MAX } else { usize::from(header[1]) };
     let n_indptr = usize::from(header[2] % 32);
     let sorted = header[3] & 1 == 1;
     let with_data = header[3] & 2 == 2;
@@ -49,11 +41,7 @@ fuzz_target!(|input: &[u8]| {
             }
         })
         .collect();
-    let data: Vec<f32> = if with_data {
-        indices.iter().map(|&i| i as f32).collect()
-    } else {
-        Vec::new()
-    };
+    let data: Vec<f32> = if with_data { indices.iter().map(|&i| i as f32).collect() } else { Vec::new() };
     if let Ok(view) = CsrView::new("matrix", n_rows, n_cols, &indptr, &indices, &data, sorted) {
         let mut seen = 0usize;
         for row in 0..view.n_rows {

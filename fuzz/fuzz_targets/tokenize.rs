@@ -16,10 +16,7 @@ fn plain() -> &'static Tokenizer {
 fn with_user_words() -> &'static Tokenizer {
     static TOKENIZER: OnceLock<Tokenizer> = OnceLock::new();
     TOKENIZER.get_or_init(|| {
-        let words: Vec<String> = ["韩版", "i5-1340p", "护手霜", "ＡＢＣ", "t-shirt.xl"]
-            .iter()
-            .map(|w| (*w).to_owned())
-            .collect();
+        let words: Vec<String> = ["韩版", "i5-1340p", "护手霜", "ＡＢＣ", "t-shirt.xl"].iter().map(|w| (*w).to_owned()).collect();
         Tokenizer::new(&words).expect("the user words are valid")
     })
 }
@@ -30,10 +27,7 @@ fuzz_target!(|input: &[u8]| {
         let tokens = tokenizer.tokenize(&text);
         for token in &tokens {
             assert!(!token.is_empty(), "empty token from {text:?}");
-            assert!(
-                !token.chars().any(char::is_whitespace),
-                "token {token:?} has whitespace"
-            );
+            assert!(!token.chars().any(char::is_whitespace), "token {token:?} has whitespace");
         }
         assert_eq!(tokens, tokenizer.tokenize(&text));
     }

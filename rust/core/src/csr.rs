@@ -66,10 +66,7 @@ impl<'a, T> CsrView<'a, T> {
             // Found by the csr_view fuzz target: an offset past the end (with a smaller final
             // offset after it) must be refused before it is used to slice.
             if end as usize > indices.len() {
-                return Err(Error::invalid(
-                    name,
-                    format!("indptr[{}] = {end} is beyond the {} indices", row + 1, indices.len()),
-                ));
+                return Err(Error::invalid(name, format!("indptr[{}] = {end} is beyond the {} indices", row + 1, indices.len())));
             }
             let cols = &indices[start as usize..end as usize];
             let mut previous: i64 = -1;
