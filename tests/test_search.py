@@ -402,3 +402,24 @@ def test_tune_weights_prefers_personal_ranking_when_the_log_says_so():
         tune_weights(idx, log, {"colour": [1]})
     with pytest.raises(InvalidArgumentError):
         tune_weights(idx, log, {"personal": [1]}, metric="rmse")
+
+
+def test_copy_is_independent_and_refresh_popularity_reads_the_new_mapping():
+    sales = {row["id"]: float(row["sales"]) for row in shop()}
+    original = SearchIndex.build(shop(), popularity=dict(sales))
+    copy = original.copy(popularity={**sales, 6: 500.0})
+    assert copy.products() == original.products()
+    assert copy.refresh_popularity() == 1
+    assert copy.set_stock([1], False) == 1
+    before = {p["id"]: (p["popularity"], p["in_stock"]) for p in original.products()}
+    after = {p["id"]: (p["popularity"], p["in_stock"]) for p in copy.products()}
+    assert before[6] == (1.0, True) and after[6] == (500.0, True)
+    assert before[1] == (10.0, True) and after[1] == (10.0, False)
+    # The copy equals an index built with the new popularity and stock.
+    rows = [dict(r, in_stock=False) if r["id"] == 1 else r for r in shop()]
+    rebuilt = SearchIndex.build(rows, popularity={**sales, 6: 500.0})
+    assert copy.products() == rebuilt.products()
+    for query in ("shoes", "", "red"):
+        assert copy.search(query, k=6).to_list() == rebuilt.search(query, k=6).to_list()
+    assert ids(original.search("", k=1)) == [4]
+    assert ids(copy.search("", k=1)) == [6]

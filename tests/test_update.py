@@ -402,3 +402,21 @@ def test_update_while_eight_threads_read_the_old_model(rng):
         assert all(f.result() for f in reads)
     merged = build(concat(old, new))
     assert_same_model(updated, ItemKNN(k_neighbours=5, max_neighbours=10).fit(merged), *all_ids(merged))
+
+
+def test_knn_update_passes_categories_to_its_fallback(rng):
+    old, new = split_stream(rng)
+    old_inter = build(old)
+    cats = {item: f"c{int(item) % 3}" for item in old_inter.item_ids.tolist()}
+    merged = build(concat(old, new))
+    extra = {item: "new" for item in merged.item_ids.tolist() if item not in cats}
+    assert extra
+    model = ItemKNN(similarity="cosine").fit(old_inter, fallback=Popular().fit(old_inter, categories=cats))
+    updated = model.update(build(new), categories=extra)
+    refit = ItemKNN(similarity="cosine").fit(merged, fallback=Popular().fit(merged, categories={**cats, **extra}))
+    users, items = all_ids(merged)
+    assert_same_model(updated, refit, users, items)
+    assert_same_model(updated.fallback, refit.fallback, users, items)
+    np.testing.assert_array_equal(updated.fallback.recommend(-5, 8, category="new").items,
+                                  refit.fallback.recommend(-5, 8, category="new").items)
+    assert len(updated.fallback.recommend(-5, 8, category="new"))

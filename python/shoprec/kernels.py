@@ -30,7 +30,7 @@ from ._validate import (
 
 __all__ = ["top_k", "pearson_neighbours", "pearson_neighbours_rows", "kmeans", "KMeansResult", "median_filter", "hampel"]
 
-SIMILARITIES = ("pearson", "cosine", "adjusted_cosine", "cosine_corated")
+SIMILARITIES = ("pearson", "cosine", "adjusted_cosine", "cosine_corated", "msd", "dot")
 AXES = ("items", "users")
 
 
@@ -62,7 +62,7 @@ def pearson_neighbours(
     axis : {"items", "users"}
         ``"items"``: item-item similarities (``n`` = number of columns of ``matrix``);
         ``"users"``: user-user similarities (``n`` = number of rows).
-    similarity : {"pearson", "cosine", "adjusted_cosine", "cosine_corated"}
+    similarity : {"pearson", "cosine", "adjusted_cosine", "cosine_corated", "msd", "dot"}
         For two items (users) ``a`` and ``b``, let ``I`` be the raters that rated both (the
         co-rated set), ``n = |I|`` and ``x``, ``y`` the ratings of ``a`` and ``b``.
 
@@ -80,6 +80,11 @@ def pearson_neighbours(
         - ``"cosine_corated"``: ``sum_I x y / sqrt(sum_I x^2 sum_I y^2)``, all sums over
           ``I`` (surprise's ``cosine``; on baseline residuals, its ``pearson_baseline``, whose
           shrinkage uses ``n - 1`` where this one uses ``n``, and which needs ``n >= 2``).
+        - ``"msd"``: surprise's mean squared difference similarity
+          ``1 / (sum_I (x - y)^2 / n + 1)`` on the raw ratings, in ``(0, 1]``.
+        - ``"dot"``: the plain dot product ``sum_I x y`` (for rows the caller has weighted
+          and normalised; clamped to ``[-1, 1]`` like every similarity, so scale the values
+          to keep it inside).
     min_support : int
         Pairs with fewer than ``min_support`` co-raters get no similarity (0 and 1 both
         mean "at least one"; pairs with no co-rater never have one).

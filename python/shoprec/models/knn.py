@@ -16,9 +16,21 @@ from ..interactions import Interactions
 from ..recommendations import Recommendations
 from .popular import Popular
 from ._base import _check_k_within, _history_weights, _State, _Model, _bias_prediction, _check_interactions, _csr_parts, _fit_biases, _ids_filter
+from .weighting import WEIGHTINGS, scaled_for_dot, weight_rows
 
 
-SIMILARITIES = ("pearson", "pearson_baseline", "cosine", "adjusted_cosine", "cosine_corated")
+SIMILARITIES = ("pearson", "pearson_baseline", "cosine", "adjusted_cosine", "cosine_corated", "msd")
+# Explicit ratings without a similarity argument: Pearson (rating prediction as before).
+EXPLICIT_DEFAULTS = {"k_neighbours": 40, "similarity": "pearson", "weighting": "none", "alpha": 1.0}
+# Implicit (event or unary) data without a similarity argument: the best mean NDCG@10 of an
+# inner 3-fold cross-validation on the *training* part of each of the 5 folds of ml-latest-small
+# used as unary data (benches/accuracy.py --choose-defaults; the table is in
+# benches/RESULTS.md), never on a test part. Every fold picked TF-IDF with alpha 0.5 for items
+# (k 50 in three folds, 25 in two) and the plain cosine with k 100 for users.
+IMPLICIT_DEFAULTS = {
+    "items": {"k_neighbours": 50, "similarity": "cosine", "weighting": "tfidf", "alpha": 0.5},
+    "users": {"k_neighbours": 100, "similarity": "cosine", "weighting": "none", "alpha": 1.0},
+}
 # Shrinkage when none is given: similarities from a handful of co-raters are mostly noise
 # (two co-raters always correlate perfectly). 100 for pearson_baseline is surprise's default;
 # 25 for pearson: on MovieLens (benches/accuracy.py) 3-fold CV on the training part gives RMSE
@@ -31,17 +43,23 @@ class _KNN(_Model):
     """Shared by ItemKNN (x = item, y = user) and UserKNN (x = user, y = item)."""
 
     _item_based = True
-    _param_names = ("k_neighbours", "similarity", "min_support", "shrinkage", "baseline",
-                    "max_neighbours", "min_k", "reg_users", "reg_items", "n_epochs", "num_threads")
+    _param_names = ("k_neighbours", "similarity", "weighting", "alpha", "bm25_k1", "bm25_b", "min_support",
+                    "shrinkage", "baseline", "centred", "max_neighbours", "min_k", "reg_users", "reg_items",
+                    "n_epochs", "num_threads")
 
     def __init__(
         self,
-        k_neighbours: int = 40,
-        similarity: str = "pearson",
+        k_neighbours: Optional[int] = None,
+        similarity: Optional[str] = None,
         *,
+        weighting: Optional[str] = None,
+        alpha: Optional[float] = None,
+        bm25_k1: float = 1.2,
+        bm25_b: float = 0.75,
         min_support: int = 1,
         shrinkage: Optional[float] = None,
         baseline: bool = False,
+        centred: bool = True,
         max_neighbours: Optional[int] = 1000,
         min_k: int = 1,
         reg_users: float = 15.0,
@@ -49,15 +67,28 @@ class _KNN(_Model):
         n_epochs: int = 10,
         num_threads: int = 0,
     ) -> None:
-        self.k_neighbours = check_k(k_neighbours, "k_neighbours")
-        self.similarity = check_choice(similarity, "similarity", SIMILARITIES)
+        self.k_neighbours = None if k_neighbours is None else check_k(k_neighbours, "k_neighbours")
+        self.similarity = None if similarity is None else check_choice(similarity, "similarity", SIMILARITIES)
+        self.weighting = None if weighting is None else check_choice(weighting, "weighting", WEIGHTINGS)
+        self.alpha = None if alpha is None else check_float(alpha, "alpha", minimum=0.0)
+        if self.alpha is not None and self.alpha > 1.0:
+            raise InvalidArgumentError(f"alpha must be between 0 and 1, got {self.alpha}")
+        self.bm25_k1 = check_float(bm25_k1, "bm25_k1", minimum=0.0)
+        self.bm25_b = check_float(bm25_b, "bm25_b", minimum=0.0)
+        if self.bm25_b > 1.0:
+            raise InvalidArgumentError(f"bm25_b must be between 0 and 1, got {self.bm25_b}")
         self.min_support = check_int(min_support, "min_support", minimum=0)
         self.shrinkage = None if shrinkage is None else check_float(shrinkage, "shrinkage", minimum=0.0)
         if not isinstance(baseline, (bool, np.bool_)):
             raise DTypeError(f"baseline must be True or False, got {type(baseline).__name__}")
         self.baseline = bool(baseline)
+        if not isinstance(centred, (bool, np.bool_)):
+            raise DTypeError(f"centred must be True or False, got {type(centred).__name__}")
+        self.centred = bool(centred)
+        if self.baseline and not self.centred:
+            raise InvalidArgumentError("baseline=True predicts around the baseline: it needs centred=True")
         self.max_neighbours = None if max_neighbours is None else check_k(max_neighbours, "max_neighbours")
-        if self.max_neighbours is not None and self.max_neighbours < self.k_neighbours:
+        if self.max_neighbours is not None and self.k_neighbours is not None and self.max_neighbours < self.k_neighbours:
             raise InvalidArgumentError(
                 f"max_neighbours ({self.max_neighbours}) must be at least k_neighbours ({self.k_neighbours})"
             )
@@ -66,7 +97,55 @@ class _KNN(_Model):
         self.reg_items = check_float(reg_items, "reg_items", minimum=0.0)
         self.n_epochs = check_int(n_epochs, "n_epochs", minimum=1)
         self.num_threads = check_num_threads(num_threads)
+        if self.similarity is not None:
+            self._check_settings(self.settings(True))
         self._state = None
+
+    # ---------------------------------------------------------------- settings
+    def settings(self, explicit: bool) -> Dict[str, Any]:
+        """The neighbours, similarity, weighting and normalisation exponent ``fit`` uses on
+        explicit (``explicit=True``) or implicit data: the arguments given, the data kind's
+        defaults for the rest (see the class docstring)."""
+        chosen: Dict[str, Any]
+        if self.similarity is None and not explicit:
+            chosen = dict(IMPLICIT_DEFAULTS["items" if self._item_based else "users"])
+        else:
+            chosen = dict(EXPLICIT_DEFAULTS)
+            if self.similarity is not None:
+                chosen["similarity"] = self.similarity
+        if self.k_neighbours is not None:
+            chosen["k_neighbours"] = self.k_neighbours
+        if self.max_neighbours is not None:
+            chosen["k_neighbours"] = min(chosen["k_neighbours"], self.max_neighbours)
+        if self.weighting is not None:
+            chosen["weighting"] = self.weighting
+        if self.alpha is not None:
+            chosen["alpha"] = self.alpha
+        return chosen
+
+    @staticmethod
+    def _check_settings(chosen: Dict[str, Any]) -> None:
+        if chosen["alpha"] != 1.0 and chosen["similarity"] != "cosine":
+            raise InvalidArgumentError(
+                f"alpha (the normalisation exponent of the cosine) needs similarity='cosine', not {chosen['similarity']!r}"
+            )
+        if chosen["weighting"] != "none" and chosen["similarity"] == "pearson_baseline":
+            raise InvalidArgumentError("weighting does not apply to pearson_baseline (it works on baseline residuals)")
+
+    def _similarity_input(self, csr: sp.csr_matrix, chosen: Dict[str, Any]) -> Tuple[sp.csr_matrix, str, float]:
+        """The users x items matrix the kernel works on, its similarity name, and the factor
+        that turns its similarities into the model's (weighting and normalisation applied)."""
+        if chosen["weighting"] == "none" and chosen["alpha"] == 1.0:
+            return csr, chosen["similarity"], 1.0
+        entities = csr.T.tocsr() if self._item_based else csr
+        weighted = weight_rows(entities, chosen["weighting"], self.bm25_k1, self.bm25_b)
+        kind, factor = chosen["similarity"], 1.0
+        if chosen["alpha"] != 1.0:
+            weighted, factor = scaled_for_dot(weighted, chosen["alpha"])
+            kind = "dot"
+        matrix = weighted.T.tocsr() if self._item_based else weighted
+        matrix.sort_indices()
+        return matrix, kind, factor
 
     # ---------------------------------------------------------------- fit
     def fit(self, interactions: Interactions, *, fallback: Optional["Popular"] = None) -> "_KNN":
@@ -89,13 +168,14 @@ class _KNN(_Model):
         """``fit``, with ``kernel`` (same signature as ``kernels.pearson_neighbours``) computing
         the neighbours when given (``shoprec.distributed`` passes one that runs on a cluster)."""
         inter = _check_interactions(interactions)
+        self._check_settings(self.settings(inter.explicit))
         base = self._base_state(inter)
         base["fallback"] = _check_fallback(fallback, base)
         self._state = self._state_for(inter, base, None, kernel)
         return self
 
     def update(self, new_events: Interactions, *, combine: Optional[str] = None,
-               cap: Optional[float] = None) -> "_KNN":
+               cap: Optional[float] = None, categories: Optional[Any] = None) -> "_KNN":
         """A new fitted model that also includes ``new_events``: exactly ``fit`` on
         ``training.merge(new_events)`` (see :meth:`shoprec.Popular.update` for the arguments),
         with the same neighbours (ties by the new indices, which keep the old ids' order),
@@ -112,16 +192,35 @@ class _KNN(_Model):
         rerun: ``n_epochs`` passes over the interactions, no warm start, so no tolerance is
         needed), popularity and the fallback are recomputed. ``"pearson_baseline"`` depends
         on the biases of every rating, which any event moves: its similarities are recomputed
-        in full (still equal to a refit, without the speed-up).
+        in full (still equal to a refit, without the speed-up); so are those with row weighting
+        (TF-IDF, BM25) or a normalisation exponent ``alpha`` other than 1, which depend on counts
+        over the whole matrix (the implicit-data defaults of ``ItemKNN`` use them).
+
+        ``categories`` (a mapping of item id to category) goes to the :class:`Popular`
+        fallback's update (:meth:`shoprec.Popular.update`): the categories of new items, so
+        the fallback equals one fitted with them.
         """
-        return super().update(new_events, combine=combine, cap=cap)  # type: ignore[return-value]
+        if categories is None:
+            return super().update(new_events, combine=combine, cap=cap)  # type: ignore[return-value]
+        state = self._fitted()
+        from ..interactions import _merge
+
+        merged, old_users, old_items, changed = _merge(self._training(state), new_events, combine, cap)
+        model = type(self)(**self.get_params())
+        model._state = self._updated_state(state, merged, old_users, old_items, changed, combine, cap,
+                                           categories=categories)
+        return model
 
     def _updated_state(self, state: _State, merged: Interactions, old_users: np.ndarray, old_items: np.ndarray,
-                       changed: np.ndarray, combine: Optional[str], cap: Optional[float]) -> _State:
+                       changed: np.ndarray, combine: Optional[str], cap: Optional[float],
+                       categories: Optional[Any] = None) -> _State:
         base = self._base_state(merged)
         fallback = state.fallback
         if fallback is not None:
-            fallback = fallback._update_from(merged, old_users, old_items, changed, combine, cap)
+            updated = Popular(**fallback.get_params())
+            updated._state = fallback._updated_state(fallback._fitted(), merged, old_users, old_items, changed,
+                                                     combine, cap, categories=categories)
+            fallback = updated
         base["fallback"] = _check_fallback(fallback, base)
         old_to_new = old_items if self._item_based else old_users
         return self._state_for(merged, base, (state, old_to_new, changed))
@@ -131,7 +230,7 @@ class _KNN(_Model):
         xs, ys = (inter.items, inter.users) if self._item_based else (inter.users, inter.items)
         n_x = inter.n_items if self._item_based else inter.n_users
         n_y = inter.n_users if self._item_based else inter.n_items
-        if self.similarity == "adjusted_cosine":
+        if self.settings(inter.explicit)["similarity"] == "adjusted_cosine":
             # A changed rating moves its rater's mean, hence every value of that rater.
             moved = np.zeros(n_y, bool)
             moved[ys[changed]] = True
@@ -148,29 +247,32 @@ class _KNN(_Model):
         entries) the neighbours are updated from the old ones instead of computed afresh."""
         from ..kernels import _pearson_neighbours_update, pearson_neighbours
 
+        chosen = self.settings(inter.explicit)
+        similarity = chosen["similarity"]
         n_users, n_items = inter.n_users, inter.n_items
         users, items, values = inter.users, inter.items, inter.values
-        need_biases = self.baseline or self.similarity == "pearson_baseline"
-        if need_biases:
-            mu, b_user, b_item = _fit_biases(users, items, values, n_users, n_items,
-                                             self.reg_users, self.reg_items, self.n_epochs)
-        else:
-            mu, b_user, b_item = float(values.mean()), np.zeros(n_users), np.zeros(n_items)
+        # The biases are always fitted: the cold-item rule predicts mu + b_u.
+        mu, b_user, b_item = _fit_biases(users, items, values, n_users, n_items,
+                                         self.reg_users, self.reg_items, self.n_epochs)
         csr = inter.to_csr()
-        if self.similarity == "pearson_baseline":
+        factor = 1.0
+        if similarity == "pearson_baseline":
             residual = values - (mu + b_user[users] + b_item[items])
             sim_input = sp.csr_matrix((residual, csr.indices, csr.indptr), shape=csr.shape)
             kind = "cosine_corated"
             shrinkage = 100.0 if self.shrinkage is None else self.shrinkage
         else:
-            sim_input, kind = csr, self.similarity
-            default = DEFAULT_SHRINKAGE.get(self.similarity, 0.0)
+            sim_input, kind, factor = self._similarity_input(csr, chosen)
+            default = DEFAULT_SHRINKAGE.get(similarity, 0.0)
             shrinkage = default if self.shrinkage is None else self.shrinkage
         n_x = n_items if self._item_based else n_users
         keep = self._keep(n_x)
         axis = "items" if self._item_based else "users"
         touched = None
-        if previous is not None and self.similarity != "pearson_baseline":
+        # Row weighting (TF-IDF, BM25) and the normalisation exponent depend on counts over the
+        # whole matrix, which any event moves: those similarities are recomputed in full.
+        patchable = similarity != "pearson_baseline" and chosen["weighting"] == "none" and factor == 1.0
+        if previous is not None and patchable:
             old_state, old_to_new, changed = previous
             touched = self._touched(inter, changed)
             increasing = bool(np.all(np.diff(old_to_new) > 0))
@@ -182,12 +284,14 @@ class _KNN(_Model):
                 min_support=self.min_support, shrinkage=shrinkage, num_threads=self.num_threads,
             )
             # Rows are ordered by similarity: the first k_neighbours of each row are its top k.
-            narrow = _truncate_rows(wide, self.k_neighbours)
+            if factor != 1.0:
+                wide.data *= np.float32(factor)
+            narrow = _truncate_rows(wide, chosen["k_neighbours"])
         else:
             old_n_x = len(old_to_new)
             wide, narrow = _pearson_neighbours_update(
                 sim_input, old_state.predict_neighbours, self._keep(old_n_x), old_to_new, touched,
-                keep, self.k_neighbours, axis=axis, similarity=kind, min_support=self.min_support,
+                keep, chosen["k_neighbours"], axis=axis, similarity=kind, min_support=self.min_support,
                 shrinkage=shrinkage, num_threads=self.num_threads,
             )
         counts_user = np.bincount(users, minlength=n_users)
@@ -226,7 +330,9 @@ class _KNN(_Model):
         n_users, n_items = base["shape"]
         rows = np.repeat(np.arange(n_users, dtype=np.int32), np.diff(indptr))
         values = base["history_values"]
-        if self.baseline:
+        if not self.centred:
+            residual = values.astype(np.float64)
+        elif self.baseline:
             residual = values - (mu + b_user[rows] + b_item[indices])
         elif self._item_based:
             residual = values - item_means[indices]
@@ -247,6 +353,7 @@ class _KNN(_Model):
         residuals = self._residual_matrix(base, mu, b_user, b_item, user_means, item_means)
         index = self._build_index(base, self._item_based, neighbours, predict_neighbours, residuals)
         return _State(
+            k_neighbours=self.settings(base["explicit"])["k_neighbours"],
             index=index, neighbours=neighbours, predict_neighbours=predict_neighbours, mu=mu,
             b_user=b_user, b_item=b_item, user_means=user_means, item_means=item_means,
             **self._cosine_state(base), **base,
@@ -279,18 +386,26 @@ class _KNN(_Model):
         xs, ys = (items, users) if self._item_based else (users, items)
         mean_residual, used = state.index.predict(
             np.ascontiguousarray(xs, np.int32), np.ascontiguousarray(ys, np.int32),
-            self.k_neighbours, self.min_k, num_threads,
+            state.k_neighbours, self.min_k, num_threads,
         )
-        if self.baseline:
-            offset = _bias_prediction(state, users, items)
+        if not self.centred:
+            # KNNBasic: the weighted mean of the neighbours' ratings; without enough of them, mu.
+            enough = used >= max(self.min_k, 1)
+            prediction = np.where(enough, mean_residual.astype(np.float64), state.mu)
         else:
-            x_means = state.item_means if self._item_based else state.user_means
-            y_means = state.user_means if self._item_based else state.item_means
-            # Unknown x: the mean of y if known, else the global mean.
-            offset = np.where(
-                xs >= 0, x_means[np.maximum(xs, 0)], np.where(ys >= 0, y_means[np.maximum(ys, 0)], state.global_mean)
-            )
-        return offset + mean_residual.astype(np.float64)
+            if self.baseline:
+                offset = _bias_prediction(state, users, items)
+            else:
+                x_means = state.item_means if self._item_based else state.user_means
+                offset = x_means[np.maximum(xs, 0)]
+            prediction = offset + mean_residual.astype(np.float64)
+        # The cold rule: a user or item without training interactions (unknown, or known to the
+        # Interactions but absent from the training part) contributes no term of its own.
+        cold_user = (users < 0) | (state.history_counts[np.maximum(users, 0)] == 0)
+        cold_item = (items < 0) | (state.popularity[np.maximum(items, 0)] == 0)
+        user_bias = np.where(cold_user, 0.0, state.b_user[np.maximum(users, 0)])
+        item_bias = np.where(cold_item, 0.0, state.b_item[np.maximum(items, 0)])
+        return np.where(cold_user | cold_item, state.mu + user_bias + item_bias, prediction)
 
     # ---------------------------------------------------------------- queries
     def recommend_for_history(
@@ -362,7 +477,7 @@ class _KNN(_Model):
         (repeated items add up), from the index built at fit (Rust; no pass over the matrix)."""
         if len(positions) == 0:
             return np.zeros(0, np.int32), np.zeros(0, np.float32)
-        k = min(self.k_neighbours, state.shape[0])
+        k = min(state.k_neighbours, state.shape[0])
         order, sims = state.user_cosine.top_k(
             np.ascontiguousarray(positions, np.int32), np.ascontiguousarray(weights, np.float64), k
         )
@@ -579,25 +694,67 @@ class ItemKNN(_KNN):
     ``max_neighbours`` stored per item) with positive similarity, and return
     ``base_ui + sum sim * (r_uj - base_uj) / sum sim``, where ``base`` is the item mean
     (``baseline=False``) or ``mu + b_u + b_j`` (``baseline=True``), clipped to the rating scale.
-    With fewer than ``min_k`` such neighbours the prediction is ``base_ui``.
+    With fewer than ``min_k`` such neighbours the prediction is ``base_ui``. With
+    ``centred=False`` (scikit-surprise's ``KNNBasic``) the prediction is the plain weighted
+    mean ``sum sim * r_uj / sum sim`` of the neighbours' ratings, and ``mu`` (the global mean)
+    with fewer than ``min_k`` (at least 1) neighbours.
+
+    **Cold users and items** (one rule, however the :class:`Interactions` was built): a user or
+    an item with no training interaction, whether its id is unknown to the model or known to
+    the ``Interactions`` but absent from the training part (e.g. after
+    :func:`shoprec.evaluate.random_split`), is predicted by the baseline with its own term
+    dropped: ``mu + b_u`` for a cold item, ``mu + b_i`` for a cold user, ``mu`` for both
+    (``mu, b_u, b_i``: the regularised ALS biases of :class:`Baseline`, fitted with
+    ``reg_users``, ``reg_items``, ``n_epochs`` whatever ``baseline`` is).
+
+    **Defaults per data kind.** Without a ``similarity`` argument, ``fit`` on explicit ratings
+    (``Interactions.explicit``) uses ``"pearson"`` (shrinkage 25) without weighting and 40
+    neighbours, as before; on implicit events or unary data it uses the settings in
+    :data:`IMPLICIT_DEFAULTS`: for ``ItemKNN`` TF-IDF-weighted item rows with the cosine
+    normalised by ``alpha=0.5`` and 50 neighbours, for ``UserKNN`` the plain cosine of the
+    user rows with 100 neighbours. They were chosen by cross-validation on the training part of ml-latest-small used as
+    implicit data (``benches/RESULTS.md``), where they rank above implicit's Cosine, TF-IDF
+    and BM25 recommenders. ``weighting`` and ``alpha``, when given, override the defaults;
+    :meth:`settings` shows what ``fit`` will use.
 
     Parameters
     ----------
-    k_neighbours : int
-        Neighbours used per prediction and kept per item for recommendations.
-    similarity : {"pearson", "pearson_baseline", "cosine", "adjusted_cosine", "cosine_corated"}
+    k_neighbours : int, optional
+        Neighbours used per prediction and kept per item for recommendations. None: the data
+        kind's default (40 on explicit ratings, :data:`IMPLICIT_DEFAULTS` on implicit data).
+    similarity : {"pearson", "pearson_baseline", "cosine", "adjusted_cosine", "cosine_corated", "msd"}, optional
         See :func:`shoprec.kernels.pearson_neighbours`. ``"pearson_baseline"`` is
         ``"cosine_corated"`` on the baseline residuals ``r - (mu + b_u + b_i)`` with
         ``shrinkage=100`` by default (scikit-surprise's ``pearson_baseline``, except that the
         shrinkage factor is ``n / (n + shrinkage)`` where surprise uses ``(n-1) / (n-1+shrinkage)``).
+        ``"msd"`` is surprise's mean squared difference similarity ``1 / (msd + 1)``,
+        ``msd`` the mean of ``(r_ui - r_uj)^2`` over the co-raters. None: the data kind's
+        default (above).
+    weighting : {"none", "tfidf", "bm25"}, optional
+        Row weighting of the matrix the similarities are computed on (not of the values
+        recommendations sum), as implicit's ``tfidf_weight`` and ``bm25_weight``: the rows
+        are the items (users for ``UserKNN``), the columns their raters, ``idf = log(n_rows)
+        - log(1 + raters' row count)``; TF-IDF ``sqrt(x) * idf``; BM25 ``x (k1 + 1) / (k1 L +
+        x) * idf`` with the length norm ``L = 1 - b + b * rowsum / mean rowsum``. None: the
+        data kind's default.
+    alpha : float in [0, 1], optional
+        Similarity normalisation exponent (with ``similarity="cosine"``):
+        ``sim(a, b) = a . b / (|a| |b|) ** alpha`` on the weighted rows; 1 is the cosine, 0 the
+        plain dot product (implicit's ``BM25Recommender``); in between, frequent items keep
+        part of their weight. None: the data kind's default.
+    bm25_k1, bm25_b : float
+        BM25's term saturation ``k1 >= 0`` and length normalisation ``b`` in ``[0, 1]``.
     min_support : int
         Minimum number of co-raters for a similarity.
     shrinkage : float, optional
         Similarity shrinkage: each similarity is multiplied by ``n / (n + shrinkage)`` with
         ``n`` co-raters. Default 100 for ``pearson_baseline``, 25 for ``pearson`` (pass 0 for
-        scikit-surprise's unshrunk Pearson), else 0.
+        scikit-surprise's unshrunk Pearson), else 0 (``msd`` too, as surprise).
     baseline : bool
         Predict on baseline residuals (KNNBaseline) instead of means (KNNWithMeans).
+    centred : bool
+        False: predict the weighted mean of the neighbours' raw ratings (KNNBasic); needs
+        ``baseline=False``.
     max_neighbours : int or None
         Similarities stored per item for prediction and :meth:`similar_items` (None: all).
     min_k : int
@@ -618,7 +775,9 @@ class UserKNN(_KNN):
     ``k_neighbours`` nearest users ``v`` of ``u``. **Predict**: among the users who rated
     ``i``, the ``k_neighbours`` most similar to ``u`` (from the ``max_neighbours`` stored) with
     positive similarity: ``base_ui + sum sim * (r_vi - base_vi) / sum sim`` with ``base`` the
-    user mean or the baseline. Parameters as :class:`ItemKNN`, with users and items swapped.
+    user mean or the baseline (``centred=False``: the weighted mean of the neighbours' raw
+    ratings). Parameters, defaults per data kind and the cold rule as :class:`ItemKNN`, with
+    users and items swapped (the weighted rows are the users, the columns their items).
     """
 
     _item_based = False

@@ -186,6 +186,9 @@ def _condition(field: str, kind: str, value: Any) -> Tuple[str, str, Any]:
     return (field, "numbers", [number(value)])
 
 
+_KEEP: Any = object()  # SearchIndex.copy: keep this attachment
+
+
 @register("SearchIndex")
 class SearchIndex:
     """Product search for one shop: BM25 over the shop's own tokenizer, typo tolerance, query
@@ -388,6 +391,43 @@ class SearchIndex:
         if not isinstance(in_stock, (bool, np.bool_)):
             raise DTypeError(f"in_stock must be a bool, got {type(in_stock).__name__}")
         return int(self._engine.set_stock(self._ids(ids), bool(in_stock)))
+
+    def copy(self, *, recommender: Any = _KEEP, popularity: Any = _KEEP, keyword_model: Any = _KEEP,
+             num_threads: int = 0) -> "SearchIndex":
+        """An independent in-memory copy of this index (same products, fields and weights),
+        with other attachments where given (e.g. an updated recommender and segments). Writes
+        to one never show in the other, so the copy can be changed (:meth:`refresh_popularity`,
+        :meth:`set_stock`) while this one keeps answering. Costs a save and a load of the
+        index (in a temporary directory)."""
+        with tempfile.TemporaryDirectory(prefix="shoprec-search-") as tmp:
+            root = os.path.join(tmp, "index")
+            self._engine.save(root)
+            engine = _core.SearchEngine.load(root, list(self._text_fields), list(self._filter_kinds.items()),
+                                             list(self._user_words), self._stock, None, check_num_threads(num_threads))
+        index = type(self)(engine,
+                           keyword_model=self.keyword_model if keyword_model is _KEEP else keyword_model,
+                           recommender=self.recommender if recommender is _KEEP else recommender,
+                           popularity=self.popularity if popularity is _KEEP else popularity,
+                           weights=self.weights)
+        index._id_column = self._id_column
+        return index
+
+    def refresh_popularity(self) -> int:
+        """Recompute every product's stored popularity from the attached ``popularity`` (a
+        mapping, or :class:`shoprec.InterestSegments` that were updated) and rewrite the
+        products whose popularity changed. A column name keeps the values read at build.
+        Returns how many products changed."""
+        if isinstance(self.popularity, str):
+            return 0
+        self.__dict__.pop("_segment_cache", None)
+        changed = []
+        for row in self.products():
+            stored = row.pop("popularity")
+            if self._popularity_of(row, row[self._id_column]) != stored:
+                changed.append(row)
+        if changed:
+            self._engine.update(self._rows(changed))
+        return len(changed)
 
     @staticmethod
     def _ids(ids: Any) -> List[str]:

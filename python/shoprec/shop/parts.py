@@ -44,7 +44,8 @@ _TABLES = "ShopTables"
 
 @dataclass(frozen=True)
 class Parts:
-    """The built parts of a shop. Never modified: a stock change or a reload makes new Parts."""
+    """The built parts of a shop. Never modified: a stock change, a refresh or a reload makes new
+    Parts."""
 
     catalogue: Catalogue
     interactions: Interactions

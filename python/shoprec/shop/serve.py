@@ -30,6 +30,7 @@ from .build import build_parts
 from .config import ShopConfig
 from .monitor import Monitor
 from .parts import Parts
+from .refresh import EventBuffer, check_event, refreshed_parts
 from .restock import restock_rows
 
 __all__ = ["Shop", "ShopRecommendations", "PARTS"]
@@ -95,9 +96,13 @@ class Shop:
     built from the shop's products and events with :meth:`build`, kept with :meth:`save` as one
     directory and opened with :meth:`load`.
 
-    Thread safety: a Shop answers from an immutable set of parts; :meth:`reload` and
-    :meth:`set_stock` build a new set and swap one reference, so a request in flight finishes
-    on the parts it started with. Rust work runs with the GIL released.
+    Thread safety: a Shop answers from an immutable set of parts; :meth:`reload`,
+    :meth:`set_stock` and :meth:`refresh` build a new set and swap one reference, so a request
+    in flight finishes on the parts it started with. Rust work runs with the GIL released.
+
+    Real-time updates: :meth:`record_event` buffers new events (from any thread);
+    :meth:`refresh` applies them (the models' ``update``, equal to a refit) and swaps the new
+    parts in.
     """
 
     def __init__(self, parts: Parts, directory: Optional[PathLike] = None) -> None:
@@ -105,6 +110,7 @@ class Shop:
         self._swap_lock = threading.Lock()
         self.directory = None if directory is None else Path(os.fspath(directory))
         self.monitor = Monitor()
+        self._pending = EventBuffer()
 
     # ================================================================== build, save, load
     @classmethod
@@ -177,6 +183,58 @@ class Shop:
         with self._swap_lock:
             self._parts = fresh._parts
             self.directory = fresh.directory
+
+    # ================================================================== real-time updates
+    def record_event(self, user: Any, item: Any, event: Any = "view", timestamp: Any = None) -> None:
+        """Buffer one new event until the next :meth:`refresh` (thread-safe, cheap: nothing is
+        recomputed). ``event`` is an event type of ``config.event_weights`` (``"view"``,
+        ``"cart"``, ``"purchase"``...), or the rating for a shop built from ratings;
+        ``timestamp`` is a datetime or seconds since the epoch (default: now). A product that
+        is not in the catalogue is accepted here and left out by :meth:`refresh` (counted in
+        its report).
+
+        Raises
+        ------
+        DTypeError, InvalidArgumentError
+            An id of the wrong type (this shop's ids are ints or strs), an unknown event type,
+            a bad timestamp; nothing is recorded then.
+        """
+        self._pending.add(check_event(self._parts, user, item, event, timestamp))
+
+    @property
+    def pending_events(self) -> int:
+        """How many recorded events the next :meth:`refresh` will apply."""
+        return len(self._pending)
+
+    def refresh(self) -> Dict[str, Any]:
+        """Apply the recorded events and switch to the result: the shop's interactions are
+        merged, ``ItemKNN``, its popular-in-segment fallback and the interest segments are
+        updated (``update``: equal to a refit on all the events; new shoppers get a segment,
+        centres are kept), purchases take units off known stock, and the search index gets
+        the new popularity and recommender (on a copy: see :mod:`shoprec.shop.refresh`).
+        Requests in flight finish on the old parts; the next ones get the new. Cleaning
+        (double clicks, bots) and evaluation are not re-run: rebuild for those. The shop is
+        not saved: call :meth:`save`.
+
+        Returns
+        -------
+        dict
+            ``events`` (taken from the buffer), ``applied``, ``ignored_unknown_products``
+            (events naming a product not in the catalogue), ``new_shoppers``,
+            ``new_products`` (catalogue products with their first events), ``out_of_stock``
+            (products a purchase sold out), ``seconds``.
+
+        If the update fails the events go back to the buffer and the shop is unchanged.
+        """
+        with self._swap_lock:
+            events = self._pending.take()
+            try:
+                fresh, report = refreshed_parts(self._parts, events)
+            except BaseException:
+                self._pending.put_back(events)
+                raise
+            self._parts = fresh
+        return report
 
     @property
     def parts(self) -> Parts:

@@ -24,6 +24,11 @@
 //! - [`Similarity::CosineCorated`]: `sum_I x y / sqrt(sum_I x^2 * sum_I y^2)`, all three sums
 //!   over the co-rated set (surprise's `cosine`; on baseline residuals, its `pearson_baseline`,
 //!   whose shrinkage uses `n - 1` where this one uses `n`, and which needs `n >= 2`).
+//! - [`Similarity::Msd`]: surprise's mean squared difference similarity
+//!   `1 / (sum_I (x - y)^2 / n + 1)` on the raw ratings (always in `(0, 1]`).
+//! - [`Similarity::Dot`]: the plain dot product `sum_I x y` of the two sparse rows (for
+//!   weighted implicit feedback whose rows the caller has already normalised; like every
+//!   similarity it is clamped to `[-1, 1]`, so the caller scales the values to keep it there).
 //!
 //! Then: a pair with `n < min_support` gets no similarity; `shrinkage` `λ >= 0` multiplies the
 //! similarity by `n / (n + λ)`. A zero variance or zero norm gives 0. For Pearson, a co-rated
@@ -97,12 +102,14 @@ pub enum Similarity {
     Cosine,
     AdjustedCosine,
     CosineCorated,
+    Msd,
+    Dot,
 }
 
 impl Similarity {
-    pub const NAMES: [&'static str; 4] = ["pearson", "cosine", "adjusted_cosine", "cosine_corated"];
+    pub const NAMES: [&'static str; 6] = ["pearson", "cosine", "adjusted_cosine", "cosine_corated", "msd", "dot"];
 
-    /// Parses `"pearson"`, `"cosine"`, `"adjusted_cosine"` or `"cosine_corated"`.
+    /// Parses `"pearson"`, `"cosine"`, `"adjusted_cosine"`, `"cosine_corated"`, `"msd"` or `"dot"`.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for any other name.
@@ -112,6 +119,8 @@ impl Similarity {
             "cosine" => Ok(Similarity::Cosine),
             "adjusted_cosine" => Ok(Similarity::AdjustedCosine),
             "cosine_corated" => Ok(Similarity::CosineCorated),
+            "msd" => Ok(Similarity::Msd),
+            "dot" => Ok(Similarity::Dot),
             other => Err(Error::invalid("similarity", format!("must be one of {}, got {other:?}", Similarity::NAMES.join(", ")))),
         }
     }
@@ -164,7 +173,7 @@ pub fn pearson_neighbours(
     match similarity {
         Similarity::Pearson => centre_rows(&mut entities),
         Similarity::AdjustedCosine => centre_columns(&mut entities),
-        Similarity::Cosine | Similarity::CosineCorated => {}
+        Similarity::Cosine | Similarity::CosineCorated | Similarity::Msd | Similarity::Dot => {}
     }
     let (raters, positions) = transpose_with_positions(&entities);
     // No row has more than n - 1 neighbours: a huge `k` must not size any buffer.
@@ -178,6 +187,8 @@ pub fn pearson_neighbours(
     match similarity {
         Similarity::Pearson => Ok(run(&ctx, &PearsonKernel)),
         Similarity::CosineCorated => Ok(run(&ctx, &CoratedKernel)),
+        Similarity::Msd => Ok(run(&ctx, &MsdKernel)),
+        Similarity::Dot => Ok(run(&ctx, &DotKernel)),
         Similarity::Cosine | Similarity::AdjustedCosine => {
             let norms = row_norms(&entities);
             Ok(run(&ctx, &CosineKernel { norms: &norms }))
@@ -426,6 +437,54 @@ impl Kernel for CoratedKernel {
         } else {
             0.0
         }
+    }
+}
+
+/// Two doubles: the co-rating count and the sum of squared differences.
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(16))]
+struct MsdSums {
+    n: f64,
+    sdd: f64,
+}
+
+/// Surprise's mean squared difference similarity, `1 / (msd + 1)`.
+struct MsdKernel;
+
+impl Kernel for MsdKernel {
+    type Sums = MsdSums;
+    #[inline]
+    fn add(s: &mut MsdSums, x: f64, _xx: f64, y: f64) {
+        s.n += 1.0;
+        s.sdd += (x - y) * (x - y);
+    }
+    #[inline]
+    fn count(s: &MsdSums) -> f64 {
+        s.n
+    }
+    #[inline]
+    fn finish(&self, s: &MsdSums, _a: usize, _b: usize) -> f64 {
+        1.0 / (s.sdd / s.n + 1.0)
+    }
+}
+
+/// The plain dot product of the two rows.
+struct DotKernel;
+
+impl Kernel for DotKernel {
+    type Sums = CosineSums;
+    #[inline]
+    fn add(s: &mut CosineSums, x: f64, _xx: f64, y: f64) {
+        s.n += 1.0;
+        s.sxy += x * y;
+    }
+    #[inline]
+    fn count(s: &CosineSums) -> f64 {
+        s.n
+    }
+    #[inline]
+    fn finish(&self, s: &CosineSums, _a: usize, _b: usize) -> f64 {
+        s.sxy
     }
 }
 
@@ -710,6 +769,11 @@ mod tests {
                             0.0
                         }
                     }
+                    Similarity::Msd => {
+                        let dd: f64 = common.iter().map(|p| (p.0 - p.1).powi(2)).sum();
+                        1.0 / (dd / count as f64 + 1.0)
+                    }
+                    Similarity::Dot => common.iter().map(|p| p.0 * p.1).sum::<f64>(),
                     Similarity::Cosine | Similarity::AdjustedCosine => {
                         let xy: f64 = common.iter().map(|p| p.0 * p.1).sum();
                         let d = norm(&rows[a]) * norm(&rows[b]);
@@ -720,7 +784,8 @@ mod tests {
                         }
                     }
                 };
-                out[a][b] = Some(s * count as f64 / (count as f64 + shrinkage));
+                // Clamped as the kernel clamps (only the dot product can leave [-1, 1]).
+                out[a][b] = Some((s * count as f64 / (count as f64 + shrinkage)).clamp(-1.0, 1.0));
             }
         }
         out
@@ -779,7 +844,14 @@ mod tests {
         check(&got, &naive(table, n_items, axis, similarity, min_support, shrinkage), k)
     }
 
-    const ALL: [Similarity; 4] = [Similarity::Pearson, Similarity::Cosine, Similarity::AdjustedCosine, Similarity::CosineCorated];
+    const ALL: [Similarity; 6] = [
+        Similarity::Pearson,
+        Similarity::Cosine,
+        Similarity::AdjustedCosine,
+        Similarity::CosineCorated,
+        Similarity::Msd,
+        Similarity::Dot,
+    ];
 
     #[test]
     fn small_example_by_hand() {
@@ -801,6 +873,22 @@ mod tests {
         // Shrinkage 3 on 3 co-raters halves everything.
         let shrunk = pearson_neighbours(&m.view(), 5, Axis::Items, Similarity::Pearson, 1, 3.0).unwrap();
         assert!((shrunk.data[0] - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn msd_small_example_by_hand() {
+        // Items 0 and 1 share users 0 and 1: squared differences 1 and 4, msd 2.5, sim 1/3.5;
+        // items 0 and 2 share user 0 only: (1 - 1)^2 = 0, sim 1.
+        let r = |v: f64| Some(v);
+        let table = vec![vec![r(1.0), r(2.0), r(1.0)], vec![r(4.0), r(2.0), None]];
+        let m = csr_of(&table, 3);
+        let got = pearson_neighbours(&m.view(), 5, Axis::Items, Similarity::Msd, 1, 0.0).unwrap();
+        assert_eq!(&got.indices[0..2], &[2, 1]);
+        assert_eq!(got.data[0], 1.0);
+        assert!((f64::from(got.data[1]) - 1.0 / 3.5).abs() < 1e-7);
+        // min_support 2 leaves only the pair (0, 1).
+        let two = pearson_neighbours(&m.view(), 5, Axis::Items, Similarity::Msd, 2, 0.0).unwrap();
+        assert_eq!(two.indptr, vec![0, 1, 2, 2]);
     }
 
     #[test]
@@ -879,7 +967,7 @@ mod tests {
             (table, n_items) in table_strategy(),
             k in 1usize..10,
             users in any::<bool>(),
-            which in 0usize..4,
+            which in 0usize..6,
             min_support in 0usize..4,
             shrinkage in prop_oneof![Just(0.0), 0.0f64..5.0],
         ) {
@@ -889,7 +977,7 @@ mod tests {
         }
 
         #[test]
-        fn same_result_on_any_number_of_threads((table, n_items) in table_strategy(), k in 1usize..6, which in 0usize..4) {
+        fn same_result_on_any_number_of_threads((table, n_items) in table_strategy(), k in 1usize..6, which in 0usize..6) {
             let m = csr_of(&table, n_items);
             let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap()
                 .install(|| pearson_neighbours(&m.view(), k, Axis::Items, ALL[which], 1, 0.0)).unwrap();

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use super::{
     centre_columns, centre_rows, check_ratings, neighbour_key, neighbour_of_key, row_norms, transpose_with_positions, Axis,
-    Context, CoratedKernel, CosineKernel, Kernel, PearsonKernel, Similarity,
+    Context, CoratedKernel, CosineKernel, DotKernel, Kernel, MsdKernel, PearsonKernel, Similarity,
 };
 use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
@@ -61,12 +61,12 @@ impl Prepared {
         match similarity {
             Similarity::Pearson => centre_rows(&mut entities),
             Similarity::AdjustedCosine => centre_columns(&mut entities),
-            Similarity::Cosine | Similarity::CosineCorated => {}
+            Similarity::Cosine | Similarity::CosineCorated | Similarity::Msd | Similarity::Dot => {}
         }
         let (raters, positions) = transpose_with_positions(&entities);
         let norms = match similarity {
             Similarity::Cosine | Similarity::AdjustedCosine => row_norms(&entities),
-            Similarity::Pearson | Similarity::CosineCorated => Vec::new(),
+            Similarity::Pearson | Similarity::CosineCorated | Similarity::Msd | Similarity::Dot => Vec::new(),
         };
         let least = if similarity == Similarity::Pearson { 2 } else { 1 };
         let support = min_support.max(least) as f64;
@@ -95,6 +95,8 @@ impl Prepared {
         match self.similarity {
             Similarity::Pearson => rows_with(&ctx, &PearsonKernel, rows),
             Similarity::CosineCorated => rows_with(&ctx, &CoratedKernel, rows),
+            Similarity::Msd => rows_with(&ctx, &MsdKernel, rows),
+            Similarity::Dot => rows_with(&ctx, &DotKernel, rows),
             Similarity::Cosine | Similarity::AdjustedCosine => rows_with(&ctx, &CosineKernel { norms: &self.norms }, rows),
         }
     }
@@ -400,7 +402,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ALL: [Similarity; 4] = [Similarity::Pearson, Similarity::Cosine, Similarity::AdjustedCosine, Similarity::CosineCorated];
+    const ALL: [Similarity; 6] = [
+        Similarity::Pearson,
+        Similarity::Cosine,
+        Similarity::AdjustedCosine,
+        Similarity::CosineCorated,
+        Similarity::Msd,
+        Similarity::Dot,
+    ];
 
     /// A users x items CSR from `(user, item, value)` triples (last value wins).
     fn csr(n_users: usize, n_items: usize, triples: &[(usize, usize, f64)]) -> Csr<f64> {
