@@ -8,6 +8,7 @@ map needs no lock and a fitted model stays safe to share.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, Hashable, Iterable, Optional, Tuple
 
 import numpy as np
@@ -15,13 +16,46 @@ import numpy as np
 from .errors import DTypeError, InvalidArgumentError, UnknownIdError
 
 
+_CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
+def check_id_sequence(values: Any, name: str) -> Any:
+    """``values`` if it is a sequence (or any iterable, e.g. a generator: then as a list) of
+    ids; :class:`DTypeError` naming ``name`` for None, a single str or bytes (which would
+    otherwise be iterated character by character) and anything that is not iterable."""
+    if values is None:
+        raise DTypeError(f"{name} must be a sequence of ids, got None")
+    if isinstance(values, (str, bytes)):
+        raise DTypeError(
+            f"{name} must be a sequence of ids, got a single {type(values).__name__} {values[:40]!r}: "
+            "wrap one id in a list"
+        )
+    if isinstance(values, np.ndarray):
+        return values
+    if not hasattr(values, "__len__") or not hasattr(values, "__getitem__"):
+        if not hasattr(values, "__iter__"):
+            raise DTypeError(f"{name} must be a sequence of ids, got {type(values).__name__}")
+        values = list(values)  # generators, sets, dict views: read once, in their order
+    return values
+
+
+def filter_ids(values: Any, name: str) -> Any:
+    """An ``items=`` / ``exclude=`` / ``history=`` argument as a sequence of ids: a single id
+    (a str, bytes, number) is a list of one; any iterable (generators included) is read."""
+    if values is None:
+        raise DTypeError(f"{name} must be ids, got None")
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        return [values]
+    return check_id_sequence(values, name)
+
+
 def _as_id_array(values: Any, name: str) -> np.ndarray:
     """The ids as a 1-D array with the narrowest faithful dtype (int64, float64, str or object)."""
     array: Any
+    values = check_id_sequence(values, name)
     if isinstance(values, np.ndarray):
         array = values
     else:
-        values = list(values) if not hasattr(values, "__len__") or isinstance(values, (str, bytes)) else values
         try:
             array = np.asarray(values)
         except (TypeError, ValueError):
@@ -45,6 +79,10 @@ def _as_id_array(values: Any, name: str) -> np.ndarray:
     if array.dtype.kind in "iub":
         if array.dtype.kind == "b":
             raise DTypeError(f"{name} must hold ids, got booleans")
+        if array.dtype == np.uint64 and len(array) and int(array.max()) > np.iinfo(np.int64).max:
+            out = np.empty(len(array), dtype=object)
+            out[:] = array.tolist()
+            return out
         return array.astype(np.int64, copy=False)
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)):
@@ -68,8 +106,13 @@ def _as_id_array(values: Any, name: str) -> np.ndarray:
             return array.astype(str)
         if len(array) and all(isinstance(v, bytes) for v in array):
             return array  # bytes ids stay bytes (numpy's "S" dtype would strip trailing NULs)
-        if len(array) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in array):
-            return array.astype(np.int64)
+        if any(isinstance(v, (bool, np.bool_)) for v in array):
+            raise DTypeError(f"{name} must hold ids, got booleans")
+        if len(array) and all(isinstance(v, (int, np.integer)) for v in array):
+            try:
+                return array.astype(np.int64)
+            except OverflowError:  # ids beyond 64 bits stay Python ints
+                return array
         return array
     raise DTypeError(f"{name} must hold ids (integers or strings), got dtype {array.dtype}")
 
@@ -109,33 +152,84 @@ class IdMap:
             self._lookup = table
         return table
 
+    def _alternate(self, value: Any) -> Any:
+        """The id ``value`` stands for under the documented matching rule, or None: the
+        canonical decimal string of an integer ("1808", "-3"; not "01808", "1808.0", " 1808")
+        matches the integer id in a map of integer ids, and an integer matches its decimal
+        string in a map of string ids (ids from a CSV are ints, ids from a URL strings).
+        Bytes never match str, and nothing is coerced in maps of mixed ids."""
+        kind = self.ids.dtype.kind
+        if kind in "iu" and isinstance(value, str) and len(value) <= 40 and _CANONICAL_INT.fullmatch(value):
+            return int(value)
+        if kind == "U" and isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+            return str(int(value))
+        return None
+
     def get(self, value: Hashable) -> int:
-        """The index of one id, or -1 when the id is unknown (or unhashable)."""
+        """The index of one id, or -1 when the id is unknown (or unhashable, or a bool: True is
+        not the id 1). See :meth:`_alternate` for the str/int matching rule."""
+        if isinstance(value, (bool, np.bool_)):
+            return -1
+        table = self._table()
         try:
-            return self._table().get(value, -1)
+            position = table.get(value, -1)
         except TypeError:
             return -1
+        if position < 0:
+            alternate = self._alternate(value)
+            if alternate is not None:
+                position = table.get(alternate, -1)
+        return position
 
     def index(self, value: Hashable, what: str) -> int:
         """The index of one id; :class:`UnknownIdError` naming ``what`` when it is unknown."""
         position = self.get(value)
         if position < 0:
-            raise UnknownIdError(f"{what} {value!r} is unknown to this model")
+            raise UnknownIdError(f"{what} {_short(value)} is unknown to this model{self._type_hint(value)}")
         return position
 
+    def _type_hint(self, value: Any) -> str:
+        kind = self.ids.dtype.kind
+        if kind in "iu" and not isinstance(value, (int, np.integer)):
+            return f" (its ids are integers, got {type(value).__name__})"
+        if kind == "U" and not isinstance(value, str):
+            return f" (its ids are strings, got {type(value).__name__})"
+        return ""
+
     def indices(self, values: Iterable[Hashable], name: str) -> np.ndarray:
-        """The index of every id as int32, -1 for unknown ids."""
-        array = values if isinstance(values, np.ndarray) else _as_id_array(values, name)
-        if array.ndim == 0:
-            array = array.reshape(1)
-        table = self._table()
-        get = table.get
+        """The index of every id as int32, -1 for unknown ids (same rules as :meth:`get`)."""
+        values = check_id_sequence(values, name)
+        integers = isinstance(values, np.ndarray) and values.dtype.kind in "iu"
+        if isinstance(values, np.ndarray):
+            if values.ndim == 0:
+                values = values.reshape(1)
+            if values.ndim != 1:
+                raise DTypeError(f"{name} must be 1-D, got {values.ndim} dimensions")
+            if values.dtype.kind in "bc":
+                raise DTypeError(f"{name} must hold ids, got dtype {values.dtype}")
+            values = values.tolist()
+        elif not isinstance(values, list):
+            values = list(values)
+        get = self._table().get
         try:
-            return np.fromiter((get(v, -1) for v in array.tolist()), np.int32, len(array))
+            out = np.fromiter((get(v, -1) for v in values), np.int32, len(values))
         except TypeError:
             raise DTypeError(f"{name} contains an unhashable id") from None
+        kind = self.ids.dtype.kind
+        if kind in "iuU" and not (integers and kind in "iu"):  # an int array needs no rule
+            # Misses may match by the str/int rule; a bool matches nothing (True is not 1).
+            for position in np.flatnonzero(out < 0).tolist():
+                out[position] = self.get(values[position])
+            if kind in "iu" and any(isinstance(v, (bool, np.bool_)) for v in values):
+                out[[isinstance(v, (bool, np.bool_)) for v in values]] = -1
+        return out
 
     def known_indices(self, values: Iterable[Hashable], name: str) -> np.ndarray:
         """The indices of the known ids among ``values`` (unknown ids are dropped)."""
         positions = self.indices(values, name)
         return positions[positions >= 0]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

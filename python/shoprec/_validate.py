@@ -7,13 +7,14 @@ stays monomorphic and never sees a strided or foreign array. Errors name the arg
 from __future__ import annotations
 
 import numbers
+import os
 import sys
 from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import DTypeError, InvalidArgumentError, ShapeMismatchError
+from .errors import DTypeError, InvalidArgumentError, ModelFileError, ShapeMismatchError
 
 INT32_MAX = np.iinfo(np.int32).max
 
@@ -192,6 +193,8 @@ def as_id_filter(filt: Any, name: str, n_rows: int, n_cols: int) -> Any:
     """
     if filt is None:
         return None
+    if isinstance(filt, np.ndarray) and filt.ndim == 2 and filt.dtype.kind not in "biuf":
+        raise DTypeError(f"{name} mask must be boolean or numeric, got dtype {filt.dtype}")
     if sp.issparse(filt) or (isinstance(filt, np.ndarray) and filt.ndim == 2):
         mask = sp.csr_matrix(filt)
         if mask.shape != (n_rows, n_cols):
@@ -203,6 +206,44 @@ def as_id_filter(filt: Any, name: str, n_rows: int, n_cols: int) -> Any:
             np.ascontiguousarray(mask.indices, dtype=np.int32),
         )
     return as_index_array(filt, name, upper=n_cols)
+
+
+def check_path(path: Any, name: str = "path") -> str:
+    """A file-system path as a str: a str, bytes or ``os.PathLike`` without NUL bytes and with
+    components the file system can hold (at most 255 bytes each). A path that does not exist
+    is not checked here (loading it raises ``FileNotFoundError``, as documented)."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise DTypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__}")
+    target = os.fspath(path)
+    text = os.fsdecode(target) if isinstance(target, bytes) else target
+    if "\x00" in text:
+        raise InvalidArgumentError(f"{name} contains a NUL character: {text[:80]!r}")
+    if not text:
+        raise InvalidArgumentError(f"{name} is empty")
+    for part in text.split(os.sep):
+        if len(os.fsencode(part)) > 255:
+            raise InvalidArgumentError(f"{name} has a component longer than 255 bytes: {part[:40]!r}...")
+    return text
+
+
+def check_stored_csr(name: str, parts: Tuple[np.ndarray, np.ndarray, np.ndarray], shape: Tuple[int, int]) -> None:
+    """CSR arrays read from a file, checked before scipy or numpy index with them: scipy's C
+    code trusts indptr and indices (and its ``check_format`` missed a negative indptr), so a
+    corrupted file must not reach it (segfaults found by fuzzing the one-file reader with
+    checksums off). :class:`ModelFileError` naming ``name`` otherwise."""
+    indptr, indices, data = (np.asarray(a) for a in parts)
+    n_rows, n_cols = shape
+    ok = (
+        indptr.ndim == indices.ndim == data.ndim == 1
+        and indptr.dtype.kind in "iu" and indices.dtype.kind in "iu"
+        and n_rows >= 0 and len(indptr) == n_rows + 1 and len(indices) == len(data)
+        and int(indptr[0]) == 0 and int(indptr[-1]) == len(indices)
+        and not bool(np.any(np.diff(indptr.astype(np.int64)) < 0))
+        and (len(indices) == 0 or (int(indices.min()) >= 0 and int(indices.max()) < n_cols))
+    )
+    if not ok:
+        raise ModelFileError(f"inconsistent model arrays: the stored {name} matrix is not a valid "
+                             f"{n_rows} x {n_cols} CSR matrix")
 
 
 def check_odd_window(window: Any, name: str = "window") -> int:

@@ -17,12 +17,13 @@ least one relevant test item:
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ._validate import check_float, check_int, check_k, check_num_threads
-from .errors import InvalidArgumentError
+from .errors import DTypeError, InvalidArgumentError, NotFittedError, ShapeMismatchError
 from .interactions import Interactions
 
 __all__ = [
@@ -31,12 +32,51 @@ __all__ = [
 ]
 
 
-def _check(interactions: Any) -> Interactions:
+def _check(interactions: Any, name: str = "interactions") -> Interactions:
     if not isinstance(interactions, Interactions):
-        from .errors import DTypeError
-
-        raise DTypeError(f"expected a shoprec.Interactions, got {type(interactions).__name__}")
+        raise DTypeError(f"{name} must be a shoprec.Interactions, got {type(interactions).__name__}")
+    if len(interactions) == 0:
+        raise InvalidArgumentError(f"{name} is empty (an empty selection or split)")
     return interactions
+
+
+def _check_model(model: Any) -> Any:
+    """A fitted shoprec model (anything else: DTypeError; unfitted: NotFittedError)."""
+    fitted = getattr(model, "_fitted", None)
+    if fitted is None or not callable(getattr(model, "_recommend_indices", None)):
+        raise DTypeError(f"model must be a fitted shoprec model, got {type(model).__name__}")
+    try:
+        fitted()
+    except NotFittedError as exc:
+        raise NotFittedError(f"model: {exc}") from None
+    return model
+
+
+def _cutoff_seconds(cutoff: Any) -> float:
+    """A time_split cutoff in the timestamps' unit: a real number (seconds for datetime
+    input), or a ``datetime64``, ``datetime.datetime`` or ``pandas.Timestamp`` (converted to
+    seconds since the epoch, fractions kept; naive times are UTC)."""
+    import datetime
+
+    if isinstance(cutoff, (bool, np.bool_)) or cutoff is None:
+        raise DTypeError(f"cutoff must be a number or a datetime, got {type(cutoff).__name__}")
+    if isinstance(cutoff, datetime.date) and not isinstance(cutoff, datetime.datetime):
+        cutoff = datetime.datetime(cutoff.year, cutoff.month, cutoff.day)
+    if isinstance(cutoff, datetime.datetime):  # pandas.Timestamp is one too
+        if cutoff.tzinfo is not None:
+            cutoff = cutoff.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        to_datetime64 = getattr(cutoff, "to_datetime64", None)  # pandas.Timestamp: keeps nanoseconds
+        cutoff = to_datetime64() if to_datetime64 is not None else np.datetime64(cutoff, "us")
+    if isinstance(cutoff, np.datetime64):
+        if np.isnat(cutoff):
+            raise InvalidArgumentError("cutoff is NaT (a missing time)")
+        return float(cutoff.astype("datetime64[ns]").astype(np.int64)) / 1e9
+    if isinstance(cutoff, numbers.Real):
+        value = float(cutoff)
+        if np.isnan(value):
+            raise InvalidArgumentError("cutoff is NaN")
+        return value
+    raise DTypeError(f"cutoff must be a number or a datetime, got {type(cutoff).__name__}")
 
 
 def random_split(interactions: Interactions, test_size: float = 0.2, *, seed: int = 0) -> Tuple[Interactions, Interactions]:
@@ -73,15 +113,14 @@ def leave_last_n(interactions: Interactions, n: int = 1) -> Tuple[Interactions, 
 
 
 def time_split(interactions: Interactions, cutoff: Any) -> Tuple[Interactions, Interactions]:
-    """Entries before ``cutoff`` (a number in the timestamps' unit, or a ``datetime64``)
-    train; the rest test."""
+    """Entries before ``cutoff`` train; the rest test. ``cutoff`` is a number in the
+    timestamps' unit, or a ``datetime64`` / ``datetime.datetime`` / ``pandas.Timestamp`` for
+    timestamps given as datetimes (compared in seconds since the epoch, UTC). None, NaN and
+    NaT are refused (they would silently put everything on one side)."""
     inter = _check(interactions)
     if inter.timestamps is None:
         raise InvalidArgumentError("time_split needs timestamps")
-    value = np.asarray(cutoff)
-    if value.dtype.kind == "M":
-        value = value.astype("datetime64[s]").astype(np.int64)
-    mask = inter.timestamps >= value
+    mask = inter.timestamps >= _cutoff_seconds(cutoff)
     return inter.select(~mask), inter.select(mask)
 
 
@@ -115,10 +154,28 @@ def mae(model: Any, test: Interactions, *, num_threads: int = 0) -> float:
 
 def rating_metrics(model: Any, test: Interactions, *, num_threads: int = 0) -> Dict[str, float]:
     """``{"rmse": ..., "mae": ...}`` of the model's predictions of the test values."""
-    test = _check(test)
+    test = _check(test, "test")
     users, items = _test_ids(test)
     errors = model.predict_many(users, items, num_threads=check_num_threads(num_threads)) - test.values
     return {"rmse": float(np.sqrt(np.mean(errors**2))), "mae": float(np.mean(np.abs(errors)))}
+
+
+def _lists(lists: Any, name: str) -> list:
+    """One list of hashable ids per user (generators read once); DTypeError naming ``name``."""
+    if lists is None or isinstance(lists, (str, bytes)) or not hasattr(lists, "__iter__"):
+        raise DTypeError(f"{name} must be a sequence of id lists (one per user), got {type(lists).__name__}")
+    out = []
+    for position, ids in enumerate(lists):
+        if ids is None or isinstance(ids, (str, bytes)) or not hasattr(ids, "__iter__"):
+            raise DTypeError(f"{name}[{position}] must be a sequence of ids, got {type(ids).__name__}")
+        ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+        for value in ids:
+            try:
+                hash(value)
+            except TypeError:
+                raise DTypeError(f"{name}[{position}] contains an unhashable id of type {type(value).__name__}") from None
+        out.append(ids)
+    return out
 
 
 def ranking_metrics_from_lists(
@@ -132,19 +189,21 @@ def ranking_metrics_from_lists(
     ["coverage@k"], "users"}``.
     """
     k = check_k(k)
+    recommended = _lists(recommended, "recommended")
+    relevant = _lists(relevant, "relevant")
     if len(recommended) != len(relevant):
-        from .errors import ShapeMismatchError
-
-        raise ShapeMismatchError(f"{len(recommended)} recommendation lists for {len(relevant)} users")
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+        raise ShapeMismatchError(f"{len(recommended)} recommended lists for {len(relevant)} relevant lists")
+    # A repeated id counts once, at its first rank: a list cannot hit the same item twice.
+    tops = [list(dict.fromkeys(recs))[:k] for recs in recommended]
+    rel_sets = [set(rel) for rel in relevant]
+    longest = max([len(t) for t in tops] + [min(k, len(r)) for r in rel_sets] + [1])
+    discounts = 1.0 / np.log2(np.arange(2, longest + 2))
     totals = np.zeros(5)
     users = 0
     shown: set = set()
-    for recs, rel in zip(recommended, relevant):
-        rel_set = set(rel.tolist() if isinstance(rel, np.ndarray) else rel)
+    for top, rel_set in zip(tops, rel_sets):
         if not rel_set:
             continue
-        top = list(recs.tolist() if isinstance(recs, np.ndarray) else recs)[:k]
         shown.update(top)
         hits = np.array([item in rel_set for item in top], dtype=float)
         n_hits = hits.sum()
@@ -192,8 +251,11 @@ def ranking_metrics(
     dict
         See the module docstring; also ``"users"``, the number of users evaluated.
     """
-    test = _check(test)
-    k = check_k(k)
+    test = _check(test, "test")
+    model = _check_model(model)
+    # No list is longer than the catalogue: a huge k is clamped (the @k in the names stays).
+    k_asked = check_k(k)
+    k = min(k_asked, max(1, len(model._fitted().items)))
     keep = np.ones(len(test), bool) if threshold is None else test.values >= float(threshold)
     users = test.users[keep]
     item_ids = test.item_ids[test.items[keep]]
@@ -210,4 +272,8 @@ def ranking_metrics(
     relevant = [np.where(r >= 0, r, -2 - np.arange(len(r))) for r in relevant]
     ids, _, _ = model._recommend_indices(user_indices, k, exclude_seen=exclude_seen, num_threads=num_threads)
     lists = [row[row >= 0] for row in ids]
-    return ranking_metrics_from_lists(lists, relevant, k, n_items=len(model_items))
+    result = ranking_metrics_from_lists(lists, relevant, k, n_items=len(model_items))
+    if k != k_asked:  # precision@k divides by the k asked for, as for any short list
+        result = {name.replace(f"@{k}", f"@{k_asked}"): value for name, value in result.items()}
+        result[f"precision@{k_asked}"] *= k / k_asked
+    return result

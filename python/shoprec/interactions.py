@@ -7,6 +7,7 @@ id maps live inside and travel with every model fitted on it. Instances are immu
 
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
@@ -15,6 +16,7 @@ import scipy.sparse as sp
 
 from ._ids import IdMap
 from .io import PicklesByValue, load_as, register, save
+from ._validate import as_index_array, check_path
 from .errors import DTypeError, InvalidArgumentError, ShapeMismatchError
 
 __all__ = ["Interactions", "DEFAULT_EVENT_WEIGHTS"]
@@ -26,8 +28,18 @@ _COMBINE = ("max", "sum", "last", "mean")
 
 
 def _as_values(values: Any, n: int, name: str) -> np.ndarray:
+    if values is not None and not isinstance(values, np.ndarray) and not hasattr(values, "__len__") \
+            and hasattr(values, "__iter__"):
+        values = list(values)  # a generator
     try:
-        array = np.asarray(values, dtype=np.float64).reshape(-1)
+        raw = np.asarray(values) if not isinstance(values, np.ndarray) else values
+    except (TypeError, ValueError) as exc:
+        raise DTypeError(f"{name} cannot be read as an array of numbers: {str(exc)[:200]}") from None
+    if raw.dtype.kind not in "biuf" and not (raw.dtype.kind == "O" and all(
+            isinstance(v, numbers.Real) for v in raw.reshape(-1).tolist())):
+        raise DTypeError(f"{name} must hold real numbers, got dtype {raw.dtype}")
+    try:
+        array = np.asarray(raw, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
         raise DTypeError(f"{name} must hold numbers") from None
     if len(array) != n:
@@ -38,24 +50,47 @@ def _as_values(values: Any, n: int, name: str) -> np.ndarray:
     return array
 
 
-def _as_timestamps(timestamps: Any, n: int) -> np.ndarray:
-    array = np.asarray(timestamps)
+def _as_timestamps(timestamps: Any, n: int) -> Tuple[np.ndarray, np.ndarray]:
+    """(stored timestamps int64, order key): datetimes are stored in whole seconds and floats
+    truncated, but the order of events within a pair uses the full precision (nanoseconds,
+    fractions of a second), so the later of two events in the same second stays the later."""
+    if not isinstance(timestamps, np.ndarray) and not hasattr(timestamps, "__len__") and hasattr(timestamps, "__iter__"):
+        timestamps = list(timestamps)
+    try:
+        array = np.asarray(timestamps)
+    except (TypeError, ValueError) as exc:
+        raise DTypeError(f"timestamps cannot be read as an array: {exc}") from None
     if array.dtype.kind == "M":
         if np.isnat(array).any():
             raise InvalidArgumentError("timestamps contain missing values (NaT)")
+        order = array.astype("datetime64[ns]").astype(np.int64)
         array = array.astype("datetime64[s]").astype(np.int64)
     elif array.dtype.kind in "iu":
-        array = array.astype(np.int64)
+        if array.dtype == np.uint64 and array.size and int(array.max()) > np.iinfo(np.int64).max:
+            raise InvalidArgumentError("timestamps must fit in 64-bit signed integers")
+        array = order = array.astype(np.int64)
     elif array.dtype.kind == "f":
         if not np.all(np.isfinite(array)):
             raise InvalidArgumentError("timestamps contain NaN or infinite values")
-        array = array.astype(np.int64)
+        if array.size and np.abs(array).max() >= 2.0**63:
+            raise InvalidArgumentError("timestamps must fit in 64-bit signed integers")
+        if array.dtype.itemsize < 4:
+            raise DTypeError(f"timestamps of dtype {array.dtype} are too coarse for times (use int64 or float64)")
+        order = array.astype(np.float64)
+        array = np.floor(order).astype(np.int64)
     else:
         raise DTypeError(f"timestamps must be numbers or datetime64, got dtype {array.dtype}")
-    array = array.reshape(-1)
+    array, order = array.reshape(-1), order.reshape(-1)
     if len(array) != n:
         raise ShapeMismatchError(f"timestamps has {len(array)} values but there are {n} interactions")
-    return array
+    return array, order
+
+
+def _rating_column(column: Any, name: str) -> np.ndarray:
+    try:
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise DTypeError(f"ratings: column {name!r} must hold numbers, got dtype {column.dtype}") from None
 
 
 @register("Interactions")
@@ -162,7 +197,7 @@ class Interactions(PicklesByValue):
         if len(item_array) != n:
             raise ShapeMismatchError(f"items has {len(item_array)} values but users has {n}")
         if n == 0:
-            raise InvalidArgumentError("no interactions: the data is empty")
+            raise InvalidArgumentError("users and items are empty: no interactions")
         if ratings is not None and events is not None:
             raise InvalidArgumentError("give either ratings (explicit) or events (implicit), not both")
         explicit = ratings is not None
@@ -172,26 +207,36 @@ class Interactions(PicklesByValue):
             values = cls._event_weights(events, n, weights)
         else:
             values = np.ones(n, dtype=np.float64)
-        stamps = None if timestamps is None else _as_timestamps(timestamps, n)
+        stamps, stamp_order = (None, None) if timestamps is None else _as_timestamps(timestamps, n)
         if combine is None:
             combine = "last" if explicit else "max"
         if combine not in _COMBINE:
             raise InvalidArgumentError(f"combine must be one of {_COMBINE}, got {combine!r}")
         if cap is not None:
+            if isinstance(cap, (bool, np.bool_)) or not isinstance(cap, numbers.Real):
+                raise DTypeError(f"cap must be a number, got {type(cap).__name__}")
             cap = float(cap)
             if not np.isfinite(cap) or cap <= 0:
                 raise InvalidArgumentError(f"cap must be a positive number, got {cap}")
+            if combine != "sum":
+                raise InvalidArgumentError(f"cap applies to combine='sum' only, got combine={combine!r}")
         user_map, user_index = IdMap.factorize(user_array, "users")
         item_map, item_index = IdMap.factorize(item_array, "items")
-        u, i, v, t = _combine_pairs(user_index, item_index, values, stamps, combine, cap, len(item_map))
+        u, i, v, t = _combine_pairs(user_index, item_index, values, stamps, combine, cap, len(item_map), stamp_order)
+        if not np.all(np.isfinite(v)):
+            raise InvalidArgumentError(
+                f"combine={combine!r} overflows: a combined value of a (user, item) pair is infinite "
+                "(values too large to add up; pass cap=... or scale the values)"
+            )
         return cls(user_map, item_map, u, i, v, t, explicit)
 
     @staticmethod
     def _event_weights(events: Any, n: int, weights: Optional[Mapping[str, float]]) -> np.ndarray:
         table = dict(DEFAULT_EVENT_WEIGHTS if weights is None else weights)
         for name, weight in table.items():
-            if not (isinstance(weight, (int, float, np.integer, np.floating)) and np.isfinite(weight) and weight > 0):
-                raise InvalidArgumentError(f"the weight of event {name!r} must be a positive number, got {weight!r}")
+            if isinstance(weight, (bool, np.bool_)) or not (
+                    isinstance(weight, (int, float, np.integer, np.floating)) and np.isfinite(weight) and weight > 0):
+                raise InvalidArgumentError(f"weights: the weight of event {name!r} must be a positive number, got {weight!r}")
         array = np.asarray(events, dtype=object).reshape(-1)
         if len(array) != n:
             raise ShapeMismatchError(f"events has {len(array)} values but there are {n} interactions")
@@ -233,10 +278,16 @@ class Interactions(PicklesByValue):
             raise DTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
         missing = [f"{role}={col!r}" for role, col in columns.items() if col is not None and col not in df.columns]
         if missing:
-            raise InvalidArgumentError(f"missing columns {', '.join(missing)}; the frame has {list(df.columns)}")
+            raise InvalidArgumentError(f"df: missing columns {', '.join(missing)}; the frame has {list(df.columns)}")
+        duplicated = sorted({str(col) for col in columns.values() if col is not None and list(df.columns).count(col) > 1})
+        if duplicated:
+            raise InvalidArgumentError(f"df: the column names {duplicated} appear more than once: rename them")
+        used = [col for col in columns.values() if col is not None]
+        if len(set(used)) != len(used):
+            raise InvalidArgumentError(f"df: one column is named for two roles: {columns}")
         for role in ("user", "item"):
             if df[columns[role]].isna().any():
-                raise InvalidArgumentError(f"column {columns[role]!r} ({role} ids) has missing values")
+                raise InvalidArgumentError(f"df: column {columns[role]!r} ({role} ids) has missing values")
         stamps = None
         if timestamp is not None:
             col = df[timestamp]
@@ -244,7 +295,7 @@ class Interactions(PicklesByValue):
         return cls.from_arrays(
             df[user].to_numpy(),
             df[item].to_numpy(),
-            None if rating is None else df[rating].to_numpy(dtype=np.float64, na_value=np.nan),
+            None if rating is None else _rating_column(df[rating], rating),
             events=None if event is None else df[event].to_numpy(),
             weights=weights,
             timestamps=stamps,
@@ -271,12 +322,29 @@ class Interactions(PicklesByValue):
 
         Ids are read as they appear in the file (numbers stay numbers). Extra keyword
         arguments go to :func:`pandas.read_csv`.
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        InvalidArgumentError
+            The file is empty, binary or not CSV, or a named column is missing.
         """
         try:
             import pandas as pd
         except ImportError:  # pragma: no cover - pandas is a test extra
             raise ImportError("Interactions.from_csv needs pandas: pip install pandas") from None
-        df = pd.read_csv(path, **read_csv_kwargs)
+        if not hasattr(path, "read"):  # a file object is pandas' business
+            path = check_path(path)
+        try:
+            df = pd.read_csv(path, **read_csv_kwargs)
+        except FileNotFoundError:
+            raise  # documented, as for shoprec.load
+        except (OSError, UnicodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            # Not a CSV (binary, empty, a directory, a bad path): a clean error, never pandas'.
+            raise InvalidArgumentError(f"path {str(path)[:200]!r}: cannot be read as CSV: {str(exc)[:300]}") from None
+        except TypeError as exc:
+            raise DTypeError(f"path must be a path or a file object, got {type(path).__name__}: {exc}") from None
         return cls.from_pandas(df, user, item, rating, event, timestamp, weights, combine=combine, cap=cap)
 
     # ------------------------------------------------------------------ views
@@ -331,14 +399,19 @@ class Interactions(PicklesByValue):
     def select(self, rows: Any) -> "Interactions":
         """A subset of the entries (a boolean mask or positions), with the same id maps, so
         that indices of the subset and of the whole agree (this is how splits are made)."""
-        rows = np.asarray(rows)
-        if rows.dtype == bool:
-            if rows.shape != (len(self),):
-                raise ShapeMismatchError(f"mask has shape {rows.shape}, expected ({len(self)},)")
-            rows = np.flatnonzero(rows)
-        rows = np.sort(rows.astype(np.int64))
-        if len(rows) and (rows[0] < 0 or rows[-1] >= len(self)):
-            raise InvalidArgumentError("row positions out of range")
+        if rows is None or isinstance(rows, (str, bytes)) or not hasattr(rows, "__iter__"):
+            raise DTypeError(f"rows must be a boolean mask or a sequence of positions, got {type(rows).__name__}")
+        if not isinstance(rows, np.ndarray) and not hasattr(rows, "__len__"):
+            rows = list(rows)  # a generator
+        mask = np.asarray(rows)
+        if mask.dtype == bool:
+            if mask.shape != (len(self),):
+                raise ShapeMismatchError(f"rows: the mask has shape {mask.shape}, expected ({len(self)},)")
+            positions = np.flatnonzero(mask)
+        else:
+            # Positions must be whole numbers in range: 1.7 is not a row (no silent truncation).
+            positions = as_index_array(mask, "rows", upper=len(self), dtype=np.int64)
+        rows = np.sort(positions.astype(np.int64))
         stamps = None if self.timestamps is None else self.timestamps[rows]
         return Interactions(
             self._user_map, self._item_map, self.users[rows], self.items[rows], self.values[rows], stamps, self.explicit
@@ -419,13 +492,15 @@ def _combine_pairs(
     combine: str,
     cap: Optional[float],
     n_items: int,
+    stamp_order: Optional[np.ndarray] = None,
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
-    """Sorts by (user, item) and merges repeated pairs."""
+    """Sorts by (user, item) and merges repeated pairs. Within a pair, events are in time
+    order by ``stamp_order`` (full precision; ``stamps`` when None), ties in input order."""
     key = users.astype(np.int64) * max(n_items, 1) + items
     if stamps is None:
         order = np.argsort(key, kind="stable")  # input order within a pair: "last" = last given
     else:
-        order = np.lexsort((stamps, key))  # time order within a pair
+        order = np.lexsort((stamps if stamp_order is None else stamp_order, key))  # time order within a pair
     key, values = key[order], values[order]
     stamps = None if stamps is None else stamps[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
@@ -437,9 +512,14 @@ def _combine_pairs(
     elif combine == "max":
         merged = np.maximum.reduceat(values, starts)
     elif combine == "sum":
-        merged = np.add.reduceat(values, starts)
+        with np.errstate(over="ignore"):  # an overflow to inf is refused by the caller
+            merged = np.add.reduceat(values, starts)
     else:
-        merged = np.add.reduceat(values, starts) / np.diff(np.r_[starts, len(key)])
+        # The mean of huge values must not overflow through their sum: add them scaled.
+        counts = np.diff(np.r_[starts, len(key)])
+        scale = np.maximum.reduceat(np.abs(values), starts)
+        scale = np.where(scale > 0, scale, 1.0)
+        merged = np.add.reduceat(values / np.repeat(scale, counts), starts) / counts * scale
     if cap is not None and combine == "sum":
         merged = np.minimum(merged, cap)
     merged_stamps = None if stamps is None else np.maximum.reduceat(stamps, starts)

@@ -51,6 +51,9 @@ def diversify_recommendations(recommendations: Any, segments: InterestSegments, 
     if isinstance(recommendations, Recommendations):
         items, scores = list(recommendations.items), np.asarray(recommendations.scores, dtype=np.float32)
     else:
+        if recommendations is None or isinstance(recommendations, (str, bytes)) or not hasattr(recommendations, "__iter__"):
+            raise DTypeError(f"recommendations must be a Recommendations or a sequence of (item id, score) pairs, "
+                             f"got {type(recommendations).__name__}")
         pairs = list(recommendations)
         if any(not isinstance(pair, tuple) or len(pair) != 2 for pair in pairs):
             raise DTypeError("recommendations must be a Recommendations or a sequence of (item id, score) pairs")

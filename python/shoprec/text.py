@@ -5,14 +5,25 @@ from __future__ import annotations
 from typing import Any, List
 
 from . import _core
-from .errors import DTypeError
+from .errors import DTypeError, InvalidArgumentError
 
 __all__ = ["tokenize"]
 
 
 def check_text(text: Any, name: str = "text") -> str:
+    """``text`` if it is a str of valid Unicode: a lone surrogate (``"\\udcff"``, what
+    ``errors="surrogateescape"`` leaves of undecodable bytes) cannot become UTF-8 and is
+    refused with :class:`InvalidArgumentError` naming ``name``."""
     if not isinstance(text, str):
         raise DTypeError(f"{name} must be a str, got {type(text).__name__}")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidArgumentError(
+                f"{name} contains a lone surrogate {text[exc.start]!r} at position {exc.start}: not valid "
+                "Unicode text (decode bytes with errors='replace')"
+            ) from None
     return text
 
 
@@ -39,5 +50,7 @@ def tokenize(text: str) -> List[str]:
     ------
     DTypeError
         If ``text`` is not a ``str``.
+    InvalidArgumentError
+        If ``text`` holds a lone surrogate (not valid Unicode).
     """
     return _core.tokenize(check_text(text))

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import evaluate
 from ._validate import check_int
-from .errors import InvalidArgumentError
+from .errors import DTypeError, InvalidArgumentError, ShoprecError
 from .interactions import Interactions
 
 __all__ = ["grid_search", "GridSearchResult"]
@@ -79,7 +79,8 @@ def grid_search(
     model_factory : callable
         ``model_factory(**params)`` returns an unfitted model (a model class works).
     param_grid : mapping of str to sequence
-        The values to try for each parameter; every combination is tried.
+        The values to try for each parameter; every combination is tried (``{}``: the
+        factory's defaults only). An empty list of values is refused.
     interactions : Interactions
     cv : int
         Number of folds (>= 2), split by :func:`shoprec.evaluate.k_fold` with ``seed``; every
@@ -97,20 +98,36 @@ def grid_search(
     """
     name, k = _parse_metric(metric)
     cv = check_int(cv, "cv", minimum=2)
-    if not param_grid:
-        combos: List[Dict[str, Any]] = [{}]
-    else:
-        keys = list(param_grid)
-        for key in keys:
-            if isinstance(param_grid[key], (str, bytes)) or not hasattr(param_grid[key], "__iter__"):
-                raise InvalidArgumentError(f"param_grid[{key!r}] must be a sequence of values")
-        combos = [dict(zip(keys, values)) for values in itertools.product(*(param_grid[key] for key in keys))]
+    if not isinstance(interactions, Interactions):
+        raise DTypeError(f"interactions must be a shoprec.Interactions, got {type(interactions).__name__}")
+    if cv > len(interactions):
+        raise InvalidArgumentError(f"cv={cv} is more than the {len(interactions)} interactions")
+    if not callable(model_factory):
+        raise DTypeError(f"model_factory must be callable (a model class works), got {type(model_factory).__name__}")
+    if not isinstance(param_grid, Mapping):
+        raise DTypeError(f"param_grid must be a mapping of parameter name to values, got {type(param_grid).__name__}")
+    keys = list(param_grid)
+    grid = {}
+    for key in keys:
+        values = param_grid[key]
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise InvalidArgumentError(f"param_grid[{key!r}] must be a sequence of values")
+        grid[key] = list(values)  # generators are read once
+        if not grid[key]:
+            raise InvalidArgumentError(f"param_grid[{key!r}] is empty: give at least one value to try")
+    combos = [dict(zip(keys, values)) for values in itertools.product(*(grid[key] for key in keys))]
     folds = list(evaluate.k_fold(interactions, cv, seed=seed))
     table = []
     for params in combos:
         scores = []
         for train, test in folds:
-            model = model_factory(**params).fit(train)
+            try:
+                model = model_factory(**params)
+            except ShoprecError as exc:
+                raise type(exc)(f"param_grid {params}: {exc}") from None
+            except TypeError as exc:  # an unknown parameter name
+                raise InvalidArgumentError(f"param_grid {params}: model_factory refused them: {exc}") from None
+            model = model.fit(train)
             if k is None:
                 scores.append(evaluate.rating_metrics(model, test)[name])
             else:

@@ -41,6 +41,10 @@ def _check_frame(df: Any, name: str, columns: Sequence[Optional[str]]) -> None:
             f"{name} has no column {', '.join(repr(c) for c in missing)}; "
             f"its columns are {list(df.columns)}"
         )
+    names = list(df.columns)
+    repeated = sorted({str(c) for c in columns if c is not None and names.count(c) > 1})
+    if repeated:
+        raise InvalidArgumentError(f"{name} has the column names {repeated} more than once: rename them")
 
 
 def _numeric_column(df: Any, column: str, name: str, *, allow_nan: bool = False) -> np.ndarray:
@@ -60,6 +64,8 @@ def _timedelta_ns(window: Any, name: str) -> int:
         raise DTypeError(f"{name} must be a duration, got bool")
     if isinstance(window, numbers.Real):
         seconds = check_float(window, name, minimum=0.0)
+        if seconds > 9.2e9:  # int64 nanoseconds end in 2262: longer than any log
+            raise InvalidArgumentError(f"{name} must be at most 9.2e9 seconds (292 years), got {seconds}")
         return int(round(seconds * 1e9))
     try:
         delta = pd.Timedelta(window)

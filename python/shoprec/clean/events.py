@@ -7,6 +7,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from .._validate import (
+    as_float_array,
     check_float,
     check_int,
 )
@@ -125,9 +126,11 @@ def robust_z_scores(values: Any) -> np.ndarray:
 
     When the MAD is zero (more than half the values equal) the mean absolute deviation times
     1.2533 replaces ``MAD / 0.6745``; when that is zero too, every value is equal and every
-    score is 0.
+    score is 0. ``values`` is a 1-D array of finite real numbers (NaN, inf: InvalidArgumentError).
     """
-    x = np.asarray(values, dtype=np.float64)
+    x = as_float_array(values, "values", ndim=(1,), allow_empty=True)
+    if x.size == 0:
+        return x
     median = np.median(x)
     deviation = np.abs(x - median)
     mad = np.median(deviation)

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import mmap
 import os
+import re
 import struct
 from typing import Any, Callable, Dict, Tuple
 
@@ -35,6 +37,8 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, ModelFileError, ModelVersionError
 from .atomic import PathLike, write_file_atomically
+
+_DTYPE_CODE = re.compile(r"object|[<>|=]?[biufcUSOM?][0-9]{0,4}(\[[a-z]{1,2}\])?")
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "write_file", "read_file", "encode", "decode"]
 
@@ -184,27 +188,31 @@ def decode(buffer: Any, target: str = "<bytes>", *, verify: bool = True) -> Tupl
     for name, entry in directory.items():
         try:
             offset, nbytes, encoding = int(entry["offset"]), int(entry["nbytes"]), entry["encoding"]
+            # Only plain dtype codes ("<f8", "<U3", "|b1", "O"): numpy parses anything else
+            # (comma strings, repeats) with ast and raises what it likes (found by fuzzing).
+            if not isinstance(entry["dtype"], str) or not _DTYPE_CODE.fullmatch(entry["dtype"]):
+                raise ValueError(f"unsupported dtype {str(entry['dtype'])[:40]!r}")
             dtype = np.dtype(entry["dtype"])
             shape = tuple(int(s) for s in entry["shape"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelFileError(f"{target!r}: bad entry for array {name!r}: {exc}") from None
         if offset < _HEADER.size + meta_len or nbytes < 0 or offset + nbytes > body_end or any(s < 0 for s in shape):
             raise ModelFileError(f"{target!r}: array {name!r} lies outside the file")
         if encoding == "raw":
-            if dtype.kind not in "biuf" or int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != nbytes:
+            if dtype.kind not in "biuf" or math.prod(shape) * dtype.itemsize != nbytes:
                 raise ModelFileError(f"{target!r}: array {name!r} has inconsistent dtype, shape and size")
             array = np.frombuffer(mapped, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset).reshape(shape)
         elif encoding == "json":
             try:
                 values = json.loads(bytes(view[offset:offset + nbytes]).decode("utf-8"))
-                if not isinstance(values, list) or len(values) != shape[0]:
+                if not isinstance(values, list) or len(shape) != 1 or len(values) != shape[0]:
                     raise ValueError("not a list of the recorded length")
                 if dtype.kind == "O":
                     array = np.empty(len(values), dtype=object)
                     array[:] = values
                 else:
                     array = np.array(values, dtype=dtype) if values else np.zeros(0, dtype=dtype)
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, OverflowError) as exc:
                 raise ModelFileError(f"{target!r}: array {name!r} is unreadable: {exc}") from None
             array.setflags(write=False)
         else:

@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type, TypeVar
 
 import numpy as np
 
+from .._validate import check_path
 from ..errors import InvalidArgumentError, ModelFileError
 from .atomic import PathLike
 from .directory import SavedDirectory, read_directory, write_directory
@@ -122,7 +123,7 @@ def load(path: PathLike, *, verify: bool = True) -> Any:
     ModelVersionError
         Written by a newer version of shoprec.
     """
-    target = os.fspath(path)
+    target = check_path(path)
     if os.path.isdir(target):
         legacy = _REGISTRY.get("KeywordModel")
         if not os.path.exists(os.path.join(target, "manifest.json")) and legacy is not None \

@@ -44,7 +44,7 @@ from .._core import Tokenizer
 from ..io import PicklesByValue, SavedDirectory, read_directory, register, save
 from .graph import FORMAT, FORMAT_VERSION, _EPS, IR_VERSION, OPSET, _evidence, write_onnx
 from .session import LazySession
-from .._validate import check_choice, check_float, check_int, check_k, check_num_threads
+from .._validate import check_choice, check_float, check_int, check_k, check_num_threads, check_path
 from ..errors import DTypeError, InvalidArgumentError, ModelFileError, ModelVersionError
 from ..text import check_text
 
@@ -57,6 +57,10 @@ __all__ = ["KeywordModel"]
 MAX_QUERY_CHARS = 1000
 MAX_QUERY_TERMS = 32
 FILES = ("model.onnx", "vocab.txt", "keywords.txt", "userdict.txt")
+
+
+#: The largest embedding dimension :meth:`KeywordModel.build` accepts.
+MAX_DIM = 4096
 
 
 def _check_texts(texts: Any, name: str) -> List[str]:
@@ -180,6 +184,8 @@ class KeywordModel(PicklesByValue):
         texts = _check_texts(texts, "texts")
         sessions = _check_sessions(queries)
         dim = check_int(dim, "dim", minimum=1)
+        if dim > MAX_DIM:  # the SVD sizes buffers by dim: a huge one would abort on allocation
+            raise InvalidArgumentError(f"dim must be at most {MAX_DIM}, got {dim}")
         max_terms = check_int(max_terms, "max_terms", minimum=1)
         precision = check_choice(precision, "precision", ("int8", "fp32"))
         seed = check_int(seed, "seed", minimum=0)
@@ -375,7 +381,7 @@ class KeywordModel(PicklesByValue):
             If the model was written in a newer format than this shoprec reads.
         """
         num_threads = check_int(num_threads, "num_threads", minimum=1)
-        root = Path(directory)
+        root = Path(check_path(directory, "directory"))
         if not root.is_dir():
             raise ModelFileError(f"{root} is not a model directory")
         if not (root / "manifest.json").exists() and (root / "meta.json").exists():
@@ -456,7 +462,7 @@ class KeywordModel(PicklesByValue):
         if isinstance(queries, str) or not isinstance(queries, Iterable):
             raise DTypeError(f"queries must be a list of str, got {type(queries).__name__}")
         k = check_k(k)
-        return [self.expand(q, k) for q in queries]
+        return [self.expand(check_text(q, f"queries[{i}]"), k) for i, q in enumerate(queries)]
 
     @staticmethod
     def from_encoder(directory: Union[str, os.PathLike], keywords: Sequence[str], *, num_threads: int = 1) -> "EncoderKeywordModel":

@@ -31,10 +31,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
-from .._ids import IdMap
+from .._ids import IdMap, check_id_sequence, filter_ids
 from ..io import PicklesByValue, save
-from .._validate import check_k, check_num_threads
-from ..errors import DTypeError, InvalidArgumentError, ModelFileError, NotFittedError
+from .._validate import check_k, check_num_threads, check_stored_csr
+from ..errors import DTypeError, InvalidArgumentError, ModelFileError, NotFittedError, ShapeMismatchError
 from ..interactions import Interactions
 from ..recommendations import Recommendations
 
@@ -64,7 +64,9 @@ def _popularity_ranking(counts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 
 def _check_interactions(interactions: Any) -> Interactions:
     if not isinstance(interactions, Interactions):
-        raise DTypeError(f"fit needs a shoprec.Interactions, got {type(interactions).__name__}")
+        raise DTypeError(f"interactions: fit needs a shoprec.Interactions, got {type(interactions).__name__}")
+    if len(interactions) == 0:
+        raise InvalidArgumentError("interactions is empty (an empty selection or split): nothing to fit")
     return interactions
 
 
@@ -76,9 +78,22 @@ def _ids_filter(ids: Optional[Any], id_map: IdMap, name: str) -> Optional[np.nda
     """The known indices of ``ids`` as int32 (None stays None: no filter)."""
     if ids is None:
         return None
-    if isinstance(ids, (str, bytes)) or not hasattr(ids, "__len__"):
-        ids = [ids]
-    return np.ascontiguousarray(id_map.known_indices(ids, name), dtype=np.int32)
+    return np.ascontiguousarray(id_map.known_indices(filter_ids(ids, name), name), dtype=np.int32)
+
+
+def _history_weights(weights: Any, n: int) -> Optional[np.ndarray]:
+    """``weights=`` of ``recommend_for_history``: None, or one finite real number per history
+    item (generators read once) as float64."""
+    if weights is None:
+        return None
+    from .._validate import as_float_array
+
+    if not isinstance(weights, np.ndarray) and not hasattr(weights, "__len__") and hasattr(weights, "__iter__"):
+        weights = list(weights)
+    array = as_float_array(weights, "weights", ndim=(0, 1), allow_empty=True).reshape(-1)
+    if len(array) != n:
+        raise ShapeMismatchError(f"weights: {len(array)} weights for {n} history items")
+    return array
 
 
 def _check_k_within(k: Any, state: "_State") -> int:
@@ -282,6 +297,7 @@ class _Model(PicklesByValue):
         exclude_seen: bool = True,
         items: Optional[Any] = None,
         exclude: Optional[Any] = None,
+        strict: bool = False,
     ) -> Recommendations:
         """The ``k`` best items for ``user``.
 
@@ -298,6 +314,10 @@ class _Model(PicklesByValue):
             Only these items may be recommended (e.g. what is in stock).
         exclude : sequence of ids, optional
             These items are never recommended.
+        strict : bool
+            Raise :class:`UnknownIdError` for a user the model does not know (after the
+            str/int matching rule of the README's ids section) instead of answering with the
+            fallback. Without it an unknown user's list says ``reason="unknown_user"``.
 
         Returns
         -------
@@ -306,7 +326,7 @@ class _Model(PicklesByValue):
         """
         state = self._fitted()
         k = _check_k_within(k, state)
-        user_index = state.users.get(user)
+        user_index = state.users.index(user, "user") if strict else state.users.get(user)
         item_filter = _ids_filter(items, state.items, "items")
         exclude_filter = _ids_filter(exclude, state.items, "exclude")
         index = self._index_for(state, user_index)
@@ -362,15 +382,22 @@ class _Model(PicklesByValue):
         items: Optional[Any] = None,
         exclude: Optional[Any] = None,
         num_threads: int = 0,
+        strict: bool = False,
     ) -> List[Recommendations]:
         """:meth:`recommend` for many users at once, in parallel in Rust (GIL released,
         memory bounded by one score row per thread). Same arguments and rules as
         :meth:`recommend`; returns one :class:`Recommendations` per user, in order.
+        ``users`` must be a sequence (a single id in a str is refused, not iterated).
         """
         state = self._fitted()
         k = _check_k_within(k, state)
         num_threads = check_num_threads(num_threads)
+        users = check_id_sequence(users, "users")
         user_indices = state.users.indices(users, "users")
+        if strict and (user_indices < 0).any():
+            first = int(np.flatnonzero(user_indices < 0)[0])
+            state.users.index(users.reshape(-1)[first] if isinstance(users, np.ndarray) else list(users)[first],
+                              "users: user")
         ids, scores, reasons = self._recommend_indices(
             user_indices, k, exclude_seen=exclude_seen,
             items=_ids_filter(items, state.items, "items"),
@@ -438,10 +465,15 @@ class _Model(PicklesByValue):
     def _from_state(cls, params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> "_Model":
         model = cls(**params["params"])
         users, items = IdMap(arrays["user_ids"]), IdMap(arrays["item_ids"])
+        if not (isinstance(params.get("shape"), list) and len(params["shape"]) == 2
+                and isinstance(params.get("scale"), list) and len(params["scale"]) == 2):
+            # Found by fuzzing: a three-value scale loaded and failed at the first predict.
+            raise ModelFileError("the stored shape and rating scale must be two numbers each")
         shape = (int(params["shape"][0]), int(params["shape"][1]))
         if shape != (len(users), len(items)):
             raise ModelFileError("the id maps do not match the stored shape")
         history = (arrays["history_indptr"], arrays["history_indices"], arrays["history_data"])
+        check_stored_csr("history", history, shape)
         base: Dict[str, Any] = dict(
             users=users, items=items, history=history, shape=shape,
             history_counts=np.diff(history[0]).astype(np.int32),

@@ -8,14 +8,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
-from .._ids import IdMap
+from .._ids import IdMap, filter_ids
 from ..io import nested_state, register, restore_nested
 from .._validate import check_choice, check_float, check_int, check_k, check_num_threads
 from ..errors import DTypeError, InvalidArgumentError
 from ..interactions import Interactions
 from ..recommendations import Recommendations
 from .popular import Popular
-from ._base import _check_k_within, _State, _Model, _bias_prediction, _check_interactions, _csr_parts, _fit_biases, _ids_filter
+from ._base import _check_k_within, _history_weights, _State, _Model, _bias_prediction, _check_interactions, _csr_parts, _fit_biases, _ids_filter
 from .weighting import WEIGHTINGS, scaled_for_dot, weight_rows
 
 
@@ -439,18 +439,12 @@ class _KNN(_Model):
         """
         state = self._fitted()
         k = _check_k_within(k, state)
-        history_list = [history] if isinstance(history, (str, bytes)) or not hasattr(history, "__len__") else history
-        positions = state.items.indices(history_list, "history")
-        if weights is None:
-            weight_array: np.ndarray = np.ones(len(positions), np.float32)
-        else:
-            weight_array = np.asarray(weights, dtype=np.float64).reshape(-1)
-            if weight_array.shape != (len(positions),):
-                from ..errors import ShapeMismatchError
-
-                raise ShapeMismatchError(f"{len(weight_array)} weights for {len(positions)} history items")
-            if not np.all(np.isfinite(weight_array)):
-                raise InvalidArgumentError("weights contain NaN or infinite values")
+        history = filter_ids(history, "history")
+        positions = state.items.indices(history, "history")
+        items = None if items is None else filter_ids(items, "items")
+        exclude = None if exclude is None else filter_ids(exclude, "exclude")
+        weights = _history_weights(weights, len(positions))
+        weight_array: np.ndarray = np.ones(len(positions), np.float32) if weights is None else weights
         known = positions >= 0
         positions = np.ascontiguousarray(positions[known], np.int32)
         weight_array = np.ascontiguousarray(weight_array[known], np.float32)
@@ -593,8 +587,12 @@ class _KNN(_Model):
         exclude_seen: bool = True,
         items: Optional[Any] = None,
         exclude: Optional[Any] = None,
+        strict: bool = False,
     ) -> Recommendations:
-        recs = super().recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude)
+        # Generators are read once here: the fallback below sees the same ids.
+        items = None if items is None else filter_ids(items, "items")
+        exclude = None if exclude is None else filter_ids(exclude, "exclude")
+        recs = super().recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude, strict=strict)
         state = self._fitted()
         if self._needs_fallback(state, state.users.get(user), recs.scores):
             fallback = state.fallback.recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude)

@@ -7,14 +7,14 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .._ids import IdMap
+from .._ids import IdMap, filter_ids
 from ..io import nested_state, register, restore_nested
 from .._validate import check_choice
 from ..errors import DTypeError, InvalidArgumentError, ModelFileError, UnknownIdError
 from ..interactions import Interactions
 from ..recommendations import Recommendations
 from ..segments.model import NEW_SHOPPERS, InterestSegments
-from ._base import _check_k_within, _State, _Model, _check_interactions, _empty_csr, _ids_filter, _popularity_ranking
+from ._base import _check_k_within, _history_weights, _State, _Model, _check_interactions, _empty_csr, _ids_filter, _popularity_ranking
 
 
 @register("Popular")
@@ -279,14 +279,15 @@ class Popular(_Model):
         items: Optional[Any] = None,
         exclude: Optional[Any] = None,
         category: Optional[Any] = None,
+        strict: bool = False,
     ) -> Recommendations:
         """The ``k`` most popular items, as :meth:`ItemKNN.recommend`; ``category`` keeps
         only the items of that category (as given to :meth:`fit`). With ``within="segment"``
         the most popular in ``user``'s segment (see the class docstring)."""
         if category is None:
-            return super().recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude)
+            return super().recommend(user, k, exclude_seen=exclude_seen, items=items, exclude=exclude, strict=strict)
         return super().recommend(user, k, exclude_seen=exclude_seen, items=self._in_category(category, items),
-                                 exclude=exclude)
+                                 exclude=exclude, strict=strict)
 
     def _in_category(self, category: Any, items: Optional[Any]) -> Any:
         if category is None:
@@ -321,8 +322,9 @@ class Popular(_Model):
         """
         state = self._fitted()
         k = _check_k_within(k, state)
-        history_list = [history] if isinstance(history, (str, bytes)) or not hasattr(history, "__len__") else history
+        history_list = filter_ids(history, "history")
         positions = state.items.indices(history_list, "history")
+        weights = _history_weights(weights, len(positions))
         seen = positions[positions >= 0] if exclude_seen else np.zeros(0, np.int32)
         excluded = _ids_filter(exclude, state.items, "exclude")
         excluded = seen if excluded is None else np.concatenate([excluded, seen])
@@ -330,10 +332,6 @@ class Popular(_Model):
         if getattr(state, "segments", None) is not None:
             segment = state.segments.assign(list(history_list), weights)
             row = segment if segment >= 0 else row
-        elif weights is not None and len(weights) != len(positions):
-            from ..errors import ShapeMismatchError
-
-            raise ShapeMismatchError(f"{len(weights)} weights for {len(positions)} history items")
         index = state.segment_indexes[row] if getattr(state, "segments", None) is not None else state.index
         item_filter = _ids_filter(self._in_category(category, items), state.items, "items")
         ids, _ = index.recommend(-1, k, item_filter, np.ascontiguousarray(excluded, np.int32), False)

@@ -22,9 +22,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _core, kernels
-from .._ids import IdMap
+from .._ids import IdMap, filter_ids
 from ..io import PicklesByValue, load_as, register, save
-from .._validate import check_choice, check_int, check_num_threads
+from .._validate import check_choice, check_int, check_num_threads, check_stored_csr
 from ..errors import DTypeError, InvalidArgumentError, NotFittedError, ShapeMismatchError
 from ..interactions import Interactions
 from .profiles import _attribute_matrix, _fit_profiler, _Profiler, _spread_rows
@@ -368,6 +368,8 @@ class InterestSegments(PicklesByValue):
         self._check_fitted()
         if self._user_lookup is None:
             self._user_lookup = {u: i for i, u in enumerate(self.user_ids.tolist())}
+        if isinstance(user, (bool, np.bool_)):  # True is not the shopper 1
+            return NEW_SHOPPERS
         try:
             position = self._user_lookup.get(user, -1)
         except TypeError:
@@ -521,7 +523,7 @@ class InterestSegments(PicklesByValue):
         reach, score = self.item_popularity(segment)
         excluded = None
         if exclude is not None:
-            excluded = self._item_index(np.asarray(list(exclude), dtype=object), "exclude")
+            excluded = self._item_index(np.asarray(list(filter_ids(exclude, "exclude")), dtype=object), "exclude")
             excluded = excluded[excluded >= 0]
         ids, _ = kernels.top_k(score, k, exclude=excluded)
         return [(_python_id(self.item_ids[i]), float(reach[i])) for i in ids if i >= 0 and np.isfinite(score[i])]
@@ -682,6 +684,7 @@ class InterestSegments(PicklesByValue):
             def csr(name: str, data: Optional[np.ndarray], n_cols: int) -> sp.csr_matrix:
                 indptr, indices = arrays[f"{name}_indptr"], arrays[f"{name}_indices"]
                 values = np.ones(len(indices)) if data is None else data
+                check_stored_csr(name, (indptr, indices, values), (len(indptr) - 1, n_cols))
                 matrix = sp.csr_matrix((values, indices, indptr), shape=(len(indptr) - 1, n_cols))
                 matrix.check_format(full_check=True)
                 return matrix
@@ -707,6 +710,7 @@ class InterestSegments(PicklesByValue):
                 params["features"], item_idf=arrays.get("item_idf"), components=arrays.get("components"),
                 attributes=attributes, attribute_idf=arrays.get("attribute_idf"),
             )
+            _check_profiler(profiler, n_items, np.asarray(arrays["centroids"]), model.n_segments)
             labels = np.array(arrays["labels"], dtype=np.int32)
             if len(labels) != n_users or labels.min() < NEW_SHOPPERS or labels.max() >= model.n_segments:
                 raise ModelFileError("segment labels do not match the shoppers or the segment count")
@@ -737,6 +741,27 @@ class InterestSegments(PicklesByValue):
             attributes=describe_attributes,
         )
         return model
+
+
+def _check_profiler(profiler: _Profiler, n_items: int, centroids: np.ndarray, n_segments: int) -> None:
+    """The stored profile arrays fit together (else a file loads and fails at the first
+    ``assign`` with a TypeError: found by fuzzing the one-file reader)."""
+    from ..errors import ModelFileError
+
+    if profiler.features == "items":
+        components, idf = profiler.components, profiler.item_idf
+        ok = (isinstance(components, np.ndarray) and components.ndim == 2 and components.shape[1] == n_items
+              and isinstance(idf, np.ndarray) and idf.shape == (n_items,))
+        dim = components.shape[0] if ok else -1
+    elif profiler.features == "attributes":
+        attributes, idf = profiler.attributes, profiler.attribute_idf
+        ok = (attributes is not None and attributes.shape[0] == n_items
+              and isinstance(idf, np.ndarray) and idf.shape == (attributes.shape[1],))
+        dim = attributes.shape[1] if ok else -1
+    else:
+        ok, dim = False, -1
+    if not ok or centroids.shape != (n_segments, dim):
+        raise ModelFileError(f"the stored {profiler.features!r} profile arrays do not fit together")
 
 
 def _is_history(value: Any) -> bool:

@@ -8,7 +8,7 @@ from typing import Any, Iterable, List
 import numpy as np
 
 from .._validate import check_int
-from ..errors import InvalidArgumentError
+from ..errors import DTypeError, InvalidArgumentError
 from .model import InterestSegments, _unpack_interactions
 from .profiles import _attribute_matrix, _fit_profiler
 from .quality import silhouette
@@ -81,6 +81,8 @@ def choose_n_segments(
     -------
     SegmentCountScores
     """
+    if candidates is None or isinstance(candidates, (str, bytes)) or not hasattr(candidates, "__iter__"):
+        raise DTypeError(f"candidates must be an iterable of segment counts, got {type(candidates).__name__}")
     candidate_list = [check_int(c, "candidates", minimum=2) for c in candidates]
     if not candidate_list:
         raise InvalidArgumentError("candidates is empty")

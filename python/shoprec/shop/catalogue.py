@@ -14,7 +14,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from .._ids import IdMap, _as_id_array
+from .._ids import IdMap, _as_id_array, filter_ids
 from ..errors import DTypeError, InvalidArgumentError
 
 __all__ = ["Catalogue", "FILTER_FIELDS"]
@@ -157,7 +157,7 @@ class Catalogue:
     def with_stock(self, ids: Any, in_stock: Any = None, stock: Any = None) -> Tuple["Catalogue", np.ndarray]:
         """A copy with the stock of ``ids`` changed: a flag ``in_stock`` (bool) or quantities
         ``stock`` (ints; 0 means out of stock). Returns the copy and the known positions."""
-        ids_list = [ids] if isinstance(ids, (str, bytes)) or not hasattr(ids, "__len__") else list(ids)
+        ids_list = list(filter_ids(ids, "ids"))  # one id, a sequence or a generator (read once)
         positions = self.id_map.indices(ids_list, "ids")
         known = positions >= 0
         new_stock = self.stock.copy()

@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 
+from .._ids import filter_ids
 from .._validate import check_k
 from ..errors import DTypeError, InvalidArgumentError, UnavailableError, UnknownIdError
 from ..io import PathLike, load_as, register, save
@@ -85,9 +86,8 @@ def _coerce(text: Any, ids: np.ndarray) -> Any:
 
 
 def _history_list(items: Any) -> List[Any]:
-    if isinstance(items, (str, bytes)) or not hasattr(items, "__len__"):
-        return [items]
-    return list(items)
+    # One id, a sequence or a generator (read once, not taken for one id).
+    return list(filter_ids(items, "history"))
 
 
 @register("Shop")

@@ -36,10 +36,14 @@ impl<'a, T> CsrView<'a, T> {
         data: &'a [T],
         sorted: bool,
     ) -> Result<Self> {
-        if indptr.len() != n_rows + 1 {
+        if n_rows.checked_add(1) != Some(indptr.len()) {
             return Err(Error::invalid(
                 name,
-                format!("indptr has length {} but the matrix has {n_rows} rows (expected {})", indptr.len(), n_rows + 1),
+                format!(
+                    "indptr has length {} but the matrix has {n_rows} rows (expected {})",
+                    indptr.len(),
+                    n_rows.saturating_add(1)
+                ),
             ));
         }
         if indptr[0] != 0 {
@@ -58,6 +62,11 @@ impl<'a, T> CsrView<'a, T> {
             let (start, end) = (indptr[row], indptr[row + 1]);
             if end < start {
                 return Err(Error::invalid(name, format!("indptr decreases at row {row} ({start} > {end})")));
+            }
+            // Found by the csr_view fuzz target: an offset past the end (with a smaller final
+            // offset after it) must be refused before it is used to slice.
+            if end as usize > indices.len() {
+                return Err(Error::invalid(name, format!("indptr[{}] = {end} is beyond the {} indices", row + 1, indices.len())));
             }
             let cols = &indices[start as usize..end as usize];
             let mut previous: i64 = -1;
@@ -170,6 +179,10 @@ mod tests {
         assert!(CsrView::new("m", 1, 3, &[0, 2], &[2, 1], &data, true).is_err());
         assert!(CsrView::new("m", 1, 3, &[0, 2], &[2, 1], &data, false).is_ok());
         assert!(CsrView::new("m", 2, 3, &[0, 1], &[0], &data[..1], false).is_err());
+        // Regressions from the csr_view fuzz target: an offset beyond nnz in the middle, and a
+        // row count whose `+ 1` overflows.
+        assert!(CsrView::new("m", 2, 3, &[0, 5, 2], &[0, 1], &data, false).is_err());
+        assert!(CsrView::<f32>::new("m", usize::MAX, 3, &[0], &[], &[], false).is_err());
     }
 
     #[test]
