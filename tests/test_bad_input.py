@@ -774,8 +774,12 @@ for _entry in ("kernels.top_k[k]", "InterestSegments.popular_for[k]", "InterestS
 
 def run_matrix(entries=None):
     entries = list(table()) if entries is None else entries
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(HERE, "..", "python"), HERE,
-                                                       os.environ.get("PYTHONPATH", "")]))
+    # The child imports the shoprec this test runs against (an installed wheel, or python/
+    # with an in-place build), never the source folder by default.
+    import shoprec
+
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(shoprec.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_root, HERE, os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--serve"], input=json.dumps(entries),
                           capture_output=True, text=True, env=env, timeout=900)
     if proc.returncode != 0:

@@ -251,7 +251,7 @@ def test_inconsistent_arrays_with_valid_checksums_are_refused(tmp_path, kind, na
     import subprocess
     import sys
 
-    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "python"))
+    env = dict(os.environ, PYTHONPATH=_package_root())
     proc = subprocess.run([sys.executable, "-c", _CORRUPT_CHILD, kind, name, str(position), str(value),
                            str(tmp_path / "m.shoprec")], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -295,10 +295,18 @@ def test_fuzz_findings_of_the_file_reader_stay_fixed():
         "    except ModelFileError:\n"
         "        print('refused', path)\n"
     )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(root, "python"), os.path.join(root, "fuzz", "python")]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([_package_root(), os.path.join(root, "fuzz", "python")]))
     corpus = os.path.join(root, "fuzz", "corpus", "io_file")
     proc = subprocess.run([sys.executable, "-c", child, corpus], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert len(lines) == len([n for n in os.listdir(corpus) if n.startswith("seed-")])
     assert all(line.startswith("refused") for line in lines if "seed-found-" in line), lines
+
+
+def _package_root():
+    """Where the shoprec under test was imported from (an installed wheel, or python/ with an
+    in-place build): a child process must import the same one, never the bare source folder."""
+    import os
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(shoprec.__file__)))
