@@ -4,6 +4,11 @@ benches/RESULTS.md: one command for the whole of issue 2's comparison.
     python benches/peers.py            # top_k, pearson_neighbours, kmeans, median_filter/hampel
     python benches/peers.py --quick    # smaller sizes, where a script offers them
 
+pearson_neighbours runs twice: on ml-latest-small (peers_pearson.py) and on the generated shop
+of 200,000 shoppers x 50,000 products against implicit, with its cost curve over 1M, 4M and
+16M events (peers_pearson_scale.py, whose docstring documents the seeded generator; --quick
+runs the 1M and 4M sizes only).
+
 Each script times shoprec and its peers in one process, on the same data, one after the
 other (so both see the same machine load); see each script's docstring for the workloads.
 Peers come from the `bench` extra: pip install '.[bench]'.
@@ -26,6 +31,7 @@ def main() -> int:
     runs = [
         ["peers_topk.py", "--write"] + (["--rows", "256"] if args.quick else []),
         ["peers_pearson.py", "--write"] + (["--skip-surprise", "--skip-memory"] if args.quick else []),
+        ["peers_pearson_scale.py", "--write"] + (["--events", "1000000,4000000"] if args.quick else []),
         ["peers_kmeans_median.py"] + (["--quick", "--no-write"] if args.quick else []),
     ]
     failed = []

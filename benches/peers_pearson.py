@@ -314,7 +314,18 @@ def main() -> None:
         sys.path.insert(0, HERE)
         from peers_topk import replace_section
 
-        replace_section(os.path.join(HERE, "RESULTS.md"), "pearson_neighbours", text)
+        path = os.path.join(HERE, "RESULTS.md")
+        replace_section(path, "pearson_neighbours", text + kept_scale_block(path))
+
+
+def kept_scale_block(path: str) -> str:
+    """The shop-scale block that peers_pearson_scale.py writes inside this section, so that
+    rewriting the section keeps it ('' if there is none)."""
+    begin, end = "<!-- BEGIN pearson_neighbours_scale -->", "<!-- END pearson_neighbours_scale -->"
+    text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+    if begin not in text or end not in text:
+        return ""
+    return "\n\n" + begin + text.split(begin, 1)[1].split(end, 1)[0] + end
 
 
 if __name__ == "__main__":

@@ -201,6 +201,28 @@ def test_same_answer_for_every_input_form_and_thread_count(rng):
         np.testing.assert_array_equal(got.data, want.data)
 
 
+def test_canonical_csr_is_read_in_place_and_left_unchanged(rng):
+    """A canonical float64 CSR is passed to the kernel without a copy; the answer equals that of
+    the same ratings in a non-canonical CSR (unsorted columns), and neither input changes."""
+    m = random_ratings(rng, 40, 25, 0.3)
+    assert m.has_canonical_format and m.dtype == np.float64
+    before = (m.data.copy(), m.indices.copy(), m.indptr.copy())
+    want_reference = dense_reference(m, "pearson")
+    got = pearson_neighbours(m, 5)
+    check_neighbours(got, want_reference, 5)
+    for array, saved in zip((m.data, m.indices, m.indptr), before):
+        np.testing.assert_array_equal(array, saved)
+    # The same rows with their columns reversed: not canonical, converted first.
+    order = np.concatenate([np.arange(lo, hi)[::-1] for lo, hi in zip(m.indptr[:-1], m.indptr[1:])])
+    shuffled = sp.csr_matrix((m.data[order], m.indices[order], m.indptr), shape=m.shape)
+    shuffled.has_sorted_indices = False
+    kept = shuffled.indices.copy()
+    other = pearson_neighbours(shuffled, 5)
+    np.testing.assert_array_equal(other.indices, got.indices)
+    np.testing.assert_array_equal(other.data, got.data)
+    np.testing.assert_array_equal(shuffled.indices, kept)
+
+
 def test_degenerate_shapes():
     for shape in [(0, 0), (0, 5), (5, 0), (1, 1)]:
         for axis in ("items", "users"):

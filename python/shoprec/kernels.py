@@ -55,7 +55,9 @@ def pearson_neighbours(
     ----------
     matrix : scipy.sparse matrix, users x items, or ``(data, indices, indptr)`` CSR arrays
         The ratings (or weights). Every *stored* entry is a rating, explicit zeros included;
-        duplicates are summed (as scipy does). NaN or infinite values are refused.
+        duplicates are summed (as scipy does). NaN or infinite values are refused. A float64
+        CSR with int32 indices that is already canonical (sorted, no duplicates) is read in
+        place, without a copy; anything else is converted first.
     k : int
         Neighbours per row, at least 1. Fewer are returned where fewer have a nonzero
         similarity.
@@ -112,7 +114,7 @@ def pearson_neighbours(
     min_support = check_int(min_support, "min_support", minimum=0)
     shrinkage = check_float(shrinkage, "shrinkage", minimum=0.0)
     num_threads = check_num_threads(num_threads)
-    indptr, indices, data, (n_rows, n_cols) = as_csr(matrix, "matrix", dtype=np.float64)
+    indptr, indices, data, (n_rows, n_cols) = _ratings_arrays(matrix)
     out_indptr, out_indices, out_data = _core.pearson_neighbours(
         indptr, indices, data, n_rows, n_cols, k, axis, similarity, min_support, shrinkage, num_threads
     )
@@ -122,6 +124,31 @@ def pearson_neighbours(
     result = sp.csr_matrix((out_data, out_indices, out_indptr), shape=(n, n), copy=False)
     result.has_sorted_indices = False
     return result
+
+
+def _ratings_arrays(matrix: Any) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Tuple[int, int]]:
+    """``as_csr(matrix, "matrix")``, without its copy of the ratings when ``matrix`` is already a
+    canonical float64 CSR with int32 indices (sorted, no duplicates): the kernel then reads the
+    caller's arrays (it checks the structure and the values itself), which at shop scale saves
+    12 bytes per rating of peak memory."""
+    if (
+        sp.issparse(matrix)
+        and matrix.format == "csr"
+        and matrix.ndim == 2
+        and matrix.dtype == np.float64
+        and matrix.indices.dtype == np.int32
+        and max(matrix.shape) <= np.iinfo(np.int32).max
+        and matrix.indices.size == matrix.data.size == matrix.indptr[-1]
+        and matrix.has_canonical_format
+    ):
+        n_rows, n_cols = matrix.shape
+        return (
+            np.ascontiguousarray(matrix.indptr, dtype=np.int64),
+            np.ascontiguousarray(matrix.indices),
+            np.ascontiguousarray(matrix.data),
+            (int(n_rows), int(n_cols)),
+        )
+    return as_csr(matrix, "matrix", dtype=np.float64)
 
 
 def _neighbour_csr(arrays: Tuple[np.ndarray, np.ndarray, np.ndarray], shape: Tuple[int, int]) -> sp.csr_matrix:

@@ -47,30 +47,29 @@
 //!
 //! # Algorithm
 //!
-//! Gustavson-style row-by-row accumulation over the upper triangle: for entity `a`, for each
-//! rater `r` of `a`, for each entity `b > a` rated by `r` (a suffix of the rater's sorted list),
-//! add the pair's terms into a dense per-thread accumulator of length `n`, keeping a list of
-//! the touched entries. Each pair is thus computed once; its similarity is offered to the top-`k`
-//! of both rows, kept in per-row buffers of at most `2k` candidates shared by the threads (a
+//! Gustavson-style row-by-row accumulation over the upper triangle (details in `fit.rs`): for
+//! entity `a`, for each rater `r` of `a`, for each entity `b > a` rated by `r` (the part of the
+//! rater's sorted list after `a`), the pair's terms are added into per-thread scratch: a dense
+//! `u32` array of length `n` maps each touched `b` to the next slot of a compact array of sums.
+//! Each pair is thus computed once, in one fixed orientation (the lower entity as `x`, over the
+//! co-raters in ascending order); its similarity is offered to the row's own bounded top-`k`
+//! and to `b`'s, kept in per-row buffers of at most `2k` candidates shared by the threads (a
 //! lock per row, and a lock-free admission threshold per row that turns most candidates away
-//! without the lock; a full buffer is cut back to its best `k` by a selection). Rows run in
-//! parallel in the current rayon pool, from the last to the first, so that a row already holds
-//! its own best when the offers from lower rows arrive. Only the touched accumulators are
-//! reset. Memory is `O(nnz + n * k + threads * n)`, never `n x n`. Only the sums the chosen
-//! similarity needs are accumulated, in `f64`; Pearson on values shifted by each entity's mean
-//! (the result is invariant to the shift; it keeps the one-pass sums well conditioned).
-//! The result does not depend on the number of threads: the top-`k` of a row is a function of
-//! the set of its candidates under a total order.
-
-use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
-use rayon::prelude::*;
+//! without the lock). Rows run in parallel in the current rayon pool, in blocks, from the last
+//! to the first, so that a row already holds its own best when the offers from lower rows
+//! arrive. Memory is `O(nnz + n * k + threads * n)`, never `n x n`; item-item neighbours borrow
+//! the caller's `indptr` and `indices` (and its values, unless they are centred) and allocate
+//! 8 bytes per rating for the items' raters and offsets (plus 8 for the centred values of
+//! Pearson and the adjusted cosine). Only the sums the chosen similarity needs are
+//! accumulated, in `f64`; Pearson on values shifted by each entity's mean (the result is
+//! invariant to the shift; it keeps the one-pass sums well conditioned). The result does not
+//! depend on the number of threads: the top-`k` of a row is a function of the set of its
+//! candidates under a total order.
 
 use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
 
+mod fit;
 mod rows;
 pub use rows::{pearson_neighbours_of_rows, update_neighbours, NeighbourUpdate};
 
@@ -159,41 +158,24 @@ pub fn pearson_neighbours(
         return Err(Error::invalid("matrix", "more than 2^31 - 1 rows or columns"));
     }
 
-    // Entities as rows, with the values the similarity works on.
-    let mut entities = match axis {
-        Axis::Items => Csr::transpose_of(ratings),
-        Axis::Users => Csr {
-            n_rows: ratings.n_rows,
-            n_cols: ratings.n_cols,
-            indptr: ratings.indptr.to_vec(),
-            indices: ratings.indices.to_vec(),
-            data: ratings.data.to_vec(),
-        },
-    };
-    match similarity {
-        Similarity::Pearson => centre_rows(&mut entities),
-        Similarity::AdjustedCosine => centre_columns(&mut entities),
-        Similarity::Cosine | Similarity::CosineCorated | Similarity::Msd | Similarity::Dot => {}
-    }
-    let (raters, positions) = transpose_with_positions(&entities);
     // No row has more than n - 1 neighbours: a huge `k` must not size any buffer.
-    let k = k.min(entities.n_rows.saturating_sub(1)).max(1);
+    let n = match axis {
+        Axis::Items => ratings.n_cols,
+        Axis::Users => ratings.n_rows,
+    };
+    let k = k.min(n.saturating_sub(1)).max(1);
     // One co-rating gives Pearson an exactly zero variance (x*x - (x*x)/1 == 0): skip such
     // pairs without computing them.
     let least = if similarity == Similarity::Pearson { 2 } else { 1 };
-    let support = min_support.max(least) as f64;
-    let ctx = Context { entities: entities.view(), raters: raters.view(), positions: &positions, k, support, shrinkage };
-
-    match similarity {
-        Similarity::Pearson => Ok(run(&ctx, &PearsonKernel)),
-        Similarity::CosineCorated => Ok(run(&ctx, &CoratedKernel)),
-        Similarity::Msd => Ok(run(&ctx, &MsdKernel)),
-        Similarity::Dot => Ok(run(&ctx, &DotKernel)),
-        Similarity::Cosine | Similarity::AdjustedCosine => {
-            let norms = row_norms(&entities);
-            Ok(run(&ctx, &CosineKernel { norms: &norms }))
-        }
-    }
+    let settings = fit::Settings { k, support: min_support.max(least), shrinkage };
+    let views = fit::Views::new(ratings, axis, similarity);
+    Ok(match similarity {
+        Similarity::Pearson => fit::fit(&views, &PearsonKernel, &settings),
+        Similarity::CosineCorated => fit::fit(&views, &CoratedKernel, &settings),
+        Similarity::Msd => fit::fit(&views, &MsdKernel, &settings),
+        Similarity::Dot => fit::fit(&views, &DotKernel, &settings),
+        Similarity::Cosine | Similarity::AdjustedCosine => fit::fit(&views, &CosineKernel { norms: &views.norms }, &settings),
+    })
 }
 
 fn check_ratings(ratings: &CsrView<'_, f64>) -> Result<()> {
@@ -289,12 +271,15 @@ fn row_norms(m: &Csr<f64>) -> Vec<f64> {
         .collect()
 }
 
+/// What `rows.rs` reads (the full fit has its own, leaner layout: `fit::Views`).
 struct Context<'a> {
     /// Entity x rater values (already centred as the similarity needs).
     entities: CsrView<'a, f64>,
     /// The transpose: rater x entity.
     raters: CsrView<'a, f64>,
-    /// For every entry of `entities`, where the same entry sits in `raters`.
+    /// For every entry of `entities`, where the same entry sits in `raters` (filled by
+    /// `rows.rs`, which does not read it yet).
+    #[allow(dead_code)]
     positions: &'a [usize],
     k: usize,
     /// `min_support` (at least 1), as the counts are kept.
@@ -506,185 +491,6 @@ fn neighbour_of_key(key: u64) -> (f32, u32) {
     let ordered = !((key >> 32) as u32);
     let bits = if ordered >> 31 == 1 { ordered & 0x7fff_ffff } else { !ordered };
     (f32::from_bits(bits), key as u32)
-}
-
-/// Offers a candidate to a bounded max-heap of the `k` best keys; once the heap is full,
-/// returns its worst key (only smaller keys can enter from now on).
-#[inline]
-fn offer(heap: &mut BinaryHeap<u64>, k: usize, key: u64) -> Option<u64> {
-    if heap.len() < k {
-        heap.push(key);
-    } else {
-        let mut worst = heap.peek_mut()?;
-        if key < *worst {
-            *worst = key;
-        } else {
-            return None;
-        }
-    }
-    if heap.len() == k {
-        heap.peek().copied()
-    } else {
-        None
-    }
-}
-
-/// The top-`k` lists of all rows, shared by the threads. Every pair is computed once and
-/// offered to both of its rows. A row collects its candidates unsorted in a buffer of up to
-/// `2k` keys; when the buffer is full, a selection keeps the best `k` and the key of the k-th
-/// best becomes the row's admission threshold. The threshold only falls, so reading it without
-/// the lock can only let through too much, never too little: most candidates are turned away
-/// without the lock, and an admitted one costs an append (amortised O(1) per candidate).
-struct SharedTopK {
-    k: usize,
-    rows: Vec<Mutex<Vec<u64>>>,
-    thresholds: Vec<AtomicU64>,
-}
-
-impl SharedTopK {
-    fn new(n: usize, k: usize) -> Self {
-        SharedTopK {
-            k,
-            rows: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
-            thresholds: (0..n).map(|_| AtomicU64::new(u64::MAX)).collect(),
-        }
-    }
-
-    fn lock(&self, row: usize) -> MutexGuard<'_, Vec<u64>> {
-        self.rows[row].lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Keeps the best `k` of a full buffer and publishes the new threshold.
-    fn compact(&self, row: usize, buffer: &mut Vec<u64>) {
-        if buffer.len() >= 2 * self.k {
-            buffer.select_nth_unstable(self.k - 1);
-            buffer.truncate(self.k);
-            // The k-th best is now at k - 1 and every key before it is smaller.
-            self.thresholds[row].store(buffer[self.k - 1], AtomicOrdering::Relaxed);
-        }
-    }
-
-    #[inline]
-    fn offer(&self, row: usize, key: u64) {
-        if key < self.thresholds[row].load(AtomicOrdering::Relaxed) {
-            let mut buffer = self.lock(row);
-            if buffer.capacity() == 0 {
-                buffer.reserve_exact(2 * self.k);
-            }
-            buffer.push(key);
-            self.compact(row, &mut buffer);
-        }
-    }
-
-    /// Adds a row's own best (found while computing the row) under one lock.
-    fn merge(&self, row: usize, own: &mut BinaryHeap<u64>) {
-        if own.is_empty() {
-            return;
-        }
-        let threshold = self.thresholds[row].load(AtomicOrdering::Relaxed);
-        let mut buffer = self.lock(row);
-        buffer.extend(own.drain().filter(|&key| key < threshold));
-        self.compact(row, &mut buffer);
-    }
-
-    /// The rows, each cut to its best `k` and sorted best first, stitched into a CSR.
-    fn into_csr(self) -> Csr<f32> {
-        let n = self.rows.len();
-        let k = self.k;
-        let rows: Vec<Vec<u64>> = self
-            .rows
-            .into_par_iter()
-            .map(|buffer| {
-                let mut row = buffer.into_inner().unwrap_or_else(PoisonError::into_inner);
-                if row.len() > k {
-                    row.select_nth_unstable(k - 1);
-                    row.truncate(k);
-                }
-                row.sort_unstable();
-                row
-            })
-            .collect();
-        let total: usize = rows.iter().map(Vec::len).sum();
-        let mut indptr = Vec::with_capacity(n + 1);
-        let mut indices = Vec::with_capacity(total);
-        let mut data = Vec::with_capacity(total);
-        indptr.push(0i64);
-        for row in rows {
-            for key in row {
-                let (similarity, column) = neighbour_of_key(key);
-                indices.push(column as i32);
-                data.push(similarity);
-            }
-            indptr.push(indices.len() as i64);
-        }
-        Csr { n_rows: n, n_cols: n, indptr, indices, data }
-    }
-}
-
-/// Per-thread scratch: the dense accumulator, the touched entries and the row's own best.
-struct Scratch<S> {
-    sums: Vec<S>,
-    touched: Vec<u32>,
-    own: BinaryHeap<u64>,
-}
-
-fn run<K: Kernel>(ctx: &Context<'_>, kernel: &K) -> Csr<f32> {
-    let n = ctx.entities.n_rows;
-    let shared = SharedTopK::new(n, ctx.k);
-    (0..n).into_par_iter().rev().for_each_init(
-        || Scratch::<K::Sums> {
-            sums: vec![K::Sums::default(); n],
-            touched: vec![0; n],
-            own: BinaryHeap::with_capacity(ctx.k + 1),
-        },
-        |scratch, a| pairs_of_row(ctx, kernel, &shared, scratch, a),
-    );
-    shared.into_csr()
-}
-
-/// Computes the similarities of entity `a` with every entity `b > a` it shares a rater with,
-/// and offers each to the top-`k` of both rows.
-fn pairs_of_row<K: Kernel>(ctx: &Context<'_>, kernel: &K, shared: &SharedTopK, scratch: &mut Scratch<K::Sums>, a: usize) {
-    if !kernel.row_can_match(a) {
-        return;
-    }
-    let Scratch { sums, touched, own } = scratch;
-    let raters = &ctx.raters;
-    let first = ctx.entities.indptr[a] as usize;
-    let mut n_touched = 0usize;
-    for ((&r, &x), &position) in ctx.entities.row_indices(a).iter().zip(ctx.entities.row_data(a)).zip(&ctx.positions[first..]) {
-        let xx = x * x;
-        // The rater's entities are sorted: those after `a` itself are the pairs (a, b > a).
-        let end = raters.indptr[r as usize + 1] as usize;
-        for (&b, &y) in raters.indices[position + 1..end].iter().zip(&raters.data[position + 1..end]) {
-            let slot = &mut sums[b as usize];
-            // Branch-free bookkeeping of first touches: new entries are hard to predict.
-            touched[n_touched] = b as u32;
-            n_touched += usize::from(K::count(slot) == 0.0);
-            K::add(slot, x, xx, y);
-        }
-    }
-    own.clear();
-    for &b in &touched[..n_touched] {
-        let b = b as usize;
-        let slot = sums[b];
-        sums[b] = K::Sums::default();
-        let n_common = K::count(&slot);
-        if n_common < ctx.support {
-            continue;
-        }
-        let mut s = kernel.finish(&slot, a, b);
-        if ctx.shrinkage > 0.0 {
-            s *= n_common / (n_common + ctx.shrinkage);
-        }
-        let s = s.clamp(-1.0, 1.0) as f32;
-        if s == 0.0 || s.is_nan() {
-            continue;
-        }
-        shared.offer(b, neighbour_key(s, a as u32));
-        offer(own, ctx.k, neighbour_key(s, b as u32));
-    }
-    shared.merge(a, own);
 }
 
 #[cfg(test)]
