@@ -19,14 +19,14 @@
 //! rater's list is asked of the cache a few raters ahead (the lists are scattered, and each is
 //! short: waiting for each one otherwise dominates).
 //!
-//! The pairs' sums go to a compact array of slots: entity `b` gets the next slot at its first
-//! co-rater (a dense per-thread `u32` array of length `n` maps entities to slots), so the
-//! sums of a row stay together and are finished in one sequential sweep.
+//! The pairs' sums go to a dense per-thread accumulator of length `n` (the sums the
+//! similarity needs, in `f64`, padded to whole cache lines), the touched entities listed
+//! without a branch; only the touched entries are read back and reset.
 //!
-//! Every slot is then finished into a similarity and offered to the row's own top-`k` and to
+//! Every touched pair is then finished into a similarity and offered to the row's own top-`k` and to
 //! `b`'s shared top-`k` ([`SharedTopK`]). Rows run in parallel, in blocks, from the last to the
 //! first, so that a row already holds its own best (and so a tight admission threshold) when
-//! the offers from lower rows arrive. The per-thread scratch (slot map, sums,
+//! the offers from lower rows arrive. The per-thread scratch (accumulator, touched list,
 //! the row's own best) is reused from row to row. Memory: the two views above, the top lists
 //! (at most `2k` keys per row), `O(threads * n)` scratch; never `n x n`. The result does not
 //! depend on the number of threads: the top-`k` of a row is a function of the set of its
@@ -244,11 +244,10 @@ pub(super) struct Settings {
 
 /// A thread's scratch, reused from row to row.
 struct Scratch<S> {
-    /// Per entity: its slot in the current row, 0 when untouched.
-    mark: Vec<u32>,
-    /// The entity of every slot (slot 0 is the scratch slot).
-    slot_entity: Vec<u32>,
+    /// Per entity: the sums of its pair with the current row (zero when untouched).
     sums: Vec<S>,
+    /// The entities the row touched (the first ones, as many as `sum_pairs` returns).
+    touched: Vec<u32>,
     /// For each rater of the row: where the row's entity sits in the rater arrays, and the end
     /// of the rater's list.
     spans: Vec<(usize, usize)>,
@@ -262,9 +261,8 @@ pub(super) fn fit<K: Kernel>(views: &Views<'_>, kernel: &K, settings: &Settings)
     let shared = SharedTopK::new(n, settings.k);
     (0..n.div_ceil(BLOCK)).into_par_iter().rev().for_each_init(
         || Scratch::<K::Sums> {
-            mark: vec![0; n],
-            slot_entity: vec![0],
-            sums: vec![K::Sums::default()],
+            sums: vec![K::Sums::default(); n],
+            touched: vec![0; n],
             spans: Vec::new(),
             own: Vec::with_capacity(2 * settings.k),
         },
@@ -290,8 +288,8 @@ fn row<K: Kernel>(
         return;
     }
     spans_of(views, scratch, a);
-    let n_slots = sum_pairs::<K>(views, scratch);
-    finish_row(kernel, settings, shared, scratch, a, n_slots);
+    let n_touched = sum_pairs::<K>(views, scratch);
+    finish_row(kernel, settings, shared, scratch, a, n_touched);
 }
 
 /// Where `a` sits in each of its raters' lists, and where each list ends.
@@ -310,20 +308,12 @@ fn spans_of<S>(views: &Views<'_>, scratch: &mut Scratch<S>, a: usize) {
     }));
 }
 
-/// Adds one co-rating of the pair (`a`'s value `x`, `xx = x * x`; `b`'s value `y`).
-#[inline]
-fn add<K: Kernel>(sums: &mut [K::Sums], slot: u32, x: f64, xx: f64, y: f64) {
-    K::add(&mut sums[slot as usize], x, xx, y);
-}
-
-/// The sums of the row's pairs: every entity `b` gets the next slot at its first co-rater
-/// (slots in order of first touch, so a row's sums stay together however scattered the
-/// entities are); returns the number of slots (slot 0, unused, excluded).
+/// The sums of the row's pairs, in the dense per-thread accumulator; returns how many
+/// entities were touched (listed first in `scratch.touched`).
 fn sum_pairs<K: Kernel>(views: &Views<'_>, scratch: &mut Scratch<K::Sums>) -> usize {
-    let Scratch { mark, slot_entity, sums, spans, .. } = scratch;
+    let Scratch { sums, touched, spans, .. } = scratch;
     let (indices, data) = (&views.rater_indices[..], &views.rater_data[..]);
-    slot_entity.truncate(1);
-    sums.truncate(1);
+    let mut n_touched = 0usize;
     for (j, &(p, end)) in spans.iter().enumerate() {
         if let Some(&(ahead, _)) = spans.get(j + PREFETCH_AHEAD) {
             prefetch(&indices[ahead..]);
@@ -332,40 +322,40 @@ fn sum_pairs<K: Kernel>(views: &Views<'_>, scratch: &mut Scratch<K::Sums>) -> us
         let x = data[p];
         let xx = x * x;
         for (&b, &y) in indices[p + 1..end].iter().zip(&data[p + 1..end]) {
-            let m = &mut mark[b as usize];
-            if *m == 0 {
-                *m = slot_entity.len() as u32;
-                slot_entity.push(b as u32);
-                sums.push(K::Sums::default());
-            }
-            add::<K>(sums, *m, x, xx, y);
+            let slot = &mut sums[b as usize];
+            // Branch-free bookkeeping of first touches: new entries are hard to predict.
+            touched[n_touched] = b as u32;
+            n_touched += usize::from(K::count(slot) == 0.0);
+            K::add(slot, x, xx, y);
         }
     }
-    slot_entity.len() - 1
+    n_touched
 }
 
-/// Finishes every slot of row `a` into a similarity, offers it to both rows, merges the row's
-/// own best into its shared list and clears the marks.
+/// Finishes every touched pair of row `a` into a similarity, offers it to both rows, merges
+/// the row's own best into its shared list and clears the accumulator.
 fn finish_row<K: Kernel>(
     kernel: &K,
     settings: &Settings,
     shared: &SharedTopK,
     scratch: &mut Scratch<K::Sums>,
     a: usize,
-    n_slots: usize,
+    n_touched: usize,
 ) {
-    let Scratch { mark, slot_entity, sums, own, .. } = scratch;
+    let Scratch { sums, touched, own, .. } = scratch;
     let k = settings.k;
     own.clear();
     let mut threshold = shared.threshold(a);
-    let slots = &slot_entity[1..=n_slots];
-    for (i, (&b, slot)) in slots.iter().zip(&sums[1..=n_slots]).enumerate() {
-        // The other row's threshold and lock, asked of the cache ahead of the offer.
-        if let Some(&ahead) = slots.get(i + PREFETCH_AHEAD) {
+    let touched = &touched[..n_touched];
+    for (i, &b) in touched.iter().enumerate() {
+        // The entity's sums, and the other row's threshold and lock, asked of the cache ahead.
+        if let Some(&ahead) = touched.get(i + PREFETCH_AHEAD) {
+            prefetch(&sums[ahead as usize..]);
             shared.prefetch(ahead as usize);
         }
         let b = b as usize;
-        mark[b] = 0;
+        let slot = std::mem::take(&mut sums[b]);
+        let slot = &slot;
         let n_common = K::count(slot);
         if n_common < settings.support as f64 {
             continue;
