@@ -19,6 +19,7 @@ from ..errors import ModelFileError
 from ..interactions import Interactions
 from .profiles import NEW_SHOPPERS, _Profiler
 
+
 def segments_to_state(self: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     """The parameters and arrays of fitted :class:`InterestSegments` (``self``; not imported
     here, the model module imports this one) for shoprec's one-file model format."""
