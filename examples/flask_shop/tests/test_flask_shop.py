@@ -2,7 +2,9 @@
 with the right status, never a 500."""
 
 import json
+import time
 
+import numpy as np
 import pytest
 
 flask = pytest.importorskip("flask")
@@ -14,8 +16,9 @@ from flask_shop import create_app  # noqa: E402
 
 @pytest.fixture()
 def app(shop_dir, tmp_path):
+    # Posted events wait for POST /refresh (no automatic refresh in the middle of a test).
     return create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path / "events.jsonl", "TESTING": True,
-                       "RELOAD_INTERVAL": 0})
+                       "RELOAD_INTERVAL": 0, "REFRESH_EVERY": 0, "REFRESH_INTERVAL": 0})
 
 
 @pytest.fixture()
@@ -85,26 +88,125 @@ def test_unknown_route_and_method_are_json(client):
     assert response.status_code == 405 and response.get_json()["status"] == 405
 
 
+def post(client, body, status=201, **kwargs):
+    response = client.post("/events", json=body, **kwargs) if not kwargs else client.post("/events", **kwargs)
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json
+    return response.get_json()
+
+
 def test_events(client, app):
-    response = client.post("/events", json={"user": "u1", "item": "p00001", "event": "cart", "timestamp": 1.7e9})
-    assert response.status_code == 201 and response.get_json() == {"stored": 1}
-    response = client.post("/events", json=[{"user": "u1", "item": "p00002"}, {"user": 7, "item": 9, "event": "purchase"}])
-    assert response.status_code == 201 and response.get_json()["stored"] == 2
+    shop = app.extensions["shoprec"].shop
+    body = post(client, {"user": "u1", "item": "p00001", "event": "cart", "timestamp": 1.7e9})
+    assert body == {"stored": 1, "pending": 1, "refreshing": False}
+    body = post(client, [{"user": "u1", "item": "p00002"}, {"user": 7, "item": 9, "event": "purchase"}])
+    assert body["stored"] == 2 and body["pending"] == 3 == shop.pending_events
     lines = [json.loads(line) for line in open(app.config["EVENTS_FILE"], encoding="utf-8")]
     assert [(e["user"], e["item"], e["event"]) for e in lines] == [("u1", "p00001", "cart"), ("u1", "p00002", "view"),
-                                                                    (7, 9, "purchase")]
+                                                                    ("7", "9", "purchase")]
+    assert lines[0]["timestamp"] == 1.7e9
     bad_bodies = [
-        ("{not json", "application/json"), ("[]", "application/json"), ('{"user": "u1"}', "application/json"),
-        ('{"user": "u1", "item": "p1", "event": "teleport"}', "application/json"),
-        ('{"user": ["u1"], "item": "p1"}', "application/json"), ('{"user": "u1", "item": "p1", "timestamp": "now"}', "application/json"),
-        ('{"user": "u1", "item": "p1", "price": 3}', "application/json"), ("user=u1", "application/x-www-form-urlencoded"),
-        ("[1, 2]", "application/json"),
+        ("{not json", "application/json", "must be JSON"), ("[]", "application/json", "no events"),
+        ('{"user": "u1"}', "application/json", "item must be"),
+        ('{"user": "u1", "item": "p1", "event": "teleport"}', "application/json", "unknown event 'teleport'"),
+        ('{"user": ["u1"], "item": "p1"}', "application/json", "user must be"),
+        ('{"user": "u1", "item": "p1", "timestamp": "now"}', "application/json", "timestamp must be Unix seconds"),
+        ('{"user": "u1", "item": "p1", "price": 3}', "application/json", "unknown fields ['price']"),
+        ("user=u1", "application/x-www-form-urlencoded", "must be JSON"),
+        ("[1, 2]", "application/json", "event 0 must be a JSON object"),
+        # One bad event in a list: none is recorded or stored.
+        ('[{"user": "u1", "item": "p1"}, {"user": "u1", "item": "p1", "event": 5}]', "application/json",
+         "event 1: event must be a string"),
+        ('[{"user": "u1", "item": "p1"}, {"user": "u1", "item": "p1", "event": "fly"}]', "application/json",
+         "event 1: unknown event 'fly'"),
+        ('{"user": "%s", "item": "p1"}' % ("x" * 65), "application/json", "at most 64 characters"),
     ]
-    for data, kind in bad_bodies:
-        response = client.post("/events", data=data, content_type=kind)
-        assert response.status_code == 400, data
-        assert response.get_json()["status"] == 400
+    for data, kind, message in bad_bodies:
+        body = post(client, None, 400, data=data, content_type=kind)
+        assert body["status"] == 400 and message in body["error"], (data, body)
     assert len(open(app.config["EVENTS_FILE"], encoding="utf-8").readlines()) == 3
+    assert shop.pending_events == 3
+
+
+def posted_and_reference(client, shop_dir, user, item):
+    """Post events for a new shopper and an old one, then the reference: a Shop loaded from the
+    same build and updated directly with the same events (not through the app)."""
+    stamp = 1.9e9
+    events = [{"user": user, "item": item, "event": "purchase", "timestamp": stamp},
+              {"user": "u00001", "item": item, "event": "cart", "timestamp": stamp + 1}]
+    reference = shoprec.Shop.load(shop_dir)
+    reference.record_events([(e["user"], e["item"], e["event"], e["timestamp"]) for e in events])
+    assert reference.refresh()["applied"] == 2
+    return events, reference
+
+
+def same_answers(client, reference, user, item):
+    body = get(client, f"/recommend/{user}?k=5")
+    want = reference.recommend(user, 5)
+    assert (body["part"], body["reason"]) == (want.part, want.reason)
+    assert [row["id"] for row in body["items"]] == want.items.tolist()
+    assert [row["score"] for row in body["items"]] == pytest.approx(want.scores.tolist(), abs=6e-6)
+    assert [r["id"] for r in get(client, "/recommend/u00001?k=8")["items"]] == reference.recommend("u00001", 8).items.tolist()
+    assert [r["id"] for r in get(client, f"/similar/{item}?k=6")["items"]] == reference.similar(item, 6).items.tolist()
+    if reference.has_search:
+        got = get(client, f"/search?q=&user={user}&k=10")
+        assert [r["id"] for r in got["items"]] == reference.search("", user=user, k=10,
+                                                                   facets=["category", "brand"]).items.tolist()
+
+
+def popular_item(shop):
+    counts = np.bincount(shop.parts.interactions.items)
+    for index in np.argsort(-counts, kind="stable"):
+        item = str(shop.parts.interactions.item_ids[index])
+        if shop.product(item)["in_stock"]:
+            return item
+    raise AssertionError("no product in stock")
+
+
+def test_posted_events_refresh_the_live_shop(client, app, shop_dir, shop):
+    user, item = "a-new-shopper", popular_item(shop)
+    before = get(client, f"/recommend/{user}?k=5")
+    assert (before["part"], before["reason"]) == ("popular", "unknown_user")
+    events, reference = posted_and_reference(client, shop_dir, user, item)
+    assert post(client, events)["pending"] == 2
+    assert get(client, f"/recommend/{user}?k=5") == before  # not applied before the refresh
+    report = client.post("/refresh")
+    assert report.status_code == 200 and report.get_json()["applied"] == 2
+    assert report.get_json()["new_shoppers"] == 1
+    assert app.extensions["shoprec"].shop.pending_events == 0
+    after = get(client, f"/recommend/{user}?k=5")
+    assert after["part"] == "itemknn" and after["items"] != before["items"]
+    same_answers(client, reference, user, item)
+
+
+def test_refresh_after_n_events_and_after_an_interval(shop_dir, tmp_path, shop):
+    user, item = "another-new-shopper", popular_item(shop)
+    # After 2 events, in a background thread.
+    app = create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path / "a.jsonl", "RELOAD_INTERVAL": 0,
+                      "REFRESH_EVERY": 2, "REFRESH_INTERVAL": 0})
+    client = app.test_client()
+    events, reference = posted_and_reference(client, shop_dir, user, item)
+    assert post(client, events[:1])["refreshing"] is False
+    assert post(client, events[1:])["refreshing"] is True
+    live = app.extensions["shoprec_live"]
+    assert live.wait(60) and live.refreshes == 1 and live.failed == 0
+    same_answers(client, reference, user, item)
+    # When the oldest waiting event is 0.2 s old: the first request after that starts it.
+    app = create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path / "b.jsonl", "RELOAD_INTERVAL": 0,
+                      "REFRESH_EVERY": 0, "REFRESH_INTERVAL": 0.2})
+    client = app.test_client()
+    assert post(client, events)["refreshing"] is False
+    live = app.extensions["shoprec_live"]
+    time.sleep(0.3)
+    get(client, "/recommend/u00002")
+    assert live.wait(60) and live.refreshes == 1
+    same_answers(client, reference, user, item)
+
+
+def test_refresh_endpoint_can_be_turned_off(shop_dir, tmp_path):
+    app = create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path / "e.jsonl", "REFRESH_ENDPOINT": False})
+    response = app.test_client().post("/refresh")
+    assert response.status_code == 404 and "turned off" in response.get_json()["error"]
 
 
 def test_metrics(client):
