@@ -194,3 +194,16 @@ def test_posted_events_refresh_the_live_shop(client, django_shop):
     finally:
         live_updates().every = 0
         live.reload()
+
+
+@pytest.mark.parametrize("method,url", [
+    ("get", "/recommend/%00"), ("get", "/recommend/" + "9" * 40), ("get", "/similar/" + "x" * 300),
+    ("get", "/search?q=" + "茶叶 " * 400), ("get", "/search?q=tea&k=-1"), ("get", "/search?q=%22%5C*%3A(&user=%00"),
+    ("get", "/search?max_price=1e400"), ("post", "/events"), ("post", "/recommend/u1"), ("put", "/events"),
+    ("get", "/refresh"),
+])
+def test_odd_requests_never_500(client, method, url):
+    response = getattr(client, method)(url)
+    assert response.status_code < 500, (url, response.content[:300])
+    assert response["Content-Type"].startswith("application/json")
+    assert response.status_code < 400 or response.json()["error"]

@@ -241,3 +241,22 @@ def test_switches_to_a_new_build(shop_dir, tmp_path, demo_data):
     after = get(client, "/recommend/u00001?k=3")
     assert before["items"][0]["id"] not in [row["id"] for row in after["items"]]
     assert app.extensions["shoprec"].reloads == 1
+
+
+ODD_REQUESTS = [
+    ("get", "/recommend/%00"), ("get", "/recommend/" + "9" * 40), ("get", "/recommend/%F0%9F%98%80?k=3"),
+    ("get", "/similar/%00"), ("get", "/similar/" + "x" * 300), ("get", "/search?q=" + "耳机 " * 400),
+    ("get", "/search?q=phone&k=-1"), ("get", "/search?q=phone&category="), ("get", "/search?q=phone&brand=%00"),
+    ("get", "/search?q=%22%5C*%3A(&user=%00"), ("get", "/search?max_price=1e400"), ("get", "/recommend/u1?coupons=yes&k=1"),
+    ("post", "/events"), ("post", "/recommend/u1"), ("put", "/events"), ("get", "/?user=%3Cb%3E"),
+]
+
+
+@pytest.mark.parametrize("method,url", ODD_REQUESTS)
+def test_odd_requests_never_500(client, method, url):
+    response = getattr(client, method)(url)
+    assert response.status_code < 500, (url, response.get_data(as_text=True)[:300])
+    if url.startswith("/?"):
+        assert "&lt;b&gt;" in response.get_data(as_text=True)
+    else:
+        assert response.is_json and (response.status_code < 400 or response.get_json()["error"])
