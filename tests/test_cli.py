@@ -202,3 +202,24 @@ def test_progress_bar_on_a_terminal_only(files, tmp_path):
 
     assert "[####################] " in build()
     assert "[#" not in build("--quiet")
+
+
+def test_build_reads_several_event_files(files, tmp_path):
+    """--events twice: the same shop as one file holding both (split in the middle)."""
+    import shoprec
+
+    folder, data = files
+    half = len(data.events) // 2
+    data.events.iloc[:half].to_csv(tmp_path / "a.csv", index=False)
+    data.events.iloc[half:].to_csv(tmp_path / "b.csv", index=False)
+    config = '{"keywords": false, "search": false, "evaluate": false, "n_segments": 2}'
+    for name, events in (("two", [tmp_path / "a.csv", tmp_path / "b.csv"]), ("one", [folder / "events.csv"])):
+        argv = ["build", "--products", str(folder / "products.csv"), "--config", config, "--out", str(tmp_path / name),
+                "-q"]
+        for path in events:
+            argv += ["--events", str(path)]
+        assert run(*argv)[0] == 0
+    two, one = shoprec.Shop.load(tmp_path / "two"), shoprec.Shop.load(tmp_path / "one")
+    assert (two.parts.interactions.to_csr() != one.parts.interactions.to_csr()).nnz == 0
+    assert list(two.parts.interactions.user_ids) == list(one.parts.interactions.user_ids)
+    assert two.recommend("u00003", 5).to_list() == one.recommend("u00003", 5).to_list()

@@ -9,9 +9,9 @@
 * ``GET /search?q=&user=&category=&brand=&max_price=&k=20``: search with facets; an empty
   query gets popular products (``source: "fallback"``, ``reason: "empty-query"``).
 * ``POST /events``: a JSON event (or a list) ``{"user", "item", "event", "timestamp"?}``,
-  recorded in the live Shop (``Shop.record_events``) and appended to ``EVENTS_FILE`` (JSON
-  lines) for the next ``shoprec build``. The Shop is refreshed with them (models updated, new
-  parts swapped in atomically) after ``REFRESH_EVERY`` events or ``REFRESH_INTERVAL`` seconds,
+  recorded in the live Shop (``Shop.record_events``) and appended to ``EVENTS_FILE`` (CSV:
+  user, item, event, timestamp) for the next ``shoprec build --events EVENTS_FILE``. The
+  Shop is refreshed with them (models updated, new parts swapped in atomically) after ``REFRESH_EVERY`` events or ``REFRESH_INTERVAL`` seconds,
   in a background thread (:class:`shoprec.shop.web.LiveUpdates`).
 * ``POST /refresh``: apply the waiting events now; answers the refresh report (turn it off
   with ``REFRESH_ENDPOINT=False``, or guard it, in production).
@@ -32,7 +32,7 @@ request.
 
 from __future__ import annotations
 
-import json
+import csv
 import logging
 import os
 import threading
@@ -48,14 +48,18 @@ from shoprec.shop.page import NO_SEARCH, page_html
 from shoprec.shop.web import (LiveUpdates, error_body, error_status, parse_events, recommend_body, search_body,
                               similar_body)
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "EVENT_COLUMNS"]
+
+#: The columns of ``EVENTS_FILE`` (those ``shoprec build --events`` reads).
+EVENT_COLUMNS = ["user", "item", "event", "timestamp"]
 
 
 def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     """The application factory.
 
     Config keys: ``SHOP_DIR`` (required; default the ``SHOP_DIR`` environment variable),
-    ``EVENTS_FILE`` (default ``<SHOP_DIR>.events.jsonl`` next to the shop), ``RELOAD_INTERVAL``
+    ``EVENTS_FILE`` (default ``<SHOP_DIR>.events.csv`` next to the shop; a CSV that
+    ``shoprec build --events`` reads), ``RELOAD_INTERVAL``
     (seconds between looks for a new build; default 2), ``REFRESH_EVERY`` (refresh after this
     many posted events; default 100; 0: never on count), ``REFRESH_INTERVAL`` (refresh when
     the oldest waiting event is this many seconds old; default 30; 0: never on age),
@@ -71,7 +75,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         raise RuntimeError("set SHOP_DIR (config or environment) to a directory written by `shoprec build`")
     shop_dir = os.fspath(app.config["SHOP_DIR"])
     if app.config["EVENTS_FILE"] is None:
-        app.config["EVENTS_FILE"] = shop_dir.rstrip("/\\") + ".events.jsonl"
+        app.config["EVENTS_FILE"] = shop_dir.rstrip("/\\") + ".events.csv"
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     watcher = ShopWatcher(shop_dir, interval=float(app.config["RELOAD_INTERVAL"]))
     live = LiveUpdates(every=int(app.config["REFRESH_EVERY"]), interval=float(app.config["REFRESH_INTERVAL"]))
@@ -124,9 +128,11 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         rows = parse_events(request.get_data())
         current = watcher.shop
         stored, refreshing = live.record(current, rows)  # checked by the shop: all or none
-        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-        with events_lock, open(app.config["EVENTS_FILE"], "a", encoding="utf-8") as f:
-            f.write(lines)
+        with events_lock, open(app.config["EVENTS_FILE"], "a", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=EVENT_COLUMNS)
+            if f.tell() == 0:
+                writer.writeheader()
+            writer.writerows(rows)
         response = jsonify({"stored": stored, "pending": current.pending_events, "refreshing": refreshing})
         response.status_code = 201
         return response

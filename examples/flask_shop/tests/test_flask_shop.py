@@ -1,6 +1,7 @@
 """The Flask example shop through Flask's test client: every endpoint, every error a JSON body
 with the right status, never a 500."""
 
+import csv
 import json
 import time
 
@@ -17,7 +18,7 @@ from flask_shop import create_app  # noqa: E402
 @pytest.fixture()
 def app(shop_dir, tmp_path):
     # Posted events wait for POST /refresh (no automatic refresh in the middle of a test).
-    return create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path / "events.jsonl", "TESTING": True,
+    return create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path / "events.csv", "TESTING": True,
                        "RELOAD_INTERVAL": 0, "REFRESH_EVERY": 0, "REFRESH_INTERVAL": 0})
 
 
@@ -101,10 +102,10 @@ def test_events(client, app):
     assert body == {"stored": 1, "pending": 1, "refreshing": False}
     body = post(client, [{"user": "u1", "item": "p00002"}, {"user": 7, "item": 9, "event": "purchase"}])
     assert body["stored"] == 2 and body["pending"] == 3 == shop.pending_events
-    lines = [json.loads(line) for line in open(app.config["EVENTS_FILE"], encoding="utf-8")]
+    lines = list(csv.DictReader(open(app.config["EVENTS_FILE"], encoding="utf-8", newline="")))
     assert [(e["user"], e["item"], e["event"]) for e in lines] == [("u1", "p00001", "cart"), ("u1", "p00002", "view"),
                                                                     ("7", "9", "purchase")]
-    assert lines[0]["timestamp"] == 1.7e9
+    assert float(lines[0]["timestamp"]) == 1.7e9
     bad_bodies = [
         ("{not json", "application/json", "must be JSON"), ("[]", "application/json", "no events"),
         ('{"user": "u1"}', "application/json", "item must be"),
@@ -124,7 +125,7 @@ def test_events(client, app):
     for data, kind, message in bad_bodies:
         body = post(client, None, 400, data=data, content_type=kind)
         assert body["status"] == 400 and message in body["error"], (data, body)
-    assert len(open(app.config["EVENTS_FILE"], encoding="utf-8").readlines()) == 3
+    assert len(open(app.config["EVENTS_FILE"], encoding="utf-8").readlines()) == 1 + 3  # the header
     assert shop.pending_events == 3
 
 
@@ -182,7 +183,7 @@ def test_posted_events_refresh_the_live_shop(client, app, shop_dir, shop):
 def test_refresh_after_n_events_and_after_an_interval(shop_dir, tmp_path, shop):
     user, item = "another-new-shopper", popular_item(shop)
     # After 2 events, in a background thread.
-    app = create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path / "a.jsonl", "RELOAD_INTERVAL": 0,
+    app = create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path / "a.csv", "RELOAD_INTERVAL": 0,
                       "REFRESH_EVERY": 2, "REFRESH_INTERVAL": 0})
     client = app.test_client()
     events, reference = posted_and_reference(client, shop_dir, user, item)
@@ -192,7 +193,7 @@ def test_refresh_after_n_events_and_after_an_interval(shop_dir, tmp_path, shop):
     assert live.wait(60) and live.refreshes == 1 and live.failed == 0
     same_answers(client, reference, user, item)
     # When the oldest waiting event is 0.2 s old: the first request after that starts it.
-    app = create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path / "b.jsonl", "RELOAD_INTERVAL": 0,
+    app = create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path / "b.csv", "RELOAD_INTERVAL": 0,
                       "REFRESH_EVERY": 0, "REFRESH_INTERVAL": 0.2})
     client = app.test_client()
     assert post(client, events)["refreshing"] is False
@@ -204,7 +205,7 @@ def test_refresh_after_n_events_and_after_an_interval(shop_dir, tmp_path, shop):
 
 
 def test_refresh_endpoint_can_be_turned_off(shop_dir, tmp_path):
-    app = create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path / "e.jsonl", "REFRESH_ENDPOINT": False})
+    app = create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path / "e.csv", "REFRESH_ENDPOINT": False})
     response = app.test_client().post("/refresh")
     assert response.status_code == 404 and "turned off" in response.get_json()["error"]
 
@@ -231,7 +232,7 @@ def test_page(client):
 def test_switches_to_a_new_build(shop_dir, tmp_path, demo_data):
     target = tmp_path / "live"
     shoprec.Shop.load(shop_dir).save(target)
-    app = create_app({"SHOP_DIR": target, "RELOAD_INTERVAL": 0, "EVENTS_FILE": tmp_path / "e.jsonl"})
+    app = create_app({"SHOP_DIR": target, "RELOAD_INTERVAL": 0, "EVENTS_FILE": tmp_path / "e.csv"})
     client = app.test_client()
     before = get(client, "/recommend/u00001?k=3")
     # A new build with one product out of stock replaces the directory.
@@ -260,3 +261,47 @@ def test_odd_requests_never_500(client, method, url):
         assert "&lt;b&gt;" in response.get_data(as_text=True)
     else:
         assert response.is_json and (response.status_code < 400 or response.get_json()["error"])
+
+
+def test_posted_events_reach_the_next_build(demo_data, tmp_path):
+    """The loop a shop runs: events posted to the app are in EVENTS_FILE, `shoprec build
+    --events history --events EVENTS_FILE` builds from both, and the app switches to that build;
+    its answers equal a Shop built in Python from the history plus the posted events."""
+    import io
+
+    import pandas as pd
+
+    from shoprec.cli import main
+
+    demo_data.products.to_csv(tmp_path / "products.csv", index=False)
+    demo_data.events.to_csv(tmp_path / "events.csv", index=False)
+    config = {"n_segments": 3, "evaluate": False, "keywords": False}
+    live = tmp_path / "live"
+
+    def build(*events):
+        argv = ["build", "--products", str(tmp_path / "products.csv"), "--config", json.dumps(config), "--out", str(live),
+                "--quiet"]
+        for path in events:
+            argv += ["--events", str(path)]
+        assert main(argv, out=io.StringIO()) == 0
+
+    build(tmp_path / "events.csv")
+    app = create_app({"SHOP_DIR": live, "RELOAD_INTERVAL": 0, "REFRESH_EVERY": 0, "REFRESH_INTERVAL": 0})
+    client = app.test_client()
+    item = popular_item(app.extensions["shoprec"].shop)
+    posted = [{"user": "loop-shopper", "item": item, "event": "purchase", "timestamp": 1.9e9},
+              {"user": "u00001", "item": item, "event": "cart", "timestamp": 1.9e9 + 60}]
+    post(client, posted)
+    assert get(client, "/recommend/loop-shopper?k=5")["reason"] == "unknown_user"
+    build(tmp_path / "events.csv", app.config["EVENTS_FILE"])
+
+    extra = pd.DataFrame(posted).assign(timestamp=lambda f: pd.to_datetime(f["timestamp"], unit="s"))
+    reference = shoprec.Shop.build(demo_data.products, pd.concat([demo_data.events, extra], ignore_index=True),
+                                   config=config, progress=False)
+    assert reference.reports["build"]["shoppers"] == app.extensions["shoprec"].shop.reports["build"]["shoppers"]
+    for user in ("loop-shopper", "u00001", "u00002"):
+        body = get(client, f"/recommend/{user}?k=5")
+        want = reference.recommend(user, 5)
+        assert (body["part"], [r["id"] for r in body["items"]]) == (want.part, want.items.tolist()), user
+    assert get(client, "/recommend/loop-shopper?k=5")["part"] == "itemknn"
+    assert app.extensions["shoprec"].reloads == 1
