@@ -202,7 +202,10 @@ class LiveUpdates:
 
     Each process refreshes its own Shop from the events it received; the other worker
     processes see them at the next build (the apps also store every event for it), which
-    they switch to with :class:`shoprec.shop.ShopWatcher`.
+    they switch to with :class:`shoprec.shop.ShopWatcher`. A switch replaces the refreshed
+    models with the new build's; events still waiting then are applied to the new build at
+    the next refresh, so one that the build already read counts twice until the build after
+    (refresh before building, or build often, to keep that window small).
     """
 
     def __init__(self, *, every: int = 100, interval: float = 30.0, background: bool = True) -> None:
