@@ -188,6 +188,18 @@ def kept_rows(prefixes):
     return [line for line in match.group(1).splitlines() if line.startswith(tuple(sep + p for p in prefixes for sep in ("| ", "|")))]
 
 
+def peer_versions():
+    from importlib import metadata
+
+    found = []
+    for name in ("scipy", "scikit-learn", "threadpoolctl", "bottleneck"):
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} not installed")
+    return ", ".join(found)
+
+
 def write_results(lines, command, note=""):
     path = os.path.join(HERE, "RESULTS.md")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -198,7 +210,8 @@ def write_results(lines, command, note=""):
             "",
             f"Command: `{command}`",
             "",
-            f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}; "
+            f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}, "
+            f"{peer_versions()}; "
             f"load average {load:.1f} when the run started (above about 1, other jobs shared the "
             "2 cores and the all-cores ratios are noisy; the 1-thread column is the steadier one)." + note,
             "",
@@ -223,15 +236,19 @@ def write_results(lines, command, note=""):
             "  gave no gain, and padding k = 20 to 32 centres wastes 37% of the lanes against 17%",
             "  at 24).",
             "- median_filter: >= 2x the faster of scipy.ndimage and bottleneck with one thread each",
-            "  and >= 4x with every core, at windows 5, 31, 101 and 1001. Met at window 5 only",
-            "  (sorting networks); **missed** at 31, 101 and 1001 (about 1.1-1.5x per core, and",
-            "  with every core no better on this loaded machine). Paths: sorting networks up to 9,",
+            "  and >= 4x with every core, at windows 5, 31, 101 and 1001. One thread: met at",
+            "  window 5 only (sorting networks), **missed** at 31, 101 and 1001 (about 1.1-1.5x).",
+            "  Every core: **missed** at every window on this loaded machine (3.2x at 5, 1.1-1.6x",
+            "  beyond; the previous run, at load 1.1, gave 7.0x, 2.3x, 2.4x and 3.2x). Paths: sorting networks up to 9,",
             "  a sorted array with one block move per step up to 63, Suomela's sorted blocks",
             "  (linked lists, O(n log w)) beyond; about a third of the time at 1001 is the sort of",
             "  each block. Tried and **not kept**: sorted blocks with the window as a bitset over",
             "  the merged ranks of two neighbouring blocks (a branch-free merge, the median moved",
             "  by one trailing/leading-zero count per step): equal to scipy, but slower than the",
-            "  linked lists at 101 and 1001 and than the sorted array at 11-31.",
+            "  linked lists at 101 and 1001 and than the sorted array at 11-31; and the sorted",
+            "  array updated by two branch-free AVX2 sweeps (count the two positions, then a",
+            "  three-way blend into a second buffer; also with four runs interleaved): equal to",
+            "  scipy, no faster than the block move (about 40 ns per output at 11-31 either way).",
             "- groups: one task per series (or chunk), no per-series Python call; the loop of scipy",
             "  pays about 40 us of call overhead per series.",
             END,
