@@ -88,11 +88,11 @@ def write_onnx(
     ``k`` (int64 [1], >= 1); outputs ``scores`` (float [n]) and ``keyword_ids`` (int64 [n]),
     best first, ``n = min(k, number of keywords)``.
 
-    ``model_numbers`` (bool [n_keywords]) marks model-number keywords: at most
-    ``max(1, floor(k * model_number_share))`` of them are returned (the best ones), the rest of
+    ``model_numbers`` (bool [n_keywords]) marks model-number keywords, which must come last:
+    at most ``max(1, floor(k * model_number_share))`` of them (share in thousandths) are returned (the best ones), the rest of
     the ``k`` places go to the best other keywords; ``n`` is then at most the number of other
-    keywords plus that cap. Done in the graph: TopK over the words, TopK over the model numbers
-    with the cap, and TopK over both lists."""
+    keywords plus that cap. Done in the graph: TopK over a slice of the words, TopK over a slice
+    of the model numbers with the cap, and TopK over both lists."""
     g = _onnx.GraphBuilder()
     n_keywords, dim = keyword_vectors.shape
     axis0 = g.constant("axis0", np.array([0], np.int64))
@@ -143,29 +143,33 @@ def write_onnx(
     evidence = g.op("ScatterElements", zeros, gathered_ids, g.op("Reshape", gathered_w, flat), axis=0, reduction="add")
     total = g.op("Add", similarity, evidence)
     numbers = np.zeros(n_keywords, bool) if model_numbers is None else np.asarray(model_numbers, bool)
-    if numbers.shape != (n_keywords,):
-        raise ValueError("model_numbers must hold one flag per keyword")
     n_numbers = int(numbers.sum())
-    if n_numbers == 0 or n_numbers == n_keywords or model_number_share >= 1.0:
+    n_words = n_keywords - n_numbers
+    if numbers.shape != (n_keywords,) or numbers[:n_words].any():
+        raise ValueError("model_numbers must hold one flag per keyword, the model numbers last")
+    if n_numbers == 0 or n_words == 0 or model_number_share >= 1.0:
         k = g.op("Min", "k", g.constant("n_keywords", np.array([n_keywords], np.int64)))
         g.op("TopK", total, k, axis=0, largest=1, sorted=1, outputs=["scores", "keyword_ids"])
     else:
-        word_ids = g.constant("word_keyword_ids", np.flatnonzero(~numbers).astype(np.int64))
-        number_ids = g.constant("model_number_keyword_ids", np.flatnonzero(numbers).astype(np.int64))
-        one = g.constant("one", np.array([1], np.int64))
-        k_words = g.op("Min", "k", g.constant("n_words", np.array([n_keywords - n_numbers], np.int64)))
-        share = g.op("Cast", g.op("Floor", g.op("Mul", g.op("Cast", "k", to=_onnx.FLOAT),
-                                                  g.constant("model_number_share", np.array([model_number_share], np.float32)))),
-                     to=_onnx.INT64)
-        cap = g.op("Min", g.op("Max", share, one), "k", g.constant("n_model_numbers", np.array([n_numbers], np.int64)))
-        w_scores, w_local = g.op("TopK", g.op("Gather", total, word_ids, axis=0), k_words, axis=0, largest=1, sorted=1, n_out=2)
-        n_scores, n_local = g.op("TopK", g.op("Gather", total, number_ids, axis=0), cap, axis=0, largest=1, sorted=1, n_out=2)
-        both_ids = g.op("Concat", g.op("Gather", word_ids, w_local, axis=0), g.op("Gather", number_ids, n_local, axis=0), axis=0)
+        # Words are keywords [0, n_words), model numbers [n_words, n_keywords): two slices, a
+        # TopK over each (the second capped), and a TopK over both short lists.
+        # cap = min(max(1, floor(k * share)), k, n_numbers) with share in thousandths.
+        per_mille = int(round(model_number_share * 1000))
+        split = g.constant("n_words", np.array([n_words], np.int64))
+        k_words = g.op("Min", "k", split)
+        share = g.op("Div", g.op("Mul", "k", g.constant("share_per_mille", np.array([per_mille], np.int64))),
+                     g.constant("thousand", np.array([1000], np.int64)))
+        cap = g.op("Min", g.op("Max", share, g.constant("one", np.array([1], np.int64))), "k",
+                   g.constant("n_model_numbers", np.array([n_numbers], np.int64)))
+        start = g.constant("zero", np.array([0], np.int64))
+        end = g.constant("n_keywords", np.array([n_keywords], np.int64))
+        w_scores, w_ids = g.op("TopK", g.op("Slice", total, start, split, axis0), k_words, axis=0, largest=1, sorted=1, n_out=2)
+        n_scores, n_local = g.op("TopK", g.op("Slice", total, split, end, axis0), cap, axis=0, largest=1, sorted=1, n_out=2)
+        both_ids = g.op("Concat", w_ids, g.op("Add", n_local, split), axis=0)
         both_scores = g.op("Concat", w_scores, n_scores, axis=0)
         k_out = g.op("Min", "k", g.op("Add", k_words, cap))
-        top_scores, top_local = g.op("TopK", both_scores, k_out, axis=0, largest=1, sorted=1, n_out=2)
-        g.op("Identity", top_scores, outputs=["scores"])
-        g.op("Gather", both_ids, top_local, axis=0, outputs=["keyword_ids"])
+        _, top = g.op("TopK", both_scores, k_out, axis=0, largest=1, sorted=1, outputs=["scores", "top_positions"])
+        g.op("Gather", both_ids, top, axis=0, outputs=["keyword_ids"])
 
     metadata = {
         "shoprec.format": FORMAT,

@@ -135,7 +135,7 @@ class KeywordModel(PicklesByValue):
         texts: Sequence[str],
         *,
         queries: Optional[Sequence[Union[str, Sequence[str]]]] = None,
-        dim: int = 128,
+        dim: int = 64,
         max_terms: int = 50_000,
         keywords: Optional[Sequence[str]] = None,
         precision: str = "int8",
@@ -159,7 +159,8 @@ class KeywordModel(PicklesByValue):
             Search log: each session is a list of queries typed in one visit (or one str);
             terms co-occur when they appear in the same session.
         dim : int
-            Dimension of the term vectors (truncated SVD rank).
+            Dimension of the term vectors (truncated SVD rank). 64 ranked as well as 128 on
+            held-out Taobao titles once the co-occurrence evidence is added, at half the cost.
         max_terms : int
             Vocabulary size: the most frequent terms found in at least ``min_count`` texts.
         keywords : list of str, optional
@@ -167,7 +168,8 @@ class KeywordModel(PicklesByValue):
             discovered phrases (at most ``max_keywords``, numbers and one-letter Latin terms
             left out). A given keyword is the sum of its terms' vectors; keywords without any
             known term are dropped (counted in ``meta["keywords_dropped"]``). Only one-term
-            keywords receive co-occurrence evidence.
+            keywords receive co-occurrence evidence. Keywords holding a digit (model numbers)
+            are listed after the others in ``model.keywords``, each group in its given order.
         precision : {"int8", "fp32"}
             Storage and arithmetic of the ONNX model.
         seed : int
@@ -274,10 +276,17 @@ class KeywordModel(PicklesByValue):
             keyword_vectors = np.array(rows, dtype=np.float32)
             keyword_vectors /= np.maximum(np.linalg.norm(keyword_vectors, axis=1, keepdims=True), _EPS)
 
+        # Model-number keywords go last (a stable partition), where the graph caps them.
+        model_numbers = np.array([is_model_number(kw) for kw in keyword_list], bool)
+        order = np.argsort(model_numbers, kind="stable")
+        position = np.empty(len(order), np.int64)
+        position[order] = np.arange(len(order))
+        keyword_list = [keyword_list[j] for j in order]
+        keyword_vectors, model_numbers = keyword_vectors[order], model_numbers[order]
+        keyword_of_term = np.where(keyword_of_term >= 0, position[np.maximum(keyword_of_term, 0)], -1)
         c_indptr, c_indices, c_data = counts
         links = conditional_weights(c_indptr, c_indices, c_data, doc_freq, keyword_damping)
         evidence_ids, evidence_weights = _evidence(c_indptr, c_indices, links, keyword_of_term, evidence_per_term)
-        model_numbers = np.array([is_model_number(kw) for kw in keyword_list], bool)
         meta: Dict[str, Any] = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
