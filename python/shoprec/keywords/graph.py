@@ -139,7 +139,7 @@ def write_onnx(
         ev_s = g.constant("evidence_scales", w_scales.reshape(-1, 1))
         gathered_w = g.op("Mul", g.op("Cast", g.op("Gather", ev_w, "token_ids", axis=0), to=_onnx.FLOAT),
                           g.op("Gather", ev_s, "token_ids", axis=0))
-    zeros = g.constant("zeros", np.zeros(n_keywords, np.float32))
+    zeros = g.op("ConstantOfShape", g.constant("n_keywords_shape", np.array([n_keywords], np.int64)))  # float32 zeros
     evidence = g.op("ScatterElements", zeros, gathered_ids, g.op("Reshape", gathered_w, flat), axis=0, reduction="add")
     total = g.op("Add", similarity, evidence)
     numbers = np.zeros(n_keywords, bool) if model_numbers is None else np.asarray(model_numbers, bool)
