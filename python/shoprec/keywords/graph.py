@@ -168,7 +168,7 @@ def write_onnx(
         both_ids = g.op("Concat", w_ids, g.op("Add", n_local, split), axis=0)
         both_scores = g.op("Concat", w_scores, n_scores, axis=0)
         k_out = g.op("Min", "k", g.op("Add", k_words, cap))
-        _, top = g.op("TopK", both_scores, k_out, axis=0, largest=1, sorted=1, outputs=["scores", "top_positions"])
+        _, top = g.op("TopK", both_scores, k_out, axis=0, largest=1, sorted=1, outputs=["scores", "top_positions"], n_out=2)
         g.op("Gather", both_ids, top, axis=0, outputs=["keyword_ids"])
 
     metadata = {
