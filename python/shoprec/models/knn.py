@@ -302,6 +302,8 @@ class _KNN(_Model):
                 return None  # weighted values centred by each rater's mean: not tracked
             if chosen["alpha"] != 1.0 and getattr(old_state, "kernel_data", None) is None:
                 return None  # a loaded model: its similarities before the factor are not kept
+            if chosen["weighting"] != "none" and len(old_to_new) != (inter.n_items if self._item_based else inter.n_users):
+                return None  # a new entity changes log(n) in every idf: every weight changes
             old_inter = self._training(old_state)
             old_csr = old_inter.to_csr()
             if similarity == "pearson_baseline":
