@@ -525,3 +525,24 @@ def test_changed_entities_against_a_dense_comparison(rng):
             else:
                 want = [u for u in range(15) if u not in old_users or not same(before[u], dense[u])]
             np.testing.assert_array_equal(got, want)
+
+
+def test_a_loaded_weighted_model_updates_to_the_refit_then_patches_again(rng, tmp_path):
+    # A file does not keep the similarities before alpha's constant factor: the first update
+    # of a loaded model computes in full, the next one patches again; both equal refits.
+    import shoprec
+
+    old = events(rng, 2500, 400, 400)
+    kw = dict(implicit=True, stamps=False)
+    make = lambda: ItemKNN(k_neighbours=3, max_neighbours=6)  # noqa: E731  (implicit: TF-IDF, alpha 0.5)
+    path = tmp_path / "implicit.shoprec"
+    make().fit(build(old, **kw)).save(path)
+    model, everything = shoprec.load(path), old
+    for step in range(2):
+        batch = events(rng, 2, 400, 400, t0=3000 + step)
+        batch[0][:], batch[1][:] = old[0][step], old[1][:2]  # an old shopper, old items
+        model = model.update(build(batch, **kw))
+        everything = concat(everything, batch)
+        merged = build(everything, **kw)
+        assert_same_model(model, make().fit(merged), *all_ids(merged))
+    assert model._fitted().kernel_data is not None
