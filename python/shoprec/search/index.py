@@ -55,6 +55,9 @@ def _decode_id(text: str) -> Any:
 def _is_missing(value: Any) -> bool:
     if value is None:
         return True
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:  # the common cases, without isinstance
+        return False
     if isinstance(value, float) and math.isnan(value):
         return True
     return isinstance(value, np.floating) and bool(np.isnan(value))
@@ -70,12 +73,22 @@ def _records(products: Any, name: str = "products") -> List[Mapping[str, Any]]:
         raise DTypeError(f"{name} must be a DataFrame or a list of dicts, got {type(products).__name__}")
     records = list(products)
     for r in records:
-        if not isinstance(r, Mapping):
+        if type(r) is not dict and not isinstance(r, Mapping):
             raise DTypeError(f"{name} must be a DataFrame or a list of dicts, got an element of type {type(r).__name__}")
     return records
 
 
+_PLAIN_KINDS = {str: "str", bool: "bool", int: "number"}
+
+
 def _kind_of(value: Any) -> Optional[str]:
+    plain = _PLAIN_KINDS.get(type(value))
+    if plain is not None:
+        return plain
+    if value is None:
+        return None
+    if type(value) is float and value == value:
+        return "number"
     if _is_missing(value):
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -90,6 +103,14 @@ def _kind_of(value: Any) -> Optional[str]:
 
 
 def _filter_value(value: Any, kind: str, field: str) -> Any:
+    plain = type(value)
+    # The common cases first, as the general path below would read them.
+    if plain is str and kind == "str":
+        return [value]
+    if plain is bool and kind == "bool":
+        return value
+    if (plain is int or (plain is float and value == value)) and kind == "number":
+        return float(value)
     if _is_missing(value):
         return None
     found = _kind_of(value)
@@ -103,6 +124,8 @@ def _filter_value(value: Any, kind: str, field: str) -> Any:
 
 
 def _text_value(value: Any) -> str:
+    if type(value) is str:
+        return value
     if _is_missing(value):
         return ""
     return value if isinstance(value, str) else str(value)
@@ -322,6 +345,10 @@ class SearchIndex:
         source = self.popularity
         if source is None:
             return 0.0
+        if type(source) is str:  # a column: the common case, read directly
+            value = record.get(source)
+            if (type(value) is int or type(value) is float) and math.isfinite(value):
+                return float(value)
         if self._segments() is not None:
             value = self._segment_popularity(-1).get(key, 0.0)
         elif isinstance(source, str):
@@ -664,11 +691,18 @@ class SearchIndex:
         model = self.recommender
         if model is None or not ids or (user is None and history is None):
             return None
+        items: Any = ids
+        if all(type(i) is int for i in ids):
+            # An int64 array maps to a model's integer ids without the per-id str/int rule.
+            try:
+                items = np.array(ids, dtype=np.int64)
+            except OverflowError:
+                items = ids
         try:
             if user is not None:
-                recs = model.recommend(user, len(ids), items=ids, exclude_seen=False)
+                recs = model.recommend(user, len(ids), items=items, exclude_seen=False)
             else:
-                recs = model.recommend_for_history(list(history), len(ids), items=ids, exclude_seen=False)
+                recs = model.recommend_for_history(list(history), len(ids), items=items, exclude_seen=False)
         except (UnknownIdError, KeyError, TypeError):
             return None
         if getattr(recs, "source", "model") != "model":
