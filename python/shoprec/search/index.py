@@ -38,6 +38,10 @@ _KINDS = ("str", "number", "bool")
 # ------------------------------------------------------------------------------- ids
 def _encode_id(value: Any) -> str:
     """Product ids cross to Rust as strings that remember their type: ``i:42``, ``s:abc``."""
+    if type(value) is int:
+        return f"i:{value}"
+    if type(value) is str:
+        return "s:" + value
     if isinstance(value, (bool, np.bool_)):
         raise DTypeError(f"a product id must be an int or a str, got {value!r}")
     if isinstance(value, numbers.Integral):
@@ -105,8 +109,10 @@ def _kind_of(value: Any) -> Optional[str]:
 def _filter_value(value: Any, kind: str, field: str) -> Any:
     plain = type(value)
     # The common cases first, as the general path below would read them.
-    if plain is str and kind == "str":
+    if kind == "str" and isinstance(value, str):
         return [value]
+    if value is None:
+        return None
     if plain is bool and kind == "bool":
         return value
     if (plain is int or (plain is float and value == value)) and kind == "number":
@@ -364,20 +370,21 @@ class SearchIndex:
 
     def _rows(self, records: List[Mapping[str, Any]], id_column: Optional[str] = None) -> List[Tuple[Any, ...]]:
         id_column = id_column or self._id_column
+        filters = list(self._filter_kinds.items())
+        stock = [name for name, _ in filters].index(self._stock) if self._stock in self._filter_kinds else -1
+        text_names = [name for name, _ in self._text_fields]
+        popularity_of = self._popularity_of
         rows = []
         for r in records:
-            if id_column not in r or _is_missing(r[id_column]):
+            key = r.get(id_column)
+            if key is None or _is_missing(key):
                 raise InvalidArgumentError(f"every product needs an id in column {id_column!r}: {dict(r)!r}")
-            key = r[id_column]
             key = key.item() if isinstance(key, np.generic) else key
-            values = []
-            for name, kind in self._filter_kinds.items():
-                value = _filter_value(r.get(name), kind, name)
-                if name == self._stock and value is None:
-                    value = True
-                values.append(value)
-            texts = [_text_value(r.get(name)) for name, _ in self._text_fields]
-            rows.append((_encode_id(key), texts, values, self._popularity_of(r, key)))
+            values = [_filter_value(r.get(name), kind, name) for name, kind in filters]
+            if stock >= 0 and values[stock] is None:
+                values[stock] = True
+            texts = [_text_value(r.get(name)) for name in text_names]
+            rows.append((_encode_id(key), texts, values, popularity_of(r, key)))
         return rows
 
     # -------------------------------------------------------------------------- writes
@@ -565,9 +572,10 @@ class SearchIndex:
         the products that have them; only when the shopper's words match nothing do the
         expansions' matches become the answer); retrieve
         with BM25 over the weighted text fields, times the fraction of the shopper's words a
-        product matches (so products with all of them come first), where a Latin word of 5-8 letters with no exact
-        match in the catalogue may match with one edit and of 9+ letters with two (at half and a
-        quarter of an exact match's weight); filter; count facets over all matches; re-rank the
+        product matches (so products with all of them come first); a word found only inside longer
+        tokens (Chinese character bigrams, parts of joined Latin tokens) counts half; a Latin word
+        with no match in the catalogue may match with one edit when it or the catalogue word has
+        5-8 letters and with two at 9+ (at half and a quarter of an exact match's weight); filter; count facets over all matches; re-rank the
         best ``weights.candidates`` by blending text relevance with the shopper's affinity and
         popularity (:mod:`shoprec.search.blend`).
 

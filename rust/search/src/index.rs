@@ -120,8 +120,11 @@ pub struct SearchIndex {
     pieces_analyzer: TextAnalyzer,
     /// The ids of the current searcher generation: per segment, by the id's term ordinal
     /// (walking the id dictionary for every search cost more than the search itself).
-    ids: RwLock<Option<(u64, Arc<Vec<Vec<String>>>)>>,
+    ids: RwLock<Option<(u64, SegmentIds)>>,
 }
+
+/// Per segment, the product ids by the id's term ordinal.
+type SegmentIds = Arc<Vec<Vec<String>>>;
 
 /// The tantivy writer's memory per indexing thread.
 const WRITER_BYTES_PER_THREAD: usize = 32_000_000;
@@ -271,7 +274,7 @@ impl SearchIndex {
     }
 
     /// Per segment of `searcher`, the product ids by term ordinal; read once per generation.
-    fn ids_of(&self, searcher: &Searcher) -> Result<Arc<Vec<Vec<String>>>> {
+    fn ids_of(&self, searcher: &Searcher) -> Result<SegmentIds> {
         let generation = searcher.generation().generation_id();
         if let Some((g, ids)) = &*self.ids.read().unwrap_or_else(PoisonError::into_inner) {
             if *g == generation {
