@@ -35,7 +35,7 @@ fn main() {
     let indptr = read(&format!("{prefix}.indptr"), 8, |b| i64::from_le_bytes(b.try_into().unwrap()));
     let indices = read(&format!("{prefix}.indices"), 4, |b| i32::from_le_bytes(b.try_into().unwrap()));
     let data = read(&format!("{prefix}.data"), 8, |b| f64::from_le_bytes(b.try_into().unwrap()));
-    let n_cols = indices.iter().map(|&c| c as usize + 1).max().unwrap_or(0).max(50_000);
+    let n_cols = indices.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
     let view = CsrView::new("m", indptr.len() - 1, n_cols, &indptr, &indices, &data, true).unwrap();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     let (cpu, wall) = (cpu_seconds(), Instant::now());

@@ -66,12 +66,18 @@
 //! depend on the number of threads: the top-`k` of a row is a function of the set of its
 //! candidates under a total order.
 
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use rayon::prelude::*;
+
 use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
 
 mod fit;
 mod rows;
-pub use rows::{pearson_neighbours_of_rows, update_neighbours, NeighbourUpdate};
+pub use rows::{merge_neighbour_parts, pearson_neighbours_of_rows, pearson_neighbours_part, update_neighbours, NeighbourUpdate};
 
 /// Whose neighbours: items (item-item, the columns of the ratings) or users (the rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,9 +283,7 @@ struct Context<'a> {
     entities: CsrView<'a, f64>,
     /// The transpose: rater x entity.
     raters: CsrView<'a, f64>,
-    /// For every entry of `entities`, where the same entry sits in `raters` (filled by
-    /// `rows.rs`, which does not read it yet).
-    #[allow(dead_code)]
+    /// For every entry of `entities`, where the same entry sits in `raters`.
     positions: &'a [usize],
     k: usize,
     /// `min_support` (at least 1), as the counts are kept.
@@ -491,6 +495,173 @@ fn neighbour_of_key(key: u64) -> (f32, u32) {
     let ordered = !((key >> 32) as u32);
     let bits = if ordered >> 31 == 1 { ordered & 0x7fff_ffff } else { !ordered };
     (f32::from_bits(bits), key as u32)
+}
+
+/// Offers a candidate to a bounded max-heap of the `k` best keys; once the heap is full,
+/// returns its worst key (only smaller keys can enter from now on).
+#[inline]
+fn offer(heap: &mut BinaryHeap<u64>, k: usize, key: u64) -> Option<u64> {
+    if heap.len() < k {
+        heap.push(key);
+    } else {
+        let mut worst = heap.peek_mut()?;
+        if key < *worst {
+            *worst = key;
+        } else {
+            return None;
+        }
+    }
+    if heap.len() == k {
+        heap.peek().copied()
+    } else {
+        None
+    }
+}
+
+/// The top-`k` lists of all rows, shared by the threads. Every pair is computed once and
+/// offered to both of its rows. A row collects its candidates unsorted in a buffer of up to
+/// `2k` keys; when the buffer is full, a selection keeps the best `k` and the key of the k-th
+/// best becomes the row's admission threshold. The threshold only falls, so reading it without
+/// the lock can only let through too much, never too little: most candidates are turned away
+/// without the lock, and an admitted one costs an append (amortised O(1) per candidate).
+struct SharedTopK {
+    k: usize,
+    rows: Vec<Mutex<Vec<u64>>>,
+    thresholds: Vec<AtomicU64>,
+}
+
+impl SharedTopK {
+    fn new(n: usize, k: usize) -> Self {
+        SharedTopK {
+            k,
+            rows: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
+            thresholds: (0..n).map(|_| AtomicU64::new(u64::MAX)).collect(),
+        }
+    }
+
+    fn lock(&self, row: usize) -> MutexGuard<'_, Vec<u64>> {
+        self.rows[row].lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keeps the best `k` of a full buffer and publishes the new threshold.
+    fn compact(&self, row: usize, buffer: &mut Vec<u64>) {
+        if buffer.len() >= 2 * self.k {
+            buffer.select_nth_unstable(self.k - 1);
+            buffer.truncate(self.k);
+            // The k-th best is now at k - 1 and every key before it is smaller.
+            self.thresholds[row].store(buffer[self.k - 1], AtomicOrdering::Relaxed);
+        }
+    }
+
+    #[inline]
+    fn offer(&self, row: usize, key: u64) {
+        if key < self.thresholds[row].load(AtomicOrdering::Relaxed) {
+            let mut buffer = self.lock(row);
+            if buffer.capacity() == 0 {
+                buffer.reserve_exact(2 * self.k);
+            }
+            buffer.push(key);
+            self.compact(row, &mut buffer);
+        }
+    }
+
+    /// Adds a row's own best (found while computing the row) under one lock.
+    fn merge(&self, row: usize, own: &mut BinaryHeap<u64>) {
+        if own.is_empty() {
+            return;
+        }
+        let threshold = self.thresholds[row].load(AtomicOrdering::Relaxed);
+        let mut buffer = self.lock(row);
+        buffer.extend(own.drain().filter(|&key| key < threshold));
+        self.compact(row, &mut buffer);
+    }
+
+    /// The rows, each cut to its best `k` and sorted best first, stitched into a CSR.
+    fn into_csr(self) -> Csr<f32> {
+        let n = self.rows.len();
+        let k = self.k;
+        let rows: Vec<Vec<u64>> = self
+            .rows
+            .into_par_iter()
+            .map(|buffer| {
+                let mut row = buffer.into_inner().unwrap_or_else(PoisonError::into_inner);
+                if row.len() > k {
+                    row.select_nth_unstable(k - 1);
+                    row.truncate(k);
+                }
+                row.sort_unstable();
+                row
+            })
+            .collect();
+        let total: usize = rows.iter().map(Vec::len).sum();
+        let mut indptr = Vec::with_capacity(n + 1);
+        let mut indices = Vec::with_capacity(total);
+        let mut data = Vec::with_capacity(total);
+        indptr.push(0i64);
+        for row in rows {
+            for key in row {
+                let (similarity, column) = neighbour_of_key(key);
+                indices.push(column as i32);
+                data.push(similarity);
+            }
+            indptr.push(indices.len() as i64);
+        }
+        Csr { n_rows: n, n_cols: n, indptr, indices, data }
+    }
+}
+
+/// Per-thread scratch of [`pairs_of_row`]: the dense accumulator, the touched entries and the
+/// row's own best. ([`pairs_of_row`] and [`SharedTopK`] compute the parts of the Dask path,
+/// `rows.rs`; the full fit has its own version of both in `fit.rs`.)
+struct Scratch<S> {
+    sums: Vec<S>,
+    touched: Vec<u32>,
+    own: BinaryHeap<u64>,
+}
+
+/// Computes the similarities of entity `a` with every entity `b > a` it shares a rater with,
+/// and offers each to the top-`k` of both rows.
+fn pairs_of_row<K: Kernel>(ctx: &Context<'_>, kernel: &K, shared: &SharedTopK, scratch: &mut Scratch<K::Sums>, a: usize) {
+    if !kernel.row_can_match(a) {
+        return;
+    }
+    let Scratch { sums, touched, own } = scratch;
+    let raters = &ctx.raters;
+    let first = ctx.entities.indptr[a] as usize;
+    let mut n_touched = 0usize;
+    for ((&r, &x), &position) in ctx.entities.row_indices(a).iter().zip(ctx.entities.row_data(a)).zip(&ctx.positions[first..]) {
+        let xx = x * x;
+        // The rater's entities are sorted: those after `a` itself are the pairs (a, b > a).
+        let end = raters.indptr[r as usize + 1] as usize;
+        for (&b, &y) in raters.indices[position + 1..end].iter().zip(&raters.data[position + 1..end]) {
+            let slot = &mut sums[b as usize];
+            // Branch-free bookkeeping of first touches: new entries are hard to predict.
+            touched[n_touched] = b as u32;
+            n_touched += usize::from(K::count(slot) == 0.0);
+            K::add(slot, x, xx, y);
+        }
+    }
+    own.clear();
+    for &b in &touched[..n_touched] {
+        let b = b as usize;
+        let slot = sums[b];
+        sums[b] = K::Sums::default();
+        let n_common = K::count(&slot);
+        if n_common < ctx.support {
+            continue;
+        }
+        let mut s = kernel.finish(&slot, a, b);
+        if ctx.shrinkage > 0.0 {
+            s *= n_common / (n_common + ctx.shrinkage);
+        }
+        let s = s.clamp(-1.0, 1.0) as f32;
+        if s == 0.0 || s.is_nan() {
+            continue;
+        }
+        shared.offer(b, neighbour_key(s, a as u32));
+        offer(own, ctx.k, neighbour_key(s, b as u32));
+    }
+    shared.merge(a, own);
 }
 
 #[cfg(test)]
