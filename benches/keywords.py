@@ -1,8 +1,8 @@
-"""Keyword-model measurements on real data (issue 5): build time, int8/fp32 file size and
-agreement, single-query latency, two-thread throughput, and relevance on held-out Taobao titles
-against a co-occurrence-count baseline.
+"""Keyword-model measurements on real data (issues 5 and 13): relevance on held-out Taobao
+titles against co-occurrence-count baselines, int8/fp32 file size and agreement, single-query
+latency and throughput on generated shopper-style search queries, build time.
 
-    python benches/keywords.py [--quick]
+    python benches/keywords.py [--quick] [--repeats N]
 
 Data from ``$SHOPREC_DATA`` (default ``../shared/data``); exits quietly when it is absent.
 """
@@ -25,12 +25,11 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
-from shoprec import _core  # noqa: E402
+from shoprec import _core, tokenize  # noqa: E402
 from shoprec.keywords import KeywordModel  # noqa: E402
 
 DATA = Path(os.environ.get("SHOPREC_DATA", ROOT.parent / "shared" / "data"))
 TAOBAO = DATA / "taobao-titles"
-MOVIELENS = DATA / "ml-latest-small"
 
 
 def read_bio(path: Path) -> List[Tuple[str, List[Tuple[str, str]]]]:
@@ -85,21 +84,45 @@ def precision_at(ranked: List[str], relevant: Set[str], k: int) -> float:
     return sum(term in relevant for term in ranked[:k]) / k
 
 
+def count_baseline(train_texts: List[str]):
+    """The count baseline as issue 13 specifies it: every term of the training titles
+    (tokens from ``shoprec.tokenize``) ranked by the sum, over the query's terms, of the
+    number of training titles naming both; the query's own terms are left out."""
+    vocab, _, (indptr, indices, _) = _core.build_corpus(_core.Tokenizer(), train_texts, 10**9, 1)
+    index = {t: i for i, t in enumerate(vocab)}
+    c_indptr, c_indices, c_data = _core.cooccurrence(indptr, indices, len(vocab), 256)
+    counts = sp.csr_matrix((c_data, c_indices, c_indptr), shape=(len(vocab),) * 2)
+
+    def rank(query: str, k: int) -> List[str]:
+        own = sorted({index[t] for t in tokenize(query) if t in index})
+        if not own:
+            return []
+        summed = np.asarray(counts[own].sum(axis=0)).ravel()
+        summed[own] = 0
+        order = np.argsort(-summed, kind="stable")[:k]
+        return [vocab[j] for j in order if summed[j] > 0]
+
+    return rank
+
+
 def relevance(model: KeywordModel, train_texts: List[str], queries: Dict[str, Set[str]], k: int = 10):
-    """Mean precision@k of ``model.expand`` and of the count baseline, over the same queries
-    (a query the model does not know scores 0 for both). A keyword is relevant when it is one
-    of the relevant entities or one of their tokens."""
+    """Mean precision@k over the same queries (a query without a known term scores 0) of
+    ``model.expand``, of the count baseline over every training term (:func:`count_baseline`)
+    and of the older, restricted baseline (the model's own keywords, the model's tokenizer).
+    A keyword is relevant when it is one of the relevant entities or one of their tokens
+    (``shoprec.tokenize``)."""
     tokenizer = model._tokenizer
-    vocab = model.vocab
-    # Baseline: rank the same candidate keywords by raw co-occurrence count in training titles.
+    full = count_baseline(train_texts)
+    # Restricted baseline (issue 5's RESULTS): rank only the model's keywords.
     full_vocab, _, (indptr, indices, _) = _core.build_corpus(tokenizer, train_texts, 10**9, 1)
     full_index = {t: i for i, t in enumerate(full_vocab)}
     c_indptr, c_indices, c_data = _core.cooccurrence(indptr, indices, len(full_vocab), 256)
     counts = sp.csr_matrix((c_data, c_indices, c_indptr), shape=(len(full_vocab),) * 2)
     keyword_cols = np.array([full_index.get(kw, -1) for kw in model.keywords])
-    model_p, base_p, fallback_p = [], [], []
+    model_p, full_p, restricted_p = [], [], []
 
-    def count_ranking(own: Set[int]) -> List[str]:
+    def restricted(query: str) -> List[str]:
+        own = {full_index[t] for t in tokenizer.tokenize(query) if t in full_index}
         if not own:
             return []
         summed = np.asarray(counts[sorted(own)].sum(axis=0)).ravel()
@@ -111,32 +134,48 @@ def relevance(model: KeywordModel, train_texts: List[str], queries: Dict[str, Se
     for query, related in queries.items():
         relevant = set(related)
         for entity in related:
-            relevant.update(tokenizer.tokenize(entity))
-        expanded = [kw for kw, _ in model.expand(query, k)]
-        model_p.append(precision_at(expanded, relevant, k))
-        # The baseline as the issue defines it: the query's own terms, even those seen once.
-        own = {full_index[t] for t in tokenizer.tokenize(query) if t in full_index}
-        base_p.append(precision_at(count_ranking(own), relevant, k))
-        # The same baseline given the model's sub-word fallback for unknown terms.
-        ids, _ = model._term_ids_of(query)
-        fallback_p.append(precision_at(count_ranking({full_index[vocab[i]] for i in ids}), relevant, k))
-    return float(np.mean(model_p)), float(np.mean(base_p)), float(np.mean(fallback_p))
+            relevant.update(tokenize(entity))
+        model_p.append(precision_at([kw for kw, _ in model.expand(query, k)], relevant, k))
+        full_p.append(precision_at(full(query, k), relevant, k))
+        restricted_p.append(precision_at(restricted(query), relevant, k))
+    return float(np.mean(model_p)), float(np.mean(full_p)), float(np.mean(restricted_p))
 
 
-def movielens_texts() -> List[str]:
-    """One English text per movie: its title, genres and every user tag."""
-    import csv
+def search_queries(titles: List[str], n: int = 1000, seed: int = 13) -> List[str]:
+    """Shopper-style search queries generated from product titles (held-out ones, so that some
+    words are unseen by the model), with a fixed seed:
 
-    tags: Dict[str, List[str]] = defaultdict(list)
-    with open(MOVIELENS / "tags.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            tags[row["movieId"]].append(row["tag"])
-    texts = []
-    with open(MOVIELENS / "movies.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            genres = row["genres"].replace("|", " ")
-            texts.append(" ".join([row["title"], genres] + tags.get(row["movieId"], [])))
-    return texts
+    1. draw a title uniformly (with replacement) and tokenize it with ``shoprec.tokenize``;
+    2. take 1, 2 or 3 consecutive tokens (probabilities 0.3, 0.45, 0.25) at a uniform start;
+    3. with probability 0.5, append one Latin/digit token of the same title not yet taken
+       (a brand, unit or model number: 小米充电宝 20000mah);
+    4. Latin tokens lose their joiners (- . + _ /) with probability 0.5 (type-c -> typec);
+    5. join the tokens without spaces with probability 0.7 (笔记本充电器typec), else with spaces.
+    """
+    rng = np.random.default_rng(seed)
+    out: List[str] = []
+    while len(out) < n:
+        tokens = tokenize(titles[int(rng.integers(len(titles)))])
+        if not tokens:
+            continue
+        size = int(rng.choice([1, 2, 3], p=[0.3, 0.45, 0.25]))
+        start = int(rng.integers(max(len(tokens) - size, 0) + 1))
+        picked = tokens[start:start + size]
+        latin = [t for t in tokens if t.isascii() and t not in picked]
+        if latin and rng.random() < 0.5:
+            picked.append(latin[int(rng.integers(len(latin)))])
+        picked = [t.translate(str.maketrans("", "", "-.+_/")) if t.isascii() and rng.random() < 0.5 else t
+                  for t in picked]
+        out.append(("" if rng.random() < 0.7 else " ").join(picked))
+    return out
+
+
+def describe_queries(model: KeywordModel, queries: List[str]) -> str:
+    unseen = sum(any(t not in model._term_ids for t in model._tokenizer.tokenize(q)) for q in queries)
+    mixed = sum(any(c.isascii() and c.isalnum() for c in q) and any(not c.isascii() for c in q) for q in queries)
+    chars = np.mean([len(q) for q in queries])
+    return (f"{len(queries)} queries, {unseen / len(queries):.0%} with a term the model does not know, "
+            f"{mixed / len(queries):.0%} mixed Chinese/Latin-digit, {chars:.1f} characters on average")
 
 
 def timed_build(texts, **kwargs):
@@ -161,28 +200,33 @@ def agreement(int8: KeywordModel, fp32: KeywordModel, queries: List[str]) -> Tup
     return contained / max(asked, 1), asked
 
 
-def latency(model: KeywordModel, queries: List[str], repeats: int) -> Tuple[float, float, float, float]:
-    """p50 and p99 (ms) of ``expand`` and of the bare ``session.run`` on the same term ids."""
+def latency(model: KeywordModel, queries: List[str], repeats: int) -> Dict[str, float]:
+    """p50 and p99 (ms) of ``expand`` (wall clock and the calling thread's CPU time, which a
+    busy machine inflates less) and of the bare ``session.run`` on the same term ids."""
     session = model._session.get()
-    feeds = []
+    pairs = []
     for q in queries:
         ids, _ = model._term_ids_of(q)
         if ids:
-            feeds.append({"token_ids": np.asarray(ids, np.int64), "k": np.array([20], np.int64)})
+            pairs.append((q, {"token_ids": np.asarray(ids, np.int64), "k": np.array([20], np.int64)}))
     for q in queries[:50]:
         model.expand(q)
-    expand_ms, run_ms = [], []
+    expand_ms, cpu_ms, run_ms = [], [], []
     for _ in range(repeats):
-        for q, feed in zip(queries, feeds):
+        for q, feed in pairs:
+            c0 = time.thread_time_ns()
             t0 = time.perf_counter()
             model.expand(q, 10)
             t1 = time.perf_counter()
+            c1 = time.thread_time_ns()
             session.run(None, feed)
             t2 = time.perf_counter()
             expand_ms.append((t1 - t0) * 1e3)
+            cpu_ms.append((c1 - c0) / 1e6)
             run_ms.append((t2 - t1) * 1e3)
-    return (float(np.percentile(expand_ms, 50)), float(np.percentile(expand_ms, 99)),
-            float(np.percentile(run_ms, 50)), float(np.percentile(run_ms, 99)))
+    return {"expand_p50": float(np.percentile(expand_ms, 50)), "expand_p99": float(np.percentile(expand_ms, 99)),
+            "expand_cpu_p50": float(np.percentile(cpu_ms, 50)), "expand_cpu_p99": float(np.percentile(cpu_ms, 99)),
+            "run_p50": float(np.percentile(run_ms, 50)), "run_p99": float(np.percentile(run_ms, 99))}
 
 
 def throughput(model: KeywordModel, queries: List[str], n_threads: int, seconds: float) -> float:
@@ -209,51 +253,49 @@ def throughput(model: KeywordModel, queries: List[str], n_threads: int, seconds:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="relevance only")
+    parser.add_argument("--repeats", type=int, default=3, help="latency passes over the queries")
     args = parser.parse_args()
     if not TAOBAO.exists():
         print(f"no data at {DATA}; skipping")
         return
-    rng = np.random.default_rng(0)
-    if not args.quick:
-        titles = (TAOBAO / "titles_derived.txt").read_text(encoding="utf-8").splitlines()
-        fp32, t_fp32 = timed_build(titles, precision="fp32")
-        int8, t_int8 = timed_build(titles, precision="int8")
-        print(f"Taobao titles_derived ({len(titles)} titles): build {t_int8:.2f} s (int8), {t_fp32:.2f} s (fp32); {int8}")
-        ratio = saved_size(int8) / saved_size(fp32)
-        print(f"  model.onnx int8 {saved_size(int8) / 1e6:.2f} MB, fp32 {saved_size(fp32) / 1e6:.2f} MB, ratio {ratio:.1%}")
-        queries = [titles[i][:12] for i in rng.choice(len(titles), 1000, replace=False)]
-        queries += [int8.vocab[i] for i in rng.choice(len(int8.vocab), 1000, replace=False)]
-        share, asked = agreement(int8, fp32, queries)
-        print(f"  int8 top-10 within fp32 top-20: {share:.2%} of {asked} queries")
-        if MOVIELENS.exists():
-            movies = movielens_texts()
-            ml, t_ml = timed_build(movies, precision="int8")
-            print(f"MovieLens titles+genres+tags ({len(movies)} movies): build {t_ml:.2f} s; {ml}")
-            print("  expand('toy story'):", [kw for kw, _ in ml.expand("toy story", 8)])
-            print("  expand('dystopia'):", [kw for kw, _ in ml.expand("dystopia", 8)])
-            corpus = titles + movies
-        else:
-            corpus = titles
-        # 20,000 terms x 128 dimensions: every term of both catalogs, min_count 1.
-        big, t_big = timed_build(corpus, precision="int8", min_count=1, max_terms=20_000, max_keywords=20_000)
-        print(f"latency model ({len(corpus)} texts, min_count=1): build {t_big:.2f} s; {big}")
-        with tempfile.TemporaryDirectory() as tmp:
-            big.save(tmp + "/m")
-            big = KeywordModel.load(tmp + "/m", num_threads=1)
-        lat_queries = [corpus[i][:16] for i in rng.choice(len(corpus), 500, replace=False)]
-        e50, e99, r50, r99 = latency(big, lat_queries, repeats=4)
-        print(f"  1 intra-op thread: expand p50 {e50:.3f} ms, p99 {e99:.3f} ms; session.run p50 {r50:.3f} ms, p99 {r99:.3f} ms")
-        for n in (1, 2):
-            print(f"  {n} Python thread(s) sharing one session: {throughput(big, lat_queries, n, 3.0):,.0f} queries/s")
     train = read_bio(TAOBAO / "train.txt")
     held = read_bio(TAOBAO / "dev.txt") + read_bio(TAOBAO / "test.txt")
     train_texts = [t for t, _ in train]
-    queries = relevance_queries(held)
     model, t_train = timed_build(train_texts, precision="int8")
-    print(f"relevance model from {len(train_texts)} train titles, build {t_train:.2f} s: {model}")
-    p_model, p_base, p_fallback = relevance(model, train_texts, queries)
-    print(f"  {len(queries)} held-out product types: precision@10 model {p_model:.4f}, count baseline "
-          f"{p_base:.4f}, count baseline with the model's sub-word fallback {p_fallback:.4f}")
+    print(f"int8 model from {len(train_texts)} train titles, build {t_train:.2f} s: {model}")
+    queries = relevance_queries(held)
+    p_model, p_full, p_restricted = relevance(model, train_texts, queries)
+    print(f"  {len(queries)} held-out product types: precision@10 model {p_model:.4f}, count baseline over every "
+          f"training term {p_full:.4f} (model {p_model / p_full - 1:+.1%}), restricted count baseline {p_restricted:.4f}")
+    for query in ("笔记本充电器typec", "小米充电宝20000毫安", "iphone13手机壳"):
+        print(f"  expand({query!r}):", [kw for kw, _ in model.expand(query, 10)])
+    if args.quick:
+        return
+    fp32, t_fp32 = timed_build(train_texts, precision="fp32")
+    print(f"fp32 model, build {t_fp32:.2f} s; model.onnx int8 {saved_size(model) / 1e6:.2f} MB, "
+          f"fp32 {saved_size(fp32) / 1e6:.2f} MB, ratio {saved_size(model) / saved_size(fp32):.1%}")
+    search = search_queries([t for t, _ in held])
+    print("  search queries (search_queries, seed 13, held-out titles):", describe_queries(model, search))
+    print("  e.g.", search[:8])
+    share, asked = agreement(model, fp32, search)
+    print(f"  int8 top-10 within fp32 top-20: {share:.2%} of {asked} queries")
+    # Peer in the same run: the same model without the model-number cap (one TopK).
+    uncapped = KeywordModel.build(train_texts, precision="int8", model_number_share=1.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(tmp + "/m")
+        uncapped.save(tmp + "/u")
+        for name, path in (("model", "/m"), ("same, no model-number cap", "/u")):
+            for n_threads in (1, 2):
+                lat = latency(KeywordModel.load(tmp + path, num_threads=n_threads), search, repeats=args.repeats)
+                print(f"  {name}, {n_threads} intra-op thread(s): expand p50 {lat['expand_p50']:.3f} ms, "
+                      f"p99 {lat['expand_p99']:.3f} ms (thread CPU p50 {lat['expand_cpu_p50']:.3f} ms, "
+                      f"p99 {lat['expand_cpu_p99']:.3f} ms); session.run p50 {lat['run_p50']:.3f} ms, p99 {lat['run_p99']:.3f} ms")
+        loaded = KeywordModel.load(tmp + "/m", num_threads=1)
+        for n in (1, 2):
+            print(f"  {n} Python thread(s) sharing one 1-thread session: {throughput(loaded, search, n, 3.0):,.0f} queries/s")
+    titles = (TAOBAO / "titles_derived.txt").read_text(encoding="utf-8").splitlines()
+    big, t_big = timed_build(titles, precision="int8")
+    print(f"Taobao titles_derived ({len(titles)} titles): build {t_big:.2f} s (int8); {big}")
 
 
 if __name__ == "__main__":

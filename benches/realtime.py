@@ -6,7 +6,7 @@ against ``fit`` on all the ratings (the Interactions of all ratings prebuilt, no
 refit is favoured). Every update is checked to equal the refit (same neighbours, same top-10
 for every user) before its time is reported. Times are the median of ``--repeats`` runs.
 
-    PYTHONPATH=python python benches/realtime.py [--sizes 10 100 1000 3000] [--repeats 3]
+    PYTHONPATH=python python benches/realtime.py [--sizes 10 100 1000 3000] [--repeats 3] [--models ItemKNN ...]
 
 Skips cleanly (exit 0) when the data is absent. Data: /work/shared/data/ml-latest-small
 (or SHOPREC_DATA).
@@ -57,6 +57,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 3000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--models", nargs="+", default=None, help="only the models whose name starts so")
     args = parser.parse_args()
     path = data_path()
     if not os.path.exists(path):
@@ -65,31 +66,39 @@ def main() -> int:
     import pandas as pd
 
     df = pd.read_csv(path).sort_values("timestamp", kind="stable").reset_index(drop=True)
-    whole = Interactions.from_pandas(df, "userId", "movieId", rating="rating", timestamp="timestamp")
+
+    def interactions(frame, kind):
+        # "unary": every rating as an implicit event of weight 1 (ItemKNN's implicit defaults).
+        rating = "rating" if kind == "ratings" else None
+        return Interactions.from_pandas(frame, "userId", "movieId", rating=rating, timestamp="timestamp")
+
+    wholes = {kind: interactions(df, kind) for kind in ("ratings", "unary")}
+    whole = wholes["ratings"]
     print(f"{len(df)} ratings, {whole.n_users} users, {whole.n_items} items; load {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")
     models = [
-        ("ItemKNN()", lambda t: ItemKNN(num_threads=t)),
-        ("ItemKNN(max_neighbours=100)", lambda t: ItemKNN(max_neighbours=100, num_threads=t)),
-        ("UserKNN()", lambda t: UserKNN(num_threads=t)),
-        ("Baseline()", lambda t: Baseline()),
-        ("Popular()", lambda t: Popular()),
+        ("ItemKNN()", lambda t: ItemKNN(num_threads=t), "ratings"),
+        ("ItemKNN(max_neighbours=100)", lambda t: ItemKNN(max_neighbours=100, num_threads=t), "ratings"),
+        ("ItemKNN() on unary data (TF-IDF, alpha 0.5)", lambda t: ItemKNN(num_threads=t), "unary"),
+        ("UserKNN()", lambda t: UserKNN(num_threads=t), "ratings"),
+        ("Baseline()", lambda t: Baseline(), "ratings"),
+        ("Popular()", lambda t: Popular(), "ratings"),
     ]
+    if args.models:
+        models = [m for m in models if any(m[0].startswith(prefix) for prefix in args.models)]
     rows = []
-    for name, make in models:
+    for name, make, kind in models:
+        whole = wholes[kind]
         for threads in (0, 1):
             if name in ("Baseline()", "Popular()") and threads == 1:
                 continue  # no threaded work
             refit_time, refit = median_time(lambda: make(threads).fit(whole), args.repeats)
             for n in args.sizes:
                 old_df, new_df = df.iloc[:-n], df.iloc[-n:]
-                old = Interactions.from_pandas(old_df, "userId", "movieId", rating="rating", timestamp="timestamp")
-                model = make(threads).fit(old)
+                model = make(threads).fit(interactions(old_df, kind))
 
                 def update():
-                    new = Interactions.from_pandas(new_df, "userId", "movieId", rating="rating",
-                                                   timestamp="timestamp")
-                    return model.update(new)
+                    return model.update(interactions(new_df, kind))
 
                 update_time, updated = median_time(update, args.repeats)
                 equal = same(updated, refit, whole.user_ids)
@@ -101,7 +110,7 @@ def main() -> int:
     print("| model | batch | update (all cores) | refit (all cores) | speed-up | update (1 thread) | refit (1 thread) "
           "| speed-up (1 thread) | per event (all cores) | equal to refit |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for name, _ in models:
+    for name, _, _ in models:
         for n in args.sizes:
             many = [r for r in rows if r[0] == name and r[2] == n and r[1] == 0][0]
             one = [r for r in rows if r[0] == name and r[2] == n and r[1] == 1]

@@ -9,6 +9,7 @@
 #![allow(clippy::needless_pass_by_value)]
 
 mod arrays;
+mod biases;
 mod error;
 mod kmeans;
 mod knn;
@@ -24,6 +25,8 @@ use pyo3::prelude::*;
 #[pymodule]
 mod _core {
     #[pymodule_export]
+    use crate::biases::fit_biases_py;
+    #[pymodule_export]
     use crate::kmeans::{kmeans_assign_py, kmeans_py};
     #[pymodule_export]
     use crate::knn::{PyCosineIndex, PyKnnIndex};
@@ -32,7 +35,10 @@ mod _core {
     #[pymodule_export]
     use crate::parallel::panic_for_test_py;
     #[pymodule_export]
-    use crate::pearson::{pearson_neighbours_py, pearson_neighbours_rows_py, pearson_neighbours_update_py};
+    use crate::pearson::{
+        merge_neighbour_parts_py, pearson_neighbours_part_py, pearson_neighbours_py, pearson_neighbours_rows_py,
+        pearson_neighbours_update_py,
+    };
     #[pymodule_export]
     use crate::search::PySearchEngine;
     #[pymodule_export]

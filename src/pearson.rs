@@ -3,7 +3,8 @@
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use shoprec_core::pearson::{
-    pearson_neighbours, pearson_neighbours_of_rows, update_neighbours, Axis, NeighbourUpdate, Similarity,
+    merge_neighbour_parts, pearson_neighbours, pearson_neighbours_of_rows, pearson_neighbours_part, update_neighbours, Axis,
+    NeighbourUpdate, Similarity,
 };
 
 use crate::arrays::{csr_into_py, csr_view, slice1, CsrOut};
@@ -104,4 +105,52 @@ pub fn pearson_neighbours_update_py<'py>(
         update_neighbours(&view, &update, k, narrow_k, axis, similarity, min_support, shrinkage)
     })?;
     Ok((csr_into_py(py, wide), csr_into_py(py, narrow)))
+}
+
+/// One part of the full call split over the entities `rows` (every pair with its lower entity
+/// in `rows`, offered to both rows); returns the `n x n` CSR arrays. See `merge_neighbour_parts`.
+#[pyfunction(name = "pearson_neighbours_part")]
+#[pyo3(signature = (indptr, indices, data, n_rows, n_cols, rows, k, axis, similarity, min_support, shrinkage, num_threads = 0))]
+#[allow(clippy::too_many_arguments)]
+pub fn pearson_neighbours_part_py<'py>(
+    py: Python<'py>,
+    indptr: PyReadonlyArray1<'py, i64>,
+    indices: PyReadonlyArray1<'py, i32>,
+    data: PyReadonlyArray1<'py, f64>,
+    n_rows: usize,
+    n_cols: usize,
+    rows: PyReadonlyArray1<'py, i32>,
+    k: usize,
+    axis: &str,
+    similarity: &str,
+    min_support: usize,
+    shrinkage: f64,
+    num_threads: usize,
+) -> PyResult<CsrOut<'py, f32>> {
+    let axis = Axis::parse(axis).map_err(to_py)?;
+    let similarity = Similarity::parse(similarity).map_err(to_py)?;
+    let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, true)?;
+    let rows = slice1(&rows, "rows")?;
+    let result =
+        run_detached(py, num_threads, || pearson_neighbours_part(&view, rows, k, axis, similarity, min_support, shrinkage))?;
+    Ok(csr_into_py(py, result))
+}
+
+/// The parts of `pearson_neighbours_part` (each `n x n` CSR arrays) merged: the full call's
+/// result, the best `k` per row.
+#[pyfunction(name = "merge_neighbour_parts")]
+#[pyo3(signature = (parts, n, k, num_threads = 0))]
+pub fn merge_neighbour_parts_py<'py>(
+    py: Python<'py>,
+    parts: Vec<(PyReadonlyArray1<'py, i64>, PyReadonlyArray1<'py, i32>, PyReadonlyArray1<'py, f32>)>,
+    n: usize,
+    k: usize,
+    num_threads: usize,
+) -> PyResult<CsrOut<'py, f32>> {
+    let views = parts
+        .iter()
+        .map(|(indptr, indices, data)| csr_view("parts", n, n, indptr, indices, data, false))
+        .collect::<PyResult<Vec<_>>>()?;
+    let result = run_detached(py, num_threads, || merge_neighbour_parts(&views, k))?;
+    Ok(csr_into_py(py, result))
 }

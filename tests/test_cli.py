@@ -160,3 +160,66 @@ def test_movielens_build_with_integer_ids(tmp_path):
     assert all(isinstance(row["id"], int) for row in answer["items"])
     code, text = run("similar", str(tmp_path / "shop"), "5", "--json")
     assert code == 0 and json.loads(text)["items"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_progress_bar_on_a_terminal_only(files, tmp_path):
+    """`shoprec build` draws its bar when stderr is a terminal, and not with --quiet."""
+    import pty
+    import threading
+
+    import shoprec
+
+    folder, _ = files
+    env = dict(os.environ, PYTHONPATH=str(Path(shoprec.__file__).resolve().parents[1]))
+
+    def build(*extra):
+        master, slave = pty.openpty()
+        chunks = []
+
+        def read():
+            while True:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:
+                    return
+                if not data:
+                    return
+                chunks.append(data)
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        done = subprocess.run([sys.executable, "-m", "shoprec", "build", "--products", str(folder / "products.csv"),
+                               "--events", str(folder / "events.csv"), "--config",
+                               '{"keywords": false, "search": false, "evaluate": false, "n_segments": 2}',
+                               "--out", str(tmp_path / f"shop{len(extra)}"), *extra],
+                              stdout=subprocess.PIPE, stderr=slave, text=True, env=env, timeout=300)
+        os.close(slave)
+        reader.join(30)
+        os.close(master)
+        assert done.returncode == 0
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    assert "[####################] " in build()
+    assert "[#" not in build("--quiet")
+
+
+def test_build_reads_several_event_files(files, tmp_path):
+    """--events twice: the same shop as one file holding both (split in the middle)."""
+    import shoprec
+
+    folder, data = files
+    half = len(data.events) // 2
+    data.events.iloc[:half].to_csv(tmp_path / "a.csv", index=False)
+    data.events.iloc[half:].to_csv(tmp_path / "b.csv", index=False)
+    config = '{"keywords": false, "search": false, "evaluate": false, "n_segments": 2}'
+    for name, events in (("two", [tmp_path / "a.csv", tmp_path / "b.csv"]), ("one", [folder / "events.csv"])):
+        argv = ["build", "--products", str(folder / "products.csv"), "--config", config, "--out", str(tmp_path / name),
+                "-q"]
+        for path in events:
+            argv += ["--events", str(path)]
+        assert run(*argv)[0] == 0
+    two, one = shoprec.Shop.load(tmp_path / "two"), shoprec.Shop.load(tmp_path / "one")
+    assert (two.parts.interactions.to_csr() != one.parts.interactions.to_csr()).nnz == 0
+    assert list(two.parts.interactions.user_ids) == list(one.parts.interactions.user_ids)
+    assert two.recommend("u00003", 5).to_list() == one.recommend("u00003", 5).to_list()

@@ -33,7 +33,7 @@ def inter():
 def test_neighbours_equal_the_single_machine_call(client, inter, similarity, axis):
     kw = dict(axis=axis, similarity=similarity, min_support=2, shrinkage=3.0)
     want = pearson_neighbours(inter.to_csr(), 6, **kw)
-    for block_size in (1, 7, 1000):
+    for block_size in (None, 1, 7, 1000):  # None: one task per worker thread
         got = distributed.pearson_neighbours(inter.to_csr(), client, 6, block_size=block_size, **kw)
         assert got.shape == want.shape
         np.testing.assert_array_equal(got.indptr, want.indptr)

@@ -198,6 +198,10 @@ def test_bad_queries_raise_named_errors(models, call, error):
         (dict(texts=catalog(), keywords=["nothing known"]), shoprec.InvalidArgumentError),
         (dict(texts=catalog(), keywords=["laptop\nmouse"]), shoprec.InvalidArgumentError),
         (dict(texts=catalog(), evidence_weight=float("nan")), shoprec.InvalidArgumentError),
+        (dict(texts=catalog(), keyword_damping=1.5), shoprec.InvalidArgumentError),
+        (dict(texts=catalog(), keyword_damping=-0.1), shoprec.InvalidArgumentError),
+        (dict(texts=catalog(), model_number_share=2.0), shoprec.InvalidArgumentError),
+        (dict(texts=catalog(), model_number_share="x"), shoprec.DTypeError),
     ],
 )
 def test_bad_build_arguments_raise_named_errors(kwargs, error):
@@ -376,3 +380,100 @@ def test_hypothesis_any_query(query, k):
     own = set(shoprec.tokenize(query))
     assert not own & {kw for kw, _ in result}
     assert result == model.expand(query, k)
+
+
+# ------------------------------------------------------------------ co-occurrence evidence and caps
+GADGETS = ["laptop", "charger", "type-c", "usb", "adapter", "8864-ig3", "8864-ig5", "ddr3", "x200", "ssd", "battery"]
+
+
+def gadget_catalog(n=60, seed=1):
+    rng = np.random.default_rng(seed)
+    titles = [" ".join(rng.choice(GADGETS, size=5, replace=False)) for _ in range(n)]
+    return titles + catalog()
+
+
+def evidence_reference(model, damping, weight):
+    """Dense ``weight * count(t, j) / (df(t) * df(j) ** damping)`` over vocabulary terms (rows)
+    and keywords (columns), from the texts in plain numpy: titles naming both, df = titles naming one."""
+    texts = gadget_catalog()
+    index = {t: i for i, t in enumerate(model.vocab)}
+    docs = np.zeros((len(texts), len(model.vocab)))
+    for d, text in enumerate(texts):
+        for token in model._tokenizer.tokenize(text):  # the model's tokenizer (with its phrases)
+            docs[d, index[token]] = 1.0
+    counts = docs.T @ docs
+    df = np.diag(counts).copy()
+    np.fill_diagonal(counts, 0.0)
+    links = counts / (df[:, None] * df[None, :] ** damping)
+    columns = [index[kw] for kw in model.keywords]
+    return weight * links[:, columns]
+
+
+@pytest.mark.parametrize("damping", [0.0, 0.25, 1.0])
+def test_conditional_evidence_matches_numpy_reference(damping):
+    model = KeywordModel.build(gadget_catalog(), dim=8, precision="fp32", evidence_per_term=1000,
+                               evidence_weight=0.7, keyword_damping=damping)
+    w = initializers(model)
+    got = np.zeros((len(model.vocab), len(model.keywords)))
+    np.add.at(got, (np.arange(len(model.vocab))[:, None], w["evidence_keyword_ids"].astype(np.int64)), w["evidence_weights"])
+    np.testing.assert_allclose(got, evidence_reference(model, damping, 0.7), rtol=1e-5, atol=1e-7)
+
+
+def test_evidence_keeps_each_terms_strongest_links():
+    model = KeywordModel.build(gadget_catalog(), dim=8, precision="fp32", evidence_per_term=3)
+    w = initializers(model)
+    want = evidence_reference(model, 0.25, 1.0)
+    for term in range(len(model.vocab)):
+        top = np.sort(want[term])[::-1][:3]
+        np.testing.assert_allclose(np.sort(w["evidence_weights"][term])[::-1], np.where(top > 0, top, 0), rtol=1e-5)
+        kept = w["evidence_keyword_ids"][term][w["evidence_weights"][term] > 0]
+        assert np.all(want[term, kept] >= top[-1] * (1 - 1e-5))
+
+
+def capped_reference(scores, numbers, k, share):
+    """The best ``k`` keywords by score with at most ``max(1, floor(k * share))`` model numbers."""
+    cap = max(1, k * round(share * 1000) // 1000)
+    out, taken = [], 0
+    for j in np.argsort(-scores, kind="stable"):
+        if numbers[j]:
+            if taken == cap:
+                continue
+            taken += 1
+        out.append(int(j))
+        if len(out) == k:
+            break
+    return out
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+@pytest.mark.parametrize("share", [0.0, 0.2, 0.5])
+def test_model_numbers_are_capped_as_the_reference(precision, share, rng):
+    model = KeywordModel.build(gadget_catalog(), dim=8, precision=precision, model_number_share=share)
+    numbers = np.array([any(c.isdigit() for c in kw) for kw in model.keywords])
+    assert numbers.sum() >= 4 and not numbers[: len(numbers) - numbers.sum()].any()  # model numbers last
+    for _ in range(20):
+        ids = rng.choice(len(model.vocab), size=rng.integers(1, 4))
+        want = reference_scores(model, ids)
+        for k in (1, 3, 10, len(model.keywords)):
+            scores, keyword_ids = run_graph(model, ids, k)
+            expected = capped_reference(want, numbers, k, share)
+            assert len(keyword_ids) == len(expected)
+            np.testing.assert_allclose(scores, want[expected], atol=1e-4)
+            assert np.all(np.diff(scores) <= 0)
+            assert numbers[keyword_ids].sum() == numbers[expected].sum()
+
+
+def test_model_numbers_never_crowd_out_words():
+    model = KeywordModel.build(gadget_catalog(), dim=8)
+    uncapped = KeywordModel.build(gadget_catalog(), dim=8, model_number_share=1.0)
+    expanded = [kw for kw, _ in model.expand("8864-ig5", k=10)]
+    assert sum(any(c.isdigit() for c in kw) for kw in expanded) <= 2 and len(expanded) == 10
+    assert len(uncapped.expand("laptop", k=100)) == len(uncapped.keywords) - 1
+
+
+def test_unknown_latin_spelling_and_mixed_script_use_known_parts():
+    model = KeywordModel.build(gadget_catalog(), dim=8, precision="fp32")
+    assert "typec" not in model.vocab and "type-c" in model.vocab
+    assert model.expand("typec", k=5) == model.expand("type-c", k=5)
+    assert model.expand("游戏本typec", k=5) == model.expand("游戏本 type-c", k=5)
+    assert model.expand("laptopqqq 游戏本", k=5) == model.expand("laptop 游戏本", k=5)

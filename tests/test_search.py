@@ -5,6 +5,7 @@ rebuilt index for writes.
 """
 
 import math
+import re
 import threading
 
 import numpy as np
@@ -95,6 +96,48 @@ def test_typos_by_word_length():
     assert ids(idx.search("snaekers", typos=False)) == [0]  # no hit: retried with typos
     assert idx.search("snaekers", typos=False).fallback == "relaxed"
     assert idx.search("snaekers").corrections == [("snaekers", "sneakers")]
+
+
+def test_a_deletion_in_a_five_letter_word_is_one_edit():
+    # The edits a typo may have are those of the longer word: "basi" (4 letters) is one
+    # deletion from "basic" (5 letters, one edit); "bout" and "boot" both have 4 letters.
+    products = [{"id": i, "title": t} for i, t in enumerate(["basic instinct", "boot", "waterproof jacket"])]
+    idx = SearchIndex.build(products, filters=())
+    r = idx.search("basi")
+    assert ids(r) == [0] and r.corrections == [("basi", "basic")] and r.fallback is None
+    assert idx.search("bout").fallback == "popular"
+    assert idx.search("bas").fallback == "popular"  # 3 letters: not even against 5
+    assert ids(idx.search("wtrproof")) == [2]  # 8 letters typed, 10 meant: two edits
+    assert idx.search("basi", typos=False).fallback == "relaxed"
+
+
+def naive_pieces(text):
+    """Sub-word pieces by the rule of the docs, written independently: character bigrams of
+    Han runs (a lone character stands for itself), letter runs and digit runs of the rest."""
+    out = []
+    for run in re.findall(r"[\u4e00-\u9fff]+|[^\u4e00-\u9fff]+", text.lower()):
+        if re.match(r"[\u4e00-\u9fff]", run):
+            out += [run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)]
+        else:
+            out += re.findall(r"[a-z]+|[0-9]+", run)
+    return out
+
+
+def test_words_inside_longer_tokens_match_below_whole_words():
+    titles = ["卫康隐形近视眼镜", "眼镜盒 眼镜布", "国际快递dhl/fedex/ups", "dhl express", "scotch3m600 胶带", "手机壳", "red shoes"]
+    idx = SearchIndex.build([{"id": i, "title": t} for i, t in enumerate(titles)], filters=())
+    for word in ["眼镜", "dhl", "fedex", "scotch", "胶带", "shoes", "近视"]:
+        (query,) = shoprec.tokenize(word)
+        whole = [i for i, t in enumerate(titles) if query in shoprec.tokenize(t)]
+        inside = [i for i, t in enumerate(titles) if i not in whole and set(naive_pieces(word)) <= set(naive_pieces(t))]
+        r = idx.search(word, k=20, expand=False, typos=False)
+        assert r.fallback is None, word
+        got = ids(r)
+        assert sorted(got) == sorted(whole + inside), word
+        assert set(got[:len(whole)]) == set(whole), word  # whole words first
+    assert "眼镜" not in shoprec.tokenize(titles[0])  # the case this is for
+    # A word of several pieces (a model number) is matched whole, never from its pieces.
+    assert idx.search("3m600", typos=False).fallback == "popular"
 
 
 def test_exact_spelling_beats_typos():

@@ -206,6 +206,46 @@ def test_set_stock(data):
         shop.set_stock([top])
 
 
+def test_set_stock_is_saved(data, tmp_path):
+    """Stock set after the build survives save and load: the catalogue, recommend and search's
+    in_stock filter agree with the products table with the same changes applied by hand."""
+    shop = shoprec.Shop.build(data.products, data.events, config=CONFIG, progress=False)
+    table = data.products.set_index("id")
+    in_stock = sorted(table.index[table["in_stock"]])
+    out = sorted(table.index[~table["in_stock"]])
+    flags = dict(zip(table.index, table["in_stock"].astype(bool)))
+    units = dict(zip(table.index, table["stock"].astype(int)))
+    went_out, came_back, sold_out, restocked = in_stock[:3], out[:2], in_stock[3:5], out[2:4]
+    assert shop.set_stock(went_out + ["no-such-product"], False) == 3
+    shop.set_stock(came_back, True)
+    shop.set_stock(sold_out, stock=np.array([0, 0]))
+    shop.set_stock(restocked, stock=np.array([9, 4]))
+    for p in went_out + sold_out:
+        flags[p] = False
+    for p in came_back + restocked:
+        flags[p] = True
+    units.update({p: 0 for p in went_out + sold_out})
+    units.update(zip(restocked, [9, 4]))
+    target = tmp_path / "shop"
+    shop.save(target)
+    for loaded in (shoprec.Shop.load(target), shop):
+        if loaded is shop:
+            loaded.reload(target)
+        catalogue = loaded.parts.catalogue
+        assert {i: bool(f) for i, f in zip(catalogue.ids.tolist(), catalogue.in_stock)} == flags
+        assert {i: int(u) for i, u in zip(catalogue.ids.tolist(), catalogue.stock)} == units
+        assert all(loaded.product(p)["in_stock"] == flags[p] for p in went_out + came_back + sold_out + restocked)
+        wanted_out = {p for p, f in flags.items() if not f}
+        for user in ("u00001", "u00002", "nobody"):
+            assert not wanted_out & set(loaded.recommend(user, 50).items.tolist())
+        if loaded.has_search:
+            n = len(flags)
+            assert set(loaded.search("", k=n, filters={"in_stock": False}).items.tolist()) == wanted_out
+            assert set(loaded.search("", k=n, filters={"in_stock": True}).items.tolist()) == set(flags) - wanted_out
+            assert set(loaded.search("", k=n).items.tolist()) == set(flags) - wanted_out
+            assert {p["id"]: p["in_stock"] for p in loaded.parts.search.products()} == flags
+
+
 def test_save_load_equal_answers(shop, tmp_path):
     target = tmp_path / "shop"
     shop.save(target)

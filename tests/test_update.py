@@ -420,3 +420,129 @@ def test_knn_update_passes_categories_to_its_fallback(rng):
     np.testing.assert_array_equal(updated.fallback.recommend(-5, 8, category="new").items,
                                   refit.fallback.recommend(-5, 8, category="new").items)
     assert len(updated.fallback.recommend(-5, 8, category="new"))
+
+
+# ------------------------------------------------------------------ weighted similarities
+WEIGHTED = [
+    lambda k: ItemKNN(k_neighbours=k, max_neighbours=k + 2),  # implicit data: TF-IDF, cosine, alpha 0.5
+    lambda k: ItemKNN(k_neighbours=k, max_neighbours=2 * k, similarity="cosine", weighting="tfidf"),
+    lambda k: UserKNN(k_neighbours=k, max_neighbours=k + 1, similarity="cosine", weighting="bm25", alpha=0.3),
+    lambda k: UserKNN(k_neighbours=k, max_neighbours=None, similarity="pearson", weighting="tfidf"),
+    lambda k: ItemKNN(k_neighbours=k, max_neighbours=k, similarity="pearson_baseline"),
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_batches=st.integers(1, 3),
+    model_index=st.integers(0, len(WEIGHTED) - 1),
+    k=st.integers(1, 5),
+    new_ids=st.booleans(),
+    implicit=st.booleans(),
+)
+def test_weighted_similarities_update_equals_refit(seed, n_batches, model_index, k, new_ids, implicit):
+    # Batches with or without new users and items: without, TF-IDF and alpha rows can be patched.
+    rng = np.random.default_rng(seed)
+    n_users, n_items = int(rng.integers(2, 30)), int(rng.integers(2, 30))
+    everything = events(rng, int(rng.integers(20, 300)), n_users, n_items)
+    kw = dict(implicit=implicit, stamps=False)
+    make = WEIGHTED[model_index]
+    model = make(k).fit(build(everything, **kw))
+    for step in range(n_batches):
+        span = (n_users + 3, n_items + 3) if new_ids else (n_users, n_items)
+        batch = events(rng, int(rng.integers(1, 6)), *span, t0=2000 + step)
+        model = model.update(build(batch, **kw))
+        everything = concat(everything, batch)
+    merged = build(everything, **kw)
+    assert_same_model(model, make(k).fit(merged), *all_ids(merged))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ItemKNN(k_neighbours=3, max_neighbours=6),  # implicit defaults: TF-IDF, alpha 0.5
+    lambda: ItemKNN(k_neighbours=3, max_neighbours=6, similarity="cosine", weighting="tfidf"),
+    lambda: UserKNN(k_neighbours=3, max_neighbours=6, similarity="cosine", weighting="tfidf", alpha=0.5),
+])
+def test_weighted_update_patches_rows_when_the_weights_of_others_stay(rng, monkeypatch, make):
+    # A batch of old users and old items on sparse data changes the TF-IDF weights of few rows
+    # (those of the items of the shoppers with a new pair): the update entry point runs, once.
+    import shoprec.kernels as kernels
+
+    calls = {"update": 0, "full": 0}
+    real_update, real_full = kernels._pearson_neighbours_update, kernels.pearson_neighbours
+
+    def counting_update(*args, **kwargs):
+        calls["update"] += 1
+        return real_update(*args, **kwargs)
+
+    def counting_full(*args, **kwargs):
+        calls["full"] += 1
+        return real_full(*args, **kwargs)
+
+    monkeypatch.setattr(kernels, "_pearson_neighbours_update", counting_update)
+    monkeypatch.setattr(kernels, "pearson_neighbours", counting_full)
+    old = events(rng, 2500, 400, 400)
+    kw = dict(implicit=True, stamps=False)
+    model = make().fit(build(old, **kw))
+    everything = old
+    for step in range(2):  # the second update continues from the first one's kept similarities
+        batch = events(rng, 2, 400, 400, t0=3000 + step)
+        batch[0][:] = old[0][step]  # one old shopper: a few columns change
+        batch[1][:] = old[1][:2]  # old items only: the number of rows stays
+        model = model.update(build(batch, **kw))
+        everything = concat(everything, batch)
+    assert calls == {"update": 2, "full": 1}
+    merged = build(everything, **kw)
+    assert_same_model(model, make().fit(merged), *all_ids(merged))
+
+
+def test_changed_entities_against_a_dense_comparison(rng):
+    import scipy.sparse as sp
+
+    from shoprec.models._incremental import changed_entities
+
+    for _ in range(20):
+        old = sp.random(12, 9, density=0.3, random_state=int(rng.integers(1 << 30)), format="csr")
+        old.data = np.ceil(old.data * 4) / 4  # no stored zeros: the dense reference drops them
+        old_users = np.sort(rng.choice(15, 12, replace=False))
+        old_items = np.sort(rng.choice(11, 9, replace=False))
+        dense = np.full((15, 11), np.nan)
+        dense[np.ix_(old_users, old_items)] = np.where(old.toarray() != 0, old.toarray(), np.nan)
+        for _ in range(int(rng.integers(0, 4))):  # change, add or remove a few entries
+            u, i = int(rng.integers(15)), int(rng.integers(11))
+            dense[u, i] = [np.nan, 0.25, 1.0, float(rng.random())][int(rng.integers(4))]
+        stored = ~np.isnan(dense)
+        rows, cols = np.nonzero(stored)
+        new = sp.csr_matrix((dense[rows, cols], (rows, cols)), shape=(15, 11))
+        new.sort_indices()
+        for item_based in (True, False):
+            got = changed_entities(old, new, old_users, old_items, item_based)
+            before = np.full((15, 11), np.nan)
+            before[np.ix_(old_users, old_items)] = np.where(old.toarray() != 0, old.toarray(), np.nan)
+            same = lambda a, b: np.array_equal(a, b, equal_nan=True)  # noqa: E731
+            if item_based:
+                want = [i for i in range(11) if i not in old_items or not same(before[:, i], dense[:, i])]
+            else:
+                want = [u for u in range(15) if u not in old_users or not same(before[u], dense[u])]
+            np.testing.assert_array_equal(got, want)
+
+
+def test_a_loaded_weighted_model_updates_to_the_refit_then_patches_again(rng, tmp_path):
+    # A file does not keep the similarities before alpha's constant factor: the first update
+    # of a loaded model computes in full, the next one patches again; both equal refits.
+    import shoprec
+
+    old = events(rng, 2500, 400, 400)
+    kw = dict(implicit=True, stamps=False)
+    make = lambda: ItemKNN(k_neighbours=3, max_neighbours=6)  # noqa: E731  (implicit: TF-IDF, alpha 0.5)
+    path = tmp_path / "implicit.shoprec"
+    make().fit(build(old, **kw)).save(path)
+    model, everything = shoprec.load(path), old
+    for step in range(2):
+        batch = events(rng, 2, 400, 400, t0=3000 + step)
+        batch[0][:], batch[1][:] = old[0][step], old[1][:2]  # an old shopper, old items
+        model = model.update(build(batch, **kw))
+        everything = concat(everything, batch)
+        merged = build(everything, **kw)
+        assert_same_model(model, make().fit(merged), *all_ids(merged))
+    assert model._fitted().kernel_data is not None

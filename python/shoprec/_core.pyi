@@ -67,8 +67,39 @@ def pearson_neighbours_update(
     Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]],
     Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]],
 ]: ...
+def pearson_neighbours_part(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float64],
+    n_rows: int,
+    n_cols: int,
+    rows: npt.NDArray[np.int32],
+    k: int,
+    axis: str,
+    similarity: str,
+    min_support: int,
+    shrinkage: float,
+    num_threads: int = 0,
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+def merge_neighbour_parts(
+    parts: Sequence[Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]],
+    n: int,
+    k: int,
+    num_threads: int = 0,
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
 _Floats2 = Union[npt.NDArray[np.float32], npt.NDArray[np.float64]]
 
+def fit_biases(
+    users: npt.NDArray[np.int32],
+    items: npt.NDArray[np.int32],
+    values: npt.NDArray[np.float64],
+    n_users: int,
+    n_items: int,
+    mu: float,
+    reg_users: float,
+    reg_items: float,
+    n_epochs: int,
+) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 def kmeans(
     x: _Floats2,
     n_clusters: int,

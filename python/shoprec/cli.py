@@ -178,6 +178,8 @@ def _read_table(path: str, what: str) -> Any:
 
 
 def cmd_build(args: argparse.Namespace, out: TextIO) -> int:
+    import pandas as pd
+
     from .datasets import load_events_csv, load_movielens
     from .shop import Shop
 
@@ -200,8 +202,9 @@ def cmd_build(args: argparse.Namespace, out: TextIO) -> int:
         if not args.products or not args.events:
             raise UsageError("build needs --products and --events (or --movielens)")
         products = _read_table(args.products, "products")
-        events = load_events_csv(args.events, user=args.user_column, item=args.item_column,
-                                 event=args.event_column, timestamp=args.timestamp_column)
+        frames = [load_events_csv(path, user=args.user_column, item=args.item_column, event=args.event_column,
+                                  timestamp=args.timestamp_column) for path in args.events]
+        events = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         if "id" in products.columns and events["item"].map(type).eq(str).all():
             products["id"] = products["id"].astype(str)
     extras = {name: _read_table(getattr(args, name), name) for name in ("sales", "coupons", "redemptions")
@@ -345,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example: shoprec build --products products.csv --events events.csv --out my-shop",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--products", help="products CSV (or .parquet): id, title, ...")
-    p.add_argument("--events", help="events CSV: user, item, event, timestamp")
+    p.add_argument("--events", action="append", help="events CSV: user, item, event, timestamp (repeat it "
+                   "to add files, e.g. the events a web shop recorded since the last build)")
     p.add_argument("--movielens", help="a MovieLens folder instead of --products/--events")
     p.add_argument("--sales", help="daily sales CSV: item, date, units (for restock reports)")
     p.add_argument("--coupons", help="coupons CSV: id, title, category")

@@ -3,10 +3,11 @@
 Three entry points, each taking a ``dask.distributed.Client``:
 
 * :func:`pearson_neighbours`: the similarity kernel of
-  :func:`shoprec.kernels.pearson_neighbours` with its rows computed on the workers, in blocks,
-  by the subset kernel (:func:`shoprec.kernels.pearson_neighbours_rows`, GIL released). The
-  ratings are scattered once to every worker; the blocks come back and are stitched into the
-  same CSR (same neighbours, same float32 values, same order) as the single-machine call.
+  :func:`shoprec.kernels.pearson_neighbours` split over the workers: each task computes the
+  pairs of its share of the entities once (GIL released), exactly as the single-machine
+  kernel, and the client merges the parts into the same CSR (same neighbours, same float32
+  values, same order) as the single-machine call. The ratings are scattered once to every
+  worker.
 * :func:`fit`: fits a model with that kernel (``ItemKNN`` / ``UserKNN``; ``Baseline`` and
   ``Popular`` have nothing worth distributing and fit on the client).
 * :func:`recommend_many`: batch scoring of many users (every user by default) on the workers,
@@ -28,10 +29,11 @@ Memory and limits
 -----------------
 Every worker holds the whole interaction matrix (it is scattered to all of them: about 12
 bytes per interaction as CSR, 8 for the value and 4 for the column, plus 8 per row) and, while
-a block runs, the kernel's working copy (about 3 times that: the centred entities, their
-transpose and positions) and an accumulator per thread (48 bytes per item, or per user). A
-block's result is at most ``block_size x k`` neighbours (8 bytes each). The client holds the
-assembled result (``n x k`` neighbours). So the matrix must fit one worker, with room for about
+a task runs, the kernel's working copy (about 3 times that: the centred entities, their
+transpose and positions), an accumulator per thread (64 bytes per item, or per user) and
+the task's part (at most ``n x 2k`` candidates while it runs, ``n x k`` returned, 8 bytes
+each). The client receives one part per task and holds the merged result (``n x k``
+neighbours). So the matrix must fit one worker, with room for about
 four copies: roughly 50 bytes per interaction, i.e. 100 million interactions need about 5 GB
 per worker. Beyond that, the neighbourhood of a row needs every rating of its raters, which is
 why the matrix is not split: reduce it first (drop users with a single interaction, keep the
@@ -58,16 +60,17 @@ from .models import Baseline, ItemKNN, Popular, UserKNN
 __all__ = ["pearson_neighbours", "fit", "recommend_many"]
 
 
-def _rows_block(matrix: Tuple[np.ndarray, np.ndarray, np.ndarray, Tuple[int, int]], start: int, stop: int,
-                k: int, axis: str, similarity: str, min_support: int, shrinkage: float,
-                num_threads: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Runs on a worker: the neighbour rows ``start:stop`` against the whole matrix."""
+def _part(matrix: Tuple[np.ndarray, np.ndarray, np.ndarray, Tuple[int, int]], first: int, stride: int, n: int,
+          k: int, axis: str, similarity: str, min_support: int, shrinkage: float,
+          num_threads: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs on a worker: every pair whose lower entity is one of ``first, first + stride, ...``,
+    as the part of the full result they give (``n x n``, the best ``k`` per row)."""
     # Arrays arrive as the transport left them (possibly unaligned views of a buffer).
     indptr, indices, data = (np.require(a, dtype, ["C", "A"]) for a, dtype in
                              zip(matrix[:3], (np.int64, np.int32, np.float64)))
     n_rows, n_cols = matrix[3]
-    rows = np.arange(start, stop, dtype=np.int32)
-    return _core.pearson_neighbours_rows(
+    rows = np.arange(first, n, stride, dtype=np.int32)
+    return _core.pearson_neighbours_part(
         indptr, indices, data, n_rows, n_cols, rows, k, axis, similarity, min_support, shrinkage, num_threads
     )
 
@@ -87,32 +90,37 @@ def pearson_neighbours(
     similarity: str = "pearson",
     min_support: int = 1,
     shrinkage: float = 0.0,
-    block_size: int = 1024,
+    block_size: Optional[int] = None,
     num_threads: int = 1,
 ) -> sp.csr_matrix:
     """:func:`shoprec.kernels.pearson_neighbours` computed on a Dask cluster: the same matrix.
 
-    The ratings are checked and made canonical here, scattered once to every worker, and the
-    rows are computed in blocks of ``block_size`` (one task each) by the subset kernel, whose
-    rows are exactly those of the full call; the blocks are stitched in order.
+    The ratings are checked and made canonical here and scattered once to every worker. The
+    entities are dealt to the tasks in turn (task ``j`` of ``T`` takes ``j, j + T, ...``, which
+    balances the work), and each task computes every pair whose lower entity it holds, once,
+    exactly as the single-machine kernel does, keeping the best ``k`` per row of the pairs it
+    produced. The client merges the parts (Rust, every core): the best ``k`` of the union of a
+    row's candidates is the single-machine row, bit for bit.
 
     Parameters
     ----------
     matrix, k, axis, similarity, min_support, shrinkage
         As :func:`shoprec.kernels.pearson_neighbours`.
     client : dask.distributed.Client
-    block_size : int
-        Rows per task. Each task also pays the ``O(nnz)`` preparation of the kernel, so blocks
-        much smaller than ``n / (2 x workers x threads)`` only add overhead.
+    block_size : int, optional
+        Entities per task. None (the default): one task per worker thread of the cluster,
+        which is the least work in all (every task pays the kernel's ``O(nnz)`` preparation of
+        the matrix, and returns up to ``n x k`` candidates). Smaller blocks only help to
+        spread a cluster whose workers differ in speed.
+    num_threads : int
+        Rust threads per task (0: every core of the worker); see the module documentation.
 
     Notes
     -----
-    Each row is computed against all its candidates, so every pair is summed twice (once from
-    each side) where the single-machine kernel sums it once: the cluster pays off only with
-    more than twice the cores of one machine (``benches/RESULTS.md``: on one shared 2-core
-    machine, 2 workers were 4x slower than one process).
-    num_threads : int
-        Rust threads per task (0: every core of the worker); see the module documentation.
+    Each pair is summed once in all, as in one process: on one machine the cluster costs the
+    single-process time plus the preparation per task, the transfer of the parts (8 bytes
+    per candidate) and their merge (``benches/RESULTS.md``); it gains with the cores of
+    several machines.
 
     Returns
     -------
@@ -124,35 +132,31 @@ def pearson_neighbours(
     similarity = check_choice(similarity, "similarity", SIMILARITIES)
     min_support = check_int(min_support, "min_support", minimum=0)
     shrinkage = check_float(shrinkage, "shrinkage", minimum=0.0)
-    block_size = check_int(block_size, "block_size", minimum=1)
+    if block_size is not None:
+        block_size = check_int(block_size, "block_size", minimum=1)
     num_threads = check_num_threads(num_threads)
     indptr, indices, data, shape = as_csr(matrix, "matrix", dtype=np.float64)
     n = shape[1] if axis == "items" else shape[0]
+    if n == 0:
+        return _neighbour_csr((np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32)), (0, 0))
+    if block_size is None:
+        n_tasks = max(1, sum(int(t) for t in client.nthreads().values()))
+    else:
+        n_tasks = -(-n // block_size)
+    n_tasks = min(n_tasks, n)
     scattered = client.scatter((indptr, indices, data, shape), broadcast=True, hash=False)
     futures = [
-        client.submit(_rows_block, scattered, start, min(start + block_size, n), k, axis, similarity,
-                      min_support, shrinkage, num_threads, pure=False)
-        for start in range(0, n, block_size)
+        client.submit(_part, scattered, first, n_tasks, n, k, axis, similarity, min_support, shrinkage,
+                      num_threads, pure=False)
+        for first in range(n_tasks)
     ]
-    blocks = client.gather(futures)
-    return _neighbour_csr(_stitch(blocks, n), (n, n))
-
-
-def _stitch(blocks: Sequence[Tuple[np.ndarray, np.ndarray, np.ndarray]], n: int
-            ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row blocks (CSR arrays each, in order) as one CSR of ``n`` rows."""
-    if not blocks:
-        return np.zeros(n + 1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32)
-    lengths = np.concatenate([np.diff(indptr) for indptr, _, _ in blocks])
-    indptr = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    indices = np.concatenate([block[1] for block in blocks]).astype(np.int32, copy=False)
-    data = np.concatenate([block[2] for block in blocks]).astype(np.float32, copy=False)
-    return indptr, indices, data
+    parts = [(np.require(indptr, np.int64, ["C", "A"]), np.require(indices, np.int32, ["C", "A"]),
+              np.require(values, np.float32, ["C", "A"])) for indptr, indices, values in client.gather(futures)]
+    return _neighbour_csr(_core.merge_neighbour_parts(parts, n, k, 0), (n, n))
 
 
 def fit(model: Any, interactions: Interactions, client: Any, *, fallback: Optional[Popular] = None,
-        block_size: int = 1024, num_threads: int = 1) -> Any:
+        block_size: Optional[int] = None, num_threads: int = 1) -> Any:
     """Fits ``model`` on ``interactions`` with its similarities computed on the cluster.
 
     ``ItemKNN`` / ``UserKNN``: exactly ``model.fit(interactions, fallback=fallback)``, the

@@ -148,9 +148,10 @@ def pearson_neighbours_rows(
 
     Row ``j`` of the result is row ``rows[j]`` of :func:`pearson_neighbours` with the same
     arguments, exactly (same neighbours, same float32 values, same order): the entry point for
-    recomputing the rows that new events touched, and for computing blocks of rows on several
-    workers (:mod:`shoprec.distributed`). Costs the ``O(nnz)`` preparation of the full call
-    plus, per row, the ratings of the row's raters.
+    recomputing the rows that new events touched (the models' ``update``). Costs the ``O(nnz)``
+    preparation of the full call plus, per row, the ratings of the row's raters. (The Dask path,
+    :mod:`shoprec.distributed`, splits the full kernel's pairs instead: computing whole rows on
+    every worker would sum each pair twice.)
 
     Parameters
     ----------

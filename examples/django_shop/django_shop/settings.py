@@ -24,6 +24,11 @@ TIME_ZONE = "UTC"
 
 SHOPREC_DIR = os.environ.get("SHOP_DIR", str(BASE_DIR / "shop"))
 SHOPREC_RELOAD_INTERVAL = float(os.environ.get("SHOP_RELOAD_INTERVAL", "2"))
+# Posted events refresh the live shop after this many events, or when the oldest waiting one is
+# this many seconds old (0 turns a trigger off); POST /refresh applies them at once.
+SHOPREC_REFRESH_EVERY = int(os.environ.get("SHOP_REFRESH_EVERY", "100"))
+SHOPREC_REFRESH_INTERVAL = float(os.environ.get("SHOP_REFRESH_INTERVAL", "30"))
+SHOPREC_REFRESH_ENDPOINT = os.environ.get("SHOP_REFRESH_ENDPOINT", "1") == "1"
 LOGGING = {"version": 1, "disable_existing_loggers": False,
            "handlers": {"console": {"class": "logging.StreamHandler"}},
            "loggers": {"shoprec": {"handlers": ["console"], "level": "INFO"}}}

@@ -8,6 +8,7 @@ urlpatterns = [
     path("similar/<str:item>", views.similar),
     path("search", views.search),
     path("events", views.events),
+    path("refresh", views.refresh),
     path("metrics", views.metrics),
 ]
 handler404 = "store.views.not_found"

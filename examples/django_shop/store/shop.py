@@ -1,5 +1,8 @@
 """The process's Shop: loaded once from settings.SHOPREC_DIR and switched to new builds by
-shoprec's ShopWatcher (a request looks at the manifest every SHOPREC_RELOAD_INTERVAL seconds)."""
+shoprec's ShopWatcher (a request looks at the manifest every SHOPREC_RELOAD_INTERVAL seconds);
+posted events are applied to it by shoprec's LiveUpdates (a refresh after
+SHOPREC_REFRESH_EVERY events or when the oldest waiting event is SHOPREC_REFRESH_INTERVAL
+seconds old, in a background thread)."""
 
 import threading
 from typing import Any, Optional
@@ -8,9 +11,20 @@ from django.conf import settings
 
 from shoprec.errors import UnavailableError
 from shoprec.shop import ShopWatcher
+from shoprec.shop.web import LiveUpdates
 
 _watcher: Optional[ShopWatcher] = None
+_live: Optional[LiveUpdates] = None
 _lock = threading.Lock()
+
+
+def live_updates() -> LiveUpdates:
+    """The process's refresh policy for posted events."""
+    global _live
+    with _lock:
+        if _live is None:
+            _live = LiveUpdates(every=settings.SHOPREC_REFRESH_EVERY, interval=settings.SHOPREC_REFRESH_INTERVAL)
+        return _live
 
 
 def get_shop(required: bool = True) -> Any:
@@ -27,7 +41,9 @@ def get_shop(required: bool = True) -> Any:
                         raise UnavailableError("no shop built yet: run `python manage.py shoprec_build`") from None
                     return None
             watcher = _watcher
-    return watcher.shop
+    shop = watcher.shop
+    live_updates().poke(shop)
+    return shop
 
 
 def watcher() -> Optional[ShopWatcher]:

@@ -19,7 +19,9 @@ def django_shop(tmp_path_factory):
     if settings.configured:
         pytest.skip("Django is already configured in this process")
     os.environ.update(DJANGO_SETTINGS_MODULE="django_shop.settings", SHOP_DB=str(folder / "db.sqlite3"),
-                      SHOP_DIR=str(folder / "shop"), SHOP_RELOAD_INTERVAL="0")
+                      SHOP_DIR=str(folder / "shop"), SHOP_RELOAD_INTERVAL="0",
+                      # posted events wait for POST /refresh (no automatic refresh mid-test)
+                      SHOP_REFRESH_EVERY="0", SHOP_REFRESH_INTERVAL="0")
     django.setup()
     from django.core.management import call_command
 
@@ -96,14 +98,18 @@ def test_events_are_stored(client):
     response = client.post("/events", data=json.dumps([{"user": "u9", "item": "p00002", "event": "cart"},
                                                          {"user": 12, "item": "p00003", "timestamp": 1.7e9}]),
                            content_type="application/json")
-    assert response.status_code == 201 and response.json() == {"stored": 2}
+    assert response.status_code == 201 and response.json()["stored"] == 2 and response.json()["pending"] >= 2
     assert Event.objects.count() == before + 2
     stored = Event.objects.order_by("-id")[0]
     assert (stored.user, stored.item, stored.event) == ("12", "p00003", "view")
-    for data in ("{oops", '{"user": "u1"}', '{"user": "u1", "item": "p1", "event": "fly"}', "[]", '"text"',
-                 '{"user": "u1", "item": "p1", "timestamp": -5}'):
+    for data, message in (("{oops", "must be JSON"), ('{"user": "u1"}', "item must be"),
+                          ('{"user": "u1", "item": "p1", "event": "fly"}', "unknown event 'fly'"),
+                          ("[]", "no events"), ('"text"', "must be a JSON object"),
+                          ('{"user": "u1", "item": "p1", "timestamp": -5}', "timestamp must be Unix seconds"),
+                          ('[{"user": "u1", "item": "p1"}, {"user": true, "item": "p1"}]', "event 1: user must be")):
         response = client.post("/events", data=data, content_type="application/json")
         assert response.status_code == 400 and response.json()["status"] == 400, data
+        assert message in response.json()["error"], (data, response.json())
     assert Event.objects.count() == before + 2
     response = client.get("/events")
     assert response.status_code == 405 and response.json()["status"] == 405
@@ -130,3 +136,74 @@ def test_rebuild_is_picked_up(client, django_shop):
     after = get(client, "/recommend/u00001?k=3")
     assert top not in [r["id"] for r in after["items"]]
     assert watcher().reloads >= 1
+
+
+def test_posted_events_refresh_the_live_shop(client, django_shop):
+    import numpy as np
+
+    import shoprec
+    from store.models import Event
+    from store.shop import get_shop, live_updates
+
+    live = get_shop()
+    client.post("/refresh")  # apply what earlier tests posted, then start from the saved build
+    live.reload()
+    assert live.pending_events == 0
+    saved = shoprec.Shop.load(django_shop / "shop")
+    counts = np.bincount(saved.parts.interactions.items)
+    item = next(str(saved.parts.interactions.item_ids[i]) for i in np.argsort(-counts, kind="stable")
+                if saved.product(str(saved.parts.interactions.item_ids[i]))["in_stock"])
+    user, stamp = "a-new-shopper", 1.9e9
+    events = [{"user": user, "item": item, "event": "purchase", "timestamp": stamp},
+              {"user": "u00001", "item": item, "event": "cart", "timestamp": stamp + 1}]
+    # The reference: the saved shop updated directly with the same events, not through the app.
+    reference = shoprec.Shop.load(django_shop / "shop")
+    reference.record_events([(e["user"], e["item"], e["event"], e["timestamp"]) for e in events])
+    reference.refresh()
+
+    before = get(client, f"/recommend/{user}?k=5")
+    assert (before["part"], before["reason"]) == ("popular", "unknown_user")
+    stored = Event.objects.count()
+    response = client.post("/events", data=json.dumps(events), content_type="application/json")
+    assert response.status_code == 201 and response.json() == {"stored": 2, "pending": 2, "refreshing": False}
+    assert Event.objects.count() == stored + 2
+    assert get(client, f"/recommend/{user}?k=5") == before
+    response = client.post("/refresh")
+    assert response.status_code == 200 and response.json()["applied"] == 2 and live.pending_events == 0
+    try:
+        after = get(client, f"/recommend/{user}?k=5")
+        want = reference.recommend(user, 5)
+        assert after["part"] == want.part == "itemknn" and after["items"] != before["items"]
+        assert [r["id"] for r in after["items"]] == want.items.tolist()
+        assert [r["score"] for r in after["items"]] == pytest.approx(want.scores.tolist(), abs=6e-6)
+        assert [r["id"] for r in get(client, "/recommend/u00001?k=8")["items"]] == \
+            reference.recommend("u00001", 8).items.tolist()
+        assert [r["id"] for r in get(client, f"/similar/{item}?k=6")["items"]] == reference.similar(item, 6).items.tolist()
+        # The count trigger, in a background thread: one more event applies both waiting ones.
+        live_updates().every = 2
+        more = {"user": "u00002", "item": item, "event": "view", "timestamp": stamp + 2}
+        reference.record_events([("u00002", item, "view", stamp + 2), ("u00003", item, "view", stamp + 3)])
+        reference.refresh()
+        assert client.post("/events", data=json.dumps(more), content_type="application/json").json()["refreshing"] is False
+        more.update(user="u00003", timestamp=stamp + 3)
+        assert client.post("/events", data=json.dumps(more), content_type="application/json").json()["refreshing"] is True
+        assert live_updates().wait(60) and live.pending_events == 0
+        for shopper in ("u00002", "u00003", user):
+            assert [r["id"] for r in get(client, f"/recommend/{shopper}?k=6")["items"]] == \
+                reference.recommend(shopper, 6).items.tolist()
+    finally:
+        live_updates().every = 0
+        live.reload()
+
+
+@pytest.mark.parametrize("method,url", [
+    ("get", "/recommend/%00"), ("get", "/recommend/" + "9" * 40), ("get", "/similar/" + "x" * 300),
+    ("get", "/search?q=" + "茶叶 " * 400), ("get", "/search?q=tea&k=-1"), ("get", "/search?q=%22%5C*%3A(&user=%00"),
+    ("get", "/search?max_price=1e400"), ("post", "/events"), ("post", "/recommend/u1"), ("put", "/events"),
+    ("get", "/refresh"),
+])
+def test_odd_requests_never_500(client, method, url):
+    response = getattr(client, method)(url)
+    assert response.status_code < 500, (url, response.content[:300])
+    assert response["Content-Type"].startswith("application/json")
+    assert response.status_code < 400 or response.json()["error"]

@@ -25,7 +25,7 @@ def server(shop_dir, tmp_path_factory):
 
     from flask_shop import create_app
 
-    app = create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path_factory.mktemp("b") / "e.jsonl"})
+    app = create_app({"SHOP_DIR": shop_dir, "EVENTS_FILE": tmp_path_factory.mktemp("b") / "e.csv"})
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

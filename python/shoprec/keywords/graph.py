@@ -3,14 +3,14 @@ evidence and TopK, written with shoprec's own protobuf encoder (:mod:`.onnx_prot
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
 from .. import _core
 from . import onnx_proto as _onnx
 
-__all__ = ["write_onnx", "IR_VERSION", "OPSET"]
+__all__ = ["write_onnx", "conditional_weights", "is_model_number", "IR_VERSION", "OPSET"]
 
 # ONNX IR version 8 and opset 16: ScatterElements with reduction="add" needs opset 16;
 # onnxruntime reads both since release 1.11 (2022).
@@ -30,27 +30,43 @@ def _quantize_rows(matrix: np.ndarray, levels: int, signed: bool) -> Tuple[np.nd
 
 
 
+def conditional_weights(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, doc_freq: np.ndarray, damping: float) -> np.ndarray:
+    """Co-occurrence evidence ``count(t, j) / (df(t) * df(j) ** damping)`` for every stored
+    pair of a CSR count matrix (rows ``t``, columns ``j``): the share of ``t``'s texts that
+    also name ``j`` (``P(j | t)``), damped by how common ``j`` is overall, so that generic
+    terms (包邮, 新款) do not top every list while a brand named in a few titles still counts."""
+    df = np.maximum(doc_freq.astype(np.float64), 1.0)
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    return (data / (df[rows] * df[indices] ** damping)).astype(np.float32)
+
+
 def _evidence(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, keyword_of_term: np.ndarray, per_term: int) -> Tuple[np.ndarray, np.ndarray]:
-    """For every term, its ``per_term`` largest PPMI values towards one-term keywords:
-    ``(keyword ids [V, m], weights [V, m])``, padded with keyword 0 and weight 0."""
+    """For every term, its ``per_term`` largest positive values towards one-term keywords
+    (ties by keyword id): ``(keyword ids [V, m], weights [V, m])``, padded with keyword 0 and
+    weight 0. Vectorised: one sort of all stored values by (term, value desc, keyword)."""
     n_terms = len(indptr) - 1
     m = max(per_term, 1)
     ids = np.zeros((n_terms, m), np.int64)
     weights = np.zeros((n_terms, m), np.float32)
-    if per_term == 0:
+    if per_term == 0 or len(indices) == 0:
         return ids, weights
-    columns = keyword_of_term[indices]
-    for term in range(n_terms):
-        lo, hi = indptr[term], indptr[term + 1]
-        cols, vals = columns[lo:hi], data[lo:hi]
-        keep = cols >= 0
-        cols, vals = cols[keep], vals[keep]
-        if len(vals) > m:
-            top = np.argpartition(-vals, m - 1)[:m]
-            cols, vals = cols[top], vals[top]
-        ids[term, : len(cols)] = cols
-        weights[term, : len(vals)] = vals
+    rows = np.repeat(np.arange(n_terms), np.diff(indptr))
+    cols = keyword_of_term[indices]
+    keep = (cols >= 0) & (data > 0)
+    rows, cols, vals = rows[keep], cols[keep], data[keep]
+    order = np.lexsort((cols, -vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
+    chosen = rank < m
+    ids[rows[chosen], rank[chosen]] = cols[chosen]
+    weights[rows[chosen], rank[chosen]] = vals[chosen]
     return ids, weights
+
+
+def is_model_number(keyword: str) -> bool:
+    """Keywords holding an ASCII digit (8864-ig3, ddr3, 3.5mm, iphone14, 2017): model numbers
+    and specifications, capped in every expansion so that they never crowd out words."""
+    return any("0" <= c <= "9" for c in keyword)
 
 
 FORMAT = "shoprec-keywords"
@@ -65,10 +81,18 @@ def write_onnx(
     evidence_weight: float,
     precision: str,
     meta: Dict[str, Any],
+    model_numbers: Optional[np.ndarray] = None,
+    model_number_share: float = 1.0,
 ) -> bytes:
     """The keyword model as ONNX bytes. Inputs ``token_ids`` (int64 [T], known term ids) and
-    ``k`` (int64 [1], at most the number of keywords); outputs ``scores`` (float [k]) and
-    ``keyword_ids`` (int64 [k]), best first."""
+    ``k`` (int64 [1], >= 1); outputs ``scores`` (float [n]) and ``keyword_ids`` (int64 [n]),
+    best first, ``n = min(k, number of keywords)``.
+
+    ``model_numbers`` (bool [n_keywords]) marks model-number keywords, which must come last:
+    at most ``max(1, floor(k * model_number_share))`` of them (share in thousandths) are returned (the best ones), the rest of
+    the ``k`` places go to the best other keywords; ``n`` is then at most the number of other
+    keywords plus that cap. Done in the graph: TopK over a slice of the words, TopK over a slice
+    of the model numbers with the cap, and TopK over both lists."""
     g = _onnx.GraphBuilder()
     n_keywords, dim = keyword_vectors.shape
     axis0 = g.constant("axis0", np.array([0], np.int64))
@@ -115,10 +139,37 @@ def write_onnx(
         ev_s = g.constant("evidence_scales", w_scales.reshape(-1, 1))
         gathered_w = g.op("Mul", g.op("Cast", g.op("Gather", ev_w, "token_ids", axis=0), to=_onnx.FLOAT),
                           g.op("Gather", ev_s, "token_ids", axis=0))
-    zeros = g.constant("zeros", np.zeros(n_keywords, np.float32))
+    zeros = g.op("ConstantOfShape", g.constant("n_keywords_shape", np.array([n_keywords], np.int64)))  # float32 zeros
     evidence = g.op("ScatterElements", zeros, gathered_ids, g.op("Reshape", gathered_w, flat), axis=0, reduction="add")
     total = g.op("Add", similarity, evidence)
-    g.op("TopK", total, "k", axis=0, largest=1, sorted=1, outputs=["scores", "keyword_ids"])
+    numbers = np.zeros(n_keywords, bool) if model_numbers is None else np.asarray(model_numbers, bool)
+    n_numbers = int(numbers.sum())
+    n_words = n_keywords - n_numbers
+    if numbers.shape != (n_keywords,) or numbers[:n_words].any():
+        raise ValueError("model_numbers must hold one flag per keyword, the model numbers last")
+    if n_numbers == 0 or n_words == 0 or model_number_share >= 1.0:
+        k = g.op("Min", "k", g.constant("n_keywords", np.array([n_keywords], np.int64)))
+        g.op("TopK", total, k, axis=0, largest=1, sorted=1, outputs=["scores", "keyword_ids"])
+    else:
+        # Words are keywords [0, n_words), model numbers [n_words, n_keywords): two slices, a
+        # TopK over each (the second capped), and a TopK over both short lists.
+        # cap = min(max(1, floor(k * share)), k, n_numbers) with share in thousandths.
+        per_mille = int(round(model_number_share * 1000))
+        split = g.constant("n_words", np.array([n_words], np.int64))
+        k_words = g.op("Min", "k", split)
+        share = g.op("Div", g.op("Mul", "k", g.constant("share_per_mille", np.array([per_mille], np.int64))),
+                     g.constant("thousand", np.array([1000], np.int64)))
+        cap = g.op("Min", g.op("Max", share, g.constant("one", np.array([1], np.int64))), "k",
+                   g.constant("n_model_numbers", np.array([n_numbers], np.int64)))
+        start = g.constant("zero", np.array([0], np.int64))
+        end = g.constant("n_keywords", np.array([n_keywords], np.int64))
+        w_scores, w_ids = g.op("TopK", g.op("Slice", total, start, split, axis0), k_words, axis=0, largest=1, sorted=1, n_out=2)
+        n_scores, n_local = g.op("TopK", g.op("Slice", total, split, end, axis0), cap, axis=0, largest=1, sorted=1, n_out=2)
+        both_ids = g.op("Concat", w_ids, g.op("Add", n_local, split), axis=0)
+        both_scores = g.op("Concat", w_scores, n_scores, axis=0)
+        k_out = g.op("Min", "k", g.op("Add", k_words, cap))
+        _, top = g.op("TopK", both_scores, k_out, axis=0, largest=1, sorted=1, outputs=["scores", "top_positions"], n_out=2)
+        g.op("Gather", both_ids, top, axis=0, outputs=["keyword_ids"])
 
     metadata = {
         "shoprec.format": FORMAT,

@@ -9,7 +9,7 @@ the ones of that file; repeated scalars are written unpacked, which every protob
 from __future__ import annotations
 
 import struct
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Literal, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
@@ -121,7 +121,15 @@ class GraphBuilder:
         self.initializers.append(tensor(name, array))
         return name
 
+    @overload
+    def op(self, op_type: str, *inputs: str, outputs: Optional[Sequence[str]] = None, n_out: int, **attrs: AttributeValue) -> Tuple[str, ...]: ...
+
+    @overload
+    def op(self, op_type: str, *inputs: str, outputs: Optional[Sequence[str]] = None, n_out: Literal[1] = 1, **attrs: AttributeValue) -> str: ...
+
     def op(self, op_type: str, *inputs: str, outputs: Optional[Sequence[str]] = None, n_out: int = 1, **attrs: AttributeValue) -> Union[str, Tuple[str, ...]]:
+        """Add a node; its output name (``n_out == 1``) or names. With ``outputs`` given, pass
+        ``n_out=len(outputs)`` for more than one."""
         self._count += 1
         if outputs is None:
             outputs = [f"{op_type.lower()}_{self._count}_{i}" for i in range(n_out)]

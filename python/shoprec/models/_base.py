@@ -236,23 +236,30 @@ class _Model(PicklesByValue):
         recommendations and predictions). ``ItemKNN`` and ``UserKNN`` recompute only the
         similarity rows the new events can change (see :meth:`ItemKNN.update`).
         """
+        return self._apply_update(new_events, combine, cap)
+
+    def _apply_update(self, new_events: Interactions, combine: Optional[str], cap: Optional[float],
+                      **extra: Any) -> "_Model":
+        """The update of every model: the new events merged into the training interactions
+        (:meth:`Interactions.merge`), then the new model's state built from the old one by
+        ``_updated_state`` (``extra``: model-specific arguments such as ``categories``)."""
         state = self._fitted()
         from ..interactions import _merge
 
         merged, old_users, old_items, changed = _merge(self._training(state), new_events, combine, cap)
-        return self._update_from(merged, old_users, old_items, changed, combine, cap)
+        return self._updated_model(state, merged, old_users, old_items, changed, combine, cap, **extra)
 
-    def _update_from(self, merged: Interactions, old_users: np.ndarray, old_items: np.ndarray, changed: np.ndarray,
-                     combine: Optional[str], cap: Optional[float]) -> "_Model":
-        """The updated model from interactions already merged (``Interactions.merge``):
-        ``old_users`` / ``old_items`` map the old indices to the merged ones, ``changed`` marks
-        the merged entries that are new or changed."""
+    def _updated_model(self, state: _State, merged: Interactions, old_users: np.ndarray, old_items: np.ndarray,
+                       changed: np.ndarray, combine: Optional[str], cap: Optional[float], **extra: Any) -> "_Model":
+        """A new unfitted model with this one's parameters, given the updated state: ``old_users``
+        / ``old_items`` map the old indices to the merged ones, ``changed`` marks the merged
+        entries that are new or changed."""
         model = type(self)(**self.get_params())
-        model._state = self._updated_state(self._fitted(), merged, old_users, old_items, changed, combine, cap)
+        model._state = self._updated_state(state, merged, old_users, old_items, changed, combine, cap, **extra)
         return model
 
     def _updated_state(self, state: _State, merged: Interactions, old_users: np.ndarray, old_items: np.ndarray,
-                       changed: np.ndarray, combine: Optional[str], cap: Optional[float]) -> _State:
+                       changed: np.ndarray, combine: Optional[str], cap: Optional[float], **extra: Any) -> _State:
         raise NotImplementedError
 
     def _build_index(self, state: Dict[str, Any], item_based: bool, neighbours: Any, predict_neighbours: Any,
@@ -504,13 +511,13 @@ def _fit_biases(
     """Alternating least squares for ``r ~ mu + b_u + b_i`` with L2 penalties (the updates of
     scikit-surprise's ``baseline_als``: items first, then users, ``n_epochs`` times)."""
     mu = float(values.mean())
-    b_user = np.zeros(n_users)
-    b_item = np.zeros(n_items)
-    count_user = np.bincount(users, minlength=n_users)
-    count_item = np.bincount(items, minlength=n_items)
-    for _ in range(n_epochs):
-        b_item = np.bincount(items, values - mu - b_user[users], minlength=n_items) / (reg_items + count_item)
-        b_user = np.bincount(users, values - mu - b_item[items], minlength=n_users) / (reg_users + count_user)
+    # In Rust (one pass per half-round, the sums in the interactions' order): the same doubles
+    # as ``bincount(items, values - mu - b_user[users]) / (reg_items + count_item)`` and so on.
+    b_user, b_item = _core.fit_biases(
+        np.ascontiguousarray(users, np.int32), np.ascontiguousarray(items, np.int32),
+        np.ascontiguousarray(values, np.float64), int(n_users), int(n_items), mu,
+        float(reg_users), float(reg_items), int(n_epochs),
+    )
     return mu, b_user, b_item
 
 

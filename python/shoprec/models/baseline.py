@@ -67,7 +67,7 @@ class Baseline(_Model):
         return super().update(new_events, combine=combine, cap=cap)  # type: ignore[return-value]
 
     def _updated_state(self, state: _State, merged: Interactions, old_users: np.ndarray, old_items: np.ndarray,
-                       changed: np.ndarray, combine: Optional[str], cap: Optional[float]) -> _State:
+                       changed: np.ndarray, combine: Optional[str], cap: Optional[float], **extra: Any) -> _State:
         return self._state_for(merged)
 
     def _make_state(self, base: Dict[str, Any], mu: float, b_user: np.ndarray, b_item: np.ndarray) -> _State:

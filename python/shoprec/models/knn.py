@@ -16,6 +16,7 @@ from ..interactions import Interactions
 from ..recommendations import Recommendations
 from .popular import Popular
 from ._base import _check_k_within, _history_weights, _State, _Model, _bias_prediction, _check_interactions, _csr_parts, _fit_biases, _ids_filter
+from ._incremental import changed_entities, full_is_cheaper, touched_by_values
 from .weighting import WEIGHTINGS, scaled_for_dot, weight_rows
 
 
@@ -182,68 +183,45 @@ class _KNN(_Model):
         recommendations and predictions. This model is not modified.
 
         Only the similarity rows the new events can change are recomputed: the rows of the
-        *touched* items (users for ``UserKNN``), those whose interaction values changed (for
-        ``"adjusted_cosine"`` also every item of a shopper whose mean changed), with all their
-        candidates; every other row is its old row with the touched columns replaced, and is
-        recomputed only where the stored ``max_neighbours`` cannot prove its new top list
-        (see ``shoprec.kernels.pearson_neighbours_rows``). When the touched rows would cost
-        more than half a full pass (estimated from the raters' numbers of ratings) the full
-        kernel is used instead. Cost and measurements: ``benches/RESULTS.md``. Means, biases (an exact ALS
-        rerun: ``n_epochs`` passes over the interactions, no warm start, so no tolerance is
-        needed), popularity and the fallback are recomputed. ``"pearson_baseline"`` depends
-        on the biases of every rating, which any event moves: its similarities are recomputed
-        in full (still equal to a refit, without the speed-up); so are those with row weighting
-        (TF-IDF, BM25) or a normalisation exponent ``alpha`` other than 1, which depend on counts
-        over the whole matrix (the implicit-data defaults of ``ItemKNN`` use them).
+        *touched* items (users for ``UserKNN``), those whose vector in the similarity input
+        changed, with all their candidates; every other row is its old row with the touched
+        columns replaced, and is recomputed only where the stored ``max_neighbours`` cannot
+        prove its new top list (see ``shoprec.kernels.pearson_neighbours_rows``). Without
+        weighting the touched items are those whose values changed (for ``"adjusted_cosine"``
+        also every item of a shopper whose mean changed). With row weighting (TF-IDF, BM25), a
+        normalisation exponent ``alpha`` other than 1 (the implicit-data defaults of
+        ``ItemKNN``) or ``"pearson_baseline"``, the weighted input before and after is compared
+        item by item, bit for bit; the rules (a new item changes every TF-IDF weight, a new pair
+        of a shopper every weight in that shopper's column, BM25's mean length and
+        ``pearson_baseline``'s biases move with almost every event, so these recompute in full)
+        are in ``shoprec.models._incremental``. When the touched rows would cost more than half
+        a full pass (estimated from the raters' numbers of ratings) the full kernel is used
+        instead. Cost and measurements: ``benches/RESULTS.md``. Means, biases (an exact ALS
+        rerun in Rust: ``n_epochs`` passes over the interactions, no warm start, so no
+        tolerance is needed), popularity and the fallback are recomputed. A model loaded from
+        a file with ``alpha`` other than 1 recomputes in full at its first update (the
+        similarities before the constant factor are kept in memory only).
 
         ``categories`` (a mapping of item id to category) goes to the :class:`Popular`
         fallback's update (:meth:`shoprec.Popular.update`): the categories of new items, so
         the fallback equals one fitted with them.
         """
-        if categories is None:
-            return super().update(new_events, combine=combine, cap=cap)  # type: ignore[return-value]
-        state = self._fitted()
-        from ..interactions import _merge
-
-        merged, old_users, old_items, changed = _merge(self._training(state), new_events, combine, cap)
-        model = type(self)(**self.get_params())
-        model._state = self._updated_state(state, merged, old_users, old_items, changed, combine, cap,
-                                           categories=categories)
-        return model
+        return self._apply_update(new_events, combine, cap, categories=categories)  # type: ignore[return-value]
 
     def _updated_state(self, state: _State, merged: Interactions, old_users: np.ndarray, old_items: np.ndarray,
                        changed: np.ndarray, combine: Optional[str], cap: Optional[float],
-                       categories: Optional[Any] = None) -> _State:
+                       categories: Optional[Any] = None, **extra: Any) -> _State:
         base = self._base_state(merged)
         fallback = state.fallback
         if fallback is not None:
-            updated = Popular(**fallback.get_params())
-            updated._state = fallback._updated_state(fallback._fitted(), merged, old_users, old_items, changed,
-                                                     combine, cap, categories=categories)
-            fallback = updated
+            fallback = fallback._updated_model(fallback._fitted(), merged, old_users, old_items, changed, combine, cap,
+                                               categories=categories)
         base["fallback"] = _check_fallback(fallback, base)
-        old_to_new = old_items if self._item_based else old_users
-        return self._state_for(merged, base, (state, old_to_new, changed))
-
-    def _touched(self, inter: Interactions, changed: np.ndarray) -> np.ndarray:
-        """The entities (items or users) whose values in the similarity input changed."""
-        xs, ys = (inter.items, inter.users) if self._item_based else (inter.users, inter.items)
-        n_x = inter.n_items if self._item_based else inter.n_users
-        n_y = inter.n_users if self._item_based else inter.n_items
-        if self.settings(inter.explicit)["similarity"] == "adjusted_cosine":
-            # A changed rating moves its rater's mean, hence every value of that rater.
-            moved = np.zeros(n_y, bool)
-            moved[ys[changed]] = True
-            hit = np.zeros(n_x, bool)
-            hit[xs[moved[ys]]] = True
-        else:
-            hit = np.zeros(n_x, bool)
-            hit[xs[changed]] = True
-        return np.flatnonzero(hit).astype(np.int32)
+        return self._state_for(merged, base, (state, old_users, old_items, changed))
 
     def _state_for(self, inter: Interactions, base: Dict[str, Any],
-                   previous: Optional[Tuple[_State, np.ndarray, np.ndarray]], kernel: Optional[Any] = None) -> _State:
-        """The fitted state on ``inter``; with ``previous`` (old state, old x -> new x, changed
+                   previous: Optional[Tuple[_State, np.ndarray, np.ndarray, np.ndarray]], kernel: Optional[Any] = None) -> _State:
+        """The fitted state on ``inter``; with ``previous`` (old state, old user -> new, old item -> new, changed
         entries) the neighbours are updated from the old ones instead of computed afresh."""
         from ..kernels import _pearson_neighbours_update, pearson_neighbours
 
@@ -268,56 +246,77 @@ class _KNN(_Model):
         n_x = n_items if self._item_based else n_users
         keep = self._keep(n_x)
         axis = "items" if self._item_based else "users"
-        touched = None
-        # Row weighting (TF-IDF, BM25) and the normalisation exponent depend on counts over the
-        # whole matrix, which any event moves: those similarities are recomputed in full.
-        patchable = similarity != "pearson_baseline" and chosen["weighting"] == "none" and factor == 1.0
-        if previous is not None and patchable:
-            old_state, old_to_new, changed = previous
-            touched = self._touched(inter, changed)
-            increasing = bool(np.all(np.diff(old_to_new) > 0))
-            if not increasing or self._full_is_cheaper(inter, touched):
-                touched = None  # the full kernel is cheaper (or the old order is not kept)
+        touched = self._touched(inter, chosen, sim_input, previous)
         if touched is None:
             wide = (kernel or pearson_neighbours)(
                 sim_input, keep, axis=axis, similarity=kind,
                 min_support=self.min_support, shrinkage=shrinkage, num_threads=self.num_threads,
             )
             # Rows are ordered by similarity: the first k_neighbours of each row are its top k.
+            kernel_data = wide.data.copy() if factor != 1.0 else None
             if factor != 1.0:
                 wide.data *= np.float32(factor)
             narrow = _truncate_rows(wide, chosen["k_neighbours"])
         else:
-            old_n_x = len(old_to_new)
+            assert previous is not None
+            old_state, old_users, old_items, _ = previous
+            old_to_new = old_items if self._item_based else old_users
+            old_indptr, old_indices, old_data = old_state.predict_neighbours
+            if factor != 1.0:
+                old_data = old_state.kernel_data  # the similarities before the constant factor
             wide, narrow = _pearson_neighbours_update(
-                sim_input, old_state.predict_neighbours, self._keep(old_n_x), old_to_new, touched,
+                sim_input, (old_indptr, old_indices, old_data), self._keep(len(old_to_new)), old_to_new, touched,
                 keep, chosen["k_neighbours"], axis=axis, similarity=kind, min_support=self.min_support,
                 shrinkage=shrinkage, num_threads=self.num_threads,
             )
+            kernel_data = wide.data.copy() if factor != 1.0 else None
+            if factor != 1.0:
+                wide.data *= np.float32(factor)
+                narrow.data *= np.float32(factor)
         counts_user = np.bincount(users, minlength=n_users)
         counts_item = np.bincount(items, minlength=n_items)
         with np.errstate(invalid="ignore", divide="ignore"):
             user_means = np.where(counts_user > 0, np.bincount(users, values, n_users) / np.maximum(counts_user, 1), mu)
             item_means = np.where(counts_item > 0, np.bincount(items, values, n_items) / np.maximum(counts_item, 1), mu)
         return self._make_state(
-            base, _csr_parts(narrow), _csr_parts(wide), mu, b_user, b_item, user_means, item_means
+            base, _csr_parts(narrow), _csr_parts(wide), mu, b_user, b_item, user_means, item_means, kernel_data
         )
 
-    def _full_is_cheaper(self, inter: Interactions, touched: np.ndarray) -> bool:
-        """Whether recomputing every row costs less than the touched rows of an update.
-
-        A touched row is summed against all its candidates: one step per rating of each of its
-        raters. The full kernel sums each pair once: ``deg * (deg - 1) / 2`` steps per rater.
-        The patch of the other rows and the rows it cannot prove cost extra, hence the margin.
-        """
-        xs, ys = (inter.items, inter.users) if self._item_based else (inter.users, inter.items)
-        n_y = inter.n_users if self._item_based else inter.n_items
-        degree = np.bincount(ys, minlength=n_y).astype(np.float64)
-        mask = np.zeros(inter.n_items if self._item_based else inter.n_users, bool)
-        mask[touched] = True
-        touched_cost = float(degree[ys[mask[xs]]].sum())
-        full_cost = float((degree * (degree - 1.0) / 2.0).sum())
-        return 2.0 * touched_cost > full_cost
+    def _touched(self, inter: Interactions, chosen: Dict[str, Any], sim_input: sp.csr_matrix,
+                 previous: Optional[Tuple[_State, np.ndarray, np.ndarray, np.ndarray]]) -> Optional[np.ndarray]:
+        """The entities whose similarity rows an update recomputes (see
+        :mod:`shoprec.models._incremental`); None: compute every row (a fit, an update whose
+        touched rows would cost more than the full kernel, or whose old rows cannot be patched)."""
+        if previous is None:
+            return None
+        old_state, old_users, old_items, changed = previous
+        old_to_new = old_items if self._item_based else old_users
+        if not bool(np.all(np.diff(old_to_new) > 0)):
+            return None  # the old order is not kept
+        similarity = chosen["similarity"]
+        plain = similarity != "pearson_baseline" and chosen["weighting"] == "none" and chosen["alpha"] == 1.0
+        if plain:
+            touched = touched_by_values(inter, changed, self._item_based, similarity == "adjusted_cosine")
+        else:
+            if similarity == "adjusted_cosine":
+                return None  # weighted values centred by each rater's mean: not tracked
+            if chosen["alpha"] != 1.0 and getattr(old_state, "kernel_data", None) is None:
+                return None  # a loaded model: its similarities before the factor are not kept
+            if chosen["weighting"] != "none" and len(old_to_new) != (inter.n_items if self._item_based else inter.n_users):
+                return None  # a new entity changes log(n) in every idf: every weight changes
+            old_inter = self._training(old_state)
+            old_csr = old_inter.to_csr()
+            if similarity == "pearson_baseline":
+                rows = np.repeat(np.arange(old_inter.n_users), np.diff(old_csr.indptr))
+                residual = old_inter.values - (old_state.mu + old_state.b_user[rows] + old_state.b_item[old_csr.indices])
+                old_input = sp.csr_matrix((residual, old_csr.indices, old_csr.indptr), shape=old_csr.shape)
+            else:
+                old_input = self._similarity_input(old_csr, chosen)[0]
+            touched = changed_entities(old_input, sim_input, old_users, old_items, self._item_based)
+        n_x = inter.n_items if self._item_based else inter.n_users
+        if len(touched) == n_x or full_is_cheaper(inter, touched, self._item_based):
+            return None
+        return touched
 
     def _keep(self, n_x: int) -> int:
         """The neighbours stored per row (the ``k`` of the similarity kernel)."""
@@ -345,8 +344,11 @@ class _KNN(_Model):
         return _csr_parts(matrix)
 
     def _make_state(self, base: Dict[str, Any], neighbours: Any, predict_neighbours: Any, mu: float,
-                    b_user: np.ndarray, b_item: np.ndarray, user_means: np.ndarray, item_means: np.ndarray) -> _State:
+                    b_user: np.ndarray, b_item: np.ndarray, user_means: np.ndarray, item_means: np.ndarray,
+                    kernel_data: Optional[np.ndarray] = None) -> _State:
         # Residuals are recomputed from the history (float64 values kept for this) rather than saved.
+        # ``kernel_data``: the stored similarities before the constant factor of alpha != 1 (what
+        # the next update patches; in memory only, so a loaded model's first update is a full one).
         base = dict(base)
         if "history_values" not in base:
             base["history_values"] = base["history"][2].astype(np.float64)
@@ -355,7 +357,7 @@ class _KNN(_Model):
         return _State(
             k_neighbours=self.settings(base["explicit"])["k_neighbours"],
             index=index, neighbours=neighbours, predict_neighbours=predict_neighbours, mu=mu,
-            b_user=b_user, b_item=b_item, user_means=user_means, item_means=item_means,
+            b_user=b_user, b_item=b_item, user_means=user_means, item_means=item_means, kernel_data=kernel_data,
             **self._cosine_state(base), **base,
         )
 

@@ -115,14 +115,7 @@ class Popular(_Model):
         (:meth:`InterestSegments.update`, centres kept) and the model equals ``fit`` with those
         updated segments.
         """
-        state = self._fitted()
-        from ..interactions import _merge
-
-        merged, old_users, old_items, changed = _merge(self._training(state), new_events, combine, cap)
-        model = Popular(**self.get_params())
-        model._state = self._updated_state(state, merged, old_users, old_items, changed, combine, cap,
-                                           categories=categories)
-        return model
+        return self._apply_update(new_events, combine, cap, categories=categories)  # type: ignore[return-value]
 
     def _updated_state(self, state: _State, merged: Interactions, old_users: np.ndarray,  # type: ignore[override]
                        old_items: np.ndarray, changed: np.ndarray, combine: Optional[str], cap: Optional[float],

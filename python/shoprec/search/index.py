@@ -39,16 +39,19 @@ _KINDS = ("str", "number", "bool")
 # ------------------------------------------------------------------------------- ids
 def _encode_id(value: Any) -> str:
     """Product ids cross to Rust as strings that remember their type: ``i:42``, ``s:abc``."""
+    if type(value) is int:
+        return f"i:{value}"
+    if type(value) is str and value.isascii():
+        return "s:" + value
     if isinstance(value, (bool, np.bool_)):
         raise DTypeError(f"a product id must be an int or a str, got {value!r}")
     if isinstance(value, numbers.Integral):
         return f"i:{int(value)}"
     if isinstance(value, str):
-        if not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise InvalidArgumentError(f"a product id cannot hold a lone surrogate, got {value[:40]!r}") from None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgumentError(f"a product id cannot hold a lone surrogate, got {value[:40]!r}") from None
         return "s:" + value
     raise DTypeError(f"a product id must be an int or a str, got {type(value).__name__}")
 
@@ -61,6 +64,9 @@ def _decode_id(text: str) -> Any:
 def _is_missing(value: Any) -> bool:
     if value is None:
         return True
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:  # the common cases, without isinstance
+        return False
     if isinstance(value, float) and math.isnan(value):
         return True
     return isinstance(value, np.floating) and bool(np.isnan(value))
@@ -80,12 +86,22 @@ def _records(products: Any, name: str = "products") -> List[Mapping[str, Any]]:
         raise DTypeError(f"{name} must be a DataFrame or a list of dicts, got {type(products).__name__}")
     records = list(products)
     for r in records:
-        if not isinstance(r, Mapping):
+        if type(r) is not dict and not isinstance(r, Mapping):
             raise DTypeError(f"{name} must be a DataFrame or a list of dicts, got an element of type {type(r).__name__}")
     return records
 
 
+_PLAIN_KINDS = {str: "str", bool: "bool", int: "number"}
+
+
 def _kind_of(value: Any) -> Optional[str]:
+    plain = _PLAIN_KINDS.get(type(value))
+    if plain is not None:
+        return plain
+    if value is None:
+        return None
+    if type(value) is float and value == value:
+        return "number"
     if _is_missing(value):
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -100,6 +116,16 @@ def _kind_of(value: Any) -> Optional[str]:
 
 
 def _filter_value(value: Any, kind: str, field: str) -> Any:
+    plain = type(value)
+    # The common cases first, as the general path below would read them.
+    if kind == "str" and isinstance(value, str):
+        return [value]
+    if value is None:
+        return None
+    if plain is bool and kind == "bool":
+        return value
+    if (plain is int or (plain is float and value == value)) and kind == "number":
+        return float(value)
     if _is_missing(value):
         return None
     found = _kind_of(value)
@@ -113,6 +139,8 @@ def _filter_value(value: Any, kind: str, field: str) -> Any:
 
 
 def _text_value(value: Any) -> str:
+    if type(value) is str:
+        return value
     if _is_missing(value):
         return ""
     return value if isinstance(value, str) else str(value)
@@ -347,6 +375,10 @@ class SearchIndex:
         source = self.popularity
         if source is None:
             return 0.0
+        if type(source) is str:  # a column: the common case, read directly
+            value = record.get(source)
+            if (type(value) is int or type(value) is float) and math.isfinite(value):
+                return float(value)
         if self._segments() is not None:
             value = self._segment_popularity(-1).get(key, 0.0)
         elif isinstance(source, str):
@@ -362,20 +394,21 @@ class SearchIndex:
 
     def _rows(self, records: List[Mapping[str, Any]], id_column: Optional[str] = None) -> List[Tuple[Any, ...]]:
         id_column = id_column or self._id_column
+        filters = list(self._filter_kinds.items())
+        stock = [name for name, _ in filters].index(self._stock) if self._stock in self._filter_kinds else -1
+        text_names = [name for name, _ in self._text_fields]
+        popularity_of = self._popularity_of
         rows = []
         for r in records:
-            if id_column not in r or _is_missing(r[id_column]):
+            key = r.get(id_column)
+            if key is None or _is_missing(key):
                 raise InvalidArgumentError(f"every product needs an id in column {id_column!r}: {dict(r)!r}")
-            key = r[id_column]
             key = key.item() if isinstance(key, np.generic) else key
-            values = []
-            for name, kind in self._filter_kinds.items():
-                value = _filter_value(r.get(name), kind, name)
-                if name == self._stock and value is None:
-                    value = True
-                values.append(value)
-            texts = [_text_value(r.get(name)) for name, _ in self._text_fields]
-            rows.append((_encode_id(key), texts, values, self._popularity_of(r, key)))
+            values = [_filter_value(r.get(name), kind, name) for name, kind in filters]
+            if stock >= 0 and values[stock] is None:
+                values[stock] = True
+            texts = [_text_value(r.get(name)) for name in text_names]
+            rows.append((_encode_id(key), texts, values, popularity_of(r, key)))
         return rows
 
     # -------------------------------------------------------------------------- writes
@@ -581,9 +614,10 @@ class SearchIndex:
         the products that have them; only when the shopper's words match nothing do the
         expansions' matches become the answer); retrieve
         with BM25 over the weighted text fields, times the fraction of the shopper's words a
-        product matches (so products with all of them come first), where a Latin word of 5-8 letters with no exact
-        match in the catalogue may match with one edit and of 9+ letters with two (at half and a
-        quarter of an exact match's weight); filter; count facets over all matches; re-rank the
+        product matches (so products with all of them come first); a word found only inside longer
+        tokens (Chinese character bigrams, parts of joined Latin tokens) counts half; a Latin word
+        with no match in the catalogue may match with one edit when it or the catalogue word has
+        5-8 letters and with two at 9+ (at half and a quarter of an exact match's weight); filter; count facets over all matches; re-rank the
         best ``weights.candidates`` by blending text relevance with the shopper's affinity and
         popularity (:mod:`shoprec.search.blend`).
 
@@ -707,11 +741,18 @@ class SearchIndex:
         model = self.recommender
         if model is None or not ids or (user is None and history is None):
             return None
+        items: Any = ids
+        if all(type(i) is int for i in ids):
+            # An int64 array maps to a model's integer ids without the per-id str/int rule.
+            try:
+                items = np.array(ids, dtype=np.int64)
+            except OverflowError:
+                items = ids
         try:
             if user is not None:
-                recs = model.recommend(user, len(ids), items=ids, exclude_seen=False)
+                recs = model.recommend(user, len(ids), items=items, exclude_seen=False)
             else:
-                recs = model.recommend_for_history(list(history), len(ids), items=ids, exclude_seen=False)
+                recs = model.recommend_for_history(list(history), len(ids), items=items, exclude_seen=False)
         except (UnknownIdError, KeyError, TypeError):
             return None
         if getattr(recs, "source", "model") != "model":

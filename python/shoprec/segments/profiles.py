@@ -18,6 +18,9 @@ _OVERSAMPLES = 10  # extra random directions of the randomized SVD (Halko et al.
 _POWER_ITERATIONS = 4  # enough for the slowly decaying spectra of interaction matrices
 _SEED_LIMIT = 2**64  # the Rust SVD's seed is a u64
 
+#: The segment of shoppers with no profile: no interactions, or an empty or unknown history.
+NEW_SHOPPERS = -1
+
 # ----------------------------------------------------------------------------------------------
 # Profiles
 

@@ -4,7 +4,8 @@ Modules: :mod:`.config` (ShopConfig), :mod:`.catalogue` (products, filters, stoc
 :mod:`.build` (the pipeline), :mod:`.parts` (what a built shop holds and its directory
 format), :mod:`.serve` (the Shop), :mod:`.coupons`, :mod:`.restock`, :mod:`.search_part`,
 :mod:`.monitor`, :mod:`.watch` (switching to a new build), :mod:`.metrics` (Prometheus),
-:mod:`.progress`.
+:mod:`.refresh` (real-time updates), :mod:`.web` (serving over HTTP, posted events and
+their refresh policy), :mod:`.page` (the example shops' page), :mod:`.progress`.
 """
 
 from __future__ import annotations

@@ -91,6 +91,10 @@ class EventBuffer:
         with self._lock:
             self._events.append(event)
 
+    def extend(self, events: List[Event]) -> None:
+        with self._lock:
+            self._events.extend(events)
+
     def take(self) -> List[Event]:
         with self._lock:
             events, self._events = self._events, []

@@ -201,6 +201,29 @@ class Shop:
         """
         self._pending.add(check_event(self._parts, user, item, event, timestamp))
 
+    def record_events(self, events: Any) -> int:
+        """Buffer several events at once, all or none: ``events`` is an iterable of
+        ``(user, item, event, timestamp)`` tuples (``timestamp`` None: now), each checked as
+        by :meth:`record_event` before any is recorded. Returns how many were recorded.
+
+        Raises
+        ------
+        DTypeError, InvalidArgumentError
+            A row that is not a 4-tuple, or an event :meth:`record_event` would refuse (the
+            message names its position); nothing is recorded then.
+        """
+        parts = self._parts
+        checked = []
+        for index, row in enumerate(events):
+            if not isinstance(row, (tuple, list)) or len(row) != 4:
+                raise DTypeError(f"event {index}: a (user, item, event, timestamp) tuple, got {row!r}")
+            try:
+                checked.append(check_event(parts, *row))
+            except (DTypeError, InvalidArgumentError) as exc:
+                raise type(exc)(f"event {index}: {exc}") from None
+        self._pending.extend(checked)
+        return len(checked)
+
     @property
     def pending_events(self) -> int:
         """How many recorded events the next :meth:`refresh` will apply."""

@@ -4,6 +4,7 @@
 //! panicking on bad input. Parallel kernels use the rayon pool they are called in, so the
 //! caller decides the number of threads (`pool.install(|| kernel(...))`).
 
+pub mod biases;
 mod buffer;
 pub mod cosine;
 pub mod csr;

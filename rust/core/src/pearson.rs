@@ -72,7 +72,7 @@ use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
 
 mod rows;
-pub use rows::{pearson_neighbours_of_rows, update_neighbours, NeighbourUpdate};
+pub use rows::{merge_neighbour_parts, pearson_neighbours_of_rows, pearson_neighbours_part, update_neighbours, NeighbourUpdate};
 
 /// Whose neighbours: items (item-item, the columns of the ratings) or users (the rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -67,6 +67,71 @@ impl TokenStream for ShopTokenStream {
     }
 }
 
+/// The name of the sub-word analyzer (see [`pieces`]).
+pub const PIECES_ANALYZER_NAME: &str = "shoprec-pieces";
+
+/// The sub-word pieces of `text`, so that a word found inside a longer token still matches:
+/// every Han run gives its character bigrams (a run of one character gives that character),
+/// and every Latin/digit token its alphanumeric pieces, cut at joiners (`-./+_`) and between
+/// letters and digits (`dhl/fedex` gives `dhl`, `fedex`; `scotch3m600` gives `scotch`, `3`,
+/// `m`, `600`; `shoes` gives `shoes`). Runs are those of the core tokenizer, so the pieces of
+/// a text contain the pieces of each of its tokens.
+#[must_use]
+pub fn pieces(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (run, han) in CoreTokenizer::runs(text) {
+        if han {
+            let chars: Vec<char> = run.chars().collect();
+            if chars.len() == 1 {
+                out.push(run);
+            } else {
+                out.extend(chars.windows(2).map(|pair| pair.iter().collect::<String>()));
+            }
+        } else {
+            let mut piece = String::new();
+            let mut last_digit = None;
+            for c in run.chars() {
+                if !c.is_alphanumeric() {
+                    if !piece.is_empty() {
+                        out.push(std::mem::take(&mut piece));
+                    }
+                    last_digit = None;
+                    continue;
+                }
+                let digit = c.is_numeric();
+                if last_digit.is_some_and(|d| d != digit) && !piece.is_empty() {
+                    out.push(std::mem::take(&mut piece));
+                }
+                piece.push(c);
+                last_digit = Some(digit);
+            }
+            if !piece.is_empty() {
+                out.push(piece);
+            }
+        }
+    }
+    out.retain(|t| t.len() <= MAX_TOKEN_BYTES);
+    out
+}
+
+/// tantivy's [`Tokenizer`] giving [`pieces`].
+#[derive(Clone, Default)]
+pub struct PiecesTokenizer;
+
+impl Tokenizer for PiecesTokenizer {
+    type TokenStream<'a> = ShopTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> ShopTokenStream {
+        ShopTokenStream { tokens: pieces(text).into_iter(), token: Token::default() }
+    }
+}
+
+/// The sub-word analyzer: [`pieces`], then ASCII folding.
+#[must_use]
+pub fn pieces_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(PiecesTokenizer).filter(AsciiFoldingFilter).build()
+}
+
 /// The analyzer registered on every index: the shop tokenizer, then ASCII folding.
 #[must_use]
 pub fn analyzer(inner: Arc<CoreTokenizer>) -> TextAnalyzer {
@@ -97,6 +162,19 @@ mod tests {
             assert_eq!(analyze(&mut a, text), core.tokenize(text), "{text}");
         }
         assert_eq!(analyze(&mut a, "Café Crème"), vec!["cafe".to_owned(), "creme".to_owned()]);
+    }
+
+    #[test]
+    fn pieces_of_han_runs_and_joined_tokens() {
+        let got = pieces("国际物流/dhl/fedex 近视眼镜 scotch3m600 i5-1340P 包");
+        let want = [
+            "国际", "际物", "物流", "dhl", "fedex", "近视", "视眼", "眼镜", "scotch", "3", "m", "600", "i", "5", "1340", "p",
+            "包",
+        ];
+        assert_eq!(got, want.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        assert!(pieces("  !!").is_empty());
+        let mut a = pieces_analyzer();
+        assert_eq!(analyze(&mut a, "Café-Crème"), vec!["cafe".to_owned(), "creme".to_owned()]);
     }
 
     #[test]

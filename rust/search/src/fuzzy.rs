@@ -1,7 +1,9 @@
 //! Typo tolerance: which words may match with edits, and how much a typo match counts.
 //!
 //! Rules (the same as most shop search engines): a word of ASCII letters (after ASCII folding,
-//! so Latin text) of 5 to 8 letters tolerates one edit, of 9 or more two; an edit is a
+//! so Latin text) of 5 to 8 letters tolerates one edit, of 9 or more two, counting the longer
+//! of the typed word and the catalogue word (a typo that deletes a letter of "basic" gives a
+//! word of 4 letters, still one edit from it); an edit is a
 //! substitution, insertion, deletion or swap of two neighbouring letters. Digits, model numbers
 //! and Chinese never match fuzzily (i5-1340p must not find i5-1350p).
 //!
@@ -27,6 +29,30 @@ pub fn allowed_edits(word: &str) -> u8 {
         9..=MAX_FUZZY_LETTERS => 2,
         _ => 0,
     }
+}
+
+/// The most edits a catalogue term may be from `word` and still be read as its typo: the
+/// rule applies to the longer of the two words, so a deletion in a word of 5 letters ("basi"
+/// for "basic") is found like a substitution. 0, 1 or 2.
+#[must_use]
+pub fn search_edits(word: &str) -> u8 {
+    if !word.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return 0;
+    }
+    match word.len() {
+        0..=3 => 0,
+        4..=6 => 1,
+        7..=MAX_FUZZY_LETTERS => 2,
+        _ => 0,
+    }
+}
+
+/// Whether `term` at `distance` edits from the typed `word` is a typo reading of it: at most
+/// the edits the longer of the two tolerates ([`allowed_edits`]).
+#[must_use]
+pub fn tolerated(word: &str, term: &str, distance: usize) -> bool {
+    let allowed = allowed_edits(word).max(if term.bytes().all(|b| b.is_ascii_alphabetic()) { allowed_edits(term) } else { 0 });
+    distance >= 1 && distance <= usize::from(allowed)
 }
 
 /// Optimal-string-alignment distance (Levenshtein plus swaps of neighbours) over characters.
@@ -69,6 +95,21 @@ mod tests {
         assert_eq!(allowed_edits("iphone14"), 0);
         assert_eq!(allowed_edits("连衣裙连衣裙"), 0);
         assert_eq!(allowed_edits(&"a".repeat(41)), 0);
+    }
+
+    #[test]
+    fn the_longer_word_sets_the_edits() {
+        assert!(tolerated("basi", "basic", 1)); // a deletion from 5 letters
+        assert!(!tolerated("bout", "boot", 1)); // both 4 letters
+        assert!(!tolerated("basi", "basics", 2));
+        assert!(tolerated("sneakrs", "sneakers", 1));
+        assert!(tolerated("watrprof", "waterproof", 2)); // 8 typed, 10 meant
+        assert!(!tolerated("snxakxrs", "sneakers", 2));
+        assert!(!tolerated("i5", "i7", 1));
+        assert_eq!(search_edits("basi"), 1);
+        assert_eq!(search_edits("bas"), 0);
+        assert_eq!(search_edits("watrprof"), 2);
+        assert_eq!(search_edits("i5-1340p"), 0);
     }
 
     #[test]

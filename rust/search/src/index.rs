@@ -9,21 +9,22 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use shoprec_core::text::tokenizer::Tokenizer as CoreTokenizer;
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::query::{BooleanQuery, BoostQuery, DisjunctionMaxQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Schema};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
     DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader, TantivyDocument, Term, TERMINATED,
 };
 
-use crate::analyzer::{analyze, analyzer, ANALYZER_NAME};
+use crate::analyzer::{analyze, analyzer, pieces_analyzer, ANALYZER_NAME, PIECES_ANALYZER_NAME};
 use crate::error::{Error, Result};
-use crate::fuzzy::{allowed_edits, edit_distance, FUZZY_WEIGHT};
-use crate::schema::{filter_name, Config, Fields, FilterKind, Product, Value, ID, POPULARITY};
+use crate::fuzzy::{edit_distance, search_edits, tolerated, FUZZY_WEIGHT};
+use crate::schema::{filter_name, Config, Fields, FilterKind, Product, Value, ID, PIECES_PREFIX, POPULARITY};
+use crate::score::{coordinated_pass, expansion_pass, WordQuery, PIECES_WEIGHT};
 
 /// A query is cut to this many characters (the rest is ignored, never an error).
 pub const MAX_QUERY_CHARS: usize = 1_000;
@@ -116,7 +117,14 @@ pub struct SearchIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     analyzer: TextAnalyzer,
+    pieces_analyzer: TextAnalyzer,
+    /// The ids of the current searcher generation: per segment, by the id's term ordinal
+    /// (walking the id dictionary for every search cost more than the search itself).
+    ids: RwLock<Option<(u64, SegmentIds)>>,
 }
+
+/// Per segment, the product ids by the id's term ordinal.
+type SegmentIds = Arc<Vec<Vec<String>>>;
 
 /// The tantivy writer's memory per indexing thread.
 const WRITER_BYTES_PER_THREAD: usize = 32_000_000;
@@ -139,6 +147,8 @@ fn open_index(config: &Config, index: Index, fields: Fields, num_threads: usize)
     let tokenizer = tokenizer_for(&config.user_words)?;
     let analyzer = analyzer(tokenizer);
     index.tokenizers().register(ANALYZER_NAME, analyzer.clone());
+    let pieces_analyzer = pieces_analyzer();
+    index.tokenizers().register(PIECES_ANALYZER_NAME, pieces_analyzer.clone());
     let threads = if num_threads == 0 {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(8)
     } else {
@@ -148,7 +158,16 @@ fn open_index(config: &Config, index: Index, fields: Fields, num_threads: usize)
     // Merges happen in `commit`, synchronously; none in the background.
     writer.set_merge_policy(Box::new(tantivy::merge_policy::NoMergePolicy));
     let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-    Ok(SearchIndex { config: config.clone(), fields, index, reader, writer: Mutex::new(writer), analyzer })
+    Ok(SearchIndex {
+        config: config.clone(),
+        fields,
+        index,
+        reader,
+        writer: Mutex::new(writer),
+        analyzer,
+        pieces_analyzer,
+        ids: RwLock::new(None),
+    })
 }
 
 impl SearchIndex {
@@ -195,7 +214,7 @@ impl SearchIndex {
         // Damaged files (a load without checksums) make tantivy's readers fail or panic while
         // the documents are copied: a corrupt index either way, not an engine failure or a bug.
         let copied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            loaded.write(|writer, _| copy_documents(&searcher, writer).map_err(|e| corrupt(&e)))
+            loaded.write(|writer, _| copy_documents(&searcher, &loaded.fields, config, writer).map_err(|e| corrupt(&e)))
         }));
         copied.unwrap_or_else(|_| Err(corrupt(&"the index files are damaged")))?;
         Ok(loaded)
@@ -208,7 +227,7 @@ impl SearchIndex {
     pub fn save(&self, dir: &Path) -> Result<()> {
         let copy = SearchIndex::create(&self.config, Some(dir), 1)?;
         let searcher = self.reader.searcher();
-        copy.write(|writer, _| copy_documents(&searcher, writer))?;
+        copy.write(|writer, _| copy_documents(&searcher, &copy.fields, &self.config, writer))?;
         let writer = copy.writer.into_inner().unwrap_or_else(PoisonError::into_inner);
         writer.wait_merging_threads()?;
         Ok(())
@@ -256,7 +275,32 @@ impl SearchIndex {
         }
         writer.garbage_collect_files().wait()?;
         self.reader.reload()?;
+        self.ids_of(&self.reader.searcher())?;
         Ok(out)
+    }
+
+    /// Per segment of `searcher`, the product ids by term ordinal; read once per generation.
+    fn ids_of(&self, searcher: &Searcher) -> Result<SegmentIds> {
+        let generation = searcher.generation().generation_id();
+        if let Some((g, ids)) = &*self.ids.read().unwrap_or_else(PoisonError::into_inner) {
+            if *g == generation {
+                return Ok(Arc::clone(ids));
+            }
+        }
+        let mut all = Vec::with_capacity(searcher.segment_readers().len());
+        for segment in searcher.segment_readers() {
+            let mut ids = Vec::new();
+            if let Some(column) = segment.fast_fields().str(ID)? {
+                let mut stream = column.dictionary().stream()?;
+                while stream.advance() {
+                    ids.push(String::from_utf8_lossy(stream.key()).into_owned());
+                }
+            }
+            all.push(ids);
+        }
+        let all = Arc::new(all);
+        *self.ids.write().unwrap_or_else(PoisonError::into_inner) = Some((generation, Arc::clone(&all)));
+        Ok(all)
     }
 
     fn check_products(&self, products: &[Product]) -> Result<()> {
@@ -391,10 +435,10 @@ impl SearchIndex {
         }
         let mut out = SearchOutput { words: words.clone(), ..SearchOutput::default() };
 
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut clauses: Vec<WordQuery> = Vec::new();
         for word in &words {
             if let Some(clause) = self.word_clause(&searcher, word, query.typos, &mut out.corrections)? {
-                clauses.push((Occur::Should, clause));
+                clauses.push(clause);
             }
         }
         let mut expansion_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -433,28 +477,29 @@ impl SearchIndex {
             // (a generic expansion such as "red" would otherwise add a third of the
             // catalogue to every search, to its total and its facets).
             let own = coordinated_pass(&searcher, clauses)?;
-            let expanded = score_pass(&searcher, expansion_clauses)?;
-            let any_own = own.iter().any(|docs| !docs.is_empty());
-            own.into_iter().zip(expanded).map(|(a, b)| if any_own { left_join(&a, &b) } else { merge_sorted(&a, &b) }).collect()
+            expansion_pass(&searcher, expansion_clauses, own)?
         };
         self.rank(&searcher, matches, &filters, &facets, query.limit, &mut out)?;
         Ok(out)
     }
 
-    /// The query for one word in every text field, weighted by field: its exact term, or, when
-    /// no product has the exact term and typos are allowed, the catalogue's terms within the
-    /// allowed edits (the best variant only counts, down-weighted by [`FUZZY_WEIGHT`]).
+    /// The query for one word in every text field, weighted by field: its exact term and its
+    /// pieces inside longer tokens ([`WordQuery`]), or, when no product has either and typos
+    /// are allowed, the catalogue's terms within the tolerated edits (the best variant only
+    /// counts, down-weighted by [`FUZZY_WEIGHT`]).
     fn word_clause(
         &self,
         searcher: &Searcher,
         word: &str,
         typos: bool,
         corrections: &mut Vec<(String, String)>,
-    ) -> Result<Option<Box<dyn Query>>> {
-        if let Some(clause) = self.exact_clause(searcher, word, 1.0)? {
-            return Ok(Some(clause));
+    ) -> Result<Option<WordQuery>> {
+        let exact = self.exact_clause(searcher, word, 1.0)?;
+        let pieces = self.pieces_clause(searcher, word)?;
+        if exact.is_some() || pieces.is_some() {
+            return Ok(Some(WordQuery { exact, pieces }));
         }
-        let edits = if typos { allowed_edits(word) } else { 0 };
+        let edits = if typos { search_edits(word) } else { 0 };
         if edits == 0 {
             return Ok(None);
         }
@@ -467,7 +512,7 @@ impl SearchIndex {
                 while stream.advance() {
                     if let Ok(term) = std::str::from_utf8(stream.key()) {
                         let distance = edit_distance(word, term);
-                        if distance >= 1 && distance <= usize::from(edits) && !variants.iter().any(|(t, _)| t == term) {
+                        if tolerated(word, term, distance) && !variants.iter().any(|(t, _)| t == term) {
                             variants.push((term.to_owned(), distance as u8));
                         }
                     }
@@ -490,7 +535,49 @@ impl SearchIndex {
         if let Some((_, _, term)) = best {
             corrections.push((word.to_owned(), term));
         }
-        Ok(if disjuncts.is_empty() { None } else { Some(Box::new(DisjunctionMaxQuery::new(disjuncts))) })
+        Ok(if disjuncts.is_empty() {
+            None
+        } else {
+            Some(WordQuery { exact: Some(Box::new(DisjunctionMaxQuery::new(disjuncts))), pieces: None })
+        })
+    }
+
+    /// `word` as a part of longer tokens: all of its pieces ([`crate::analyzer::pieces`]) in
+    /// one field's pieces, weighted by the field's weight times [`PIECES_WEIGHT`]. None for a
+    /// Latin word of several pieces (a model number is matched whole, never from scattered
+    /// digits and letters) and when no product has all the pieces in one field.
+    fn pieces_clause(&self, searcher: &Searcher, word: &str) -> Result<Option<Box<dyn Query>>> {
+        let mut parts = analyze(&mut self.pieces_analyzer.clone(), word);
+        parts.dedup();
+        if parts.is_empty() || (parts.len() > 1 && !word.chars().any(shoprec_core::text::tokenizer::is_han)) {
+            return Ok(None);
+        }
+        // A word that is its own only piece and is at least two characters long is a piece
+        // of every token it is: when as many products have the piece as the token in a field,
+        // they are the same products and the pieces add nothing there.
+        let whole = parts.len() == 1 && parts[0] == word && word.chars().nth(1).is_some();
+        let mut fields: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for ((field, text), (_, weight)) in self.fields.pieces.iter().zip(&self.fields.text).zip(&self.config.text_fields) {
+            if whole
+                && searcher.doc_freq(&Term::from_field_text(*field, word))?
+                    == searcher.doc_freq(&Term::from_field_text(*text, word))?
+            {
+                continue;
+            }
+            let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(parts.len());
+            for part in &parts {
+                let term = Term::from_field_text(*field, part);
+                if searcher.doc_freq(&term)? == 0 {
+                    all.clear();
+                    break;
+                }
+                all.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))));
+            }
+            if !all.is_empty() {
+                fields.push((Occur::Should, Box::new(BoostQuery::new(Box::new(BooleanQuery::new(all)), weight * PIECES_WEIGHT))));
+            }
+        }
+        Ok(if fields.is_empty() { None } else { Some(Box::new(BooleanQuery::new(fields))) })
     }
 
     fn doc_freq(&self, searcher: &Searcher, term: &str) -> Result<u64> {
@@ -630,11 +717,15 @@ impl SearchIndex {
             kept.truncate(limit);
         }
         kept.sort_unstable_by(order);
-        let mut names = id_names(&id_columns, &kept)?;
+        let names = self.ids_of(searcher)?;
         let hits: Vec<Hit> = kept
             .into_iter()
             .map(|k| Hit {
-                id: names.remove(&(k.segment, k.id_ord)).unwrap_or_default(),
+                id: names
+                    .get(k.segment as usize)
+                    .and_then(|ids| usize::try_from(k.id_ord).ok().and_then(|o| ids.get(o)))
+                    .cloned()
+                    .unwrap_or_default(),
                 text: k.text,
                 expansion: k.score - k.text,
                 popularity: k.popularity,
@@ -643,26 +734,6 @@ impl SearchIndex {
         out.hits = hits;
         Ok(())
     }
-}
-
-/// The ids of `kept`, by (segment, id ordinal), in one sorted pass over each segment's id
-/// dictionary (one lookup per hit would decode a dictionary block per hit).
-fn id_names(id_columns: &[Option<StrColumn>], kept: &[Kept]) -> Result<HashMap<(u32, u64), String>> {
-    let mut names: HashMap<(u32, u64), String> = HashMap::with_capacity(kept.len());
-    for (segment, column) in id_columns.iter().enumerate() {
-        let Some(column) = column else { continue };
-        let segment = segment as u32;
-        let mut ords: Vec<u64> = kept.iter().filter(|k| k.segment == segment && k.id_ord != u64::MAX).map(|k| k.id_ord).collect();
-        ords.sort_unstable();
-        ords.dedup();
-        let mut next = ords.iter();
-        column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
-            if let Some(ord) = next.next() {
-                names.insert((segment, *ord), String::from_utf8_lossy(bytes).into_owned());
-            }
-        })?;
-    }
-    Ok(names)
 }
 
 /// A match that passed the filters.
@@ -675,9 +746,12 @@ struct Kept {
     text: f32,
 }
 
+/// Whether the stored fields agree (the pieces fields are not stored: they are rebuilt from
+/// the text on load, so an index saved before they existed loads too).
 fn same_schema(a: &Schema, b: &Schema) -> bool {
     let describe = |s: &Schema| {
         s.fields()
+            .filter(|(_, entry)| !entry.name().starts_with(PIECES_PREFIX))
             .map(|(_, entry)| (entry.name().to_owned(), format!("{:?}", entry.field_type().value_type())))
             .collect::<Vec<_>>()
     };
@@ -713,105 +787,14 @@ fn for_each_alive(searcher: &Searcher, mut f: impl FnMut(DocAddress) -> Result<(
     Ok(())
 }
 
-fn copy_documents(from: &Searcher, writer: &mut IndexWriter) -> Result<()> {
+/// Re-adds every live product of `from` (read from its stored fields, which have the same ids
+/// in both schemas) so that the unstored fields are analysed again.
+fn copy_documents(from: &Searcher, fields: &Fields, config: &Config, writer: &mut IndexWriter) -> Result<()> {
     for_each_alive(from, |address| {
-        writer.add_document(from.doc::<TantivyDocument>(address)?)?;
+        let product = fields.product(config, &from.doc::<TantivyDocument>(address)?);
+        writer.add_document(fields.document(&product))?;
         Ok(())
     })
-}
-
-/// Per segment, `(doc, score)` of every live document the clauses (a union) match, in doc
-/// order (tantivy's scorers advance by increasing doc id).
-fn score_pass(searcher: &Searcher, clauses: Vec<(Occur, Box<dyn Query>)>) -> Result<Vec<Vec<(u32, f32)>>> {
-    let mut out = vec![Vec::new(); searcher.segment_readers().len()];
-    if clauses.is_empty() {
-        return Ok(out);
-    }
-    let weight = BooleanQuery::new(clauses).weight(EnableScoring::enabled_from_searcher(searcher))?;
-    for (segment, found) in searcher.segment_readers().iter().zip(out.iter_mut()) {
-        let mut scorer = weight.scorer(segment, 1.0)?;
-        let alive = segment.alive_bitset();
-        let mut doc = scorer.doc();
-        while doc != TERMINATED {
-            if alive.is_none_or(|a| a.is_alive(doc)) {
-                found.push((doc, scorer.score()));
-            }
-            doc = scorer.advance();
-        }
-    }
-    Ok(out)
-}
-
-/// How strongly matching more of the shopper's words counts: the BM25 sum is multiplied by the
-/// fraction of the words matched to this power (1 is Lucene's classic "coord" factor; 3 puts a
-/// product with one of two words at an eighth, below nearly every product with both).
-pub const COORD_POWER: i32 = 3;
-
-/// Per segment, `(doc, score)` for the shopper's words: the sum of the words' BM25 scores
-/// times the fraction of the words the product matches to the power [`COORD_POWER`], so that
-/// products with all of the shopper's words come before products with some of them.
-fn coordinated_pass(searcher: &Searcher, clauses: Vec<(Occur, Box<dyn Query>)>) -> Result<Vec<Vec<(u32, f32)>>> {
-    let n_words = clauses.len();
-    let mut total: Vec<Vec<(u32, f32, f32)>> = vec![Vec::new(); searcher.segment_readers().len()];
-    for clause in clauses {
-        let pass = score_pass(searcher, vec![clause])?;
-        for (acc, found) in total.iter_mut().zip(pass) {
-            let counted: Vec<(u32, f32)> = acc.iter().map(|&(doc, score, _)| (doc, score)).collect();
-            let counts: Vec<(u32, f32)> = acc.iter().map(|&(doc, _, n)| (doc, n)).collect();
-            let ones: Vec<(u32, f32)> = found.iter().map(|&(doc, _)| (doc, 1.0)).collect();
-            let scores = merge_sorted(&counted, &found);
-            let matched = merge_sorted(&counts, &ones);
-            *acc = scores.into_iter().zip(matched).map(|((doc, a, b), (_, m, o))| (doc, a + b, m + o)).collect();
-        }
-    }
-    let n = n_words.max(1) as f32;
-    Ok(total
-        .into_iter()
-        .map(|docs| docs.into_iter().map(|(doc, score, matched)| (doc, score * (matched / n).powi(COORD_POWER))).collect())
-        .collect())
-}
-
-/// `(doc, a's score, b's score or 0)` for every doc of `a` (both doc-ordered).
-fn left_join(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32, f32)> {
-    let mut j = 0;
-    a.iter()
-        .map(|&(doc, score)| {
-            while j < b.len() && b[j].0 < doc {
-                j += 1;
-            }
-            let other = if j < b.len() && b[j].0 == doc { b[j].1 } else { 0.0 };
-            (doc, score, other)
-        })
-        .collect()
-}
-
-/// The union of two doc-ordered score lists: `(doc, a's score, b's score)`, 0 where absent.
-fn merge_sorted(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32, f32)> {
-    let mut out = Vec::with_capacity(a.len().max(b.len()));
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        match (a.get(i), b.get(j)) {
-            (Some(&(x, s)), Some(&(y, t))) if x == y => {
-                out.push((x, s, t));
-                i += 1;
-                j += 1;
-            }
-            (Some(&(x, s)), Some(&(y, _))) if x < y => {
-                out.push((x, s, 0.0));
-                i += 1;
-            }
-            (Some(&(x, s)), None) => {
-                out.push((x, s, 0.0));
-                i += 1;
-            }
-            (_, Some(&(y, t))) => {
-                out.push((y, 0.0, t));
-                j += 1;
-            }
-            (None, None) => break,
-        }
-    }
-    out
 }
 
 /// A filter condition resolved against one segment's fast fields.
@@ -917,27 +900,5 @@ impl SegmentFacet {
             SegmentFacet::Str { column: None, .. } => {}
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::merge_sorted;
-
-    #[test]
-    fn merge_is_a_sorted_union() {
-        let a = [(1, 1.0), (4, 4.0), (7, 7.0)];
-        let b = [(0, 0.5), (4, 0.25), (9, 0.125)];
-        assert_eq!(merge_sorted(&a, &b), vec![(0, 0.0, 0.5), (1, 1.0, 0.0), (4, 4.0, 0.25), (7, 7.0, 0.0), (9, 0.0, 0.125)]);
-        assert_eq!(merge_sorted(&[], &b[..1]), vec![(0, 0.0, 0.5)]);
-        assert!(merge_sorted(&[], &[]).is_empty());
-    }
-
-    #[test]
-    fn left_join_keeps_the_left_docs() {
-        let a = [(1, 1.0), (4, 4.0), (7, 7.0)];
-        let b = [(0, 0.5), (4, 0.25), (9, 0.125)];
-        assert_eq!(super::left_join(&a, &b), vec![(1, 1.0, 0.0), (4, 4.0, 0.25), (7, 7.0, 0.0)]);
-        assert!(super::left_join(&[], &b).is_empty());
     }
 }

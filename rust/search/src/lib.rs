@@ -9,6 +9,7 @@ pub mod error;
 pub mod fuzzy;
 pub mod index;
 pub mod schema;
+pub mod score;
 
 pub use error::{Error, Result};
 pub use index::{Condition, Filter, Hit, SearchIndex, SearchOutput, SearchQuery};

@@ -10,7 +10,7 @@ use tantivy::schema::{
 };
 use tantivy::TantivyDocument;
 
-use crate::analyzer::ANALYZER_NAME;
+use crate::analyzer::{ANALYZER_NAME, PIECES_ANALYZER_NAME};
 use crate::error::{Error, Result};
 
 /// The type of a filter field.
@@ -63,6 +63,8 @@ pub(crate) struct Fields {
     pub popularity: Field,
     pub text: Vec<Field>,
     pub filters: Vec<Field>,
+    /// Per text field, its sub-word pieces (not stored; see [`crate::analyzer::pieces`]).
+    pub pieces: Vec<Field>,
 }
 
 pub(crate) const ID: &str = "_id";
@@ -71,6 +73,10 @@ pub(crate) const POPULARITY: &str = "_popularity";
 pub(crate) fn filter_name(i: usize) -> String {
     format!("f{i}")
 }
+
+/// The prefix of the pieces fields' names (`p0`, `p1`, ...); they come after every other
+/// field, so the other fields keep their ids in indexes saved before pieces existed.
+pub(crate) const PIECES_PREFIX: char = 'p';
 
 impl Config {
     /// Checks names and weights.
@@ -127,7 +133,13 @@ impl Config {
                 FilterKind::Bool => builder.add_bool_field(&filter_name(i), NumericOptions::default() | INDEXED | FAST | STORED),
             })
             .collect();
-        (builder.build(), Fields { id, popularity, text, filters })
+        let pieces_indexing =
+            TextFieldIndexing::default().set_tokenizer(PIECES_ANALYZER_NAME).set_index_option(IndexRecordOption::WithFreqs);
+        let pieces_options = TextOptions::default().set_indexing_options(pieces_indexing);
+        let pieces = (0..self.text_fields.len())
+            .map(|i| builder.add_text_field(&format!("{PIECES_PREFIX}{i}"), pieces_options.clone()))
+            .collect();
+        (builder.build(), Fields { id, popularity, text, filters, pieces })
     }
 
     /// Checks that a product fits this configuration.
@@ -160,8 +172,9 @@ impl Fields {
         let mut doc = TantivyDocument::new();
         doc.add_text(self.id, &product.id);
         doc.add_f64(self.popularity, product.popularity);
-        for (field, text) in self.text.iter().zip(&product.texts) {
+        for ((field, pieces), text) in self.text.iter().zip(&self.pieces).zip(&product.texts) {
             doc.add_text(*field, text);
+            doc.add_text(*pieces, text);
         }
         for (field, value) in self.filters.iter().zip(&product.values) {
             match value {

@@ -20,9 +20,12 @@
 
 use rayon::prelude::*;
 
+use std::collections::BinaryHeap;
+
 use super::{
-    centre_columns, centre_rows, check_ratings, neighbour_key, neighbour_of_key, row_norms, transpose_with_positions, Axis,
-    Context, CoratedKernel, CosineKernel, DotKernel, Kernel, MsdKernel, PearsonKernel, Similarity,
+    centre_columns, centre_rows, check_ratings, neighbour_key, neighbour_of_key, pairs_of_row, row_norms,
+    transpose_with_positions, Axis, Context, CoratedKernel, CosineKernel, DotKernel, Kernel, MsdKernel, PearsonKernel, Scratch,
+    SharedTopK, Similarity,
 };
 use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
@@ -84,14 +87,7 @@ impl Prepared {
 
     /// The best `k` candidates of each of `rows` as sorted keys (`usize::MAX`: all of them).
     fn rows(&self, rows: &[usize], k: usize) -> Vec<Vec<u64>> {
-        let ctx = Context {
-            entities: self.entities.view(),
-            raters: self.raters.view(),
-            positions: &self.positions,
-            k,
-            support: self.support,
-            shrinkage: self.shrinkage,
-        };
+        let ctx = self.context(k);
         match self.similarity {
             Similarity::Pearson => rows_with(&ctx, &PearsonKernel, rows),
             Similarity::CosineCorated => rows_with(&ctx, &CoratedKernel, rows),
@@ -100,6 +96,47 @@ impl Prepared {
             Similarity::Cosine | Similarity::AdjustedCosine => rows_with(&ctx, &CosineKernel { norms: &self.norms }, rows),
         }
     }
+}
+
+impl Prepared {
+    fn context(&self, k: usize) -> Context<'_> {
+        Context {
+            entities: self.entities.view(),
+            raters: self.raters.view(),
+            positions: &self.positions,
+            k,
+            support: self.support,
+            shrinkage: self.shrinkage,
+        }
+    }
+
+    /// Every pair `(a, b > a)` with `a` in `rows`, computed once as the full call computes it
+    /// and offered to the top `k` of both rows: an `n x n` result whose row `r` is the best `k`
+    /// of the pairs of `r` that these rows produce.
+    fn pairs(&self, rows: &[usize], k: usize) -> Csr<f32> {
+        let ctx = self.context(k);
+        match self.similarity {
+            Similarity::Pearson => pairs_with(&ctx, &PearsonKernel, rows),
+            Similarity::CosineCorated => pairs_with(&ctx, &CoratedKernel, rows),
+            Similarity::Msd => pairs_with(&ctx, &MsdKernel, rows),
+            Similarity::Dot => pairs_with(&ctx, &DotKernel, rows),
+            Similarity::Cosine | Similarity::AdjustedCosine => pairs_with(&ctx, &CosineKernel { norms: &self.norms }, rows),
+        }
+    }
+}
+
+fn pairs_with<K: Kernel>(ctx: &Context<'_>, kernel: &K, rows: &[usize]) -> Csr<f32> {
+    let n = ctx.entities.n_rows;
+    let shared = SharedTopK::new(n, ctx.k);
+    rows.par_iter().rev().for_each_init(
+        || Scratch::<K::Sums> {
+            sums: vec![K::Sums::default(); n],
+            touched: vec![0; n],
+            own: BinaryHeap::with_capacity(ctx.k + 1),
+        },
+        |scratch, &a| pairs_of_row(ctx, kernel, &shared, scratch, a),
+    );
+    shared.into_csr()
 }
 
 fn rows_with<K: Kernel>(ctx: &Context<'_>, kernel: &K, rows: &[usize]) -> Vec<Vec<u64>> {
@@ -117,26 +154,26 @@ fn row_of<K: Kernel>(ctx: &Context<'_>, kernel: &K, sums: &mut [K::Sums], touche
         return keys;
     }
     let raters = &ctx.raters;
+    let first = ctx.entities.indptr[a] as usize;
     let mut n_touched = 0usize;
-    for (&r, &x) in ctx.entities.row_indices(a).iter().zip(ctx.entities.row_data(a)) {
+    for ((&r, &x), &position) in ctx.entities.row_indices(a).iter().zip(ctx.entities.row_data(a)).zip(&ctx.positions[first..]) {
         let xx = x * x;
         let (start, end) = (raters.indptr[r as usize] as usize, raters.indptr[r as usize + 1] as usize);
-        for (&b, &y) in raters.indices[start..end].iter().zip(&raters.data[start..end]) {
-            let b = b as usize;
-            if b == a {
-                continue;
-            }
-            let slot = &mut sums[b];
-            if K::count(slot) == 0.0 {
-                touched[n_touched] = b as u32;
-                n_touched += 1;
-            }
-            // The full call sums a pair from its lower entity: (x = lower, y = higher).
-            if b > a {
-                K::add(slot, x, xx, y);
-            } else {
-                K::add(slot, y, y * y, x);
-            }
+        // The rater's entities are sorted and `a` sits at `position`. The full call sums a
+        // pair from its lower entity (x = lower, y = higher): the entities before `a` are the
+        // lower ones, those after it the higher. First touches are counted without a branch
+        // (they are hard to predict), as the full call counts them.
+        for (&b, &y) in raters.indices[start..position].iter().zip(&raters.data[start..position]) {
+            let slot = &mut sums[b as usize];
+            touched[n_touched] = b as u32;
+            n_touched += usize::from(K::count(slot) == 0.0);
+            K::add(slot, y, y * y, x);
+        }
+        for (&b, &y) in raters.indices[position + 1..end].iter().zip(&raters.data[position + 1..end]) {
+            let slot = &mut sums[b as usize];
+            touched[n_touched] = b as u32;
+            n_touched += usize::from(K::count(slot) == 0.0);
+            K::add(slot, x, xx, y);
         }
     }
     for &b in &touched[..n_touched] {
@@ -170,55 +207,125 @@ fn best_k(mut keys: Vec<u64>, k: usize) -> Vec<u64> {
     keys
 }
 
-/// The keys of old row `o`, with its columns mapped to the new indices, best first.
-fn old_row_keys(old: &CsrView<'_, f32>, o: usize, old_to_new: &[i32]) -> Vec<u64> {
-    let mut keys: Vec<u64> =
-        old.row_indices(o).iter().zip(old.row_data(o)).map(|(&c, &s)| neighbour_key(s, old_to_new[c as usize] as u32)).collect();
-    // Rows come best first (the kernel's order); sort only if they do not.
-    if keys.windows(2).any(|w| w[0] >= w[1]) {
-        keys.sort_unstable();
-        keys.dedup();
-    }
-    keys
+/// Old row `o` with its columns mapped to the new indices: the source of a patched row.
+struct OldRow<'a> {
+    columns: &'a [i32],
+    similarities: &'a [f32],
+    old_to_new: &'a [i32],
+    is_touched: &'a [bool],
 }
 
-/// The new top `k` of an untouched row from its old top list (`old_keys`, best first) and the
-/// new similarities with the touched entities (`incoming`, sorted); None where that cannot be
-/// proven exact. The old row held every candidate when it is shorter than `complete_at`;
-/// otherwise every candidate it left out is worse than its worst key.
-fn patch_row(mut old_keys: Vec<u64>, incoming: &[u64], is_touched: &[bool], complete_at: usize, k: usize) -> Option<Vec<u64>> {
-    let complete = old_keys.len() < complete_at;
-    let worst = old_keys.last().copied();
-    let hit = !incoming.is_empty() || old_keys.iter().any(|&key| is_touched[neighbour_of_key(key).1 as usize]);
-    if !hit {
-        old_keys.truncate(k);
-        return (complete || old_keys.len() >= k).then_some(old_keys);
+impl OldRow<'_> {
+    #[inline]
+    fn column(&self, j: usize) -> u32 {
+        self.old_to_new[self.columns[j] as usize] as u32
     }
-    let kept = old_keys.iter().copied().filter(|&key| !is_touched[neighbour_of_key(key).1 as usize]);
-    let merged = merge_sorted(kept, incoming, k);
-    let exact = complete || (merged.len() == k && worst.is_some_and(|w| merged[k - 1] <= w));
-    exact.then_some(merged)
-}
 
-/// The first `k` keys of two sorted sequences merged (both strictly increasing, disjoint).
-fn merge_sorted(a: impl Iterator<Item = u64>, b: &[u64], k: usize) -> Vec<u64> {
-    let mut out = Vec::with_capacity(k.min(1 << 16));
-    let mut b = b.iter().copied().peekable();
-    for x in a {
-        while let Some(&y) = b.peek() {
-            if y >= x || out.len() == k {
-                break;
+    #[inline]
+    fn key(&self, j: usize) -> u64 {
+        neighbour_key(self.similarities[j], self.column(j))
+    }
+
+    /// The last key, if the row is stored best first (strictly increasing keys, as the kernel
+    /// writes it); `Err` if it is not.
+    fn worst(&self) -> Result<Option<u64>> {
+        let mut previous: Option<u64> = None;
+        for j in 0..self.columns.len() {
+            let key = self.key(j);
+            if previous.is_some_and(|p| p >= key) {
+                return Err(Error::invalid("old", "a row is not ordered best first"));
             }
-            out.push(y);
-            b.next();
+            previous = Some(key);
         }
-        if out.len() == k {
-            return out;
-        }
-        out.push(x);
+        Ok(previous)
     }
-    out.extend(b.take(k - out.len()));
-    out
+
+    /// The first `k` of the entries whose column is not touched merged with `incoming` (sorted,
+    /// disjoint from them), each passed to `emit` as `(column, similarity)`; returns how many
+    /// and the key of the last one.
+    fn merge(&self, incoming: &[u64], k: usize, mut emit: impl FnMut(u32, f32)) -> (usize, Option<u64>) {
+        let (mut j, mut i, mut count, mut last) = (0usize, 0usize, 0usize, None);
+        let n = self.columns.len();
+        while count < k {
+            while j < n && self.is_touched[self.column(j) as usize] {
+                j += 1;
+            }
+            let key = match (j < n, incoming.get(i)) {
+                (true, Some(&y)) => {
+                    let x = self.key(j);
+                    if x < y {
+                        j += 1;
+                        x
+                    } else {
+                        i += 1;
+                        y
+                    }
+                }
+                (true, None) => {
+                    j += 1;
+                    self.key(j - 1)
+                }
+                (false, Some(&y)) => {
+                    i += 1;
+                    y
+                }
+                (false, None) => break,
+            };
+            let (similarity, column) = neighbour_of_key(key);
+            emit(column, similarity);
+            last = Some(key);
+            count += 1;
+        }
+        (count, last)
+    }
+}
+
+/// The new length of an untouched row patched from its old row (the old entries whose column
+/// is not touched, merged with `incoming`, the new similarities with the touched entities), or
+/// None where that cannot be proven exact: the old row held every candidate when it is shorter
+/// than `complete_at`; otherwise every candidate it left out is worse than its worst key, so
+/// the patch is exact when its `k`-th key is not worse. A row not stored best first (not
+/// written by the kernel) is never patched.
+fn patched_len(row: &OldRow<'_>, incoming: &[u64], complete_at: usize, k: usize) -> Option<usize> {
+    let worst = row.worst().ok()?;
+    let complete = row.columns.len() < complete_at;
+    let (count, last) = row.merge(incoming, k, |_, _| {});
+    let exact = complete || (count == k && matches!((last, worst), (Some(l), Some(w)) if l <= w));
+    exact.then_some(count)
+}
+
+/// The per-row output slices of a CSR whose `indptr` is known.
+fn split_rows<'a>(indptr: &[i64], mut indices: &'a mut [i32], mut data: &'a mut [f32]) -> Vec<(&'a mut [i32], &'a mut [f32])> {
+    let mut slices = Vec::with_capacity(indptr.len().saturating_sub(1));
+    for w in indptr.windows(2) {
+        let len = (w[1] - w[0]) as usize;
+        let (head_indices, tail_indices) = std::mem::take(&mut indices).split_at_mut(len);
+        let (head_data, tail_data) = std::mem::take(&mut data).split_at_mut(len);
+        slices.push((head_indices, head_data));
+        indices = tail_indices;
+        data = tail_data;
+    }
+    slices
+}
+
+/// The first `limit` entries of every row of `m`.
+fn cut_rows(m: &Csr<f32>, limit: usize) -> Csr<f32> {
+    let mut indptr = Vec::with_capacity(m.n_rows + 1);
+    indptr.push(0i64);
+    let mut total = 0i64;
+    for w in m.indptr.windows(2) {
+        total += (w[1] - w[0]).min(limit as i64);
+        indptr.push(total);
+    }
+    let mut indices = vec![0i32; total as usize];
+    let mut data = vec![0f32; total as usize];
+    let slices = split_rows(&indptr, &mut indices, &mut data);
+    slices.into_par_iter().enumerate().with_min_len(64).for_each(|(r, (row_indices, row_data))| {
+        let start = m.indptr[r] as usize;
+        row_indices.copy_from_slice(&m.indices[start..start + row_indices.len()]);
+        row_data.copy_from_slice(&m.data[start..start + row_data.len()]);
+    });
+    Csr { n_rows: m.n_rows, n_cols: m.n_cols, indptr, indices, data }
 }
 
 /// Rows of sorted keys as a CSR of `n_cols` columns, each row cut to `limit` keys; the rows
@@ -233,16 +340,7 @@ fn keys_to_csr(rows: &[Vec<u64>], n_cols: usize, limit: usize) -> Csr<f32> {
     }
     let mut indices = vec![0i32; total];
     let mut data = vec![0f32; total];
-    let mut slices = Vec::with_capacity(rows.len());
-    let (mut rest_indices, mut rest_data) = (&mut indices[..], &mut data[..]);
-    for row in rows {
-        let len = row.len().min(limit);
-        let (head_indices, tail_indices) = std::mem::take(&mut rest_indices).split_at_mut(len);
-        let (head_data, tail_data) = std::mem::take(&mut rest_data).split_at_mut(len);
-        slices.push((head_indices, head_data));
-        rest_indices = tail_indices;
-        rest_data = tail_data;
-    }
+    let slices = split_rows(&indptr, &mut indices, &mut data);
     slices.into_par_iter().zip(rows).with_min_len(64).for_each(|((row_indices, row_data), row)| {
         for ((index, value), &key) in row_indices.iter_mut().zip(row_data.iter_mut()).zip(row) {
             let (similarity, column) = neighbour_of_key(key);
@@ -251,6 +349,44 @@ fn keys_to_csr(rows: &[Vec<u64>], n_cols: usize, limit: usize) -> Csr<f32> {
         }
     });
     Csr { n_rows: rows.len(), n_cols, indptr, indices, data }
+}
+
+/// The `n x n` result from each row's source: its keys where `computed` has them, else the
+/// patch of its old row (`patch(b, write)` passes its entries to `write`; `lengths[b]` of them).
+fn write_rows(
+    computed: &[Option<Vec<u64>>],
+    lengths: &[Option<usize>],
+    patch: impl Fn(usize, &mut dyn FnMut(u32, f32)) + Sync,
+) -> Csr<f32> {
+    let n = computed.len();
+    let mut indptr = Vec::with_capacity(n + 1);
+    indptr.push(0i64);
+    let mut total = 0usize;
+    for b in 0..n {
+        total += computed[b].as_ref().map_or_else(|| lengths[b].unwrap_or(0), Vec::len);
+        indptr.push(total as i64);
+    }
+    let mut indices = vec![0i32; total];
+    let mut data = vec![0f32; total];
+    let slices = split_rows(&indptr, &mut indices, &mut data);
+    slices.into_par_iter().enumerate().with_min_len(16).for_each(|(b, (row_indices, row_data))| {
+        let mut at = 0usize;
+        let mut write = |column: u32, similarity: f32| {
+            row_indices[at] = column as i32;
+            row_data[at] = similarity;
+            at += 1;
+        };
+        match &computed[b] {
+            Some(keys) => {
+                for &key in keys {
+                    let (similarity, column) = neighbour_of_key(key);
+                    write(column, similarity);
+                }
+            }
+            None => patch(b, &mut write),
+        }
+    });
+    Csr { n_rows: n, n_cols: n, indptr, indices, data }
 }
 
 fn check_rows(rows: &[i32], n: usize, name: &'static str) -> Result<Vec<usize>> {
@@ -291,6 +427,72 @@ pub fn pearson_neighbours_of_rows(
     let rows = check_rows(rows, n, "rows")?;
     let keys = prepared.rows(&rows, prepared.clamp_k(k));
     Ok(keys_to_csr(&keys, n, usize::MAX))
+}
+
+/// One part of [`pearson_neighbours`](super::pearson_neighbours) split over the entities
+/// `rows`: every pair with its lower entity in `rows` is computed (once, exactly as the full
+/// call computes it) and offered to both of its rows. The `n x n` result holds, per row, the
+/// best `k` of the pairs this part produced, best first. Parts whose `rows` cover every entity
+/// exactly once, combined with [`merge_neighbour_parts`], give the full call's result bit for
+/// bit, while each pair is summed once in all (the distributed kernel: one part per worker).
+///
+/// # Errors
+/// As [`pearson_neighbours`](super::pearson_neighbours), and [`Error::InvalidArgument`] for a
+/// row out of range.
+pub fn pearson_neighbours_part(
+    ratings: &CsrView<'_, f64>,
+    rows: &[i32],
+    k: usize,
+    axis: Axis,
+    similarity: Similarity,
+    min_support: usize,
+    shrinkage: f64,
+) -> Result<Csr<f32>> {
+    if k == 0 {
+        return Err(Error::invalid("k", "must be at least 1"));
+    }
+    let prepared = Prepared::new(ratings, axis, similarity, min_support, shrinkage)?;
+    let n = prepared.n();
+    let mut rows = check_rows(rows, n, "rows")?;
+    rows.sort_unstable();
+    rows.dedup();
+    Ok(prepared.pairs(&rows, prepared.clamp_k(k)))
+}
+
+/// The best `k` of every row over several parts (each `n x n`, rows best first, as
+/// [`pearson_neighbours_part`] returns them, no pair in two parts): the first `k` of the
+/// rows merged in the kernel's order (similarity descending, then column). `k` is clamped as
+/// the full call clamps it (at most `n - 1`).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] when the parts differ in shape or are not square, or a value is
+/// not finite.
+pub fn merge_neighbour_parts(parts: &[CsrView<'_, f32>], k: usize) -> Result<Csr<f32>> {
+    if k == 0 {
+        return Err(Error::invalid("k", "must be at least 1"));
+    }
+    let n = parts.first().map_or(0, |p| p.n_rows);
+    if parts.iter().any(|p| p.n_rows != n || p.n_cols != n) {
+        return Err(Error::invalid("parts", "every part must be n x n with the same n"));
+    }
+    if parts.iter().any(|p| p.data.len() != p.nnz() || p.data.iter().any(|v| !v.is_finite())) {
+        return Err(Error::invalid("parts", "needs a finite value for every stored entry"));
+    }
+    let k = k.min(n.saturating_sub(1)).max(1);
+    let rows: Vec<Vec<u64>> = (0..n)
+        .into_par_iter()
+        .map(|r| {
+            let mut keys: Vec<u64> = parts
+                .iter()
+                .flat_map(|p| p.row_indices(r).iter().zip(p.row_data(r)).map(|(&c, &s)| neighbour_key(s, c as u32)))
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys.truncate(k);
+            keys
+        })
+        .collect();
+    Ok(keys_to_csr(&rows, n, usize::MAX))
 }
 
 /// What changed since a neighbour matrix was computed.
@@ -371,28 +573,43 @@ pub fn update_neighbours(
     }
     incoming.par_iter_mut().for_each(|keys| keys.sort_unstable());
 
-    // Every untouched row patched from its old row, or None where that cannot be exact.
-    let patched: Vec<Option<Vec<u64>>> = (0..n)
+    let old_row = |b: usize| {
+        let o = new_to_old[b];
+        OldRow {
+            columns: old.row_indices(o),
+            similarities: old.row_data(o),
+            old_to_new: update.old_to_new,
+            is_touched: &is_touched,
+        }
+    };
+    // The new length of every untouched row patched from its old row, or None where that
+    // cannot be exact (those rows are recomputed). Nothing is written yet.
+    let lengths: Vec<Option<usize>> = (0..n)
         .into_par_iter()
         .map(|b| {
             if is_touched[b] {
-                return Some(Vec::new());
+                return Some(0);
             }
-            let old_keys = old_row_keys(old, new_to_old[b], update.old_to_new);
-            patch_row(old_keys, &incoming[b], &is_touched, old_complete_at, k_new)
+            patched_len(&old_row(b), &incoming[b], old_complete_at, k_new)
         })
         .collect();
-    let redo: Vec<usize> = (0..n).filter(|&b| patched[b].is_none()).collect();
+    let redo: Vec<usize> = (0..n).filter(|&b| lengths[b].is_none()).collect();
     let redone = prepared.rows(&redo, k_new);
 
-    let mut rows: Vec<Vec<u64>> = patched.into_iter().map(Option::unwrap_or_default).collect();
+    // Each row from its source, written straight into the result: the fresh rows of the
+    // touched entities, the recomputed rows, or the old row patched (merged again, writing).
+    let mut computed: Vec<Option<Vec<u64>>> = vec![None; n];
     for (&t, row) in touched.iter().zip(fresh) {
-        rows[t] = best_k(row, k_new);
+        computed[t] = Some(best_k(row, k_new));
     }
     for (&b, row) in redo.iter().zip(redone) {
-        rows[b] = row;
+        computed[b] = Some(row);
     }
-    Ok((keys_to_csr(&rows, n, usize::MAX), keys_to_csr(&rows, n, narrow_k)))
+    let wide = write_rows(&computed, &lengths, |b, write| {
+        old_row(b).merge(&incoming[b], k_new, write);
+    });
+    let narrow = cut_rows(&wide, narrow_k);
+    Ok((wide, narrow))
 }
 
 #[cfg(test)]
@@ -473,6 +690,26 @@ mod tests {
         }
 
         #[test]
+        fn parts_merged_equal_the_full_call(
+            (nu, ni, t) in triples(), k in 1usize..10, users in any::<bool>(), which in 0usize..6,
+            min_support in 0usize..4, shrinkage in prop_oneof![Just(0.0), 0.0f64..5.0], n_parts in 1usize..5,
+        ) {
+            let m = csr(nu, ni, &t);
+            let axis = if users { Axis::Users } else { Axis::Items };
+            let n = if users { nu } else { ni };
+            let full = pearson_neighbours(&m.view(), k, axis, ALL[which], min_support, shrinkage).unwrap();
+            // Entities dealt to the parts in turn, as the distributed kernel deals them.
+            let parts: Vec<Csr<f32>> = (0..n_parts)
+                .map(|j| {
+                    let rows: Vec<i32> = (j..n).step_by(n_parts).map(|r| r as i32).collect();
+                    pearson_neighbours_part(&m.view(), &rows, k, axis, ALL[which], min_support, shrinkage).unwrap()
+                })
+                .collect();
+            let views: Vec<CsrView<'_, f32>> = parts.iter().map(Csr::view).collect();
+            prop_assert_eq!(merge_neighbour_parts(&views, k).unwrap(), full);
+        }
+
+        #[test]
         fn update_equals_the_full_call_on_the_new_ratings(
             (nu, ni, t) in triples(), extra in prop::collection::vec((0usize..12, 0usize..12, 1u8..=10), 0..12),
             k in 1usize..10, users in any::<bool>(), which in 0usize..4, min_support in 0usize..3,
@@ -530,6 +767,15 @@ mod tests {
                 prop_assert_eq!(row(&cut, r), (c[..m].to_vec(), v[..m].to_vec()));
             }
         }
+    }
+
+    #[test]
+    fn merge_rejects_parts_of_other_shapes() {
+        let a = Csr { n_rows: 2, n_cols: 2, indptr: vec![0, 0, 0], ..Csr::default() };
+        let b = Csr { n_rows: 3, n_cols: 3, indptr: vec![0, 0, 0, 0], ..Csr::default() };
+        assert!(merge_neighbour_parts(&[a.view(), b.view()], 1).is_err());
+        assert!(merge_neighbour_parts(&[a.view()], 0).is_err());
+        assert_eq!(merge_neighbour_parts(&[], 3).unwrap().n_rows, 0);
     }
 
     #[test]

@@ -219,6 +219,18 @@ impl Tokenizer {
         }
     }
 
+    /// Every Han run (`true`) and every Latin/digit token (`false`) of `text` after
+    /// normalisation, in order: what [`Tokenizer::tokenize`] cuts, before jieba cuts the Han
+    /// runs (for search's sub-word matching).
+    #[must_use]
+    pub fn runs(text: &str) -> Vec<(String, bool)> {
+        let mut normal = String::with_capacity(text.len());
+        normalize_into(text, &mut normal);
+        let mut runs = Vec::new();
+        Self::for_each_run(&normal, |run, han| runs.push((run.to_owned(), han)));
+        runs
+    }
+
     /// Han runs of `text` after normalisation (for phrase discovery).
     #[must_use]
     pub fn han_runs(&self, text: &str) -> Vec<String> {

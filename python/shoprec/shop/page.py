@@ -1,4 +1,30 @@
-<!doctype html>
+"""The example shops' one HTML page: a search box, results with facets (click one to filter)
+and "recommended for you", calling the JSON endpoints of :mod:`shoprec.shop.web`
+(``/search`` and ``/recommend/<user>``) from the browser.
+
+:func:`page_html` fills in the shopper and a notice; the page has no other server-side state,
+so any web framework can serve it (the Flask and Django examples both do).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Optional
+
+__all__ = ["page_html", "NO_SEARCH"]
+
+#: The notice shown when the shop cannot search.
+NO_SEARCH = "Search is not available (no shop built yet, or a build of shoprec without search)."
+
+
+def page_html(user: str = "", notice: Optional[str] = None) -> str:
+    """The page, with ``user`` in the shopper box and ``notice`` (if any) under the search box;
+    both are HTML-escaped."""
+    text = "" if notice is None else f'<p class="meta">{html.escape(notice)}</p>\n'
+    return _PAGE.replace("__NOTICE__", text).replace("__USER__", html.escape(str(user), quote=True))
+
+
+_PAGE = """<!doctype html>
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
@@ -20,11 +46,10 @@
 <form id="search">
   <input id="q" name="q" placeholder="搜索 / search: 无线耳机, running shoes..." autocomplete="off">
   <input id="max_price" name="max_price" placeholder="max price" size="8">
-  <input id="user" name="user" value="{{ user }}" placeholder="shopper id" size="10">
+  <input id="user" name="user" value="__USER__" placeholder="shopper id" size="10">
   <button type="submit">Search</button>
 </form>
-{% if not search %}<p class="meta">Search is not available in this build of shoprec.</p>{% endif %}
-<div class="cols">
+__NOTICE__<div class="cols">
   <div id="facets"></div>
   <div style="flex:1">
     <p id="summary" class="meta"></p>
@@ -94,3 +119,4 @@ recommend();
 </script>
 </body>
 </html>
+"""

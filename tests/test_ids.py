@@ -1,0 +1,47 @@
+"""IdMap lookups: the vectorised path for arrays equals the per-id rule of ``IdMap.get``."""
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from shoprec._ids import IdMap
+
+
+def _reference(idmap, values):
+    return np.array([idmap.get(v) for v in values.tolist()], dtype=np.int32)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ids=st.lists(st.integers(-50, 50), unique=True, max_size=30),
+    queries=st.lists(st.integers(-60, 60), max_size=40),
+    shuffle=st.randoms(use_true_random=False),
+    dtype=st.sampled_from([np.int64, np.int32, np.int16]),
+)
+def test_integer_arrays_match_the_per_id_lookup(ids, queries, shuffle, dtype):
+    shuffle.shuffle(ids)  # maps are not always sorted (update appends new ids)
+    idmap = IdMap(np.asarray(ids, dtype=np.int64))
+    values = np.asarray(queries, dtype=dtype)
+    np.testing.assert_array_equal(idmap.indices(values, "items"), _reference(idmap, values))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ids=st.lists(st.text(max_size=4), unique=True, max_size=30),
+    queries=st.lists(st.text(max_size=5), max_size=40),
+    shuffle=st.randoms(use_true_random=False),
+)
+def test_string_arrays_match_the_per_id_lookup(ids, queries, shuffle):
+    shuffle.shuffle(ids)
+    idmap = IdMap(np.asarray(ids, dtype=str) if ids else np.empty(0, dtype="<U1"))
+    values = np.asarray(queries + [ids[0]] if ids else queries, dtype=str)
+    np.testing.assert_array_equal(idmap.indices(values, "items"), _reference(idmap, values))
+
+
+def test_arrays_of_the_other_kind_keep_the_str_int_rule():
+    ints = IdMap(np.array([7, 1808, 3], dtype=np.int64))
+    np.testing.assert_array_equal(ints.indices(np.array(["1808", "01808", "9"]), "items"), [1, -1, -1])
+    strings = IdMap(np.array(["a", "12"]))
+    np.testing.assert_array_equal(strings.indices(np.array([12, 5]), "items"), [1, -1])
+    # uint64 beyond int64 cannot be compared exactly by a search over int64: the per-id path
+    big = np.array([2**63 + 1], dtype=np.uint64)
+    np.testing.assert_array_equal(ints.indices(big, "items"), [-1])
