@@ -1,6 +1,7 @@
 """Long run: threads of mixed recommend, search, expand, update and reload on one shop for a
 set time; reports calls made, errors (must be 0) and resident memory at start (after warm-up)
-and end (growth must stay under 5%).
+and end (growth must stay under 5%), both measured with no call in flight (after the threads
+stop and a garbage collection), and the peak sampled while the threads ran.
 
     python benches/soak.py                 # 2 threads, 60 s (results in benches/RESULTS.md)
     python benches/soak.py --seconds 600 --threads 2
@@ -11,6 +12,7 @@ A short version runs in the test suite (tests/test_soak.py).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import tempfile
@@ -38,6 +40,34 @@ def resident_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def release_free_memory() -> None:
+    """glibc's malloc_trim(0): what malloc holds free goes back to the OS (no-op elsewhere)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def malloc_in_use() -> float:
+    """Bytes malloc has handed out and not got back (glibc's mallinfo2; NaN elsewhere): flat
+    when nothing leaks, whatever the arenas keep."""
+    import ctypes
+
+    class _Info(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                     "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return float("nan")
+    mallinfo2.restype = _Info
+    info = mallinfo2()
+    return float(info.uordblks + info.hblkhd)
+
+
 def soak(seconds: float = 60.0, threads: int = 2, *, n_users: int = 400, n_products: int = 800,
          warmup: float = 3.0, seed: int = 0) -> Dict[str, float]:
     data = demo_shop(n_users=n_users, n_products=n_products, seed=seed)
@@ -49,7 +79,7 @@ def soak(seconds: float = 60.0, threads: int = 2, *, n_users: int = 400, n_produ
     lock = threading.Lock()
     counts = {"recommend": 0, "search": 0, "expand": 0, "update": 0, "reload": 0}
     errors = []
-    deadline = [time.perf_counter() + warmup]
+    stop = threading.Event()
     phase = {"measuring": False}
 
     def one_call(rng: random.Random) -> str:
@@ -79,7 +109,7 @@ def soak(seconds: float = 60.0, threads: int = 2, *, n_users: int = 400, n_produ
 
     def worker(slot: int) -> None:
         rng = random.Random(seed * 1000 + slot)
-        while time.perf_counter() < deadline[0]:
+        while not stop.is_set():  # (a deadline read by the workers raced with the warm-up under load)
             try:
                 kind = one_call(rng)
             except Exception as exc:  # the soak counts every error; there must be none
@@ -90,22 +120,44 @@ def soak(seconds: float = 60.0, threads: int = 2, *, n_users: int = 400, n_produ
                 with lock:
                     counts[kind] += 1
 
-    pool = [threading.Thread(target=worker, args=(slot,)) for slot in range(threads)]
-    for thread in pool:
-        thread.start()
-    time.sleep(warmup)  # caches, thread pools and lazy sessions settle first
-    start_rss = resident_bytes()
+    def run(duration: float) -> float:
+        """The workers for ``duration`` seconds; returns the peak resident size seen (sampled)."""
+        stop.clear()
+        pool = [threading.Thread(target=worker, args=(slot,)) for slot in range(threads)]
+        for thread in pool:
+            thread.start()
+        peak, until = 0, time.perf_counter() + duration
+        while time.perf_counter() < until:
+            peak = max(peak, resident_bytes())
+            time.sleep(min(0.25, max(0.0, until - time.perf_counter())))
+        stop.set()
+        for thread in pool:
+            thread.join()
+        return peak
+
+    def quiet_rss() -> int:
+        # Measured with no call in flight: a reload in progress holds two shops for a moment,
+        # which says nothing about what stays (it is in the peak instead).
+        gc.collect()
+        return resident_bytes()
+
+    run(warmup)  # caches, thread pools and lazy sessions settle first
+    start_rss = quiet_rss()
+    start_malloc = malloc_in_use()
     phase["measuring"] = True
     started = time.perf_counter()
-    deadline[0] = started + seconds
-    for thread in pool:
-        thread.join()
+    peak = run(seconds)
     elapsed = time.perf_counter() - started
-    end_rss = resident_bytes()
+    end_rss = quiet_rss()
+    end_malloc = malloc_in_use()
+    release_free_memory()  # what of the growth is memory malloc holds free (glibc), not objects
+    trimmed_rss = resident_bytes()
     return {
         "seconds": elapsed, "threads": threads, "calls": sum(counts.values()), **counts,
         "errors": len(errors), "first_error": errors[0] if errors else "",
-        "rss_start_mb": start_rss / 2**20, "rss_end_mb": end_rss / 2**20,
+        "rss_start_mb": start_rss / 2**20, "rss_end_mb": end_rss / 2**20, "rss_peak_mb": peak / 2**20,
+        "rss_end_trimmed_mb": trimmed_rss / 2**20,
+        "malloc_in_use_start_mb": start_malloc / 2**20, "malloc_in_use_end_mb": end_malloc / 2**20,
         "rss_growth": end_rss / start_rss - 1.0,
     }
 

@@ -32,7 +32,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASE_TIMEOUT = 20.0  # seconds for one entry point's child to make progress
-MEMORY_LIMIT = 2 << 30  # a child allocating more than this is stopped (counts as a crash)
+MEMORY_LIMIT = 2 << 30  # a child allocating this much more is stopped (counts as a crash)
 
 # ----------------------------------------------------------------------------- fixtures
 
@@ -69,11 +69,38 @@ class Fixtures:
         self.model_path = os.path.join(self.tmp, "model.shoprec")
         self.models["itemknn"].save(self.model_path)
         self._keywords = None
+        self._shop = None
         import pandas as pd
 
         self.pd = pd
         self.frame = pd.DataFrame({"user": users, "item": self.items_str, "rating": ratings,
                                    "timestamp": pd.to_datetime(stamps, unit="s")})
+
+    @property
+    def shop(self):
+        """A small Shop over the same ids (int users, "i<n>" products), saved in ``shop_dir``;
+        its search index (with the keyword model and recommender) is ``search``."""
+        if self._shop is None:
+            shoprec, pd = self.shoprec, self.pd
+            self.products = pd.DataFrame({
+                "id": [f"i{i}" for i in range(40)],
+                "title": [KW_TEXTS[i % 8] + f" {i}" for i in range(40)],
+                "category": ["computers" if i % 8 < 4 else "clothes" for i in range(40)],
+                "brand": ["acme" if i % 3 else "zoom" for i in range(40)],
+                "price": [10.0 + i for i in range(40)],
+                "in_stock": [i % 5 != 0 for i in range(40)],
+            })
+            events = self.frame.assign(event=np.where(self.frame["rating"] > 3, "purchase", "view")).drop(columns="rating")
+            config = {"evaluate": False, "keyword_dim": 4, "drop_bots": False, "dedupe_window": None, "n_segments": 2}
+            self._shop = shoprec.Shop.build(self.products, events, config=config, progress=False)
+            self.shop_dir = os.path.join(self.tmp, "shop")
+            self._shop.save(self.shop_dir)
+            self.events = events
+        return self._shop
+
+    @property
+    def search(self):
+        return self.shop.parts.search
 
     @property
     def keywords(self):
@@ -225,12 +252,134 @@ VALUES = {
         "bad_value": lambda fx: {"k_neighbours": [-1]}, "generator": lambda fx: {"k_neighbours": _gen([5, 10])},
         "list": lambda fx: [("k_neighbours", [5])],
     },
+    "filters": {  # search / Shop filters
+        "None": lambda fx: None, "str": lambda fx: "category", "list": lambda fx: [("category", "clothes")],
+        "unknown_field": lambda fx: {"colour": "red"}, "int_key": lambda fx: {5: "x"},
+        "number_for_str": lambda fx: {"category": 5}, "str_for_number": lambda fx: {"price": "cheap"},
+        "short_range": lambda fx: {"price": (1,)}, "open_range": lambda fx: {"price": (None, None)},
+        "nan_price": lambda fx: {"price": math.nan}, "inf_range": lambda fx: {"price": (math.inf, None)},
+        "bad_range_key": lambda fx: {"price": {"min": 1, "most": 2}}, "complex_price": lambda fx: {"price": 1j},
+        "bool_for_number": lambda fx: {"price": True}, "str_for_bool": lambda fx: {"in_stock": "yes"},
+        "none_in_list": lambda fx: {"category": ["clothes", None]}, "surrogate_value": lambda fx: {"category": SURROGATE},
+        "1MB_value": lambda fx: {"category": BIG}, "empty_dict": lambda fx: {}, "set_of_str": lambda fx: {"category": {"clothes"}},
+        "generator_value": lambda fx: {"category": _gen(["clothes"])},
+    },
+    "facets": {
+        "None": lambda fx: None, "str": lambda fx: "category", "unknown": lambda fx: ["colour"], "int": lambda fx: [5],
+        "number_field": lambda fx: ["price"], "empty_str": lambda fx: [""], "with_none": lambda fx: ["category", None],
+        "generator": lambda fx: _gen(["category"]), "empty": lambda fx: [], "int_scalar": lambda fx: 5,
+    },
+    "products": {  # rows for SearchIndex.build / add / update and Shop.build
+        "None": lambda fx: None, "empty": lambda fx: [], "str": lambda fx: "i1", "ints": lambda fx: [1, 2],
+        "dict": lambda fx: {"id": "n1", "title": "one new product"}, "empty_frame": lambda fx: fx.products.iloc[:0],
+        "missing_id": lambda fx: [{"title": "no id"}], "none_id": lambda fx: [{"id": None, "title": "x"}],
+        "nan_id": lambda fx: [{"id": math.nan, "title": "x"}], "bool_id": lambda fx: [{"id": True, "title": "x"}],
+        "float_id": lambda fx: [{"id": 1.5, "title": "x"}], "bytes_id": lambda fx: [{"id": b"n1", "title": "x"}],
+        "huge_int_id": lambda fx: [{"id": 2**70, "title": "x"}], "duplicate_ids": lambda fx: [{"id": "n1"}, {"id": "n1"}],
+        "known_id": lambda fx: [{"id": fx.known_item, "title": "again"}],
+        "1MB_title": lambda fx: [{"id": "n1", "title": BIG}], "surrogate_title": lambda fx: [{"id": "n1", "title": SURROGATE}],
+        "int_title": lambda fx: [{"id": "n1", "title": 5}], "str_price": lambda fx: [{"id": "n1", "price": "cheap"}],
+        "nan_price": lambda fx: [{"id": "n1", "title": "x", "price": math.nan}],
+        "inf_price": lambda fx: [{"id": "n1", "title": "x", "price": math.inf}],
+        "int_category": lambda fx: [{"id": "n1", "category": 5}], "str_stock": lambda fx: [{"id": "n1", "in_stock": "yes"}],
+        "nested_title": lambda fx: [{"id": "n1", "title": {"en": "x"}}],
+        "frame_dup_columns": lambda fx: fx.products.rename(columns={"brand": "title"}),
+    },
+    "new_events": {  # Interactions given to model.update
+        "None": lambda fx: None, "frame": lambda fx: fx.frame, "list": lambda fx: [(1, "i1")],
+        "empty_selection": lambda fx: fx.inter.select([]), "new_user": lambda fx: _events(fx, [10**6], ["i1"]),
+        "known_pair": lambda fx: _events(fx, [fx.known_user], [fx.known_item]),
+        "new_item": lambda fx: _events(fx, [fx.known_user], ["brand-new"]),
+        "str_users": lambda fx: _events(fx, [str(fx.known_user)], [fx.known_item]),
+        "int_items": lambda fx: _events(fx, [fx.known_user], [7]),
+        "no_timestamps": lambda fx: fx.shoprec.Interactions.from_arrays([fx.known_user], [fx.known_item], [4.0]),
+        "no_ratings": lambda fx: fx.shoprec.Interactions.from_arrays([fx.known_user], [fx.known_item],
+                                                                       timestamps=[1_600_100_001]),
+        "model": lambda fx: fx.models["popular"],
+    },
+    "argv": {  # the shoprec command line (python -m shoprec / the console script)
+        "empty": lambda fx: [], "unknown_command": lambda fx: ["frobnicate"], "help": lambda fx: ["--help"],
+        "missing_shop": lambda fx: ["recommend", os.path.join(fx.tmp, "missing"), "u1"],
+        "unknown_user": lambda fx: ["recommend", fx.shop_dir, "nobody"],
+        "int_user_as_text": lambda fx: ["recommend", fx.shop_dir, str(fx.known_user)],
+        "surrogate_user": lambda fx: ["recommend", fx.shop_dir, SURROGATE],
+        "k_zero": lambda fx: ["recommend", fx.shop_dir, "1", "-k", "0"],
+        "k_huge": lambda fx: ["recommend", fx.shop_dir, "1", "-k", str(10**30)],
+        "k_text": lambda fx: ["recommend", fx.shop_dir, "1", "-k", "ten"],
+        "similar_unknown": lambda fx: ["similar", fx.shop_dir, "no-such-item"],
+        "similar_emoji": lambda fx: ["similar", fx.shop_dir, "🛒"],
+        "search_surrogate": lambda fx: ["search", fx.shop_dir, SURROGATE],
+        "search_1MB": lambda fx: ["search", fx.shop_dir, BIG],
+        "search_control": lambda fx: ["search", fx.shop_dir, "\x1b[2J\x00"],
+        "search_nan_price": lambda fx: ["search", fx.shop_dir, "mouse", "--max-price", "nan"],
+        "search_negative_price": lambda fx: ["search", fx.shop_dir, "mouse", "--max-price", "-1"],
+        "search_unknown_category": lambda fx: ["search", fx.shop_dir, "mouse", "--category", "nope"],
+        "evaluate_without_evaluation": lambda fx: ["evaluate", fx.shop_dir],
+        "shop_is_a_model_file": lambda fx: ["recommend", fx.model_path, "1"],
+        "shop_is_a_plain_directory": lambda fx: ["recommend", _folder(fx, "plain"), "1"],
+        "shop_corrupt": lambda fx: ["recommend", _corrupt_copy(fx), "1"],
+        "build_no_inputs": lambda fx: ["build", "--out", os.path.join(fx.tmp, "out")],
+        "build_missing_files": lambda fx: ["build", "--products", os.path.join(fx.tmp, "missing.csv"), "--events",
+                                           os.path.join(fx.tmp, "missing.csv"), "--out", os.path.join(fx.tmp, "out")],
+        "build_empty_files": lambda fx: ["build", "--products", _file(fx, "empty.csv", b""), "--events",
+                                         _file(fx, "empty.csv", b""), "--out", os.path.join(fx.tmp, "out")],
+        "build_binary_files": lambda fx: ["build", "--products", _file(fx, "binary.csv", bytes(range(256)) * 4),
+                                          "--events", _file(fx, "binary.csv", bytes(range(256)) * 4),
+                                          "--out", os.path.join(fx.tmp, "out")],
+        "build_wrong_columns": lambda fx: ["build", "--products", _file(fx, "text.csv", b"user,item\n1,a\n"), "--events",
+                                           _file(fx, "text.csv", b"user,item\n1,a\n"), "--out", os.path.join(fx.tmp, "out")],
+        "build_bad_config_json": lambda fx: ["build", "--products", "p.csv", "--events", "e.csv", "--config", "{oops",
+                                             "--out", os.path.join(fx.tmp, "out")],
+        "build_unknown_config_field": lambda fx: _build_argv(fx, '{"no_such_field": 1}'),
+        "build_bad_config_value": lambda fx: _build_argv(fx, '{"n_segments": -3}'),
+        "build_config_not_object": lambda fx: _build_argv(fx, '[1, 2]'),
+        "build_out_is_a_file": lambda fx: _build_argv(fx, None, out=fx.model_path),
+        "build_movielens_missing": lambda fx: ["build", "--movielens", os.path.join(fx.tmp, "missing"), "--out",
+                                               os.path.join(fx.tmp, "out")],
+        "demo_zero_users": lambda fx: ["demo", "--users", "0"],
+        "serve_missing": lambda fx: ["serve", os.path.join(fx.tmp, "missing")],
+    },
     "lists": {  # recommended / relevant lists for ranking_metrics_from_lists
         "None": lambda fx: None, "duplicates": lambda fx: [["a", "a", "a"]], "generator": lambda fx: _gen([["a"]]),
         "str": lambda fx: "abc", "nested_none": lambda fx: [None], "unhashable": lambda fx: [[["a"]]],
         "empty": lambda fx: [],
     },
 }
+
+
+def _events(fx, users, items):
+    """New events built like the fixture's (ratings and timestamps)."""
+    n = len(users)
+    return fx.shoprec.Interactions.from_arrays(users, items, [4.0] * n, timestamps=[1_600_100_001] * n)
+
+
+def _folder(fx, name):
+    path = os.path.join(fx.tmp, name)
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _corrupt_copy(fx):
+    import shutil
+
+    path = os.path.join(fx.tmp, "corrupt-shop")
+    if not os.path.exists(path):
+        shutil.copytree(fx.shop_dir, path)
+        victim = os.path.join(path, "recommender.shoprec")
+        data = bytearray(open(victim, "rb").read())
+        data[len(data) // 2] ^= 0xFF
+        open(victim, "wb").write(bytes(data))
+    return path
+
+
+def _build_argv(fx, config, out=None):
+    products = os.path.join(fx.tmp, "products.csv")
+    events = os.path.join(fx.tmp, "events.csv")
+    if not os.path.exists(products):
+        fx.products.to_csv(products, index=False)
+        fx.events.to_csv(events, index=False)
+    argv = ["build", "--products", products, "--events", events, "-q", "--out", out or os.path.join(fx.tmp, "built")]
+    return argv + (["--config", config] if config is not None else [])
 
 
 def _file(fx, name, data):
@@ -647,9 +796,233 @@ def _evaluate_entries():
     ]
 
 
+# ----------------------------------------------------------- search, Shop, update, CLI
+_HUGE_K = ("huge", "2**31", "2**63", "2**64", "np.uint64_huge")
+
+
+def _results(r):
+    return isinstance(r, __import__("shoprec").SearchResults)
+
+
+def _same_search(a, b):
+    return _results(a) and a.items.tolist() == b.items.tolist() and a.total == b.total and a.fallback == b.fallback
+
+
+def accept_search_user(call):
+    """A user the recommender does not know (or cannot read) gets no personal part: the
+    anonymous answer; the string form of a known int id is that user (the model's id rule)."""
+    def accept(vn, v, r, fx, **_):
+        if vn in ("str_of_known_int", "float_of_known", "np.int8"):
+            return _same_search(r, call(fx, fx.known_user))
+        return _same_search(r, call(fx, None))
+    return accept
+
+
+def accept_search_history(call):
+    """One id, a generator, a set or a dict of known ids: the history of that id; no known id:
+    the anonymous answer."""
+    def accept(vn, v, r, fx, **_):
+        if vn in ("generator", "single_str", "set", "tuple", "dict", "mixed", "with_none", "with_nan"):
+            return _same_search(r, call(fx, [fx.known_item]))
+        return _same_search(r, call(fx, None))
+    return accept
+
+
+def accept_search_filters(vn, v, r, fx, **_):
+    if vn in ("None", "empty_dict", "open_range"):
+        return _results(r) and r.total > 0
+    if vn == "set_of_str":
+        return _results(r) and r.total > 0
+    return vn in ("inf_range", "surrogate_value", "1MB_value") and _results(r) and r.fallback is not None
+
+
+def accept_facets(vn, v, r, fx, **_):
+    return _results(r) and vn in ("None", "str", "generator", "empty") and (
+        vn in ("None", "empty") or set(r.facets) == {"category"})
+
+
+def accept_products(mode):
+    """What building or adding rows may return: an index with the new product; text that is
+    not a str is read as its str; a NaN price is a missing price."""
+    ok = {"dict", "1MB_title", "surrogate_title", "int_title", "nan_price", "huge_int_id", "nested_title"}
+    # A new index reads each filter field's type from the data (str prices make a str field).
+    new_types = {"known_id", "str_price", "int_category", "str_stock"}
+    def accept(vn, v, r, fx, **_):
+        if mode == "build":
+            return vn in ok | new_types | {"empty", "empty_frame"} and r is not None \
+                and len(r) == (0 if vn.startswith("empty") else 1)
+        if mode == "add":
+            return vn in ok | {"empty", "empty_frame"} and r is None
+        return vn in ("empty", "empty_frame", "known_id") and r is None
+    return accept
+
+
+def _shop_user_accept(call):
+    def accept(vn, v, r, fx, **_):
+        return accept_user(vn, v, r, fx, call=lambda u: call(fx, u))
+    return accept
+
+
+def accept_update(vn, v, r, fx, **_):
+    return vn in ("empty_selection", "new_user", "known_pair", "new_item") and getattr(r, "is_fitted", True) \
+        and r is not None
+
+
+def run_cli(fx, argv):
+    """``shoprec <argv>`` in this process: (exit code, what it wrote to stderr)."""
+    import contextlib
+    import io
+
+    from shoprec import cli
+
+    fx.shop.parts.keywords.expand("laptop")  # the shop, and its keyword session opened, before forking - the shop directory the arguments name
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        code = cli.main(argv, out=out)
+    return code, err.getvalue()
+
+
+#: Command lines that succeed (exit 0): a fallback says so in the output.
+CLI_OK = {"help", "unknown_user", "int_user_as_text", "surrogate_user", "k_huge", "search_surrogate", "search_1MB",
+          "search_control", "search_unknown_category"}
+
+
+def accept_cli(vn, v, r, fx, **_):
+    """Exit 0 for what works; otherwise 2 (usage) or 1 (error) with a one-line message on
+    stderr and no traceback."""
+    code, err = r
+    if "Traceback" in err:
+        return False
+    if vn in CLI_OK:
+        return code == 0
+    return code in (1, 2) and "error" in err
+
+
+def _search_entries():
+    S = lambda fx: fx.search  # noqa: E731
+    q = "gaming laptop"
+
+    def by_user(fx, u):
+        return S(fx).search(q, 5, user=u)
+
+    def by_history(fx, h):
+        return S(fx).search(q, 5, history=h)
+
+    return [
+        ("SearchIndex.search[query]", "query", "text", lambda fx, v: S(fx).search(v, 5),
+         lambda vn, v, r, fx: isinstance(v, str) and _results(r) and len(r) <= 5),
+        ("SearchIndex.search[k]", "k", "k", lambda fx, v: S(fx).search(q, v),
+         lambda vn, v, r, fx: (vn in _HUGE_K and _results(r) and len(r) <= 40) or (vn == "np.int8" and len(r) == 3)),
+        ("SearchIndex.search[offset]", "offset", "k", lambda fx, v: S(fx).search(q, 5, offset=v),
+         lambda vn, v, r, fx: vn in _HUGE_K + ("zero", "np.int8") and _results(r)),
+        ("SearchIndex.search[user]", "user", "user", by_user, accept_search_user(by_user)),
+        ("SearchIndex.search[history]", "history", "ids", by_history, accept_search_history(by_history)),
+        ("SearchIndex.search[filters]", ("filters", "filter", "price", "category", "in_stock"), "filters", lambda fx, v: S(fx).search(q, 5, filters=v),
+         accept_search_filters),
+        ("SearchIndex.search[facets]", ("facets", "facet"), "facets", lambda fx, v: S(fx).search(q, 5, facets=v),
+         accept_facets),
+        ("SearchIndex.build[products]", ("products", "product", "id", "filter field"), "products", lambda fx, v: type(S(fx)).build(v),
+         accept_products("build")),
+        ("SearchIndex.add[products]", ("products", "product", "id", "filter field"), "products", lambda fx, v: S(fx).add(v), accept_products("add")),
+        ("SearchIndex.update[products]", ("products", "product", "id", "filter field"), "products", lambda fx, v: S(fx).update(v),
+         accept_products("update")),
+        ("SearchIndex.set_stock[ids]", ("ids", "id"), "ids", lambda fx, v: S(fx).set_stock(v, False),
+         lambda vn, v, r, fx: isinstance(r, int) and vn in ("empty_list", "empty_array", "generator", "single_str",
+                                                             "set", "tuple", "dict")),
+        ("SearchIndex.delete[ids]", ("ids", "id"), "ids", lambda fx, v: S(fx).delete(v),
+         lambda vn, v, r, fx: isinstance(r, int) and vn in ("empty_list", "empty_array", "generator", "single_str",
+                                                             "set", "tuple", "dict", "unknown", "1MB", "int",
+                                                             "int_array")),  # unknown ids are ignored
+        ("SearchIndex.load", ("directory", "path"), "path", lambda fx, v: type(S(fx)).load(v), None),
+    ]
+
+
+def _shop_entries():
+    shop = lambda fx: fx.shop  # noqa: E731
+    Shop = lambda fx: type(fx.shop)  # noqa: E731
+
+    def rec(fx, u):
+        return shop(fx).recommend(u, 5)
+
+    def search_user(fx, u):
+        return shop(fx).search("gaming laptop", user=u, k=5)
+
+    def history(fx, h):
+        return shop(fx).recommend_for_history(h, 40, include_out_of_stock=True)
+
+    return [
+        ("Shop.recommend[user]", "user", "user", rec, _shop_user_accept(rec)),
+        ("Shop.recommend[k]", "k", "k", lambda fx, v: shop(fx).recommend(fx.known_user, v),
+         lambda vn, v, r, fx: accept_k(vn, v, r, fx, n_max=40)),
+        ("Shop.recommend[filters]", ("filters", "filter", "price", "category", "in_stock"), "filters",
+         lambda fx, v: shop(fx).recommend(fx.known_user, 5, filters=v),
+         lambda vn, v, r, fx: _recs(r) and vn in ("None", "empty_dict", "open_range", "set_of_str", "inf_range",
+                                                  "surrogate_value", "1MB_value")),
+        ("Shop.recommend_for_history[items]", "history", "ids", history,
+         # Complex or boolean "ids" are no known product: the fallback, marked empty_history.
+         lambda vn, v, r, fx: accept_filter("history")(vn, v, r, fx, call=lambda h: history(fx, h))
+         or (vn in ("complex", "bool_array") and r.reason == "empty_history")),
+        ("Shop.similar[item]", ("item", "product"), "item", lambda fx, v: shop(fx).similar(v, 5), None),
+        ("Shop.similar[k]", "k", "k", lambda fx, v: shop(fx).similar(fx.known_item, v),
+         lambda vn, v, r, fx: accept_k(vn, v, r, fx, n_max=40)),
+        ("Shop.search[query]", "query", "text", lambda fx, v: shop(fx).search(v, k=5),
+         lambda vn, v, r, fx: isinstance(v, str) and _results(r)),
+        ("Shop.search[k]", "k", "k", lambda fx, v: shop(fx).search("mouse", k=v),
+         lambda vn, v, r, fx: (vn in _HUGE_K and _results(r) and len(r) <= 40) or (vn == "np.int8" and len(r) <= 3)),
+        ("Shop.search[user]", "user", "user", search_user, accept_search_user(search_user)),
+        ("Shop.search[filters]", ("filters", "filter", "price", "category", "in_stock"), "filters",
+         lambda fx, v: shop(fx).search("gaming laptop", k=5, filters=v), accept_search_filters),
+        ("Shop.explain[item]", ("item", "product"), "item", lambda fx, v: shop(fx).explain(fx.known_user, v), None),
+        ("Shop.explain[user]", "user", "user", lambda fx, v: shop(fx).explain(v, fx.known_item),
+         lambda vn, v, r, fx: isinstance(r, dict) and r["item"]["id"] == fx.known_item),
+        ("Shop.record_event[user]", ("user", "shopper"), "user", lambda fx, v: shop(fx).record_event(v, fx.known_item),
+         lambda vn, v, r, fx: r is None and vn in ("unknown", "negative", "huge", "str_of_known_int", "np.int8",
+                                                   "padded_str_of_int")),
+        ("Shop.record_event[item]", ("item", "product"), "item", lambda fx, v: shop(fx).record_event(fx.known_user, v),
+         # Any product id of the shop's id type is accepted (refresh leaves out what is not a product).
+         lambda vn, v, r, fx: r is None and vn in ("unknown", "empty_str", "emoji", "control", "1MB", "surrogate")),
+        ("Shop.record_event[timestamp]", "timestamp", "cutoff",
+         lambda fx, v: shop(fx).record_event(fx.known_user, fx.known_item, "view", v),
+         lambda vn, v, r, fx: r is None and vn in ("None", "timestamp", "datetime64", "datetime", "str")),
+        ("Shop.set_stock[ids]", "ids", "ids", lambda fx, v: shop(fx).set_stock(v, in_stock=False),
+         lambda vn, v, r, fx: isinstance(r, int) and vn not in ("None", "unhashable")),
+        ("Shop.build[products]", ("products", "product", "id", "filter field"), "products",
+         lambda fx, v: Shop(fx).build(v, fx.events, config={"evaluate": False, "keywords": False}, progress=False),
+         None),
+        ("Shop.build[events]", ("events", "interactions", "df", "ratings", "rating"), "frame",
+         lambda fx, v: Shop(fx).build(fx.products, v, config={"event": None, "rating": "rating", "evaluate": False,
+                                                               "keywords": False}, progress=False),
+         lambda vn, v, r, fx: vn in ("mixed_ids", "nan_rating") and r is not None),
+        ("Shop.load", ("directory", "path"), "path", lambda fx, v: Shop(fx).load(v), None),
+    ]
+
+
+def _update_entries():
+    rows = []
+    for name in ("itemknn", "userknn", "baseline", "popular"):
+        rows.append((f"{name}.update[new_events]", ("new_events", "new events", "users", "items"), "new_events",
+                     lambda fx, v, name=name: fx.models[name].update(v), accept_update))
+    rows += [
+        ("itemknn.update[cap]", "cap", "number", lambda fx, v: fx.models["itemknn"].update(
+            _events(fx, [fx.known_user], [fx.known_item]), combine="sum", cap=v),
+         lambda vn, v, r, fx: vn in ("None", "huge") and r.is_fitted),
+        ("itemknn.update[combine]", "combine", "text", lambda fx, v: fx.models["itemknn"].update(
+            _events(fx, [fx.known_user], [fx.known_item]), combine=v),
+         lambda vn, v, r, fx: vn == "None" and r.is_fitted),  # None: the default
+        ("InterestSegments.update[new_events]", ("new_events", "new events", "users", "items"), "new_events",
+         lambda fx, v: fx.segments.update(v), accept_update),
+    ]
+    return rows
+
+
+def _cli_entries():
+    return [("cli.main[argv]", "argv", "argv", run_cli, accept_cli)]
+
+
 def table():
     rows = (_model_entries() + _segments_entries() + _kernel_entries() + _interactions_entries()
-            + _clean_entries() + _keyword_entries() + _evaluate_entries())
+            + _clean_entries() + _keyword_entries() + _evaluate_entries() + _search_entries() + _shop_entries()
+            + _update_entries() + _cli_entries())
     return {name: (arg, role, call, accept) for name, arg, role, call, accept in rows}
 
 
@@ -687,8 +1060,18 @@ def run_case(fx, entry, vname):
     return ("accepted_result" if good else "wrong_result"), repr(result)[:300]
 
 
+def _address_space():
+    """This process's virtual size (the server's threads, arenas and libraries count)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
 def _child(fx, entry, vnames, out_fd):
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    limit = _address_space() + MEMORY_LIMIT  # MEMORY_LIMIT more than what the fork inherited
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     with os.fdopen(out_fd, "w") as out:
         for vname in vnames:
             out.write(json.dumps({"value": vname, "start": True}) + "\n")
@@ -709,6 +1092,7 @@ def serve(entries):
 
     fx = Fixtures()
     fx.keywords  # noqa: B018 - built before forking
+    fx.shop.parts.keywords.expand("laptop")  # the shop, and its keyword session opened, before forking
     tab = table()
     results = []
     for entry in entries:

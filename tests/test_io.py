@@ -51,9 +51,22 @@ def answers(obj):
         return obj.labels.tolist(), obj.assign(["i1", "i2"]), obj.popular_items(0, 5)
     if isinstance(obj, KeywordModel):
         return [obj.expand(q, 5) for q in ("laptop", "summer dress", "笔记本", "")]
+    if isinstance(obj, shoprec.SearchIndex):
+        return len(obj), [_search_answer(obj.search(q, 5, facets=list(obj.filter_fields)[:1] or None))
+                          for q in ("laptop", "summer dress", "笔记本", "")]
+    if isinstance(obj, shoprec.Shop):
+        users = obj.parts.interactions.user_ids.tolist()[:2] + ["stranger"]
+        return ([(r.to_list(), r.part, r.reason) for r in (obj.recommend(u, 5) for u in users)],
+                [_search_answer(obj.search(q, k=5)) for q in ("phone", "无线 耳机")] if obj.has_search else None,
+                int(obj.parts.catalogue.in_stock.sum()))
     users = ["u1", "u2", "u5", "stranger"]
     recs = obj.recommend_many(users, 6)
     return [(r.to_list(), r.reason) for r in recs], obj.predict_many(["u1", "u2"], ["i1", "i3"]).tolist()
+
+
+def _search_answer(results):
+    return (results.items.tolist(), [round(float(x), 4) for x in results.scores], results.total, results.fallback,
+            {str(k): v for k, v in results.facets.items()})
 
 
 def _answers_in_child(payload, queue):

@@ -167,9 +167,14 @@ def _read_table(path: str, what: str) -> Any:
 
     if not Path(path).is_file():
         raise UsageError(f"--{what}: no such file {path!r}")
-    if path.endswith(".parquet"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+    try:
+        if path.endswith(".parquet"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
+        from .errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"--{what}: cannot read {path!r} as a table: {exc}") from None
 
 
 def cmd_build(args: argparse.Namespace, out: TextIO) -> int:

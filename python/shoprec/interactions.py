@@ -539,6 +539,13 @@ def _union_ids(old: IdMap, new: IdMap, name: str) -> Tuple[IdMap, np.ndarray, np
     from ._ids import _as_id_array
 
     a, b = old.ids, new.ids
+    family = {"i": "int", "u": "int", "U": "str"}
+    if len(a) and len(b) and a.dtype.kind in family and b.dtype.kind in family \
+            and family[a.dtype.kind] != family[b.dtype.kind]:
+        # "3" next to 3 would be a second user, and which one recommend("3") means would be a
+        # guess: the new events must use the ids' type.
+        raise DTypeError(f"new events' {name} are {family[b.dtype.kind]} ids but the old {name} are "
+                         f"{family[a.dtype.kind]} ids: build the new events with the same id type")
     if a.dtype.kind == b.dtype.kind and a.dtype.kind != "O":
         both = np.concatenate([a, b])
     else:
@@ -571,6 +578,8 @@ def _merge(
     if combine not in _COMBINE:
         raise InvalidArgumentError(f"combine must be one of {_COMBINE}, got {combine!r}")
     if cap is not None:
+        if isinstance(cap, (bool, np.bool_)) or not isinstance(cap, numbers.Real):
+            raise DTypeError(f"cap must be a positive number, got {cap!r}")
         cap = float(cap)
         if not np.isfinite(cap) or cap <= 0:
             raise InvalidArgumentError(f"cap must be a positive number, got {cap}")

@@ -14,7 +14,7 @@ to upgrade shoprec.
 
 from __future__ import annotations
 
-from .atomic import PathLike
+from .atomic import PathLike, scratch_directory
 from .directory import SavedDirectory, read_directory, write_directory
 from .file import FORMAT_VERSION, read_file, write_file
 from .registry import PicklesByValue, load, load_as, nested_state, register, restore_nested, save
@@ -32,6 +32,7 @@ __all__ = [
     "register",
     "restore_nested",
     "save",
+    "scratch_directory",
     "write_directory",
     "write_file",
 ]

@@ -8,6 +8,7 @@ the umask), so a web server running as another user can load what a batch job sa
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -15,13 +16,14 @@ import shutil
 import stat
 import tempfile
 from pathlib import Path
-from typing import Callable, Union
+from typing import Callable, Iterator, Union
 
 from ..errors import InvalidArgumentError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["write_file_atomically", "replace_directory", "staging_directory", "fsync_directory", "PathLike"]
+__all__ = ["write_file_atomically", "replace_directory", "staging_directory", "scratch_directory", "fsync_directory",
+           "PathLike"]
 
 _STAGING_PREFIX = ".shoprec-staging-"
 
@@ -105,6 +107,20 @@ def staging_directory(target: PathLike) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(), dir=parent))
     os.chmod(staging, 0o777 & ~_umask())
     return staging
+
+
+@contextlib.contextmanager
+def scratch_directory() -> Iterator[Path]:
+    """A private temporary directory (in :func:`tempfile.gettempdir`) for the intermediate
+    files of a save, removed afterwards. Its name carries this process's pid like a staging
+    directory, so what a save killed midway left there is removed by the next one."""
+    parent = tempfile.gettempdir()
+    remove_stale_staging(parent)
+    scratch = Path(tempfile.mkdtemp(prefix=_staging_prefix(), dir=parent))
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def write_into(directory: Path, name: str, data: bytes) -> None:

@@ -12,16 +12,17 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .. import _core
-from .._validate import check_int, check_k, check_num_threads
+from .._ids import filter_ids
+from .._validate import check_int, check_k, check_num_threads, check_path
 from ..errors import DTypeError, InvalidArgumentError, ModelFileError, ModelVersionError, UnknownIdError
-from ..io import SavedDirectory, read_directory, register
+from ..io import SavedDirectory, read_directory, register, scratch_directory
 from ..io import PathLike
 from ..io import save as io_save
 from .blend import DEFAULT_WEIGHTS, Weights, blend
@@ -40,13 +41,17 @@ def _encode_id(value: Any) -> str:
     """Product ids cross to Rust as strings that remember their type: ``i:42``, ``s:abc``."""
     if type(value) is int:
         return f"i:{value}"
-    if type(value) is str:
+    if type(value) is str and value.isascii():
         return "s:" + value
     if isinstance(value, (bool, np.bool_)):
         raise DTypeError(f"a product id must be an int or a str, got {value!r}")
     if isinstance(value, numbers.Integral):
         return f"i:{int(value)}"
     if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgumentError(f"a product id cannot hold a lone surrogate, got {value[:40]!r}") from None
         return "s:" + value
     raise DTypeError(f"a product id must be an int or a str, got {type(value).__name__}")
 
@@ -70,6 +75,10 @@ def _is_missing(value: Any) -> bool:
 def _records(products: Any, name: str = "products") -> List[Mapping[str, Any]]:
     """A DataFrame or an iterable of mappings as a list of mappings."""
     if hasattr(products, "to_dict") and hasattr(products, "columns"):
+        columns = [str(c) for c in products.columns]
+        repeated = sorted({c for c in columns if columns.count(c) > 1})
+        if repeated:  # to_dict would keep one of them, silently
+            raise InvalidArgumentError(f"{name} has repeated column names {repeated}")
         return list(products.to_dict("records"))
     if isinstance(products, Mapping):
         products = [products]
@@ -192,7 +201,9 @@ def _condition(field: str, kind: str, value: Any) -> Tuple[str, str, Any]:
         values = [value] if isinstance(value, str) else value
         if not isinstance(values, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in values):
             raise bad("needs a str or a list / set of str")
-        return (field, "any", sorted(set(values)))
+        # Read as the engine read the products' values: a lone surrogate becomes U+FFFD.
+        return (field, "any", sorted({v if v.isascii() else v.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+                                      for v in values}))
     # number: a value, a (min, max) range with None for open, a {"min", "max"} dict, or a set.
     def number(x: Any, allow_none: bool = False) -> Optional[float]:
         if x is None and allow_none:
@@ -216,6 +227,19 @@ def _condition(field: str, kind: str, value: Any) -> Tuple[str, str, Any]:
 
 
 _KEEP: Any = object()  # SearchIndex.copy: keep this attachment
+
+# Guards the swap of a forked child's engine for its own copy (SearchIndex._writable); a new
+# lock in every child, as the parent's may have been held by another thread at fork().
+_FORK_LOCK = threading.Lock()
+
+
+def _new_fork_lock() -> None:
+    global _FORK_LOCK
+    _FORK_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_fork_lock)
 
 
 @register("SearchIndex")
@@ -388,6 +412,23 @@ class SearchIndex:
         return rows
 
     # -------------------------------------------------------------------------- writes
+    def _writable(self) -> Any:
+        """The engine to write to. In a child of ``fork()`` the parent's index cannot be
+        written (tantivy's writer threads stayed in the parent): the child's first write
+        switches this index to its own in-memory copy, so the child's writes change only the
+        child's index, as every other object a child changes."""
+        if not self._engine.forked():
+            return self._engine
+        with _FORK_LOCK:
+            if self._engine.forked():
+                with scratch_directory() as tmp:
+                    root = os.path.join(tmp, "index")
+                    self._engine.save(root)
+                    self._engine = _core.SearchEngine.load(
+                        root, list(self._text_fields), list(self._filter_kinds.items()), list(self._user_words),
+                        self._stock, None, 0)
+        return self._engine
+
     def add(self, products: Any) -> None:
         """Add new products (a DataFrame or list of dicts, columns as at :meth:`build`).
 
@@ -396,7 +437,7 @@ class SearchIndex:
         InvalidArgumentError
             If an id is already in the index (use :meth:`update`); nothing is added then.
         """
-        self._engine.add(self._rows(_records(products)))
+        self._writable().add(self._rows(_records(products)))
 
     def update(self, products: Any) -> None:
         """Replace products, matched by id, with these new versions (every column).
@@ -406,11 +447,11 @@ class SearchIndex:
         UnknownIdError
             If an id is not in the index; nothing is changed then.
         """
-        self._engine.update(self._rows(_records(products)))
+        self._writable().update(self._rows(_records(products)))
 
     def delete(self, ids: Any) -> int:
         """Remove products by id; unknown ids are ignored. Returns how many were removed."""
-        return int(self._engine.delete(self._ids(ids)))
+        return int(self._writable().delete(self._ids(ids)))
 
     def set_stock(self, ids: Any, in_stock: bool) -> int:
         """Set the ``in_stock`` flag of products. Returns how many changed.
@@ -424,7 +465,7 @@ class SearchIndex:
         """
         if not isinstance(in_stock, (bool, np.bool_)):
             raise DTypeError(f"in_stock must be a bool, got {type(in_stock).__name__}")
-        return int(self._engine.set_stock(self._ids(ids), bool(in_stock)))
+        return int(self._writable().set_stock(self._ids(ids), bool(in_stock)))
 
     def copy(self, *, recommender: Any = _KEEP, popularity: Any = _KEEP, keyword_model: Any = _KEEP,
              num_threads: int = 0) -> "SearchIndex":
@@ -433,7 +474,7 @@ class SearchIndex:
         to one never show in the other, so the copy can be changed (:meth:`refresh_popularity`,
         :meth:`set_stock`) while this one keeps answering. Costs a save and a load of the
         index (in a temporary directory)."""
-        with tempfile.TemporaryDirectory(prefix="shoprec-search-") as tmp:
+        with scratch_directory() as tmp:
             root = os.path.join(tmp, "index")
             self._engine.save(root)
             engine = _core.SearchEngine.load(root, list(self._text_fields), list(self._filter_kinds.items()),
@@ -460,14 +501,13 @@ class SearchIndex:
             if self._popularity_of(row, row[self._id_column]) != stored:
                 changed.append(row)
         if changed:
-            self._engine.update(self._rows(changed))
+            self._writable().update(self._rows(changed))
         return len(changed)
 
     @staticmethod
     def _ids(ids: Any) -> List[str]:
-        if isinstance(ids, (str, numbers.Integral)):
-            ids = [ids]
-        return [_encode_id(i.item() if isinstance(i, np.generic) else i) for i in ids]
+        # One id or any iterable of ids (a generator is read once); None is not ids.
+        return [_encode_id(i.item() if isinstance(i, np.generic) else i) for i in filter_ids(ids, "ids")]
 
     def __len__(self) -> int:
         return len(self._engine)
@@ -529,6 +569,8 @@ class SearchIndex:
             return []
         if isinstance(facets, str):
             facets = [facets]
+        if not hasattr(facets, "__iter__"):
+            raise InvalidArgumentError(f"facets must be a field name or a list of them, got {facets!r}")
         out = []
         for name in facets:
             kind = self._filter_kinds.get(name) if isinstance(name, str) else None
@@ -624,7 +666,7 @@ class SearchIndex:
         if not isinstance(query, str):
             raise DTypeError(f"query must be a str, got {type(query).__name__}")
         k = check_k(k)
-        offset = check_int(offset, "offset", minimum=0)
+        offset = min(check_int(offset, "offset", minimum=0), len(self))  # past the end: no results
         conditions = self._filters(filters)
         facet_names = self._facets(facets)
         # Lone surrogates cannot cross to Rust or onnxruntime as UTF-8: read them as U+FFFD.
@@ -747,7 +789,7 @@ class SearchIndex:
             "products": len(self),
         }
         files: Dict[str, bytes] = {}
-        with tempfile.TemporaryDirectory(prefix="shoprec-search-") as tmp:
+        with scratch_directory() as tmp:
             root = Path(tmp) / "index"
             self._engine.save(os.fspath(root))
             for path in sorted(root.rglob("*")):
@@ -809,7 +851,7 @@ class SearchIndex:
         ModelVersionError
             If it was written by a newer shoprec.
         """
-        saved = read_directory(directory)
+        saved = read_directory(check_path(directory, "directory"))
         if saved.type != "SearchIndex":
             raise ModelFileError(f"{os.fspath(directory)!r} holds a {saved.type}, not a SearchIndex")
         return cls._from_directory(saved, keyword_model=keyword_model, recommender=recommender,

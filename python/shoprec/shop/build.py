@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import evaluate as evaluation
 from ..clean import CleaningReport, dedupe_events, drop_outlier_users
-from ..errors import InvalidArgumentError, UnavailableError
+from ..errors import DTypeError, InvalidArgumentError, UnavailableError
 from ..interactions import Interactions
 from ..models import ItemKNN, Popular
 from ..segments import InterestSegments
@@ -54,9 +54,18 @@ def _fingerprint(frame: Any) -> Dict[str, Any]:
     return {"rows": int(len(frame)), "columns": [str(c) for c in frame.columns], "sha256": digest}
 
 
+def _check_frame(frame: Any, name: str) -> None:
+    """A DataFrame with unique column names (a repeated name would be read as one column)."""
+    if not hasattr(frame, "columns") or not hasattr(frame, "iloc"):
+        raise DTypeError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
+    columns = [str(c) for c in frame.columns]
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise InvalidArgumentError(f"{name} has repeated column names {repeated}")
+
+
 def _check_events(events: Any, config: ShopConfig) -> None:
-    if not hasattr(events, "columns"):
-        raise InvalidArgumentError(f"events must be a pandas DataFrame, got {type(events).__name__}")
+    _check_frame(events, "events")
     wanted = {"user": config.user, "item": config.item, "event": config.event, "timestamp": config.timestamp,
               "rating": config.rating}
     missing = [f"{role}={col!r}" for role, col in wanted.items() if col is not None and col not in events.columns]
@@ -150,6 +159,7 @@ def build_parts(products: Any, events: Any, *, config: ShopConfig, sales: Any = 
                 redemptions: Any = None, progress: bool = True) -> Parts:
     """Run the whole pipeline; see :meth:`shoprec.Shop.build`."""
     started = time.time()
+    _check_frame(products, "products")
     _check_events(events, config)
     if (coupons is None) != (redemptions is None):
         raise InvalidArgumentError("give coupons and redemptions together (or neither)")

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from .._validate import check_float, check_int
 from ..errors import DTypeError, InvalidArgumentError
 from ..interactions import DEFAULT_EVENT_WEIGHTS
 
@@ -72,6 +73,19 @@ class ShopConfig:
     eval_k: int = 10
     seed: int = 0
     num_threads: int = 0
+
+    def __post_init__(self) -> None:
+        # The numbers and switches, checked here so a bad one fails before an hour's build.
+        for name in ("k_neighbours", "n_segments", "keyword_dim", "eval_k", "sales_window", "smooth_window",
+                     "restock_lookback"):
+            check_int(getattr(self, name), name, minimum=1)
+        check_int(self.num_threads, "num_threads", minimum=0)
+        check_int(self.seed, "seed")
+        check_float(self.shrinkage, "shrinkage", minimum=0.0)
+        check_float(self.sales_sigmas, "sales_sigmas", minimum=0.0, strict=True)
+        for name in ("drop_bots", "keywords", "search", "evaluate"):
+            if not isinstance(getattr(self, name), bool):
+                raise DTypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
     @classmethod
     def of(cls, config: Any) -> "ShopConfig":

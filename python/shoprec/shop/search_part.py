@@ -8,12 +8,11 @@ Shop does not depend on how the index is built or stored.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Dict
 
 from ..errors import UnavailableError
+from ..io import scratch_directory
 
 try:  # the search extension (shoprec.search) may be absent from this build
     from ..search import SearchIndex
@@ -48,8 +47,7 @@ def build(products: Any, *, id_column: str, text: Any, filters: Any, keyword_mod
 
 def to_files(index: Any) -> Dict[str, bytes]:
     """The index's saved files, named under ``search/``."""
-    staging = Path(tempfile.mkdtemp(prefix="shoprec-search-"))
-    try:
+    with scratch_directory() as staging:
         target = staging / "index"
         index.save(target)
         files = {}
@@ -57,8 +55,6 @@ def to_files(index: Any) -> Dict[str, bytes]:
             if path.is_file():
                 files[PREFIX + path.relative_to(target).as_posix()] = path.read_bytes()
         return files
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def from_directory(root: Path, *, keyword_model: Any, recommender: Any, popularity: Any) -> Any:

@@ -408,6 +408,8 @@ class Shop:
                 raise UnavailableError(search_part.NOT_AVAILABLE)
             if not isinstance(query, str):
                 raise DTypeError(f"query must be a str, got {type(query).__name__}")
+            if filters is not None and not isinstance(filters, Mapping):
+                raise InvalidArgumentError(f"filters must be a dict of field to value, got {type(filters).__name__}")
             filters = dict(filters or {})
             if not include_out_of_stock and "in_stock" not in filters and "in_stock" in getattr(
                     parts.search, "filter_fields", {}):

@@ -209,8 +209,14 @@ impl SearchIndex {
             )));
         }
         let loaded = SearchIndex::create(config, path, num_threads)?;
-        let searcher = saved.reader().map_err(|e| Error::CorruptData(e.to_string()))?.searcher();
-        loaded.write(|writer, _| copy_documents(&searcher, &loaded.fields, config, writer))?;
+        let corrupt = |what: &dyn std::fmt::Display| Error::CorruptData(format!("{}: {what}", dir.display()));
+        let searcher = saved.reader().map_err(|e| corrupt(&e))?.searcher();
+        // Damaged files (a load without checksums) make tantivy's readers fail or panic while
+        // the documents are copied: a corrupt index either way, not an engine failure or a bug.
+        let copied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            loaded.write(|writer, _| copy_documents(&searcher, &loaded.fields, config, writer).map_err(|e| corrupt(&e)))
+        }));
+        copied.unwrap_or_else(|_| Err(corrupt(&"the index files are damaged")))?;
         Ok(loaded)
     }
 
