@@ -8,6 +8,7 @@
 // reference would only add a copy at the call site.
 #![allow(clippy::needless_pass_by_value)]
 
+mod allocator;
 mod arrays;
 mod biases;
 mod error;
@@ -21,6 +22,9 @@ mod text;
 mod topk;
 
 use pyo3::prelude::*;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[pymodule]
 mod _core {
@@ -51,6 +55,7 @@ mod _core {
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
         use pyo3::types::PyModuleMethods;
+        crate::allocator::return_freed_memory_promptly();
         m.add("__version__", env!("CARGO_PKG_VERSION"))
     }
 }
