@@ -431,8 +431,9 @@ def test_evidence_keeps_each_terms_strongest_links():
 
 
 def capped_reference(scores, numbers, k, share):
-    """The best ``k`` keywords by score with at most ``max(1, floor(k * share))`` model numbers."""
-    cap = max(1, k * round(share * 1000) // 1000)
+    """The best ``k`` keywords by score with at most ``max(1, floor(k * share), k - n_words)``
+    model numbers (they fill what the words cannot)."""
+    cap = max(1, k * round(share * 1000) // 1000, k - int((~numbers).sum()))
     out, taken = [], 0
     for j in np.argsort(-scores, kind="stable"):
         if numbers[j]:
@@ -469,6 +470,10 @@ def test_model_numbers_never_crowd_out_words():
     expanded = [kw for kw, _ in model.expand("8864-ig5", k=10)]
     assert sum(any(c.isdigit() for c in kw) for kw in expanded) <= 2 and len(expanded) == 10
     assert len(uncapped.expand("laptop", k=100)) == len(uncapped.keywords) - 1
+    # fewer words than k: model numbers fill the rest even at the smallest share, so every
+    # keyword but the query's own comes back
+    smallest = KeywordModel.build(gadget_catalog(), dim=8, model_number_share=0.0)
+    assert len(smallest.expand("laptop", k=100)) == len(smallest.keywords) - 1
 
 
 def test_unknown_latin_spelling_and_mixed_script_use_known_parts():

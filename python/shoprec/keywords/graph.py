@@ -89,7 +89,7 @@ def write_onnx(
     best first, ``n = min(k, number of keywords)``.
 
     ``model_numbers`` (bool [n_keywords]) marks model-number keywords, which must come last:
-    at most ``max(1, floor(k * model_number_share))`` of them (share in thousandths) are returned (the best ones), the rest of
+    at most ``max(1, floor(k * model_number_share), k - n_words)`` of them (share in thousandths) are returned (the best ones), the rest of
     the ``k`` places go to the best other keywords; ``n`` is then at most the number of other
     keywords plus that cap. Done in the graph: TopK over a slice of the words, TopK over a slice
     of the model numbers with the cap, and TopK over both lists."""
@@ -153,13 +153,15 @@ def write_onnx(
     else:
         # Words are keywords [0, n_words), model numbers [n_words, n_keywords): two slices, a
         # TopK over each (the second capped), and a TopK over both short lists.
-        # cap = min(max(1, floor(k * share)), k, n_numbers) with share in thousandths.
+        # cap = min(max(1, floor(k * share), k - n_words), k, n_numbers) with share in
+        # thousandths: model numbers also fill the places the catalogue's words cannot (a
+        # catalogue of few words still gets k keywords; they never displace a word).
         per_mille = int(round(model_number_share * 1000))
         split = g.constant("n_words", np.array([n_words], np.int64))
         k_words = g.op("Min", "k", split)
         share = g.op("Div", g.op("Mul", "k", g.constant("share_per_mille", np.array([per_mille], np.int64))),
                      g.constant("thousand", np.array([1000], np.int64)))
-        cap = g.op("Min", g.op("Max", share, g.constant("one", np.array([1], np.int64))), "k",
+        cap = g.op("Min", g.op("Max", share, g.constant("one", np.array([1], np.int64)), g.op("Sub", "k", split)), "k",
                    g.constant("n_model_numbers", np.array([n_numbers], np.int64)))
         start = g.constant("zero", np.array([0], np.int64))
         end = g.constant("n_keywords", np.array([n_keywords], np.int64))

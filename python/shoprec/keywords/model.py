@@ -25,8 +25,9 @@ How a keyword is scored for a query (all of it inside the ONNX graph):
    SVD alone nor PPMI links beat ranking every term by raw co-occurrence counts; this mix
    does (see ``benches/RESULTS.md``).
 4. TopK, with at most ``max(1, floor(k * model_number_share))`` model-number keywords (any
-   keyword holding a digit: 8864-ig3, ddr3) so that they never crowd out words. Keywords that
-   are the query's own terms are dropped afterwards.
+   keyword holding a digit: 8864-ig3, ddr3) so that they never crowd out words; when the
+   catalogue has fewer than ``k`` word keywords, model numbers fill the remaining places.
+   Keywords that are the query's own terms are dropped afterwards.
 
 A query term the model does not know is looked up without its joiners (typec finds type-c),
 then replaced by its longest known sub-words (护手霜 -> 护手, 霜), so unseen and mixed-script
@@ -192,7 +193,8 @@ class KeywordModel(PicklesByValue):
             rare ones). 0.25 ranked best on held-out Taobao titles.
         model_number_share : float
             At most ``max(1, floor(k * model_number_share))`` keywords holding a digit
-            (model numbers, specifications) in an expansion of ``k``; 1 turns the cap off.
+            (model numbers, specifications) in an expansion of ``k`` (more only where the
+            catalogue has fewer than ``k`` other keywords); 1 turns the cap off.
         num_threads : int
             Threads for building (0 = every core). The GIL is released while building.
 
