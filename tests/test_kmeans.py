@@ -88,6 +88,43 @@ def test_matches_numpy_lloyd_and_labels_are_nearest(rng):
     np.testing.assert_array_equal(ours.labels, dist.argmin(1))
 
 
+def overlapping(rng, n, d, k, scale, dtype):
+    """Unit noise around centres of spread `scale`: the clusters overlap heavily (as shopper
+    profiles do), so every pass is a full one without bounds (the fused pass)."""
+    centres = rng.normal(scale=scale, size=(k, d))
+    return (centres[rng.integers(0, k, n)] + rng.normal(size=(n, d))).astype(dtype)
+
+
+@pytest.mark.parametrize("scale", [0.35, 0.8])
+def test_heavy_overlap_matches_numpy_lloyd(rng, scale):
+    x = overlapping(rng, 3000, 16, 8, scale, np.float64)
+    init = x[rng.choice(len(x), 8, replace=False)]
+    ours = kmeans(x, 8, init=init, max_iter=40)
+    centres, labels, inertia, n_iter = numpy_lloyd(x, init, max_iter=40)
+    np.testing.assert_array_equal(ours.labels, labels)
+    np.testing.assert_allclose(ours.centroids, centres, rtol=1e-9, atol=1e-12)
+    assert ours.inertia == pytest.approx(inertia, rel=1e-9)
+    assert ours.n_iter == n_iter
+
+
+def test_heavy_overlap_float32_labels_are_nearest(rng):
+    x = overlapping(rng, 6000, 24, 20, 0.35, np.float32)
+    init = x[rng.choice(len(x), 20, replace=False)]
+    ours = kmeans(x, 20, init=init, max_iter=30, num_threads=2)
+    x64, centroids64 = x.astype(np.float64), ours.centroids.astype(np.float64)
+    dist = ((x64[:, None, :] - centroids64[None]) ** 2).sum(-1)
+    nearest = dist.argmin(1)
+    # Float32 rounding may decide a near tie either way; any other row has its nearest centre.
+    two = np.sort(dist, axis=1)[:, :2]
+    clear = two[:, 1] - two[:, 0] > 1e-4 * two[:, 1]
+    assert clear.mean() > 0.99
+    np.testing.assert_array_equal(ours.labels[clear], nearest[clear])
+    assert ours.inertia == pytest.approx(dist[np.arange(len(x)), ours.labels].sum(), rel=1e-5)
+    theirs = sklearn_cluster.KMeans(20, init=init, n_init=1, max_iter=30, algorithm="lloyd").fit(x)
+    assert ours.inertia == pytest.approx(theirs.inertia_, rel=1e-4)
+    assert np.mean(ours.labels == theirs.labels_) > 0.99
+
+
 def test_kmeans_plus_plus_is_competitive_with_sklearn(rng):
     x = blobs(rng, 2000, 5, 8, spread=0.5)
     ours = kmeans(x, 8, n_init=3, seed=7)
