@@ -361,6 +361,8 @@ class KeywordModel(PicklesByValue):
         except UnicodeDecodeError as exc:
             raise ModelFileError(f"a text file of the keyword model is not UTF-8 ({exc})") from None
         tokenizer_meta = meta.get("tokenizer", {})
+        if not isinstance(tokenizer_meta, dict):
+            raise ModelFileError("the keyword model's metadata has no tokenizer object")
         try:
             tokenizer = Tokenizer(lines["userdict.txt"])
         except InvalidArgumentError as exc:

@@ -1,0 +1,92 @@
+"""Regressions of the directory readers (the search index and the Shop, read through
+shoprec.io.directory): manifests and files that once escaped as an exception other than
+ModelFileError. Found while writing, or by running, fuzz/python/fuzz_search_directory.py and
+fuzz_shop_directory.py; each case builds the damaged directory itself (no fuzzer needed)."""
+
+import hashlib
+import json
+import shutil
+
+import pytest
+
+import shoprec
+from shoprec.io import read_directory
+from shoprec.io.directory import MANIFEST
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    from shoprec.datasets import demo_shop
+
+    root = tmp_path_factory.mktemp("dirs")
+    data = demo_shop(n_users=30, n_products=40, seed=0)
+    shoprec.SearchIndex.build(data.products, popularity="stock").save(root / "search")
+    shoprec.Shop.build(data.products, data.events, config={"evaluate": False, "keywords": False},
+                       sales=data.sales, coupons=data.coupons, redemptions=data.redemptions,
+                       progress=False).save(root / "shop")
+    return root
+
+
+def _signed(manifest):
+    """The manifest as JSON with its own checksum made to match (as write_directory signs it,
+    but tolerating lone surrogates), in ASCII so escapes carry them."""
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False)
+    body["checksum"] = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return json.dumps(body, sort_keys=True, indent=1).encode("ascii")
+
+
+def _edited(saved, kind, tmp_path, edit):
+    target = tmp_path / kind
+    shutil.copytree(saved / kind, target)
+    manifest = json.loads((target / MANIFEST).read_bytes())
+    edit(manifest)
+    (target / MANIFEST).write_bytes(_signed(manifest))
+    return target
+
+
+@pytest.mark.parametrize("kind", ["search", "shop"])
+def test_a_lone_surrogate_in_the_manifest_is_a_model_file_error(saved, kind, tmp_path):
+    # The manifest's own checksum is computed over its UTF-8 text; a "\udcff" escape made that
+    # encoding raise UnicodeEncodeError out of read_directory (not a ModelFileError).
+    target = _edited(saved, kind, tmp_path, lambda m: m["meta"].__setitem__("note", "\udcff"))
+    with pytest.raises(shoprec.ModelFileError, match="checksum"):
+        shoprec.load(target)
+    with pytest.raises(shoprec.ModelFileError):
+        read_directory(target, verify=False)
+
+
+@pytest.mark.parametrize("section,value", [
+    ("config", True),            # found by fuzz_shop_directory: AttributeError in the config reader
+    ("parts", [1]),
+    ("reports", 5),
+    ("keywords_meta", "x"),
+    ("shop_format_version", "1"),
+    ("shop_format_version", True),
+])
+def test_shop_metadata_of_the_wrong_json_type_is_a_model_file_error(saved, section, value, tmp_path):
+    target = _edited(saved, "shop", tmp_path, lambda m: m["meta"].__setitem__(section, value))
+    with pytest.raises(shoprec.ModelFileError, match=section):
+        shoprec.load(target)
+
+
+@pytest.mark.parametrize("name,value", [("build", None), ("build", [1]), ("evaluation", 3), ("cleaning", {})])
+def test_shop_reports_of_the_wrong_json_type_are_a_model_file_error(saved, name, value, tmp_path):
+    # Found by fuzz_shop_directory: reports.build = null loaded, then stats() raised AttributeError.
+    target = _edited(saved, "shop", tmp_path, lambda m: m["meta"]["reports"].__setitem__(name, value))
+    if name == "build" and value is None:
+        shop = shoprec.load(target)  # no build report: stats() answers without one
+        assert shop.stats()["shop"]["products"] is None
+        return
+    with pytest.raises(shoprec.ModelFileError, match=name):
+        shoprec.load(target)
+
+
+def test_keyword_tokenizer_metadata_of_the_wrong_json_type_is_a_model_file_error(tmp_path):
+    from test_io import fitted_objects
+
+    original = tmp_path / "kw"
+    fitted_objects()["keywords"].save(original)
+    target = _edited(tmp_path, "kw", tmp_path / "edited", lambda m: m["meta"].__setitem__("tokenizer", [1]))
+    with pytest.raises(shoprec.ModelFileError, match="tokenizer"):
+        shoprec.load(target)
