@@ -16,7 +16,7 @@ from soak import resident_bytes, soak  # noqa: E402
 
 
 def test_short_soak_has_no_errors():
-    result = soak(seconds=8.0, threads=2, n_users=150, n_products=300, warmup=2.0)
+    result = soak(seconds=8.0, threads=2, n_users=150, n_products=300, warmup=2.0, warmup_reloads=1)
     assert result["errors"] == 0, result["first_error"]
     for kind in ("recommend", "search", "expand"):
         assert result[kind] > 0, kind
