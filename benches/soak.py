@@ -49,6 +49,15 @@ def resident_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def os_threads() -> int:
+    """This process's OS threads (Linux /proc; 0 elsewhere): flat unless threads leak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("Threads:"))
+    except (OSError, StopIteration):
+        return 0
+
+
 def release_free_memory() -> None:
     """glibc's malloc_trim(0): what malloc holds free goes back to the OS (no-op elsewhere)."""
     import ctypes
@@ -219,6 +228,7 @@ def soak(seconds: float = 60.0, threads: int = 2, *, n_users: int = 400, n_produ
     warm_seconds, warm_reloads = time.perf_counter() - warm_started, reloads_done[0]
     start_rss = quiet_rss()
     start_malloc, start_free = malloc_in_use(), malloc_free()
+    start_threads = os_threads()
     before = _probe() if trace else None
     phase["measuring"] = True
     started = time.perf_counter()
@@ -226,6 +236,7 @@ def soak(seconds: float = 60.0, threads: int = 2, *, n_users: int = 400, n_produ
     elapsed = time.perf_counter() - started
     end_rss = quiet_rss()
     end_malloc, end_free = malloc_in_use(), malloc_free()
+    end_threads = os_threads()
     grew = _what_grew(before, _probe()) if trace else None
     release_free_memory()  # what of the growth is memory malloc holds free (glibc), not objects
     trimmed_rss = resident_bytes()
@@ -237,6 +248,7 @@ def soak(seconds: float = 60.0, threads: int = 2, *, n_users: int = 400, n_produ
         "rss_end_trimmed_mb": trimmed_rss / 2**20,
         "malloc_in_use_start_mb": start_malloc / 2**20, "malloc_in_use_end_mb": end_malloc / 2**20,
         "malloc_free_start_mb": start_free / 2**20, "malloc_free_end_mb": end_free / 2**20,
+        "os_threads_start": start_threads, "os_threads_end": end_threads,
         "rss_growth": end_rss / start_rss - 1.0,
     }
     if grew is not None:
