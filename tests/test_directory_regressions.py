@@ -90,3 +90,29 @@ def test_keyword_tokenizer_metadata_of_the_wrong_json_type_is_a_model_file_error
     target = _edited(tmp_path, "kw", tmp_path / "edited", lambda m: m["meta"].__setitem__("tokenizer", [1]))
     with pytest.raises(shoprec.ModelFileError, match="tokenizer"):
         shoprec.load(target)
+
+
+def test_a_keyword_graph_that_loads_but_cannot_run_is_a_model_file_error(tmp_path):
+    # Found by fuzz_io_directory (checksums off): a changed byte in model.onnx put a keyword id
+    # out of range in the evidence table; the graph loaded, and expand raised onnxruntime's
+    # own InvalidArgument exception.
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    from test_io import fitted_objects
+
+    fitted_objects()["keywords"].save(tmp_path / "kw")
+    path = tmp_path / "kw" / "model.onnx"
+    blob = path.read_bytes()
+    graph = onnx.load_model_from_string(blob)
+    (ids,) = [t for t in graph.graph.initializer if t.name == "evidence_keyword_ids"]
+    raw = numpy_helper.to_array(ids).tobytes()
+    bad = np.full(numpy_helper.to_array(ids).shape, 2048, numpy_helper.to_array(ids).dtype).tobytes()
+    assert blob.count(raw) == 1 and len(bad) == len(raw)
+    path.write_bytes(blob.replace(raw, bad))  # same size: only the checksum could tell
+    model = shoprec.load(tmp_path / "kw", verify=False)
+    with pytest.raises(shoprec.ModelFileError, match="onnxruntime"):
+        model.expand("laptop", 5)
+    with pytest.raises(shoprec.ModelFileError):
+        shoprec.load(tmp_path / "kw")  # with the checksums: refused at load
