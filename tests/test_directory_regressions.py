@@ -116,3 +116,22 @@ def test_a_keyword_graph_that_loads_but_cannot_run_is_a_model_file_error(tmp_pat
         model.expand("laptop", 5)
     with pytest.raises(shoprec.ModelFileError):
         shoprec.load(tmp_path / "kw")  # with the checksums: refused at load
+
+
+def test_a_search_index_file_tantivy_cannot_slice_is_a_model_file_error(tmp_path):
+    # Found by fuzz_search_directory (checksums off): one byte of a fast-field file changed
+    # (same size) made tantivy assert while reading it ("end <= orig_range.end"), which reached
+    # the caller as InternalError ("please report it") instead of a damaged-file error.
+    from shoprec.datasets import demo_shop
+
+    shoprec.SearchIndex.build(demo_shop(n_users=20, n_products=40, seed=0).products,
+                              popularity="stock").save(tmp_path / "search")
+    (fast,) = (tmp_path / "search" / "index").glob("*.fast")
+    data = bytearray(fast.read_bytes())
+    assert data[len(data) - 113] == 0
+    data[len(data) - 113] = 16
+    fast.write_bytes(bytes(data))
+    with pytest.raises(shoprec.ModelFileError, match="damaged"):
+        shoprec.load(tmp_path / "search", verify=False)
+    with pytest.raises(shoprec.ModelFileError, match="checksum"):
+        shoprec.load(tmp_path / "search")
