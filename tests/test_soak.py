@@ -10,13 +10,15 @@ import textwrap
 
 import pytest
 
+import shoprec
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benches"))
 
 from soak import resident_bytes, soak  # noqa: E402
 
 
 def test_short_soak_has_no_errors():
-    result = soak(seconds=8.0, threads=2, n_users=150, n_products=300, warmup=2.0)
+    result = soak(seconds=8.0, threads=2, n_users=150, n_products=300, warmup=2.0, warmup_reloads=1)
     assert result["errors"] == 0, result["first_error"]
     for kind in ("recommend", "search", "expand"):
         assert result[kind] > 0, kind
@@ -109,3 +111,37 @@ def test_search_index_loads_keep_memory_flat_in_a_fresh_process():
     benches = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benches")
     growth = _in_a_fresh_process(SEARCH_LOADS.format(benches=benches))
     assert growth < 15 * 2**20, f"60 loads kept {growth / 2**20:.1f} MB"
+
+
+def test_a_replaced_shop_leaves_nothing_alive(tmp_path):
+    # What the soak's reloads rely on: once a web process swaps in a new Shop, the old one (its
+    # parts, search index, keyword model and onnxruntime session, the recommender) is freed,
+    # not kept by a cache, a registry or a thread. Objects are checked, not memory, so other
+    # tests' allocations cannot move the answer.
+    import weakref
+
+    from shoprec import Shop
+    from shoprec.datasets import demo_shop
+
+    data = demo_shop(n_users=60, n_products=80, seed=1)
+    Shop.build(data.products, data.events, config={"evaluate": False, "keyword_dim": 8},
+               progress=False).save(tmp_path / "shop")
+    refs = []
+    live = Shop.load(tmp_path / "shop")
+    for _ in range(3):
+        parts = live.parts
+        live.recommend(parts.interactions.user_ids[0], 5)
+        live.search("laptop", k=5, user=parts.interactions.user_ids[1])
+        parts.keywords.expand("laptop", 3)
+        parts.recommender.update(shoprec.Interactions.from_arrays(
+            parts.interactions.user_ids[:2], parts.interactions.item_ids[:2],
+            timestamps=[int(parts.interactions.timestamps.max()) + 1] * 2)).recommend(parts.interactions.user_ids[0], 3)
+        refs += [weakref.ref(o) for o in (live, parts, parts.search, parts.keywords, parts.keywords._session,
+                                          parts.recommender, parts.catalogue)]
+        live = Shop.load(tmp_path / "shop")  # the swap
+        del parts
+    gc.collect()
+    alive = [type(r()).__name__ for r in refs if r() is not None]
+    assert alive == [], f"still alive after the swap: {alive}"
+    assert live.recommend(live.parts.interactions.user_ids[0], 5).reason is None
+

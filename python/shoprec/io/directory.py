@@ -152,7 +152,11 @@ def read_directory(path: PathLike, *, verify: bool = True) -> SavedDirectory:
         raise ModelVersionError(
             f"{root} uses directory format {version}; this shoprec reads up to {DIRECTORY_VERSION}: upgrade shoprec"
         )
-    if manifest.get("checksum") != _manifest_checksum(manifest):
+    try:
+        intact = manifest.get("checksum") == _manifest_checksum(manifest)
+    except UnicodeEncodeError:  # a lone surrogate spelled as a JSON escape: never written by shoprec
+        intact = False
+    if not intact:
         raise ModelFileError(f"{root}: {MANIFEST} does not match its checksum (corrupted or edited)")
     type_name, meta, files = manifest.get("type"), manifest.get("meta"), manifest.get("files")
     if not isinstance(type_name, str) or not isinstance(meta, dict) or not isinstance(files, dict):

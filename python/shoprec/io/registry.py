@@ -79,7 +79,9 @@ def _rebuild(where: str, type_name: str, build: Callable[[], Any]) -> Any:
         return build()
     except ModelFileError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, UnicodeDecodeError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, UnicodeDecodeError) as exc:
+        # Arrays that do not fit together, or metadata of the wrong JSON type (AttributeError:
+        # a list or a number where a reader calls a dict's methods).
         raise ModelFileError(f"{where}: inconsistent {type_name} data: {exc!r}") from None
 
 

@@ -82,7 +82,7 @@ class EncoderKeywordModel:
             feeds["attention_mask"] = mask
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        output = np.asarray(self._session.get().run(None, feeds)[0], dtype=np.float32)
+        output = np.asarray(self._session.run(feeds)[0], dtype=np.float32)
         if output.ndim == 3:
             weights = mask[:, :, None].astype(np.float32)
             output = (output * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)

@@ -361,6 +361,8 @@ class KeywordModel(PicklesByValue):
         except UnicodeDecodeError as exc:
             raise ModelFileError(f"a text file of the keyword model is not UTF-8 ({exc})") from None
         tokenizer_meta = meta.get("tokenizer", {})
+        if not isinstance(tokenizer_meta, dict):
+            raise ModelFileError("the keyword model's metadata has no tokenizer object")
         try:
             tokenizer = Tokenizer(lines["userdict.txt"])
         except InvalidArgumentError as exc:
@@ -496,10 +498,13 @@ class KeywordModel(PicklesByValue):
         own.update(self._keyword_of_text.get(" ".join(tokens), ()))
         n_keywords = len(self.keywords)
         fetch = min(n_keywords, k + len(own))
-        session = self._session.get()
-        scores, keyword_ids = session.run(
-            None, {"token_ids": np.asarray(ids, dtype=np.int64), "k": np.asarray([fetch], dtype=np.int64)}
+        scores, keyword_ids = self._session.run(
+            {"token_ids": np.asarray(ids, dtype=np.int64), "k": np.asarray([fetch], dtype=np.int64)}
         )
+        if keyword_ids.shape != scores.shape or (keyword_ids.size and not (
+                0 <= int(keyword_ids.min()) and int(keyword_ids.max()) < n_keywords)):
+            raise ModelFileError("the keyword model's graph answered keyword ids outside its keyword list (a damaged "
+                                 "model.onnx?)")
         out = []
         for j, score in zip(keyword_ids.tolist(), scores.tolist()):
             if j not in own:

@@ -67,5 +67,14 @@ class LazySession:
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelFileError(f"onnxruntime cannot load {self._what}: {exc}") from None
 
+    def run(self, feeds: Any) -> Any:
+        """``session.run(None, feeds)``; onnxruntime's own errors (a graph that loads but
+        cannot run: a damaged file read without checksums) become a ModelFileError."""
+        session = self.get()
+        try:
+            return session.run(None, feeds)
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelFileError(f"onnxruntime cannot run {self._what} (a damaged model file?): {exc}") from None
+
     def __getstate__(self) -> Any:
         raise TypeError("an onnxruntime session cannot be pickled; pickle the model that owns it")

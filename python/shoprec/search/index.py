@@ -21,7 +21,7 @@ import numpy as np
 from .. import _core
 from .._ids import filter_ids
 from .._validate import check_int, check_k, check_num_threads, check_path
-from ..errors import DTypeError, InvalidArgumentError, ModelFileError, ModelVersionError, UnknownIdError
+from ..errors import DTypeError, InternalError, InvalidArgumentError, ModelFileError, ModelVersionError, UnknownIdError
 from ..io import SavedDirectory, read_directory, register, scratch_directory
 from ..io import PathLike
 from ..io import save as io_save
@@ -624,15 +624,16 @@ class SearchIndex:
             )
         if not any(name.startswith("index/") for name in saved.files):
             raise ModelFileError(f"{saved.root}: the search index has no index files")
-        engine = _core.SearchEngine.load(
-            os.fspath(saved.root / "index"),
-            [(str(n), float(w)) for n, w in meta["text_fields"]],
-            [(str(n), str(k)) for n, k in meta["filter_fields"]],
-            [str(w) for w in meta["user_words"]],
-            meta["stock_field"],
-            None if path is None else os.fspath(path),
-            check_num_threads(num_threads),
-        )
+        fields = ([(str(n), float(w)) for n, w in meta["text_fields"]], [(str(n), str(k)) for n, k in meta["filter_fields"]],
+                  [str(w) for w in meta["user_words"]], meta["stock_field"])
+        try:
+            engine = _core.SearchEngine.load(os.fspath(saved.root / "index"), *fields,
+                                             None if path is None else os.fspath(path), check_num_threads(num_threads))
+        except InternalError as exc:
+            # tantivy asserts on some damaged files it reads (a slice past the end of a file,
+            # found by fuzz_search_directory); the load copies every document, so this is the
+            # only place stored bytes are read. With checksums on, damaged files never get here.
+            raise ModelFileError(f"{saved.root}: the search index files are damaged (tantivy: {exc})") from None
         if len(engine) != meta.get("products", len(engine)):
             raise ModelFileError(f"{saved.root}: the index holds {len(engine)} products, the metadata says {meta['products']}")
         index = cls(engine, keyword_model=keyword_model, recommender=recommender,

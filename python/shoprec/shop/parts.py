@@ -101,11 +101,24 @@ class Parts:
     def from_directory(cls, saved: SavedDirectory) -> "Parts":
         meta = saved.meta
         version = meta.get("shop_format_version")
-        if not isinstance(version, int) or version > SHOP_FORMAT_VERSION:
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ModelFileError(f"{saved.root}: the shop's metadata has no shop_format_version")
+        if version > SHOP_FORMAT_VERSION:
             from ..errors import ModelVersionError
 
             raise ModelVersionError(f"{saved.root}: shop format {version!r}; this shoprec reads up to "
                                     f"{SHOP_FORMAT_VERSION}: upgrade shoprec")
+        # The manifest's sections are JSON objects (a list or a number there is a damaged or
+        # hand-edited manifest whose checksum was made to match, not a shop).
+        for section, optional in (("parts", False), ("config", False), ("reports", False), ("keywords_meta", True)):
+            value = meta.get(section)
+            if not isinstance(value, dict) and not (optional and value is None):
+                raise ModelFileError(f"{saved.root}: the shop's metadata has no {section} object")
+        for name in ("build", "evaluation", "refresh"):  # read by stats(), evaluate(), refresh()
+            if not isinstance(meta["reports"].get(name), (dict, type(None))):
+                raise ModelFileError(f"{saved.root}: the shop's reports have no {name} object")
+        if not isinstance(meta["reports"].get("cleaning", []), list):
+            raise ModelFileError(f"{saved.root}: the shop's reports have no cleaning list")
         parts = meta["parts"]
         # verify=False: read_directory already checked every file's checksum (or was told not to).
         type_name, _, arrays = read_file(saved.path("tables.shoprec"), verify=False)

@@ -197,7 +197,7 @@ def refreshed_parts(parts: Parts, events: List[Event]) -> Tuple[Parts, Dict[str,
         if len(gone) and "in_stock" in search.filter_fields:
             search.set_stock(catalogue.ids[gone].tolist(), False)
     report.update(new_shoppers=len(new_users), new_products=len(new_items), out_of_stock=int(len(gone)))
-    build = dict(parts.reports.get("build", {}))
+    build = dict(parts.reports.get("build") or {})
     build.update(shoppers=int(interactions.n_users), interactions=len(interactions))
     refreshes = dict(parts.reports.get("refresh") or {"count": 0, "events": 0})
     refreshes.update(count=refreshes["count"] + 1, events=refreshes["events"] + len(known),

@@ -274,7 +274,7 @@ class Shop:
         return self._parts.reports
 
     def __repr__(self) -> str:
-        b = self._parts.reports.get("build", {})
+        b = self._parts.reports.get("build") or {}
         return (f"Shop({b.get('products')} products, {b.get('shoppers')} shoppers, {b.get('segments')} segments, "
                 f"search={'on' if self._parts.search is not None else 'off'}, coupons={b.get('coupons')})")
 
@@ -560,7 +560,7 @@ class Shop:
         """Monitoring: calls, errors, empty answers, fallbacks and latency per method, and
         what the shop holds."""
         out = self.monitor.snapshot()
-        build = self._parts.reports.get("build", {})
+        build = self._parts.reports.get("build") or {}
         out["shop"] = {key: build.get(key) for key in ("built_at", "products", "shoppers", "interactions",
                                                        "segments", "search", "coupons")}
         out["shop"]["directory"] = None if self.directory is None else os.fspath(self.directory)
