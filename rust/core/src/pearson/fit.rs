@@ -379,7 +379,22 @@ impl SharedTopK {
             .into_par_iter()
             .map(|buffer| best_k(buffer.into_inner().unwrap_or_else(PoisonError::into_inner), k))
             .collect();
-        keys_to_csr(&rows, n)
+        // Decoded in order, each row freed as soon as it is written: the keys and the output
+        // are never both whole in memory (the fit's peak; `keys_to_csr` holds both).
+        let total: usize = rows.iter().map(Vec::len).sum();
+        let mut indptr = Vec::with_capacity(n + 1);
+        let mut indices = Vec::with_capacity(total);
+        let mut data = Vec::with_capacity(total);
+        indptr.push(0i64);
+        for row in rows {
+            for key in row {
+                let (similarity, column) = neighbour_of_key(key);
+                indices.push(column as i32);
+                data.push(similarity);
+            }
+            indptr.push(indices.len() as i64);
+        }
+        Csr { n_rows: n, n_cols: n, indptr, indices, data }
     }
 }
 
