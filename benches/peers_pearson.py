@@ -31,8 +31,6 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.kernels import pearson_neighbours
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 K = 50
 
@@ -141,24 +139,39 @@ def generated_ratings(n_users: int, n_items: int, n_ratings: int, seed: int = 0)
 
 def memory_child(path: str) -> None:
     """Runs in a fresh process: loads the generated set, runs the kernel, reports peak RSS."""
+    from shoprec.kernels import pearson_neighbours
+
     m = sp.load_npz(path).tocsr()
     # VmHWM, not ru_maxrss: the latter is inherited from the (large) parent across fork.
     load_peak = _status_kib("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    call = measured_call(lambda: pearson_neighbours(m, K))
+    peak_kib = call["peak_mib"] * 1024
+    json.dump({"items": m.shape[1], "ratings": int(m.nnz), "users": m.shape[0], "seconds": call["wall"],
+               "peak_rss_mib": max(peak_kib, load_peak if not call["reset"] else 0) / 1024,
+               "rss_before_mib": call["before_mib"], "load_peak_mib": load_peak / 1024,
+               "call_peak_mib": call["peak_mib"], "result_nnz": int(call["result"].nnz)},
+              sys.stdout)
+
+
+def measured_call(fn) -> dict:
+    """Calls `fn()` with this process's peak-RSS mark reset first (so that the peak is the
+    call's): its result, CPU time of all threads and wall time in seconds, and the RSS before
+    and the peak RSS during the call in MiB (``reset`` False where /proc/self/clear_refs is not
+    writable: the peak is then the process's, ru_maxrss). Shared with peers_pearson_scale.py,
+    whose children import this module: it imports shoprec only where it runs it."""
     before = _status_kib("VmRSS")
-    try:  # reset the kernel's high-water mark (VmHWM) so that the peak below is the call's
+    try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
         reset = True
     except OSError:
         reset = False
-    start = time.perf_counter()
-    result = pearson_neighbours(m, K)
-    elapsed = time.perf_counter() - start
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = fn()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     peak = _status_kib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    json.dump({"items": m.shape[1], "ratings": int(m.nnz), "users": m.shape[0], "seconds": elapsed,
-               "peak_rss_mib": max(peak, load_peak if not reset else 0) / 1024, "rss_before_mib": before / 1024,
-               "load_peak_mib": load_peak / 1024, "call_peak_mib": peak / 1024, "result_nnz": int(result.nnz)},
-              sys.stdout)
+    return {"result": result, "cpu": cpu, "wall": wall, "before_mib": before / 1024, "peak_mib": peak / 1024,
+            "reset": reset}
 
 
 def _status_kib(field: str) -> int:
@@ -173,6 +186,12 @@ def _status_kib(field: str) -> int:
     return 0
 
 
+def child_json(script: str, *args: str) -> dict:
+    """Runs `script` with `args` in a fresh Python process and returns the JSON it prints."""
+    out = subprocess.run([sys.executable, os.path.abspath(script), *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
 def memory_check(n_users: int, n_items: int, n_ratings: int) -> dict:
     """Generates the set here, runs the kernel in a child process so that its peak RSS is the
     kernel's (plus Python, numpy, scipy and the input), not the generator's."""
@@ -181,9 +200,7 @@ def memory_check(n_users: int, n_items: int, n_ratings: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "ratings.npz")
         sp.save_npz(path, generated_ratings(n_users, n_items, n_ratings))
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-child", path],
-                             check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)
+        return child_json(__file__, "--memory-child", path)
 
 
 def cpu_note(rows) -> str:
@@ -209,6 +226,7 @@ def main() -> None:
     if args.memory_child:
         memory_child(args.memory_child)
         return
+    from shoprec.kernels import pearson_neighbours
 
     ratings = load_movielens()
     n_items = ratings.shape[1]

@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +42,8 @@ import numpy as np
 import scipy.sparse as sp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from peers_pearson import child_json, measured_call  # the child-process timing (imports no shoprec)
 K = 50
 N_SHOPPERS = 200_000
 N_PRODUCTS = 50_000
@@ -88,18 +89,6 @@ def cached_set(events: int, cache: str) -> str:
     return path
 
 
-def _status_kib(field: str) -> int:
-    """A field of /proc/self/status in KiB (0 where there is no /proc)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def child(path: str, library: str, threads: int) -> None:
     """One fit in this fresh process; prints its CPU time, wall time and peak RSS as JSON."""
     m = sp.load_npz(path).tocsr()
@@ -122,28 +111,14 @@ def child(path: str, library: str, threads: int) -> None:
         def fit():
             return pearson_neighbours(m, K, similarity=library, num_threads=threads).nnz
 
-    before = _status_kib("VmRSS")
-    try:  # reset the high-water mark so that the peak below is the fit's
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-    cpu, wall = time.process_time(), time.perf_counter()
-    nnz = fit()
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    json.dump({"cpu": cpu, "wall": wall, "peak_mib": _status_kib("VmHWM") / 1024, "before_mib": before / 1024,
-               "result_nnz": int(nnz), "interactions": int(m.nnz)}, sys.stdout)
-
-
-def run_child(path: str, library: str, threads: int) -> dict:
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", path, library, str(threads)],
-                         check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)
+    call = measured_call(fit)
+    json.dump({"cpu": call["cpu"], "wall": call["wall"], "peak_mib": call["peak_mib"], "before_mib": call["before_mib"],
+               "result_nnz": int(call["result"]), "interactions": int(m.nnz)}, sys.stdout)
 
 
 def best_run(path: str, library: str, threads: int, repeat: int) -> dict:
     """The run with the least CPU time of `repeat` children (peak RSS: the largest seen)."""
-    runs = [run_child(path, library, threads) for _ in range(repeat)]
+    runs = [child_json(__file__, "--child", path, library, str(threads)) for _ in range(repeat)]
     best = min(runs, key=lambda r: r["cpu"])
     return dict(best, peak_mib=max(r["peak_mib"] for r in runs))
 

@@ -2,6 +2,7 @@
 
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
+use shoprec_core::csr::CsrView;
 use shoprec_core::pearson::{
     merge_neighbour_parts, pearson_neighbours, pearson_neighbours_of_rows, pearson_neighbours_part, update_neighbours, Axis,
     NeighbourUpdate, Similarity,
@@ -10,6 +11,34 @@ use shoprec_core::pearson::{
 use crate::arrays::{csr_into_py, csr_view, slice1, CsrOut};
 use crate::error::to_py;
 use crate::parallel::run_detached;
+
+/// What every entry point takes: the canonical users x items ratings, whose neighbours (the
+/// axis) and by which similarity, extracted from Python and checked.
+struct Ratings<'a> {
+    view: CsrView<'a, f64>,
+    axis: Axis,
+    similarity: Similarity,
+}
+
+impl<'a> Ratings<'a> {
+    /// Parses the names and borrows the CSR arrays as a checked, sorted view (errors name
+    /// `"matrix"`, `"axis"` or `"similarity"`).
+    #[allow(clippy::too_many_arguments)]
+    fn extract(
+        indptr: &'a PyReadonlyArray1<'_, i64>,
+        indices: &'a PyReadonlyArray1<'_, i32>,
+        data: &'a PyReadonlyArray1<'_, f64>,
+        n_rows: usize,
+        n_cols: usize,
+        axis: &str,
+        similarity: &str,
+    ) -> PyResult<Self> {
+        let axis = Axis::parse(axis).map_err(to_py)?;
+        let similarity = Similarity::parse(similarity).map_err(to_py)?;
+        let view = csr_view("matrix", n_rows, n_cols, indptr, indices, data, true)?;
+        Ok(Ratings { view, axis, similarity })
+    }
+}
 
 /// Top-`k` neighbours of the canonical users x items CSR `(indptr, indices, data)`; returns the
 /// `n x n` result as CSR arrays `(indptr, indices, data)`.
@@ -30,41 +59,58 @@ pub fn pearson_neighbours_py<'py>(
     shrinkage: f64,
     num_threads: usize,
 ) -> PyResult<CsrOut<'py, f32>> {
-    let axis = Axis::parse(axis).map_err(to_py)?;
-    let similarity = Similarity::parse(similarity).map_err(to_py)?;
-    let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, true)?;
+    let Ratings { view, axis, similarity } = Ratings::extract(&indptr, &indices, &data, n_rows, n_cols, axis, similarity)?;
     let result = run_detached(py, num_threads, || pearson_neighbours(&view, k, axis, similarity, min_support, shrinkage))?;
     Ok(csr_into_py(py, result))
 }
 
-/// The neighbour rows of the entities `rows` only, against the whole matrix: row `j` is row
-/// `rows[j]` of `pearson_neighbours`; returns the `len(rows) x n` CSR arrays.
-#[pyfunction(name = "pearson_neighbours_rows")]
-#[pyo3(signature = (indptr, indices, data, n_rows, n_cols, rows, k, axis, similarity, min_support, shrinkage, num_threads = 0))]
-#[allow(clippy::too_many_arguments)]
-pub fn pearson_neighbours_rows_py<'py>(
-    py: Python<'py>,
-    indptr: PyReadonlyArray1<'py, i64>,
-    indices: PyReadonlyArray1<'py, i32>,
-    data: PyReadonlyArray1<'py, f64>,
-    n_rows: usize,
-    n_cols: usize,
-    rows: PyReadonlyArray1<'py, i32>,
-    k: usize,
-    axis: &str,
-    similarity: &str,
-    min_support: usize,
-    shrinkage: f64,
-    num_threads: usize,
-) -> PyResult<CsrOut<'py, f32>> {
-    let axis = Axis::parse(axis).map_err(to_py)?;
-    let similarity = Similarity::parse(similarity).map_err(to_py)?;
-    let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, true)?;
-    let rows = slice1(&rows, "rows")?;
-    let result =
-        run_detached(py, num_threads, || pearson_neighbours_of_rows(&view, rows, k, axis, similarity, min_support, shrinkage))?;
-    Ok(csr_into_py(py, result))
+/// Defines an entry point over the rows of some entities against the whole matrix:
+/// `pearson_neighbours_rows` and `pearson_neighbours_part` take the same arguments and differ
+/// only in the core function they run.
+macro_rules! rows_entry_point {
+    ($(#[doc = $doc:literal])* $py_name:literal, $name:ident, $kernel:path) => {
+        $(#[doc = $doc])*
+        #[pyfunction(name = $py_name)]
+        #[pyo3(signature = (indptr, indices, data, n_rows, n_cols, rows, k, axis, similarity, min_support, shrinkage, num_threads = 0))]
+        #[allow(clippy::too_many_arguments)]
+        pub fn $name<'py>(
+            py: Python<'py>,
+            indptr: PyReadonlyArray1<'py, i64>,
+            indices: PyReadonlyArray1<'py, i32>,
+            data: PyReadonlyArray1<'py, f64>,
+            n_rows: usize,
+            n_cols: usize,
+            rows: PyReadonlyArray1<'py, i32>,
+            k: usize,
+            axis: &str,
+            similarity: &str,
+            min_support: usize,
+            shrinkage: f64,
+            num_threads: usize,
+        ) -> PyResult<CsrOut<'py, f32>> {
+            let Ratings { view, axis, similarity } = Ratings::extract(&indptr, &indices, &data, n_rows, n_cols, axis, similarity)?;
+            let rows = slice1(&rows, "rows")?;
+            let result = run_detached(py, num_threads, || $kernel(&view, rows, k, axis, similarity, min_support, shrinkage))?;
+            Ok(csr_into_py(py, result))
+        }
+    };
 }
+
+rows_entry_point!(
+    /// The neighbour rows of the entities `rows` only, against the whole matrix: row `j` is row
+    /// `rows[j]` of `pearson_neighbours`; returns the `len(rows) x n` CSR arrays.
+    "pearson_neighbours_rows",
+    pearson_neighbours_rows_py,
+    pearson_neighbours_of_rows
+);
+
+rows_entry_point!(
+    /// One part of the full call split over the entities `rows` (every pair with its lower entity
+    /// in `rows`, offered to both rows); returns the `n x n` CSR arrays. See `merge_neighbour_parts`.
+    "pearson_neighbours_part",
+    pearson_neighbours_part_py,
+    pearson_neighbours_part
+);
 
 /// The neighbours of the new ratings computed from the old result (`old_*`, `old_n x old_n`,
 /// computed with `old_k`), `old_to_new` and the `touched` entities; returns the wide result
@@ -93,9 +139,7 @@ pub fn pearson_neighbours_update_py<'py>(
     shrinkage: f64,
     num_threads: usize,
 ) -> PyResult<(CsrOut<'py, f32>, CsrOut<'py, f32>)> {
-    let axis = Axis::parse(axis).map_err(to_py)?;
-    let similarity = Similarity::parse(similarity).map_err(to_py)?;
-    let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, true)?;
+    let Ratings { view, axis, similarity } = Ratings::extract(&indptr, &indices, &data, n_rows, n_cols, axis, similarity)?;
     let old_to_new = slice1(&old_to_new, "old_to_new")?;
     let n_old = old_to_new.len();
     let old = csr_view("old", n_old, n_old, &old_indptr, &old_indices, &old_data, false)?;
@@ -105,35 +149,6 @@ pub fn pearson_neighbours_update_py<'py>(
         update_neighbours(&view, &update, k, narrow_k, axis, similarity, min_support, shrinkage)
     })?;
     Ok((csr_into_py(py, wide), csr_into_py(py, narrow)))
-}
-
-/// One part of the full call split over the entities `rows` (every pair with its lower entity
-/// in `rows`, offered to both rows); returns the `n x n` CSR arrays. See `merge_neighbour_parts`.
-#[pyfunction(name = "pearson_neighbours_part")]
-#[pyo3(signature = (indptr, indices, data, n_rows, n_cols, rows, k, axis, similarity, min_support, shrinkage, num_threads = 0))]
-#[allow(clippy::too_many_arguments)]
-pub fn pearson_neighbours_part_py<'py>(
-    py: Python<'py>,
-    indptr: PyReadonlyArray1<'py, i64>,
-    indices: PyReadonlyArray1<'py, i32>,
-    data: PyReadonlyArray1<'py, f64>,
-    n_rows: usize,
-    n_cols: usize,
-    rows: PyReadonlyArray1<'py, i32>,
-    k: usize,
-    axis: &str,
-    similarity: &str,
-    min_support: usize,
-    shrinkage: f64,
-    num_threads: usize,
-) -> PyResult<CsrOut<'py, f32>> {
-    let axis = Axis::parse(axis).map_err(to_py)?;
-    let similarity = Similarity::parse(similarity).map_err(to_py)?;
-    let view = csr_view("matrix", n_rows, n_cols, &indptr, &indices, &data, true)?;
-    let rows = slice1(&rows, "rows")?;
-    let result =
-        run_detached(py, num_threads, || pearson_neighbours_part(&view, rows, k, axis, similarity, min_support, shrinkage))?;
-    Ok(csr_into_py(py, result))
 }
 
 /// The parts of `pearson_neighbours_part` (each `n x n` CSR arrays) merged: the full call's

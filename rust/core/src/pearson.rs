@@ -47,37 +47,41 @@
 //!
 //! # Algorithm
 //!
-//! Gustavson-style row-by-row accumulation over the upper triangle (details in `fit.rs`): for
-//! entity `a`, for each rater `r` of `a`, for each entity `b > a` rated by `r` (the part of the
-//! rater's sorted list after `a`), the pair's terms are added into per-thread scratch: a dense
-//! `u32` array of length `n` maps each touched `b` to the next slot of a compact array of sums.
-//! Each pair is thus computed once, in one fixed orientation (the lower entity as `x`, over the
-//! co-raters in ascending order); its similarity is offered to the row's own bounded top-`k`
-//! and to `b`'s, kept in per-row buffers of at most `2k` candidates shared by the threads (a
-//! lock per row, and a lock-free admission threshold per row that turns most candidates away
-//! without the lock). Rows run in parallel in the current rayon pool, in blocks, from the last
-//! to the first, so that a row already holds its own best when the offers from lower rows
-//! arrive. Memory is `O(nnz + n * k + threads * n)`, never `n x n`; item-item neighbours borrow
-//! the caller's `indptr` and `indices` (and its values, unless they are centred) and allocate
-//! 8 bytes per rating for the items' raters and offsets (plus 8 for the centred values of
+//! Gustavson-style row-by-row accumulation over the upper triangle: for entity `a`, for each
+//! rater `r` of `a`, for each entity `b > a` rated by `r` (the part of the rater's sorted list
+//! after `a`), the pair's terms are added into a dense per-thread accumulator. Each pair is
+//! thus computed once, in one fixed orientation (the lower entity as `x`, over the co-raters in
+//! ascending order); its similarity is offered to the row's own bounded top-`k` and to `b`'s,
+//! kept in per-row buffers of at most `2k` candidates shared by the threads (a lock per row,
+//! and a lock-free admission threshold per row that turns most candidates away without the
+//! lock). Rows run in parallel in the current rayon pool, in blocks, from the last to the
+//! first, so that a row already holds its own best when the offers from lower rows arrive.
+//! Memory is `O(nnz + n * k + threads * n)`, never `n x n`; item-item neighbours borrow the
+//! caller's `indptr` and `indices` (and its values, unless they are centred) and allocate 8
+//! bytes per rating for the items' raters and offsets (plus 8 for the centred values of
 //! Pearson and the adjusted cosine). Only the sums the chosen similarity needs are
 //! accumulated, in `f64`; Pearson on values shifted by each entity's mean (the result is
 //! invariant to the shift; it keeps the one-pass sums well conditioned). The result does not
 //! depend on the number of threads: the top-`k` of a row is a function of the set of its
 //! candidates under a total order.
-
-use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
-use rayon::prelude::*;
+//!
+//! The parts of the code: `prepare.rs` checks the arguments and lays the ratings out (one
+//! preparation for every entry point), `kernels.rs` holds the per-similarity sums, `fit.rs`
+//! the pair kernel that sums and finishes a row's pairs (the full fit, the parts of the Dask
+//! path and the full rows of chosen entities), `rows.rs` the subset, part and merge entry
+//! points and `update.rs` the incremental update.
 
 use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
 
 mod fit;
+mod kernels;
+mod prepare;
 mod rows;
-pub use rows::{merge_neighbour_parts, pearson_neighbours_of_rows, pearson_neighbours_part, update_neighbours, NeighbourUpdate};
+mod update;
+use prepare::Prepared;
+pub use rows::{merge_neighbour_parts, pearson_neighbours_of_rows, pearson_neighbours_part};
+pub use update::{update_neighbours, NeighbourUpdate};
 
 /// Whose neighbours: items (item-item, the columns of the ratings) or users (the rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +117,15 @@ pub enum Similarity {
 
 impl Similarity {
     pub const NAMES: [&'static str; 6] = ["pearson", "cosine", "adjusted_cosine", "cosine_corated", "msd", "dot"];
+    /// Every similarity, in the order of [`Similarity::NAMES`].
+    pub const ALL: [Similarity; 6] = [
+        Similarity::Pearson,
+        Similarity::Cosine,
+        Similarity::AdjustedCosine,
+        Similarity::CosineCorated,
+        Similarity::Msd,
+        Similarity::Dot,
+    ];
 
     /// Parses `"pearson"`, `"cosine"`, `"adjusted_cosine"`, `"cosine_corated"`, `"msd"` or `"dot"`.
     ///
@@ -130,9 +143,6 @@ impl Similarity {
         }
     }
 }
-
-/// Relative size under which a variance, covariance or norm is taken as rounding noise.
-const NOISE: f64 = 1e-12;
 
 /// Top-`k` neighbours of every entity. See the [module documentation](self) for the exact
 /// definitions, the order within a row and the memory used.
@@ -153,332 +163,11 @@ pub fn pearson_neighbours(
     min_support: usize,
     shrinkage: f64,
 ) -> Result<Csr<f32>> {
-    if k == 0 {
-        return Err(Error::invalid("k", "must be at least 1"));
-    }
-    if !shrinkage.is_finite() || shrinkage < 0.0 {
-        return Err(Error::invalid("shrinkage", format!("must be finite and >= 0, got {shrinkage}")));
-    }
-    check_ratings(ratings)?;
-    if ratings.n_rows.max(ratings.n_cols) > i32::MAX as usize {
-        return Err(Error::invalid("matrix", "more than 2^31 - 1 rows or columns"));
-    }
-
-    // No row has more than n - 1 neighbours: a huge `k` must not size any buffer.
-    let n = match axis {
-        Axis::Items => ratings.n_cols,
-        Axis::Users => ratings.n_rows,
-    };
-    let k = k.min(n.saturating_sub(1)).max(1);
-    // One co-rating gives Pearson an exactly zero variance (x*x - (x*x)/1 == 0): skip such
-    // pairs without computing them.
-    let least = if similarity == Similarity::Pearson { 2 } else { 1 };
-    let settings = fit::Settings { k, support: min_support.max(least), shrinkage };
-    let views = fit::Views::new(ratings, axis, similarity);
-    Ok(match similarity {
-        Similarity::Pearson => fit::fit(&views, &PearsonKernel, &settings),
-        Similarity::CosineCorated => fit::fit(&views, &CoratedKernel, &settings),
-        Similarity::Msd => fit::fit(&views, &MsdKernel, &settings),
-        Similarity::Dot => fit::fit(&views, &DotKernel, &settings),
-        Similarity::Cosine | Similarity::AdjustedCosine => fit::fit(&views, &CosineKernel { norms: &views.norms }, &settings),
-    })
-}
-
-fn check_ratings(ratings: &CsrView<'_, f64>) -> Result<()> {
-    if ratings.data.len() != ratings.nnz() {
-        return Err(Error::invalid("matrix", "needs a value for every stored entry"));
-    }
-    if ratings.data.iter().any(|v| !v.is_finite()) {
-        return Err(Error::invalid("matrix", "contains NaN or infinite values"));
-    }
-    for row in 0..ratings.n_rows {
-        if ratings.row_indices(row).windows(2).any(|w| w[0] >= w[1]) {
-            return Err(Error::invalid("matrix", format!("column indices of row {row} are not sorted and unique")));
-        }
-    }
-    Ok(())
-}
-
-/// The mean of some values; the exact value when they are all equal (so that centring an
-/// all-equal row gives exact zeros).
-#[allow(clippy::float_cmp)] // exactly equal values are what this looks for
-fn mean_of(sum: f64, count: usize, min: f64, max: f64) -> f64 {
-    if min == max {
-        min
-    } else {
-        sum / count as f64
-    }
-}
-
-/// Shifts every row by its own mean (Pearson is invariant to it; it conditions the sums).
-fn centre_rows(m: &mut Csr<f64>) {
-    for row in 0..m.n_rows {
-        let values = &mut m.data[m.indptr[row] as usize..m.indptr[row + 1] as usize];
-        if values.is_empty() {
-            continue;
-        }
-        let (min, max) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-        let mean = mean_of(values.iter().sum(), values.len(), min, max);
-        for v in values {
-            *v -= mean;
-        }
-    }
-}
-
-/// Centres every value on the mean of its column (the rater, for the adjusted cosine).
-fn centre_columns(m: &mut Csr<f64>) {
-    let mut sum = vec![0.0f64; m.n_cols];
-    let mut count = vec![0usize; m.n_cols];
-    let mut min = vec![f64::INFINITY; m.n_cols];
-    let mut max = vec![f64::NEG_INFINITY; m.n_cols];
-    for (&col, &v) in m.indices.iter().zip(&m.data) {
-        let c = col as usize;
-        sum[c] += v;
-        count[c] += 1;
-        min[c] = min[c].min(v);
-        max[c] = max[c].max(v);
-    }
-    let means: Vec<f64> =
-        (0..m.n_cols).map(|c| if count[c] == 0 { 0.0 } else { mean_of(sum[c], count[c], min[c], max[c]) }).collect();
-    for (&col, v) in m.indices.iter().zip(m.data.iter_mut()) {
-        *v -= means[col as usize];
-    }
-}
-
-/// The transpose of `m` (rows sorted), and for every entry of `m` its position in the transpose.
-fn transpose_with_positions(m: &Csr<f64>) -> (Csr<f64>, Vec<usize>) {
-    let mut indptr = vec![0i64; m.n_cols + 1];
-    for &col in &m.indices {
-        indptr[col as usize + 1] += 1;
-    }
-    for c in 0..m.n_cols {
-        indptr[c + 1] += indptr[c];
-    }
-    let mut next: Vec<usize> = indptr[..m.n_cols].iter().map(|&p| p as usize).collect();
-    let mut indices = vec![0i32; m.indices.len()];
-    let mut data = vec![0f64; m.indices.len()];
-    let mut positions = vec![0usize; m.indices.len()];
-    for row in 0..m.n_rows {
-        let (start, end) = (m.indptr[row] as usize, m.indptr[row + 1] as usize);
-        for ((&col, &value), position) in m.indices[start..end].iter().zip(&m.data[start..end]).zip(&mut positions[start..end]) {
-            let slot = next[col as usize];
-            next[col as usize] += 1;
-            indices[slot] = row as i32;
-            data[slot] = value;
-            *position = slot;
-        }
-    }
-    (Csr { n_rows: m.n_cols, n_cols: m.n_rows, indptr, indices, data }, positions)
-}
-
-fn row_norms(m: &Csr<f64>) -> Vec<f64> {
-    (0..m.n_rows)
-        .map(|row| m.data[m.indptr[row] as usize..m.indptr[row + 1] as usize].iter().map(|v| v * v).sum::<f64>().sqrt())
-        .collect()
-}
-
-/// What `rows.rs` reads (the full fit has its own, leaner layout: `fit::Views`).
-struct Context<'a> {
-    /// Entity x rater values (already centred as the similarity needs).
-    entities: CsrView<'a, f64>,
-    /// The transpose: rater x entity.
-    raters: CsrView<'a, f64>,
-    /// For every entry of `entities`, where the same entry sits in `raters`.
-    positions: &'a [usize],
-    k: usize,
-    /// `min_support` (at least 1), as the counts are kept.
-    support: f64,
-    shrinkage: f64,
-}
-
-/// One similarity measure: the sums it accumulates per pair and how they become a similarity.
-trait Kernel: Sync {
-    type Sums: Copy + Default + Send;
-    /// Adds one co-rating: `x` (with `xx = x * x`) of the row entity, `y` of the other.
-    fn add(sums: &mut Self::Sums, x: f64, xx: f64, y: f64);
-    /// The number of co-ratings added (kept as `f64`: the sums then have no padding, and are
-    /// reset and copied as plain doubles).
-    fn count(sums: &Self::Sums) -> f64;
-    /// The similarity of entities `a` and `b` from their sums (before shrinkage).
-    fn finish(&self, sums: &Self::Sums, a: usize, b: usize) -> f64;
-    /// Whether a row can have any nonzero similarity at all.
-    fn row_can_match(&self, _a: usize) -> bool {
-        true
-    }
-}
-
-/// Six doubles, padded to one cache line so that no accumulator straddles two.
-#[derive(Clone, Copy, Default)]
-#[repr(C, align(64))]
-struct PearsonSums {
-    n: f64,
-    sx: f64,
-    sy: f64,
-    sxx: f64,
-    syy: f64,
-    sxy: f64,
-}
-
-struct PearsonKernel;
-
-impl Kernel for PearsonKernel {
-    type Sums = PearsonSums;
-    #[inline]
-    fn add(s: &mut PearsonSums, x: f64, xx: f64, y: f64) {
-        s.n += 1.0;
-        s.sx += x;
-        s.sy += y;
-        s.sxx += xx;
-        s.syy += y * y;
-        s.sxy += x * y;
-    }
-    #[inline]
-    fn count(s: &PearsonSums) -> f64 {
-        s.n
-    }
-    #[inline]
-    #[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(v > t)` is also true for NaN, on purpose
-    fn finish(&self, s: &PearsonSums, _a: usize, _b: usize) -> f64 {
-        // The means over the co-rated set, then the centred sums: sum (x - mx)^2 = Sxx - Sx mx.
-        let inv_n = 1.0 / s.n;
-        let (mx, my) = (s.sx * inv_n, s.sy * inv_n);
-        let vx = s.sxx - s.sx * mx;
-        let vy = s.syy - s.sy * my;
-        if !(vx > NOISE * s.sxx) || !(vy > NOISE * s.syy) {
-            return 0.0;
-        }
-        let cov = s.sxy - s.sx * my;
-        // |cov| <= NOISE * sqrt(sxx * syy), squared: a covariance that is only rounding noise.
-        if !(cov * cov > NOISE * NOISE * s.sxx * s.syy) {
-            return 0.0;
-        }
-        cov / (vx * vy).sqrt()
-    }
-}
-
-/// Two doubles, aligned so that no accumulator straddles two cache lines.
-#[derive(Clone, Copy, Default)]
-#[repr(C, align(16))]
-struct CosineSums {
-    n: f64,
-    sxy: f64,
-}
-
-/// Full-row cosine: the norms are over every stored value of each entity.
-struct CosineKernel<'a> {
-    norms: &'a [f64],
-}
-
-impl Kernel for CosineKernel<'_> {
-    type Sums = CosineSums;
-    #[inline]
-    fn add(s: &mut CosineSums, x: f64, _xx: f64, y: f64) {
-        s.n += 1.0;
-        s.sxy += x * y;
-    }
-    #[inline]
-    fn count(s: &CosineSums) -> f64 {
-        s.n
-    }
-    #[inline]
-    fn finish(&self, s: &CosineSums, a: usize, b: usize) -> f64 {
-        let (na, nb) = (self.norms[a], self.norms[b]);
-        if na > 0.0 && nb > 0.0 {
-            s.sxy / na / nb
-        } else {
-            0.0
-        }
-    }
-    fn row_can_match(&self, a: usize) -> bool {
-        self.norms[a] > 0.0
-    }
-}
-
-/// Four doubles, aligned so that no accumulator straddles two cache lines.
-#[derive(Clone, Copy, Default)]
-#[repr(C, align(32))]
-struct CoratedSums {
-    n: f64,
-    sxx: f64,
-    syy: f64,
-    sxy: f64,
-}
-
-struct CoratedKernel;
-
-impl Kernel for CoratedKernel {
-    type Sums = CoratedSums;
-    #[inline]
-    fn add(s: &mut CoratedSums, x: f64, xx: f64, y: f64) {
-        s.n += 1.0;
-        s.sxx += xx;
-        s.syy += y * y;
-        s.sxy += x * y;
-    }
-    #[inline]
-    fn count(s: &CoratedSums) -> f64 {
-        s.n
-    }
-    #[inline]
-    fn finish(&self, s: &CoratedSums, _a: usize, _b: usize) -> f64 {
-        if s.sxx > 0.0 && s.syy > 0.0 {
-            s.sxy / (s.sxx.sqrt() * s.syy.sqrt())
-        } else {
-            0.0
-        }
-    }
-}
-
-/// Two doubles: the co-rating count and the sum of squared differences.
-#[derive(Clone, Copy, Default)]
-#[repr(C, align(16))]
-struct MsdSums {
-    n: f64,
-    sdd: f64,
-}
-
-/// Surprise's mean squared difference similarity, `1 / (msd + 1)`.
-struct MsdKernel;
-
-impl Kernel for MsdKernel {
-    type Sums = MsdSums;
-    #[inline]
-    fn add(s: &mut MsdSums, x: f64, _xx: f64, y: f64) {
-        s.n += 1.0;
-        s.sdd += (x - y) * (x - y);
-    }
-    #[inline]
-    fn count(s: &MsdSums) -> f64 {
-        s.n
-    }
-    #[inline]
-    fn finish(&self, s: &MsdSums, _a: usize, _b: usize) -> f64 {
-        1.0 / (s.sdd / s.n + 1.0)
-    }
-}
-
-/// The plain dot product of the two rows.
-struct DotKernel;
-
-impl Kernel for DotKernel {
-    type Sums = CosineSums;
-    #[inline]
-    fn add(s: &mut CosineSums, x: f64, _xx: f64, y: f64) {
-        s.n += 1.0;
-        s.sxy += x * y;
-    }
-    #[inline]
-    fn count(s: &CosineSums) -> f64 {
-        s.n
-    }
-    #[inline]
-    fn finish(&self, s: &CosineSums, _a: usize, _b: usize) -> f64 {
-        s.sxy
-    }
+    Ok(Prepared::new(ratings, k, axis, similarity, min_support, shrinkage)?.fit())
 }
 
 /// A neighbour candidate as one integer whose order is the output order (smaller = better):
-/// similarity descending in the high 32 bits, column ascending in the low 32 bits. Heaps and
+/// similarity descending in the high 32 bits, column ascending in the low 32 bits. Selections and
 /// sorts then compare plain `u64`s.
 #[inline]
 fn neighbour_key(similarity: f32, column: u32) -> u64 {
@@ -495,173 +184,6 @@ fn neighbour_of_key(key: u64) -> (f32, u32) {
     let ordered = !((key >> 32) as u32);
     let bits = if ordered >> 31 == 1 { ordered & 0x7fff_ffff } else { !ordered };
     (f32::from_bits(bits), key as u32)
-}
-
-/// Offers a candidate to a bounded max-heap of the `k` best keys; once the heap is full,
-/// returns its worst key (only smaller keys can enter from now on).
-#[inline]
-fn offer(heap: &mut BinaryHeap<u64>, k: usize, key: u64) -> Option<u64> {
-    if heap.len() < k {
-        heap.push(key);
-    } else {
-        let mut worst = heap.peek_mut()?;
-        if key < *worst {
-            *worst = key;
-        } else {
-            return None;
-        }
-    }
-    if heap.len() == k {
-        heap.peek().copied()
-    } else {
-        None
-    }
-}
-
-/// The top-`k` lists of all rows, shared by the threads. Every pair is computed once and
-/// offered to both of its rows. A row collects its candidates unsorted in a buffer of up to
-/// `2k` keys; when the buffer is full, a selection keeps the best `k` and the key of the k-th
-/// best becomes the row's admission threshold. The threshold only falls, so reading it without
-/// the lock can only let through too much, never too little: most candidates are turned away
-/// without the lock, and an admitted one costs an append (amortised O(1) per candidate).
-struct SharedTopK {
-    k: usize,
-    rows: Vec<Mutex<Vec<u64>>>,
-    thresholds: Vec<AtomicU64>,
-}
-
-impl SharedTopK {
-    fn new(n: usize, k: usize) -> Self {
-        SharedTopK {
-            k,
-            rows: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
-            thresholds: (0..n).map(|_| AtomicU64::new(u64::MAX)).collect(),
-        }
-    }
-
-    fn lock(&self, row: usize) -> MutexGuard<'_, Vec<u64>> {
-        self.rows[row].lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Keeps the best `k` of a full buffer and publishes the new threshold.
-    fn compact(&self, row: usize, buffer: &mut Vec<u64>) {
-        if buffer.len() >= 2 * self.k {
-            buffer.select_nth_unstable(self.k - 1);
-            buffer.truncate(self.k);
-            // The k-th best is now at k - 1 and every key before it is smaller.
-            self.thresholds[row].store(buffer[self.k - 1], AtomicOrdering::Relaxed);
-        }
-    }
-
-    #[inline]
-    fn offer(&self, row: usize, key: u64) {
-        if key < self.thresholds[row].load(AtomicOrdering::Relaxed) {
-            let mut buffer = self.lock(row);
-            if buffer.capacity() == 0 {
-                buffer.reserve_exact(2 * self.k);
-            }
-            buffer.push(key);
-            self.compact(row, &mut buffer);
-        }
-    }
-
-    /// Adds a row's own best (found while computing the row) under one lock.
-    fn merge(&self, row: usize, own: &mut BinaryHeap<u64>) {
-        if own.is_empty() {
-            return;
-        }
-        let threshold = self.thresholds[row].load(AtomicOrdering::Relaxed);
-        let mut buffer = self.lock(row);
-        buffer.extend(own.drain().filter(|&key| key < threshold));
-        self.compact(row, &mut buffer);
-    }
-
-    /// The rows, each cut to its best `k` and sorted best first, stitched into a CSR.
-    fn into_csr(self) -> Csr<f32> {
-        let n = self.rows.len();
-        let k = self.k;
-        let rows: Vec<Vec<u64>> = self
-            .rows
-            .into_par_iter()
-            .map(|buffer| {
-                let mut row = buffer.into_inner().unwrap_or_else(PoisonError::into_inner);
-                if row.len() > k {
-                    row.select_nth_unstable(k - 1);
-                    row.truncate(k);
-                }
-                row.sort_unstable();
-                row
-            })
-            .collect();
-        let total: usize = rows.iter().map(Vec::len).sum();
-        let mut indptr = Vec::with_capacity(n + 1);
-        let mut indices = Vec::with_capacity(total);
-        let mut data = Vec::with_capacity(total);
-        indptr.push(0i64);
-        for row in rows {
-            for key in row {
-                let (similarity, column) = neighbour_of_key(key);
-                indices.push(column as i32);
-                data.push(similarity);
-            }
-            indptr.push(indices.len() as i64);
-        }
-        Csr { n_rows: n, n_cols: n, indptr, indices, data }
-    }
-}
-
-/// Per-thread scratch of [`pairs_of_row`]: the dense accumulator, the touched entries and the
-/// row's own best. ([`pairs_of_row`] and [`SharedTopK`] compute the parts of the Dask path,
-/// `rows.rs`; the full fit has its own version of both in `fit.rs`.)
-struct Scratch<S> {
-    sums: Vec<S>,
-    touched: Vec<u32>,
-    own: BinaryHeap<u64>,
-}
-
-/// Computes the similarities of entity `a` with every entity `b > a` it shares a rater with,
-/// and offers each to the top-`k` of both rows.
-fn pairs_of_row<K: Kernel>(ctx: &Context<'_>, kernel: &K, shared: &SharedTopK, scratch: &mut Scratch<K::Sums>, a: usize) {
-    if !kernel.row_can_match(a) {
-        return;
-    }
-    let Scratch { sums, touched, own } = scratch;
-    let raters = &ctx.raters;
-    let first = ctx.entities.indptr[a] as usize;
-    let mut n_touched = 0usize;
-    for ((&r, &x), &position) in ctx.entities.row_indices(a).iter().zip(ctx.entities.row_data(a)).zip(&ctx.positions[first..]) {
-        let xx = x * x;
-        // The rater's entities are sorted: those after `a` itself are the pairs (a, b > a).
-        let end = raters.indptr[r as usize + 1] as usize;
-        for (&b, &y) in raters.indices[position + 1..end].iter().zip(&raters.data[position + 1..end]) {
-            let slot = &mut sums[b as usize];
-            // Branch-free bookkeeping of first touches: new entries are hard to predict.
-            touched[n_touched] = b as u32;
-            n_touched += usize::from(K::count(slot) == 0.0);
-            K::add(slot, x, xx, y);
-        }
-    }
-    own.clear();
-    for &b in &touched[..n_touched] {
-        let b = b as usize;
-        let slot = sums[b];
-        sums[b] = K::Sums::default();
-        let n_common = K::count(&slot);
-        if n_common < ctx.support {
-            continue;
-        }
-        let mut s = kernel.finish(&slot, a, b);
-        if ctx.shrinkage > 0.0 {
-            s *= n_common / (n_common + ctx.shrinkage);
-        }
-        let s = s.clamp(-1.0, 1.0) as f32;
-        if s == 0.0 || s.is_nan() {
-            continue;
-        }
-        shared.offer(b, neighbour_key(s, a as u32));
-        offer(own, ctx.k, neighbour_key(s, b as u32));
-    }
-    shared.merge(a, own);
 }
 
 #[cfg(test)]
@@ -821,14 +343,7 @@ mod tests {
         check(&got, &naive(table, n_items, axis, similarity, min_support, shrinkage), k)
     }
 
-    const ALL: [Similarity; 6] = [
-        Similarity::Pearson,
-        Similarity::Cosine,
-        Similarity::AdjustedCosine,
-        Similarity::CosineCorated,
-        Similarity::Msd,
-        Similarity::Dot,
-    ];
+    const ALL: [Similarity; 6] = Similarity::ALL;
 
     #[test]
     fn small_example_by_hand() {

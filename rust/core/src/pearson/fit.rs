@@ -1,224 +1,45 @@
-//! The full fit: every pair of entities summed once, its similarity offered to both rows.
-//!
-//! # Layout (what is kept in memory)
-//!
-//! Two views of the ratings: the *raters* (rater x entity, rows sorted, with the values the
-//! similarity works on) and the *entities* (entity x rater: for every rating, the rater and
-//! where the entity sits in that rater's list, as an offset from the list's start). For
-//! item-item neighbours the raters are the caller's users x items matrix itself: its `indptr`
-//! and `indices` are borrowed, and so are its values when the similarity does not centre them
-//! (cosine, co-rated cosine, msd, dot). Allocated are the entities (8 bytes per rating) and,
-//! for Pearson and the adjusted cosine, the centred values (8 bytes per rating). User-user
-//! neighbours borrow the input as the entities' raters and build the raters as its transpose.
+//! The pair kernel: the sums of an entity's pairs, finished into similarities. Every entry
+//! point runs it on the views of `prepare.rs`, so all of them compute the same `f64`s.
 //!
 //! # A row
 //!
 //! For entity `a`, every rater `r` of `a` lists, after `a`, the entities `b > a` it rated: the
-//! pairs `(a, b)`, summed with `a`'s value as `x`, over the co-raters in ascending order (as
-//! `rows.rs` sums them, so every entry point computes the same `f64`s). The start of each
-//! rater's list is asked of the cache a few raters ahead (the lists are scattered, and each is
-//! short: waiting for each one otherwise dominates).
+//! pairs `(a, b)`, summed with `a`'s value as `x`, over the co-raters in ascending order. (A
+//! full row, `Prepared::full_rows`, also sums the entities `b < a` before `a` in the lists, as the
+//! pairs `(b, a)` with `b`'s value as `x`: each pair is summed in one orientation everywhere.)
+//! The start of each rater's list is asked of the cache a few raters ahead (the lists are
+//! scattered, and each is short: waiting for each one otherwise dominates).
 //!
 //! The pairs' sums go to a dense per-thread accumulator of length `n` (the sums the
 //! similarity needs, in `f64`, padded to whole cache lines), the touched entities listed
 //! without a branch; only the touched entries are read back and reset.
 //!
-//! Every touched pair is then finished into a similarity and offered to the row's own top-`k` and to
-//! `b`'s shared top-`k` ([`SharedTopK`]). Rows run in parallel, in blocks, from the last to the
-//! first, so that a row already holds its own best (and so a tight admission threshold) when
-//! the offers from lower rows arrive. The per-thread scratch (accumulator, touched list,
-//! the row's own best) is reused from row to row. Memory: the two views above, the top lists
-//! (at most `2k` keys per row), `O(threads * n)` scratch; never `n x n`. The result does not
-//! depend on the number of threads: the top-`k` of a row is a function of the set of its
-//! candidates under a total order.
+//! # The full fit and its parts
+//!
+//! `Prepared::fit` and `Prepared::part` finish every touched pair into a similarity and offer it to the row's
+//! own top-`k` and to `b`'s shared top-`k` ([`SharedTopK`]). Rows run in parallel, in blocks,
+//! from the last to the first, so that a row already holds its own best (and so a tight
+//! admission threshold) when the offers from lower rows arrive. The per-thread scratch
+//! (accumulator, touched list, the row's own best) is reused from row to row. Memory: the two
+//! views, the top lists (at most `2k` keys per row), `O(threads * n)` scratch; never `n x n`.
+//! The result does not depend on the number of threads: the top-`k` of a row is a function of
+//! the set of its candidates under a total order.
 
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
 
-use super::{mean_of, neighbour_key, neighbour_of_key, Axis, Kernel, Similarity};
-use crate::csr::{Csr, CsrView};
+use super::kernels::{with_kernel, Kernel};
+use super::prepare::{Prepared, Settings, Views};
+use super::{neighbour_key, neighbour_of_key};
+use crate::csr::Csr;
 
 /// Rows per parallel task: enough to amortise the task, few enough to balance heavy rows.
 const BLOCK: usize = 16;
 
 /// How many raters ahead a row asks the cache for the rater's list.
 const PREFETCH_AHEAD: usize = 8;
-
-/// The ratings as the full fit reads them (see the module documentation).
-pub(super) struct Views<'a> {
-    /// Rater x entity, rows sorted: `indptr`, `indices` and the (centred) values.
-    rater_indptr: Cow<'a, [i64]>,
-    rater_indices: Cow<'a, [i32]>,
-    rater_data: Cow<'a, [f64]>,
-    /// Entity x rater, rows sorted: the raters, and where the entity sits in each rater's list.
-    entity_indptr: Cow<'a, [i64]>,
-    entity_raters: Cow<'a, [i32]>,
-    entity_offsets: Vec<u32>,
-    /// Each entity's norm over its (centred) values, for the cosines; empty otherwise.
-    pub(super) norms: Vec<f64>,
-}
-
-/// Whether the values are shifted, and by the means of what.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Centre {
-    None,
-    /// By the mean of each row of the input (a user's mean).
-    Rows,
-    /// By the mean of each column of the input (an item's mean).
-    Columns,
-}
-
-impl<'a> Views<'a> {
-    /// Prepares the views of `ratings` (users x items, checked) for `axis` and `similarity`.
-    pub(super) fn new(ratings: &CsrView<'a, f64>, axis: Axis, similarity: Similarity) -> Self {
-        // Pearson centres each entity on its own mean; the adjusted cosine each rater.
-        let centre = match (similarity, axis) {
-            (Similarity::Pearson, Axis::Items) | (Similarity::AdjustedCosine, Axis::Users) => Centre::Columns,
-            (Similarity::Pearson, Axis::Users) | (Similarity::AdjustedCosine, Axis::Items) => Centre::Rows,
-            _ => Centre::None,
-        };
-        let means = match centre {
-            Centre::None => Vec::new(),
-            Centre::Rows => row_means(ratings),
-            Centre::Columns => column_means(ratings),
-        };
-        // The value the similarity works on, of the entry at `position` of input row `row`.
-        let value = |row: usize, position: usize| -> f64 {
-            let v = ratings.data[position];
-            match centre {
-                Centre::None => v,
-                Centre::Rows => v - means[row],
-                Centre::Columns => v - means[ratings.indices[position] as usize],
-            }
-        };
-        let nnz = ratings.nnz();
-        let mut views = match axis {
-            Axis::Items => {
-                let rater_data = if centre == Centre::None {
-                    Cow::Borrowed(ratings.data)
-                } else {
-                    let mut data = Vec::with_capacity(nnz);
-                    for row in 0..ratings.n_rows {
-                        let (start, end) = (ratings.indptr[row] as usize, ratings.indptr[row + 1] as usize);
-                        data.extend((start..end).map(|position| value(row, position)));
-                    }
-                    Cow::Owned(data)
-                };
-                // Entity i's raters are column i of the input; the offsets, where i sits in them.
-                let mut entity_offsets = vec![0u32; nnz];
-                let (indptr, indices) = transpose(ratings, |slot, _, row, position| {
-                    entity_offsets[slot] = (position - ratings.indptr[row] as usize) as u32;
-                });
-                Views {
-                    rater_indptr: Cow::Borrowed(ratings.indptr),
-                    rater_indices: Cow::Borrowed(ratings.indices),
-                    rater_data,
-                    entity_indptr: Cow::Owned(indptr),
-                    entity_raters: Cow::Owned(indices),
-                    entity_offsets,
-                    norms: Vec::new(),
-                }
-            }
-            Axis::Users => {
-                // The raters are the transpose (items x users); the entities, the input's rows.
-                let mut data = vec![0.0; nnz];
-                let mut entity_offsets = vec![0u32; nnz];
-                let (indptr, indices) = transpose(ratings, |slot, offset, row, position| {
-                    data[slot] = value(row, position);
-                    entity_offsets[position] = offset as u32;
-                });
-                Views {
-                    rater_indptr: Cow::Owned(indptr),
-                    rater_indices: Cow::Owned(indices),
-                    rater_data: Cow::Owned(data),
-                    entity_indptr: Cow::Borrowed(ratings.indptr),
-                    entity_raters: Cow::Borrowed(ratings.indices),
-                    entity_offsets,
-                    norms: Vec::new(),
-                }
-            }
-        };
-        if matches!(similarity, Similarity::Cosine | Similarity::AdjustedCosine) {
-            views.norms = views.entity_norms();
-        }
-        views
-    }
-
-    pub(super) fn n_entities(&self) -> usize {
-        self.entity_indptr.len() - 1
-    }
-
-    /// Each entity's norm, its squares summed in ascending rater order (as `row_norms`).
-    fn entity_norms(&self) -> Vec<f64> {
-        let mut squares = vec![0.0f64; self.n_entities()];
-        for r in 0..self.rater_indptr.len() - 1 {
-            let (start, end) = (self.rater_indptr[r] as usize, self.rater_indptr[r + 1] as usize);
-            for (&b, &v) in self.rater_indices[start..end].iter().zip(&self.rater_data[start..end]) {
-                squares[b as usize] += v * v;
-            }
-        }
-        squares.into_iter().map(f64::sqrt).collect()
-    }
-}
-
-/// The mean of every row, as `centre_rows` takes it.
-fn row_means(m: &CsrView<'_, f64>) -> Vec<f64> {
-    (0..m.n_rows)
-        .map(|row| {
-            let values = m.row_data(row);
-            if values.is_empty() {
-                return 0.0;
-            }
-            let (min, max) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-            mean_of(values.iter().sum(), values.len(), min, max)
-        })
-        .collect()
-}
-
-/// The mean of every column, its values taken in ascending row order (as `centre_columns`
-/// and `centre_rows` of the transpose take them).
-fn column_means(m: &CsrView<'_, f64>) -> Vec<f64> {
-    let mut sum = vec![0.0f64; m.n_cols];
-    let mut count = vec![0usize; m.n_cols];
-    let mut min = vec![f64::INFINITY; m.n_cols];
-    let mut max = vec![f64::NEG_INFINITY; m.n_cols];
-    for (&col, &v) in m.indices.iter().zip(m.data) {
-        let c = col as usize;
-        sum[c] += v;
-        count[c] += 1;
-        min[c] = min[c].min(v);
-        max[c] = max[c].max(v);
-    }
-    (0..m.n_cols).map(|c| if count[c] == 0 { 0.0 } else { mean_of(sum[c], count[c], min[c], max[c]) }).collect()
-}
-
-/// The pattern of the transpose of `m` (rows sorted). `put(slot, offset, row, position)` is
-/// called for every entry of `m`: its position in `m`, its row, its slot in the transpose and
-/// that slot's offset from the start of its row of the transpose.
-fn transpose(m: &CsrView<'_, f64>, mut put: impl FnMut(usize, usize, usize, usize)) -> (Vec<i64>, Vec<i32>) {
-    let mut indptr = vec![0i64; m.n_cols + 1];
-    for &col in m.indices {
-        indptr[col as usize + 1] += 1;
-    }
-    for c in 0..m.n_cols {
-        indptr[c + 1] += indptr[c];
-    }
-    let mut next: Vec<i64> = indptr[..m.n_cols].to_vec();
-    let mut indices = vec![0i32; m.indices.len()];
-    for row in 0..m.n_rows {
-        for position in m.indptr[row] as usize..m.indptr[row + 1] as usize {
-            let col = m.indices[position] as usize;
-            let slot = next[col] as usize;
-            next[col] += 1;
-            indices[slot] = row as i32;
-            put(slot, slot - indptr[col] as usize, row, position);
-        }
-    }
-    (indptr, indices)
-}
 
 /// Asks the cache for the line holding `values[0]` (a hint; never faults).
 #[inline]
@@ -234,19 +55,11 @@ fn prefetch<T>(values: &[T]) {
     let _ = values;
 }
 
-/// What a row needs besides the views.
-pub(super) struct Settings {
-    pub(super) k: usize,
-    /// The least number of co-raters a similarity needs (at least 1).
-    pub(super) support: usize,
-    pub(super) shrinkage: f64,
-}
-
 /// A thread's scratch, reused from row to row.
 struct Scratch<S> {
     /// Per entity: the sums of its pair with the current row (zero when untouched).
     sums: Vec<S>,
-    /// The entities the row touched (the first ones, as many as `sum_pairs` returns).
+    /// The entities the row touched (the first ones, as many as the summing returns).
     touched: Vec<u32>,
     /// For each rater of the row: where the row's entity sits in the rater arrays, and the end
     /// of the rater's list.
@@ -255,24 +68,52 @@ struct Scratch<S> {
     own: Vec<u64>,
 }
 
-/// The neighbours of every entity, as the module documentation describes.
-pub(super) fn fit<K: Kernel>(views: &Views<'_>, kernel: &K, settings: &Settings) -> Csr<f32> {
-    let n = views.n_entities();
-    let shared = SharedTopK::new(n, settings.k);
-    (0..n.div_ceil(BLOCK)).into_par_iter().rev().for_each_init(
-        || Scratch::<K::Sums> {
-            sums: vec![K::Sums::default(); n],
-            touched: vec![0; n],
-            spans: Vec::new(),
-            own: Vec::with_capacity(2 * settings.k),
-        },
-        |scratch, block| {
-            for a in (block * BLOCK..((block + 1) * BLOCK).min(n)).rev() {
-                row(views, kernel, settings, &shared, scratch, a);
-            }
-        },
-    );
-    shared.into_csr()
+impl<S: Copy + Default> Scratch<S> {
+    fn new(n: usize, own_capacity: usize) -> Self {
+        Scratch { sums: vec![S::default(); n], touched: vec![0; n], spans: Vec::new(), own: Vec::with_capacity(own_capacity) }
+    }
+}
+
+impl Prepared<'_> {
+    /// The neighbours of every entity, as the module documentation describes.
+    pub(super) fn fit(&self) -> Csr<f32> {
+        with_kernel!(self.similarity, &self.views.norms, |kernel| self.offer_pairs(kernel, self.n(), |j| j))
+    }
+
+    /// One part of [`fit`](Self::fit): every pair whose lower entity is in `rows` (no entity
+    /// twice), computed as the fit computes it and offered to both of its rows: an `n x n`
+    /// result whose row `r` is the best `k` of the pairs of `r` that these rows produce.
+    pub(super) fn part(&self, rows: &[usize]) -> Csr<f32> {
+        with_kernel!(self.similarity, &self.views.norms, |kernel| self.offer_pairs(kernel, rows.len(), |j| rows[j]))
+    }
+
+    /// Every candidate of each entity of `rows` (its similarity with every other entity, each
+    /// pair summed and finished as the fit does it): the best `k` keys of each, sorted
+    /// (`usize::MAX`: all of them).
+    pub(super) fn full_rows(&self, rows: &[usize], k: usize) -> Vec<Vec<u64>> {
+        let n = self.n();
+        with_kernel!(self.similarity, &self.views.norms, |kernel| rows
+            .par_iter()
+            .map_init(|| Scratch::new(n, 0), |scratch, &a| full_row(&self.views, kernel, &self.settings, scratch, a, k))
+            .collect())
+    }
+
+    /// The pairs `(a, b > a)` of the rows `a = entity(j)`, `j < count`, each offered to both
+    /// rows; the rows in blocks, from the last to the first.
+    fn offer_pairs<K: Kernel>(&self, kernel: &K, count: usize, entity: impl Fn(usize) -> usize + Sync) -> Csr<f32> {
+        let (views, settings) = (&self.views, &self.settings);
+        let n = self.n();
+        let shared = SharedTopK::new(n, settings.k);
+        (0..count.div_ceil(BLOCK)).into_par_iter().rev().for_each_init(
+            || Scratch::new(n, 2 * settings.k),
+            |scratch, block| {
+                for j in (block * BLOCK..((block + 1) * BLOCK).min(count)).rev() {
+                    row(views, kernel, settings, &shared, scratch, entity(j));
+                }
+            },
+        );
+        shared.into_csr()
+    }
 }
 
 /// Computes the pairs `(a, b > a)` and offers each similarity to both rows.
@@ -292,6 +133,34 @@ fn row<K: Kernel>(
     finish_row(kernel, settings, shared, scratch, a, n_touched);
 }
 
+/// All the candidates of row `a`: the pairs `(a, b > a)` and `(b < a, a)`; the best `k` keys.
+fn full_row<K: Kernel>(
+    views: &Views<'_>,
+    kernel: &K,
+    settings: &Settings,
+    scratch: &mut Scratch<K::Sums>,
+    a: usize,
+    k: usize,
+) -> Vec<u64> {
+    let mut keys = Vec::new();
+    if !kernel.row_can_match(a) {
+        return keys;
+    }
+    spans_of(views, scratch, a);
+    let n_touched = sum_pairs::<K>(views, scratch);
+    let n_touched = sum_lower_pairs::<K>(views, scratch, a, n_touched);
+    let Scratch { sums, touched, .. } = scratch;
+    for &b in &touched[..n_touched] {
+        let b = b as usize;
+        let slot = std::mem::take(&mut sums[b]);
+        let (lower, higher) = if a < b { (a, b) } else { (b, a) };
+        if let Some(s) = similarity(kernel, settings, &slot, lower, higher) {
+            keys.push(neighbour_key(s, b as u32));
+        }
+    }
+    best_k(keys, k)
+}
+
 /// Where `a` sits in each of its raters' lists, and where each list ends.
 fn spans_of<S>(views: &Views<'_>, scratch: &mut Scratch<S>, a: usize) {
     let (lo, hi) = (views.entity_indptr[a] as usize, views.entity_indptr[a + 1] as usize);
@@ -308,8 +177,9 @@ fn spans_of<S>(views: &Views<'_>, scratch: &mut Scratch<S>, a: usize) {
     }));
 }
 
-/// The sums of the row's pairs, in the dense per-thread accumulator; returns how many
-/// entities were touched (listed first in `scratch.touched`).
+/// The sums of the row's pairs `(a, b > a)` (the entities after `a` in its raters' lists, `a`'s
+/// value as `x`), in the dense per-thread accumulator; returns how many entities were touched
+/// (listed first in `scratch.touched`).
 fn sum_pairs<K: Kernel>(views: &Views<'_>, scratch: &mut Scratch<K::Sums>) -> usize {
     let Scratch { sums, touched, spans, .. } = scratch;
     let (indices, data) = (&views.rater_indices[..], &views.rater_data[..]);
@@ -322,14 +192,54 @@ fn sum_pairs<K: Kernel>(views: &Views<'_>, scratch: &mut Scratch<K::Sums>) -> us
         let x = data[p];
         let xx = x * x;
         for (&b, &y) in indices[p + 1..end].iter().zip(&data[p + 1..end]) {
-            let slot = &mut sums[b as usize];
-            // Branch-free bookkeeping of first touches: new entries are hard to predict.
-            touched[n_touched] = b as u32;
-            n_touched += usize::from(K::count(slot) == 0.0);
-            K::add(slot, x, xx, y);
+            n_touched = add_pair::<K>(sums, touched, n_touched, b, x, xx, y);
         }
     }
     n_touched
+}
+
+/// Adds the pairs `(b < a, a)` of row `a` (the entities before `a` in its raters' lists, each
+/// summed with `b`'s value as `x`, as the row of `b` sums it) after the `n_touched` entities
+/// already touched; returns the new count.
+fn sum_lower_pairs<K: Kernel>(views: &Views<'_>, scratch: &mut Scratch<K::Sums>, a: usize, mut n_touched: usize) -> usize {
+    let Scratch { sums, touched, spans, .. } = scratch;
+    let (indices, data) = (&views.rater_indices[..], &views.rater_data[..]);
+    let offsets = &views.entity_offsets[views.entity_indptr[a] as usize..views.entity_indptr[a + 1] as usize];
+    for (&(p, _), &offset) in spans.iter().zip(offsets) {
+        let (start, y) = (p - offset as usize, data[p]);
+        for (&b, &x) in indices[start..p].iter().zip(&data[start..p]) {
+            n_touched = add_pair::<K>(sums, touched, n_touched, b, x, x * x, y);
+        }
+    }
+    n_touched
+}
+
+/// Adds one co-rating to the sums of entity `b` and lists `b` if it is new; returns the number
+/// of entities touched.
+#[inline]
+fn add_pair<K: Kernel>(sums: &mut [K::Sums], touched: &mut [u32], n_touched: usize, b: i32, x: f64, xx: f64, y: f64) -> usize {
+    let slot = &mut sums[b as usize];
+    // Branch-free bookkeeping of first touches: new entries are hard to predict.
+    touched[n_touched] = b as u32;
+    let n_touched = n_touched + usize::from(K::count(slot) == 0.0);
+    K::add(slot, x, xx, y);
+    n_touched
+}
+
+/// The similarity of the pair `(lower, higher)` from its sums, shrunk and clamped; `None`
+/// below the support, or when it is 0 or NaN (never stored).
+#[inline]
+fn similarity<K: Kernel>(kernel: &K, settings: &Settings, sums: &K::Sums, lower: usize, higher: usize) -> Option<f32> {
+    let n_common = K::count(sums);
+    if n_common < settings.support as f64 {
+        return None;
+    }
+    let mut s = kernel.finish(sums, lower, higher);
+    if settings.shrinkage > 0.0 {
+        s *= n_common / (n_common + settings.shrinkage);
+    }
+    let s = s.clamp(-1.0, 1.0) as f32;
+    (s != 0.0 && !s.is_nan()).then_some(s)
 }
 
 /// Finishes every touched pair of row `a` into a similarity, offers it to both rows, merges
@@ -355,19 +265,9 @@ fn finish_row<K: Kernel>(
         }
         let b = b as usize;
         let slot = std::mem::take(&mut sums[b]);
-        let slot = &slot;
-        let n_common = K::count(slot);
-        if n_common < settings.support as f64 {
+        let Some(s) = similarity(kernel, settings, &slot, a, b) else {
             continue;
-        }
-        let mut s = kernel.finish(slot, a, b);
-        if settings.shrinkage > 0.0 {
-            s *= n_common / (n_common + settings.shrinkage);
-        }
-        let s = s.clamp(-1.0, 1.0) as f32;
-        if s == 0.0 || s.is_nan() {
-            continue;
-        }
+        };
         shared.offer(b, neighbour_key(s, a as u32));
         let key = neighbour_key(s, b as u32);
         if key < threshold {
@@ -378,6 +278,15 @@ fn finish_row<K: Kernel>(
         }
     }
     shared.merge(a, own);
+}
+
+/// The `k` smallest of `keys`, sorted.
+pub(super) fn best_k(mut keys: Vec<u64>, k: usize) -> Vec<u64> {
+    if keys.len() > k {
+        cut_to_best(&mut keys, k);
+    }
+    keys.sort_unstable();
+    keys
 }
 
 /// Keeps the best `k` of `keys` (at least `k` of them); returns the `k`-th best.
@@ -468,15 +377,10 @@ impl SharedTopK {
         let rows: Vec<Vec<u64>> = self
             .rows
             .into_par_iter()
-            .map(|buffer| {
-                let mut row = buffer.into_inner().unwrap_or_else(PoisonError::into_inner);
-                if row.len() > k {
-                    cut_to_best(&mut row, k);
-                }
-                row.sort_unstable();
-                row
-            })
+            .map(|buffer| best_k(buffer.into_inner().unwrap_or_else(PoisonError::into_inner), k))
             .collect();
+        // Decoded in order, each row freed as soon as it is written: the keys and the output
+        // are never both whole in memory (the fit's peak; `keys_to_csr` holds both).
         let total: usize = rows.iter().map(Vec::len).sum();
         let mut indptr = Vec::with_capacity(n + 1);
         let mut indices = Vec::with_capacity(total);
@@ -492,4 +396,45 @@ impl SharedTopK {
         }
         Csr { n_rows: n, n_cols: n, indptr, indices, data }
     }
+}
+
+/// Rows of sorted keys as a CSR of `n_cols` columns; the rows are decoded in parallel, each
+/// into its own slice of the output.
+pub(super) fn keys_to_csr(rows: &[Vec<u64>], n_cols: usize) -> Csr<f32> {
+    let mut indptr = Vec::with_capacity(rows.len() + 1);
+    indptr.push(0i64);
+    let mut total = 0usize;
+    for row in rows {
+        total += row.len();
+        indptr.push(total as i64);
+    }
+    let mut indices = vec![0i32; total];
+    let mut data = vec![0f32; total];
+    let slices = split_rows(&indptr, &mut indices, &mut data);
+    slices.into_par_iter().zip(rows).with_min_len(64).for_each(|((row_indices, row_data), row)| {
+        for ((index, value), &key) in row_indices.iter_mut().zip(row_data.iter_mut()).zip(row) {
+            let (similarity, column) = neighbour_of_key(key);
+            *index = column as i32;
+            *value = similarity;
+        }
+    });
+    Csr { n_rows: rows.len(), n_cols, indptr, indices, data }
+}
+
+/// The per-row output slices of a CSR whose `indptr` is known.
+pub(super) fn split_rows<'a>(
+    indptr: &[i64],
+    mut indices: &'a mut [i32],
+    mut data: &'a mut [f32],
+) -> Vec<(&'a mut [i32], &'a mut [f32])> {
+    let mut slices = Vec::with_capacity(indptr.len().saturating_sub(1));
+    for w in indptr.windows(2) {
+        let len = (w[1] - w[0]) as usize;
+        let (head_indices, tail_indices) = std::mem::take(&mut indices).split_at_mut(len);
+        let (head_data, tail_data) = std::mem::take(&mut data).split_at_mut(len);
+        slices.push((head_indices, head_data));
+        indices = tail_indices;
+        data = tail_data;
+    }
+    slices
 }
