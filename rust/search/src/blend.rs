@@ -66,7 +66,8 @@ fn scaled_personal(personal: Option<&[f64]>, n: usize) -> Vec<f64> {
     };
     let low = p.iter().copied().filter(|x| !x.is_nan()).fold(f64::INFINITY, f64::min);
     let high = p.iter().copied().filter(|x| !x.is_nan()).fold(f64::NEG_INFINITY, f64::max);
-    if !(high > low) {
+    // Neither is NaN (at least one score is finite): numpy's `high > low` test.
+    if high <= low {
         return vec![0.0; n];
     }
     let range = high - low;

@@ -172,7 +172,7 @@ impl ExpansionScratch {
     fn fit(&mut self, max_doc: usize) {
         if self.dirty {
             for flags in [&mut self.allowed, &mut self.in_token, &mut self.in_keyword, &mut self.in_total] {
-                flags.iter_mut().for_each(|x| *x = false);
+                flags.fill(false);
             }
         }
         if self.allowed.len() < max_doc {
@@ -189,6 +189,29 @@ impl ExpansionScratch {
 
 thread_local! {
     static EXPANSION_SCRATCH: RefCell<ExpansionScratch> = RefCell::new(ExpansionScratch::default());
+}
+
+/// The BM25 weight of every term of `keywords` with its boost, as tantivy's term query
+/// computes it (per keyword, per token, per field).
+fn term_weights(searcher: &Searcher, keywords: &[ExpansionKeyword]) -> Result<Vec<Vec<Vec<Bm25Weight>>>> {
+    keywords
+        .iter()
+        .map(|keyword| {
+            keyword
+                .tokens
+                .iter()
+                .map(|terms| {
+                    terms
+                        .iter()
+                        .map(|(term, field_weight)| {
+                            Ok(Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?
+                                .boost_by(keyword.weight * field_weight))
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Per segment, `(doc, text score, expansion score)` in doc order. Expansions re-rank the
@@ -209,19 +232,7 @@ pub(crate) fn expansion_pass(
     if keywords.is_empty() {
         return Ok(plain(own));
     }
-    // The BM25 weight of every term with its boost, as tantivy's term query computes it.
-    let mut weights: Vec<Vec<Vec<Bm25Weight>>> = Vec::with_capacity(keywords.len());
-    for keyword in keywords {
-        let mut tokens = Vec::with_capacity(keyword.tokens.len());
-        for terms in &keyword.tokens {
-            let mut fields = Vec::with_capacity(terms.len());
-            for (term, field_weight) in terms {
-                fields.push(Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?.boost_by(keyword.weight * field_weight));
-            }
-            tokens.push(fields);
-        }
-        weights.push(tokens);
-    }
+    let weights = term_weights(searcher, keywords)?;
     let any_own = own.iter().any(|docs| !docs.is_empty());
     let mut out = Vec::with_capacity(own.len());
     for (segment, docs) in searcher.segment_readers().iter().zip(own) {
