@@ -44,7 +44,7 @@ mod _core {
         pearson_neighbours_update_py,
     };
     #[pymodule_export]
-    use crate::search::PySearchEngine;
+    use crate::search::{blend_py, PySearchEngine};
     #[pymodule_export]
     use crate::text::{
         build_corpus_py, cooccurrence_py, discover_phrases_py, ppmi_py, randomized_svd_py, tokenize_py, PyTokenizer,

@@ -9,10 +9,15 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyTuple};
-use shoprec_search::{Condition, Config, Error, Filter, FilterKind, Hit, Product, SearchIndex, SearchQuery, Value};
+use shoprec_search::{
+    blend, BlendWeights, Condition, Config, Error, Filter, FilterKind, Product, SearchIndex, SearchQuery, Value,
+};
+
+use crate::arrays::slice1;
 
 use crate::error::{panic_to_py, search_to_py};
 
@@ -117,9 +122,85 @@ fn config_of(spec: FieldSpec) -> PyResult<Config> {
     Ok(Config { text_fields, filter_fields, user_words, stock_field })
 }
 
-type HitTuple = (String, f32, f32, f64);
 type ProductTuple = (String, Vec<String>, Vec<Py<PyAny>>, f64);
-type SearchTuple = (Vec<HitTuple>, u64, Vec<(String, Vec<(String, u64)>)>, Vec<String>, Vec<(String, String)>, Vec<String>, bool);
+type SearchTuple<'py> = (
+    Bound<'py, PyAny>,
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<f64>>,
+    u64,
+    Vec<(String, Vec<(String, u64)>)>,
+    Vec<String>,
+    Vec<(String, String)>,
+    Vec<String>,
+    bool,
+);
+type BlendTuple<'py> = (
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<f32>>,
+);
+
+/// Product ids as `shoprec.search` encoded them (`i:42`, `s:abc`), decoded: an int64 array
+/// when every id is an int that fits, else a list of int and str.
+fn ids_to_py(py: Python<'_>, ids: Vec<String>) -> PyResult<Bound<'_, PyAny>> {
+    let ints: Option<Vec<i64>> = ids.iter().map(|id| id.strip_prefix("i:").and_then(|d| d.parse().ok())).collect();
+    if let Some(ints) = ints {
+        return Ok(ints.into_pyarray(py).into_any());
+    }
+    let list = PyList::empty(py);
+    for id in &ids {
+        match id.strip_prefix("i:") {
+            Some(digits) => match digits.parse::<i64>() {
+                Ok(value) => list.append(value)?,
+                // Python ints have no size limit: let Python read the digits.
+                Err(_) => list.append(py.get_type::<PyInt>().call1((digits,))?)?,
+            },
+            None => list.append(id.strip_prefix("s:").unwrap_or(id))?,
+        }
+    }
+    Ok(list.into_any())
+}
+
+fn f32s(values: Vec<f64>) -> Vec<f32> {
+    values.into_iter().map(|v| v as f32).collect()
+}
+
+/// Ranks the candidates of a search by the blend of their parts (`shoprec.search.blend`):
+/// returns `(order, score, text, expansion, personal, popularity)` for the candidates
+/// `offset..offset + k` of the ranking, `order` being their positions in the inputs.
+#[pyfunction(name = "blend")]
+#[pyo3(signature = (text, expansion, personal, popularity, weights, offset, k))]
+#[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
+pub fn blend_py<'py>(
+    py: Python<'py>,
+    text: PyReadonlyArray1<'py, f32>,
+    expansion: PyReadonlyArray1<'py, f32>,
+    personal: Option<PyReadonlyArray1<'py, f64>>,
+    popularity: PyReadonlyArray1<'py, f64>,
+    weights: (f64, f64, f64),
+    offset: usize,
+    k: usize,
+) -> PyResult<BlendTuple<'py>> {
+    let text = slice1(&text, "text")?;
+    let expansion = slice1(&expansion, "expansion")?;
+    let personal = personal.as_ref().map(|p| slice1(p, "personal")).transpose()?;
+    let popularity = slice1(&popularity, "popularity")?;
+    let weights = BlendWeights { text: weights.0, personal: weights.1, popularity: weights.2 };
+    let out = detached(py, || blend(text, expansion, personal, popularity, weights, offset, k))?;
+    let order: Vec<i64> = out.order.iter().map(|&i| i as i64).collect();
+    Ok((
+        order.into_pyarray(py),
+        f32s(out.score).into_pyarray(py),
+        f32s(out.text).into_pyarray(py),
+        f32s(out.expansion).into_pyarray(py),
+        f32s(out.personal).into_pyarray(py),
+        f32s(out.popularity).into_pyarray(py),
+    ))
+}
 
 /// A product index: tantivy with shoprec's tokenizer. Thread-safe; writes are visible to the
 /// next search.
@@ -302,13 +383,14 @@ impl PySearchEngine {
             .collect()
     }
 
-    /// Returns `(hits, total, facets, words, corrections, expansions_used, browsed)` with
-    /// hits as `(id, text, expansion, popularity)`.
+    /// Returns `(ids, text, expansion, popularity, total, facets, words, corrections,
+    /// expansions_used, browsed)`: the best matches' decoded ids (see `ids_to_py`) and their
+    /// text, expansion and popularity as arrays, best first.
     #[pyo3(signature = (text, expansions, typos, filters, facets, limit, browse_if_empty))]
     #[allow(clippy::too_many_arguments)]
-    fn search(
+    fn search<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         text: &Bound<'_, PyString>,
         expansions: Vec<(String, f32)>,
         typos: bool,
@@ -316,7 +398,7 @@ impl PySearchEngine {
         facets: Vec<String>,
         limit: usize,
         browse_if_empty: bool,
-    ) -> PyResult<SearchTuple> {
+    ) -> PyResult<SearchTuple<'py>> {
         let query = SearchQuery {
             text: text.to_string_lossy().into_owned(),
             expansions,
@@ -328,8 +410,26 @@ impl PySearchEngine {
         };
         let inner = Arc::clone(&self.inner);
         let out = detached(py, move || inner.search(&query))?;
-        let hits =
-            out.hits.into_iter().map(|Hit { id, text, expansion, popularity }| (id, text, expansion, popularity)).collect();
-        Ok((hits, out.total, out.facets, out.words, out.corrections, out.expansions_used, out.browsed))
+        let n = out.hits.len();
+        let (mut ids, mut text, mut expansion, mut popularity) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for hit in out.hits {
+            ids.push(hit.id);
+            text.push(hit.text);
+            expansion.push(hit.expansion);
+            popularity.push(hit.popularity);
+        }
+        Ok((
+            ids_to_py(py, ids)?,
+            text.into_pyarray(py),
+            expansion.into_pyarray(py),
+            popularity.into_pyarray(py),
+            out.total,
+            out.facets,
+            out.words,
+            out.corrections,
+            out.expansions_used,
+            out.browsed,
+        ))
     }
 }

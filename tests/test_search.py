@@ -64,11 +64,11 @@ def bm25(n, df, tf, length, avg, k1=1.2, b=0.75):
 def test_bm25_against_a_hand_computation():
     products = [{"id": "a", "title": "red shoes"}, {"id": "b", "title": "blue shoes shoes"}, {"id": "c", "title": "red hat"}]
     idx = SearchIndex.build(products, text={"title": 3.0}, filters=())
-    hits = idx._engine.search("shoes", [], True, [], [], 10, False)[0]
+    keys, texts, expansions, *_ = idx._engine.search("shoes", [], True, [], [], 10, False)
     expected = {"b": 3.0 * bm25(3, 2, 2, 3, 7 / 3), "a": 3.0 * bm25(3, 2, 1, 2, 7 / 3)}
-    assert [h[0] for h in hits] == ["s:b", "s:a"]
-    for key, text, expansion, _ in hits:
-        assert text == pytest.approx(expected[key[2:]], rel=1e-5)
+    assert keys == ["b", "a"]
+    for key, text, expansion in zip(keys, texts, expansions):
+        assert text == pytest.approx(expected[key], rel=1e-5)
         assert expansion == 0
     # Through the public API the text part is scaled so the best candidate gets weights.text.
     results = idx.search("shoes")
@@ -145,9 +145,9 @@ def test_exact_spelling_beats_typos():
     idx = SearchIndex.build(products, filters=())
     # "sandal" exists: no typo reading, so "sandals" is not a match at all.
     assert ids(idx.search("sandal")) == [1]
-    exact = idx._engine.search("sandal", [], True, [], [], 10, False)[0][0][1]
-    fuzzy = idx._engine.search("sandalz", [], True, [], [], 10, False)[0]
-    assert len(fuzzy) == 2 and all(text < exact for _, text, _, _ in fuzzy)
+    exact = idx._engine.search("sandal", [], True, [], [], 10, False)[1][0]
+    fuzzy = idx._engine.search("sandalz", [], True, [], [], 10, False)[1]
+    assert len(fuzzy) == 2 and all(text < exact for text in fuzzy)
 
 
 # ----------------------------------------------------------------- filters and facets
@@ -408,9 +408,9 @@ def test_expansion_with_a_keyword_model():
     assert not plain.expansions and not plain.parts["expansion"].any()
     assert r.total == plain.total
     # When the shopper's words match nothing, the expansions' matches are the answer.
-    hits, total, *_ = idx._engine.search("qqqq", [("dress", 0.3)], True, [], [], 200, False)
+    _, texts, expansions, _, total, *_ = idx._engine.search("qqqq", [("dress", 0.3)], True, [], [], 200, False)
     assert total == sum("dress" in t.split() for t in titles)
-    assert all(text == 0 and expansion > 0 for _, text, expansion, _ in hits)
+    assert len(texts) == total and not texts.any() and (expansions > 0).all()
 
 
 def test_popularity_within_the_shoppers_segment():

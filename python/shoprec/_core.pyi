@@ -257,10 +257,31 @@ def randomized_svd(
 # (field, "any" | "numbers" | "range" | "bool", payload).
 _FilterValue = Union[None, bool, float, str, List[str]]
 _Product = Tuple[str, List[str], List[_FilterValue], float]
-_Hit = Tuple[str, float, float, float]
+# Search answers: (ids, text, expansion, popularity, total, facets, words, corrections,
+# expansions_used, browsed); ids are int64 when every id is an int that fits, else a list.
 _SearchOut = Tuple[
-    List[_Hit], int, List[Tuple[str, List[Tuple[str, int]]]], List[str], List[Tuple[str, str]], List[str], bool
+    Union[npt.NDArray[np.int64], List[Union[int, str]]],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float64],
+    int,
+    List[Tuple[str, List[Tuple[str, int]]]],
+    List[str],
+    List[Tuple[str, str]],
+    List[str],
+    bool,
 ]
+_F32 = npt.NDArray[np.float32]
+
+def blend(
+    text: npt.NDArray[np.float32],
+    expansion: npt.NDArray[np.float32],
+    personal: Optional[npt.NDArray[np.float64]],
+    popularity: npt.NDArray[np.float64],
+    weights: Tuple[float, float, float],
+    offset: int,
+    k: int,
+) -> Tuple[npt.NDArray[np.int64], _F32, _F32, _F32, _F32, _F32]: ...
 _Fields = Tuple[List[Tuple[str, float]], List[Tuple[str, str]], List[str], Optional[str]]
 
 @final

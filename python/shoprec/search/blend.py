@@ -10,6 +10,8 @@ Each part is scaled to [0, 1] over the candidates of one search, then weighted:
   unknown to the recommender or no history item is known;
 * popularity: ``log1p(popularity) / log1p(best popularity among the candidates)``.
 
+The blend runs in Rust (``shoprec-search``'s ``blend``), float64 throughout as written here.
+
 The defaults (:data:`DEFAULT_WEIGHTS`) keep text relevance first: a product the shopper is
 known to like (personal 1.0 x 0.35) and a best seller (0.15) together can overtake a candidate
 whose text match is at most half a point better, never the clearly better text match. A shop
@@ -19,13 +21,17 @@ changes them with ``SearchIndex.weights = Weights(...)`` or ``index.set_weights(
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from .. import _core
 from .._validate import check_float, check_int
 
-__all__ = ["Weights", "DEFAULT_WEIGHTS", "blend"]
+__all__ = ["Weights", "DEFAULT_WEIGHTS", "PARTS", "rank"]
+
+#: The parts of a blended score, in the order :func:`rank` gives them.
+PARTS = ("text", "expansion", "personal", "popularity")
 
 
 @dataclass(frozen=True)
@@ -76,31 +82,28 @@ class Weights:
 DEFAULT_WEIGHTS = Weights()
 
 
-def _scale(values: np.ndarray) -> np.ndarray:
-    top = values.max() if len(values) else 0.0
-    return values / top if top > 0 else np.zeros_like(values)
-
-
-def blend(
+def rank(
     text: np.ndarray,
     expansion: np.ndarray,
     personal: Optional[np.ndarray],
     popularity: np.ndarray,
     weights: Weights,
-) -> Dict[str, np.ndarray]:
-    """The weighted parts of every candidate's score (float64 arrays, same order as the input).
+    offset: int = 0,
+    k: Optional[int] = None,
+) -> Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
+    """Blend and rank the candidates of one search (in Rust, the GIL released).
 
-    ``personal`` is the recommender's raw scores (NaN where it gave none) or None.
+    ``text`` and ``expansion`` are the engine's float32 scores, ``popularity`` float64,
+    ``personal`` the recommender's raw scores as float64 (NaN where it gave none) or None.
+    Returns ``(order, scores, parts)`` for the candidates ``offset:offset + k`` of the ranking:
+    their positions in the inputs (best blended score first, ties in input order), their
+    blended scores and each weighted part (float32; the parts add up to the score).
     """
-    relevance = text + expansion
-    top = relevance.max() if len(relevance) else 0.0
-    scale = weights.text / top if top > 0 else 0.0
-    parts = {"text": text * scale, "expansion": expansion * scale}
-    if personal is None or not np.isfinite(personal).any():
-        parts["personal"] = np.zeros_like(text)
-    else:
-        low, high = np.nanmin(personal), np.nanmax(personal)
-        scaled = (np.nan_to_num(personal, nan=low) - low) / (high - low) if high > low else np.zeros_like(text)
-        parts["personal"] = weights.personal * scaled
-    parts["popularity"] = weights.popularity * _scale(np.log1p(np.maximum(popularity, 0.0)))
-    return parts
+    order, score, *parts = _core.blend(
+        np.ascontiguousarray(text, dtype=np.float32), np.ascontiguousarray(expansion, dtype=np.float32),
+        None if personal is None else np.ascontiguousarray(personal, dtype=np.float64),
+        np.ascontiguousarray(popularity, dtype=np.float64),
+        (float(weights.text), float(weights.personal), float(weights.popularity)),
+        check_int(offset, "offset", minimum=0), len(text) if k is None else check_int(k, "k", minimum=0),
+    )
+    return order, score, dict(zip(PARTS, parts))

@@ -20,12 +20,12 @@ import numpy as np
 
 from .. import _core
 from .._ids import filter_ids
-from .._validate import check_int, check_k, check_num_threads, check_path
+from .._validate import K_LIMIT, check_int, check_k, check_num_threads, check_path
 from ..errors import DTypeError, InternalError, InvalidArgumentError, ModelFileError, ModelVersionError, UnknownIdError
 from ..io import SavedDirectory, read_directory, register, scratch_directory
 from ..io import PathLike
 from ..io import save as io_save
-from .blend import DEFAULT_WEIGHTS, Weights, blend
+from .blend import DEFAULT_WEIGHTS, Weights, rank
 from .products import (
     STOCK_FIELD,
     _encode_id, _decode_id, _is_missing, _records, _filter_value, _text_value, _text_fields, _filter_fields, _condition,
@@ -39,6 +39,10 @@ FORMAT_VERSION = 1
 
 
 _KEEP: Any = object()  # SearchIndex.copy: keep this attachment
+
+# Positions in the engine's answer: (ids, text, expansion, popularity, total, facets, words,
+# corrections, expansions_used, browsed).
+_TOTAL, _WORDS = 4, 6
 
 # Guards the swap of a forked child's engine for its own copy (SearchIndex._writable); a new
 # lock in every child, as the parent's may have been held by another thread at fork().
@@ -365,7 +369,7 @@ class SearchIndex:
     def _filters(self, filters: Any) -> List[Tuple[str, str, Any]]:
         if filters is None:
             return []
-        if not isinstance(filters, Mapping):
+        if type(filters) is not dict and not isinstance(filters, Mapping):
             raise InvalidArgumentError(f"filters must be a dict of field to value, got {type(filters).__name__}")
         out = []
         for field, value in filters.items():
@@ -477,8 +481,12 @@ class SearchIndex:
         """
         if not isinstance(query, str):
             raise DTypeError(f"query must be a str, got {type(query).__name__}")
-        k = check_k(k)
-        offset = min(check_int(offset, "offset", minimum=0), len(self))  # past the end: no results
+        if type(k) is not int or not 1 <= k <= K_LIMIT:  # the common case without the checks' isinstance
+            k = check_k(k)
+        if type(offset) is not int or offset < 0:
+            offset = check_int(offset, "offset", minimum=0)
+        if offset:
+            offset = min(offset, len(self))  # past the end: no results
         conditions = self._filters(filters)
         facet_names = self._facets(facets)
         # Lone surrogates cannot cross to Rust or onnxruntime as UTF-8: read them as U+FFFD.
@@ -487,43 +495,38 @@ class SearchIndex:
         expansions = self._expansions(text) if expand else []
         out = self._engine.search(text, expansions, bool(typos), conditions, facet_names, limit, False)
         fallback = None
-        words = out[3]
+        words = out[_WORDS]
         if not words and not expansions:
             fallback = "empty-query"
             out = self._engine.search("", [], False, conditions, facet_names, limit, True)
-        elif out[1] == 0:
+        elif out[_TOTAL] == 0:
             if not (expand and typos):
                 expansions = self._expansions(text)
                 out = self._engine.search(text, expansions, True, conditions, facet_names, limit, False)
-                fallback = "relaxed" if out[1] > 0 else None
-            if out[1] == 0:
+                fallback = "relaxed" if out[_TOTAL] > 0 else None
+            if out[_TOTAL] == 0:
                 fallback = "popular"
                 out = self._engine.search("", [], False, conditions, facet_names, limit, True)
-                out = (out[0], out[1], out[2], words, [], [], True)
+                out = out[:_WORDS] + (words, [], [], True)
         return self._rank(out, expansions, user, history, k, offset, fallback, words)
 
     def _rank(self, out: Tuple[Any, ...], expansions: List[Tuple[str, float]], user: Any, history: Any,
               k: int, offset: int, fallback: Optional[str], words: List[str]) -> SearchResults:
-        hits, total, facets, _, corrections, expansions_used, _ = out
-        ids = [int(h[0][2:]) if h[0][0] == "i" else h[0][2:] for h in hits]  # _decode_id, inlined
-        text = np.array([h[1] for h in hits], dtype=np.float64)
-        expansion = np.array([h[2] for h in hits], dtype=np.float64)
-        popularity = np.array([h[3] for h in hits], dtype=np.float64)
+        ids, text, expansion, popularity, total, facets, _, corrections, expansions_used, _ = out
+        id_list = ids.tolist() if isinstance(ids, np.ndarray) else ids
         segment_popularity = self._shopper_segment_popularity(user, history)
         if segment_popularity is not None:
-            popularity = np.array([segment_popularity.get(i, 0.0) for i in ids], dtype=np.float64)
-        personal = self._personal(ids, user, history)
-        parts = blend(text, expansion, personal, popularity, self.weights)
-        score = parts["text"] + parts["expansion"] + parts["personal"] + parts["popularity"]
+            popularity = np.array([segment_popularity.get(i, 0.0) for i in id_list], dtype=np.float64)
+        personal = self._personal(ids, id_list, user, history)
         # Best blended score first; ties keep the engine's order (text, popularity, id).
-        order = np.argsort(-score, kind="stable")[offset:offset + k]
+        order, score, parts = rank(text, expansion, personal, popularity, self.weights, offset, k)
         items = np.empty(len(order), dtype=object)
-        items[:] = [ids[i] for i in order]
+        items[:] = [id_list[i] for i in order.tolist()]
         used = set(expansions_used)
         return SearchResults(
             items,
-            score[order].astype(np.float32),
-            {name: part[order].astype(np.float32) for name, part in parts.items()},
+            score,
+            parts,
             words=list(words),
             expansions=[(kw, w) for kw, w in expansions if kw in used],
             corrections=[tuple(c) for c in corrections],
@@ -546,31 +549,29 @@ class SearchIndex:
             return None
         return None if segment < 0 else self._segment_popularity(int(segment))
 
-    def _personal(self, ids: List[Any], user: Any, history: Any) -> Optional[np.ndarray]:
+    def _personal(self, ids: Any, id_list: List[Any], user: Any, history: Any) -> Optional[np.ndarray]:
         """The recommender's raw scores for the candidates (NaN where it gave none), or None
         when it has nothing personal to say: an unknown user, a history with no known item,
-        no evidence for any candidate (its answer is then a fallback, ``recs.source``)."""
+        no evidence for any candidate (its answer is then a fallback, ``recs.source``).
+        ``ids`` are the candidates as the engine gave them (an int64 array when every id is an
+        int: it maps to a model's integer ids without the per-id str/int rule), ``id_list``
+        the same as a list."""
         model = self.recommender
-        if model is None or not ids or (user is None and history is None):
+        if model is None or not id_list or (user is None and history is None):
             return None
         items: Any = ids
-        if all(type(i) is int for i in ids):
-            # An int64 array maps to a model's integer ids without the per-id str/int rule.
-            try:
-                items = np.array(ids, dtype=np.int64)
-            except OverflowError:
-                items = ids
+        n = len(id_list)
         try:
             if user is not None:
-                recs = model.recommend(user, len(ids), items=items, exclude_seen=False)
+                recs = model.recommend(user, n, items=items, exclude_seen=False)
             else:
-                recs = model.recommend_for_history(list(history), len(ids), items=items, exclude_seen=False)
+                recs = model.recommend_for_history(list(history), n, items=items, exclude_seen=False)
         except (UnknownIdError, KeyError, TypeError):
             return None
         if getattr(recs, "source", "model") != "model":
             return None
         scores = dict(zip(np.asarray(recs.items).tolist(), np.asarray(recs.scores, dtype=np.float64).tolist()))
-        return np.array([scores.get(i, np.nan) for i in ids], dtype=np.float64)
+        return np.array([scores.get(i, np.nan) for i in id_list], dtype=np.float64)
 
     # ---------------------------------------------------------------------- persistence
     def save(self, directory: PathLike) -> None:

@@ -8,6 +8,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union, 
 import numpy as np
 
 from ..recommendations import Recommendations
+from .blend import PARTS
 
 __all__ = ["SearchResults", "FALLBACKS"]
 
@@ -17,8 +18,6 @@ FALLBACKS = {
     "relaxed": "no product matched as asked: found by retrying with query expansion and typo tolerance",
     "popular": "no product matched even with expansion and typos: popular products (passing the filters)",
 }
-
-PARTS = ("text", "expansion", "personal", "popularity")
 
 
 class SearchResults(Sequence):

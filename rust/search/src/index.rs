@@ -24,7 +24,7 @@ use crate::analyzer::{analyze, analyzer, pieces_analyzer, ANALYZER_NAME, PIECES_
 use crate::error::{Error, Result};
 use crate::fuzzy::{edit_distance, search_edits, tolerated, FUZZY_WEIGHT};
 use crate::schema::{filter_name, Config, Fields, FilterKind, Product, Value, ID, PIECES_PREFIX, POPULARITY};
-use crate::score::{coordinated_pass, expansion_pass, WordQuery, PIECES_WEIGHT};
+use crate::score::{coordinated_pass, expansion_pass, ExpansionKeyword, WordQuery, PIECES_WEIGHT};
 
 /// A query is cut to this many characters (the rest is ignored, never an error).
 pub const MAX_QUERY_CHARS: usize = 1_000;
@@ -441,24 +441,25 @@ impl SearchIndex {
                 clauses.push(clause);
             }
         }
-        let mut expansion_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut expansion_keywords: Vec<ExpansionKeyword> = Vec::new();
         for (keyword, weight) in query.expansions.iter().take(MAX_EXPANSIONS) {
             if !(weight.is_finite() && *weight > 0.0) {
                 continue;
             }
             let text: String = keyword.chars().take(MAX_QUERY_CHARS).collect();
-            let mut terms: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            let mut tokens: Vec<Vec<(Term, f32)>> = Vec::new();
             for token in analyze(&mut analyzer, &text) {
                 if words.contains(&token) {
                     continue;
                 }
-                if let Some(clause) = self.exact_clause(&searcher, &token, 1.0)? {
-                    terms.push((Occur::Should, clause));
+                let terms = self.exact_terms(&searcher, &token)?;
+                if !terms.is_empty() {
+                    tokens.push(terms);
                 }
             }
-            if !terms.is_empty() {
+            if !tokens.is_empty() {
                 out.expansions_used.push(keyword.clone());
-                expansion_clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(BooleanQuery::new(terms)), *weight))));
+                expansion_keywords.push(ExpansionKeyword { weight: *weight, tokens });
             }
         }
 
@@ -477,7 +478,7 @@ impl SearchIndex {
             // (a generic expansion such as "red" would otherwise add a third of the
             // catalogue to every search, to its total and its facets).
             let own = coordinated_pass(&searcher, clauses)?;
-            expansion_pass(&searcher, expansion_clauses, own)?
+            expansion_pass(&searcher, &expansion_keywords, own)?
         };
         self.rank(&searcher, matches, &filters, &facets, query.limit, &mut out)?;
         Ok(out)
@@ -588,16 +589,28 @@ impl SearchIndex {
         Ok(total)
     }
 
-    /// `term` in every text field where it occurs, each weighted by its field's weight times `boost`.
-    fn exact_clause(&self, searcher: &Searcher, term: &str, boost: f32) -> Result<Option<Box<dyn Query>>> {
-        let mut fields: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    /// `term` in every text field where it occurs, with the field's weight.
+    fn exact_terms(&self, searcher: &Searcher, term: &str) -> Result<Vec<(Term, f32)>> {
+        let mut fields = Vec::new();
         for (field, (_, weight)) in self.fields.text.iter().zip(&self.config.text_fields) {
             let term = Term::from_field_text(*field, term);
             if searcher.doc_freq(&term)? > 0 {
-                let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                fields.push((Occur::Should, Box::new(BoostQuery::new(Box::new(query), weight * boost))));
+                fields.push((term, *weight));
             }
         }
+        Ok(fields)
+    }
+
+    /// `term` in every text field where it occurs, each weighted by its field's weight times `boost`.
+    fn exact_clause(&self, searcher: &Searcher, term: &str, boost: f32) -> Result<Option<Box<dyn Query>>> {
+        let fields: Vec<(Occur, Box<dyn Query>)> = self
+            .exact_terms(searcher, term)?
+            .into_iter()
+            .map(|(term, weight)| {
+                let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                (Occur::Should, Box::new(BoostQuery::new(Box::new(query), weight * boost)) as Box<dyn Query>)
+            })
+            .collect();
         Ok(if fields.is_empty() { None } else { Some(Box::new(BooleanQuery::new(fields))) })
     }
 
@@ -900,5 +913,106 @@ impl SegmentFacet {
             SegmentFacet::Str { column: None, .. } => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query};
+
+    use super::*;
+
+    /// The expansion pass reads postings itself: its scores must be exactly those of the
+    /// nested tantivy query it replaced (should-clauses of boosted term queries per field, per
+    /// token, per keyword), with and without the shopper's own matches.
+    #[test]
+    fn expansion_scores_equal_tantivys_nested_query() {
+        let config = Config {
+            text_fields: vec![("title".into(), 2.0), ("description".into(), 1.0)],
+            filter_fields: vec![],
+            user_words: vec![],
+            stock_field: None,
+        };
+        let index = SearchIndex::create(&config, None, 1).unwrap();
+        let words = ["red", "blue", "shoes", "hat", "warm", "wool", "boots", "light", "red"];
+        let mut state = 7u64;
+        let mut next = |n: usize| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n
+        };
+        let text = |n: usize, next: &mut dyn FnMut(usize) -> usize| {
+            (0..n).map(|_| words[next(words.len())]).collect::<Vec<_>>().join(" ")
+        };
+        let products: Vec<Product> = (0..300)
+            .map(|i| {
+                let (t, d) = (1 + next(5), next(5));
+                Product {
+                    id: format!("p{i}"),
+                    texts: vec![text(t, &mut next), text(d, &mut next)],
+                    values: vec![],
+                    popularity: 0.0,
+                }
+            })
+            .collect();
+        index.add(&products[..200]).unwrap();
+        index.add(&products[200..]).unwrap();
+        index.delete(&["p3".to_owned(), "p250".to_owned()]).unwrap();
+        let searcher = index.reader.searcher();
+        let expansions = [("red hat", 0.3f32), ("blue", 0.2), ("warm wool boots", 0.25), ("red", 0.1), ("nothing", 0.2)];
+        let mut keywords = Vec::new();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (keyword, weight) in expansions {
+            let mut tokens = Vec::new();
+            let mut terms: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for token in index.analyze(keyword) {
+                let found = index.exact_terms(&searcher, &token).unwrap();
+                if !found.is_empty() {
+                    tokens.push(found);
+                    terms.push((Occur::Should, index.exact_clause(&searcher, &token, 1.0).unwrap().unwrap()));
+                }
+            }
+            if !tokens.is_empty() {
+                keywords.push(ExpansionKeyword { weight, tokens });
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(BooleanQuery::new(terms)), weight))));
+            }
+        }
+        let weight = BooleanQuery::new(clauses).weight(EnableScoring::enabled_from_searcher(&searcher)).unwrap();
+        let mut want: Vec<HashMap<u32, f32>> = Vec::new();
+        for segment in searcher.segment_readers() {
+            let mut scores = HashMap::new();
+            crate::score::for_each_live(weight.as_ref(), segment, &mut |doc, score| {
+                scores.insert(doc, score);
+            })
+            .unwrap();
+            want.push(scores);
+        }
+        // Without own matches: the expansions' matches, in doc order.
+        let none: Vec<Vec<(u32, f32)>> = searcher.segment_readers().iter().map(|_| Vec::new()).collect();
+        let got = expansion_pass(&searcher, &keywords, none).unwrap();
+        for (docs, scores) in got.iter().zip(&want) {
+            let mut expected: Vec<(u32, f32, f32)> = scores.iter().map(|(&d, &s)| (d, 0.0, s)).collect();
+            expected.sort_by_key(|x| x.0);
+            assert_eq!(docs, &expected);
+        }
+        // With own matches (every third live document): those, with their exact expansion score.
+        let own: Vec<Vec<(u32, f32)>> = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| {
+                (0..s.max_doc())
+                    .filter(|d| d % 3 == 0 && s.alive_bitset().is_none_or(|a| a.is_alive(*d)))
+                    .map(|d| (d, 1.5))
+                    .collect()
+            })
+            .collect();
+        let got = expansion_pass(&searcher, &keywords, own.clone()).unwrap();
+        for ((docs, scores), own) in got.iter().zip(&want).zip(&own) {
+            let expected: Vec<(u32, f32, f32)> =
+                own.iter().map(|&(d, t)| (d, t, scores.get(&d).copied().unwrap_or(0.0))).collect();
+            assert_eq!(docs, &expected);
+        }
+        assert!(got.iter().flatten().any(|x| x.2 > 0.0));
     }
 }

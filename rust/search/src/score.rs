@@ -3,8 +3,11 @@
 
 use std::cell::RefCell;
 
-use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, Weight};
-use tantivy::{Searcher, SegmentReader};
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::postings::Postings;
+use tantivy::query::{Bm25Weight, EnableScoring, Query, Weight};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocSet, Searcher, SegmentReader, Term, TERMINATED};
 
 use crate::error::Result;
 
@@ -141,40 +144,186 @@ pub(crate) fn coordinated_pass(searcher: &Searcher, clauses: Vec<WordQuery>) -> 
     Ok(out)
 }
 
+/// One expansion keyword as the search scores it: its weight and, per token of the keyword, the
+/// terms (one per text field that has the token) with their field's weight. A product's
+/// expansion score is the sum over keywords, over their tokens, over the fields of the term's
+/// BM25 with the boost `weight * field weight` (what tantivy gives for nested should-clauses of
+/// boosted term queries, summed in the same order, so the same `f32` score).
+pub(crate) struct ExpansionKeyword {
+    pub weight: f32,
+    pub tokens: Vec<Vec<(Term, f32)>>,
+}
+
+/// Per-thread buffers of [`expansion_pass`], one slot per document of a segment; every flag is
+/// false between passes (cleared as the lists are drained; everything when a pass stopped).
+#[derive(Default)]
+struct ExpansionScratch {
+    allowed: Vec<bool>,
+    token: Vec<f32>,
+    keyword: Vec<f32>,
+    total: Vec<f32>,
+    in_token: Vec<bool>,
+    in_keyword: Vec<bool>,
+    in_total: Vec<bool>,
+    dirty: bool,
+}
+
+impl ExpansionScratch {
+    fn fit(&mut self, max_doc: usize) {
+        if self.dirty {
+            for flags in [&mut self.allowed, &mut self.in_token, &mut self.in_keyword, &mut self.in_total] {
+                flags.fill(false);
+            }
+        }
+        if self.allowed.len() < max_doc {
+            for flags in [&mut self.allowed, &mut self.in_token, &mut self.in_keyword, &mut self.in_total] {
+                flags.resize(max_doc, false);
+            }
+            for values in [&mut self.token, &mut self.keyword, &mut self.total] {
+                values.resize(max_doc, 0.0);
+            }
+        }
+        self.dirty = true;
+    }
+}
+
+thread_local! {
+    static EXPANSION_SCRATCH: RefCell<ExpansionScratch> = RefCell::new(ExpansionScratch::default());
+}
+
+/// The BM25 weight of every term of `keywords` with its boost, as tantivy's term query
+/// computes it (per keyword, per token, per field).
+fn term_weights(searcher: &Searcher, keywords: &[ExpansionKeyword]) -> Result<Vec<Vec<Vec<Bm25Weight>>>> {
+    keywords
+        .iter()
+        .map(|keyword| {
+            keyword
+                .tokens
+                .iter()
+                .map(|terms| {
+                    terms
+                        .iter()
+                        .map(|(term, field_weight)| {
+                            Ok(Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?
+                                .boost_by(keyword.weight * field_weight))
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Per segment, `(doc, text score, expansion score)` in doc order. Expansions re-rank the
-/// products that have the shopper's words (both lists are doc-ordered: one pass over each);
-/// only when those words match nothing do the expansions' own matches become the answer.
+/// products that have the shopper's words; only when those words match nothing do the
+/// expansions' own matches become the answer.
+///
+/// The postings of every expansion term are read directly and a document's BM25 is computed
+/// only where it counts (a product with the shopper's words): with a few common keywords this
+/// reads tens of thousands of postings per search, and a union of scorers costs several times
+/// more per posting.
 pub(crate) fn expansion_pass(
     searcher: &Searcher,
-    clauses: Vec<(Occur, Box<dyn Query>)>,
+    keywords: &[ExpansionKeyword],
     own: Vec<Vec<(u32, f32)>>,
 ) -> Result<Vec<Vec<(u32, f32, f32)>>> {
     let plain =
         |own: Vec<Vec<(u32, f32)>>| own.into_iter().map(|docs| docs.into_iter().map(|(d, s)| (d, s, 0.0)).collect()).collect();
-    if clauses.is_empty() {
+    if keywords.is_empty() {
         return Ok(plain(own));
     }
-    let weight = BooleanQuery::new(clauses).weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let weights = term_weights(searcher, keywords)?;
     let any_own = own.iter().any(|docs| !docs.is_empty());
     let mut out = Vec::with_capacity(own.len());
     for (segment, docs) in searcher.segment_readers().iter().zip(own) {
-        let mut found = Vec::with_capacity(docs.len());
-        if any_own {
-            if !docs.is_empty() {
-                found.extend(docs.iter().map(|&(doc, text)| (doc, text, 0.0)));
-                let mut next = 0;
-                for_each_live(weight.as_ref(), segment, &mut |doc, score| {
-                    while next < found.len() && found[next].0 < doc {
-                        next += 1;
-                    }
-                    if next < found.len() && found[next].0 == doc {
-                        found[next].2 = score;
-                    }
-                })?;
-            }
-        } else {
-            for_each_live(weight.as_ref(), segment, &mut |doc, score| found.push((doc, 0.0, score)))?;
+        if any_own && docs.is_empty() {
+            out.push(Vec::new());
+            continue;
         }
+        let found = EXPANSION_SCRATCH.with(|cell| -> Result<Vec<(u32, f32, f32)>> {
+            let mut guard = cell.borrow_mut();
+            let s = &mut *guard;
+            let max_doc = segment.max_doc() as usize;
+            s.fit(max_doc);
+            let alive = segment.alive_bitset();
+            if any_own {
+                for &(doc, _) in &docs {
+                    s.allowed[doc as usize] = true;
+                }
+            }
+            let (mut token_docs, mut keyword_docs, mut total_docs) = (Vec::new(), Vec::new(), Vec::new());
+            for (keyword, keyword_weights) in keywords.iter().zip(&weights) {
+                for (terms, term_weights) in keyword.tokens.iter().zip(keyword_weights) {
+                    for ((term, _), bm25) in terms.iter().zip(term_weights) {
+                        let field = term.field();
+                        let Some(mut postings) =
+                            segment.inverted_index(field)?.read_postings(term, IndexRecordOption::WithFreqs)?
+                        else {
+                            continue;
+                        };
+                        let norms = segment
+                            .fieldnorms_readers()
+                            .get_field(field)?
+                            .unwrap_or_else(|| FieldNormReader::constant(segment.max_doc(), 1));
+                        let mut doc = postings.doc();
+                        while doc != TERMINATED {
+                            let d = doc as usize;
+                            let counts = if any_own { s.allowed[d] } else { alive.is_none_or(|a| a.is_alive(doc)) };
+                            if counts {
+                                if !s.in_token[d] {
+                                    s.in_token[d] = true;
+                                    s.token[d] = 0.0;
+                                    token_docs.push(doc);
+                                }
+                                s.token[d] += bm25.score(norms.fieldnorm_id(doc), postings.term_freq());
+                            }
+                            doc = postings.advance();
+                        }
+                    }
+                    for doc in token_docs.drain(..) {
+                        let d = doc as usize;
+                        s.in_token[d] = false;
+                        if !s.in_keyword[d] {
+                            s.in_keyword[d] = true;
+                            s.keyword[d] = 0.0;
+                            keyword_docs.push(doc);
+                        }
+                        s.keyword[d] += s.token[d];
+                    }
+                }
+                for doc in keyword_docs.drain(..) {
+                    let d = doc as usize;
+                    s.in_keyword[d] = false;
+                    if !s.in_total[d] {
+                        s.in_total[d] = true;
+                        s.total[d] = 0.0;
+                        total_docs.push(doc);
+                    }
+                    s.total[d] += s.keyword[d];
+                }
+            }
+            let found = if any_own {
+                let found = docs
+                    .iter()
+                    .map(|&(doc, text)| {
+                        let d = doc as usize;
+                        (doc, text, if s.in_total[d] { s.total[d] } else { 0.0 })
+                    })
+                    .collect();
+                for &(doc, _) in &docs {
+                    s.allowed[doc as usize] = false;
+                }
+                found
+            } else {
+                total_docs.sort_unstable();
+                total_docs.iter().map(|&doc| (doc, 0.0, s.total[doc as usize])).collect()
+            };
+            for &doc in &total_docs {
+                s.in_total[doc as usize] = false;
+            }
+            s.dirty = false;
+            Ok(found)
+        })?;
         out.push(found);
     }
     Ok(out)
