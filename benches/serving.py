@@ -1,5 +1,5 @@
-"""Serving throughput and latency of a Shop: calls per second for recommend and search from 1
-and 2 threads, p50 / p99 of the same calls through the Flask example's test client, and the
+"""Serving throughput and latency of a Shop: calls per second for recommend, similar and search
+from 1 and 2 threads, p50 / p99 of the same calls through the Flask example's test client, and the
 Flask example under gunicorn: requests per second and p50 / p99 latency per endpoint
 (recommend, similar, search, POST /events) for each ``--gunicorn WORKERSxTHREADS``
 configuration (default ``1x1`` and ``2x4``, both with ``--preload``), from ``--clients``
@@ -7,6 +7,14 @@ client threads on this machine (a new loopback connection per request).
 
     python benches/serving.py [--users 2000] [--products 5000] [--calls 4000]
         [--gunicorn 1x1 --gunicorn 2x4] [--requests 400] [--clients 8] [--no-in-process]
+        [--no-gunicorn] [--detach-min-work N]
+
+Under the in-process table, where one ``recommend`` call's time goes: the whole call on one
+thread, the Rust call alone (``KnnIndex.recommend_user``: argument passing, array borrows,
+scoring, result arrays) and the scoring kernel alone (``recommend_many`` over the same users on
+one thread, per user: the part a serving call runs with the GIL released), the rest being
+Python holding the GIL. ``--detach-min-work`` overrides
+:data:`shoprec.shop.plan.DETACH_MIN_WORK` (0: every call releases the GIL; a huge value: none).
 
 Prints Markdown tables for benches/RESULTS.md, with the load average at the start and end
 (the 2-thread ratio means something only on an otherwise idle machine with 2+ cores; the
@@ -46,6 +54,9 @@ def workload(shop, kind, n):
     users = list(shop.parts.interactions.user_ids[:200]) + ["stranger"]
     if kind == "recommend":
         return [lambda u=users[i % len(users)]: shop.recommend(u, 10) for i in range(n)]
+    if kind == "similar":
+        items = list(shop.parts.interactions.item_ids[:200])
+        return [lambda p=items[i % len(items)]: shop.similar(p, 10) for i in range(n)]
     return [lambda q=QUERIES[i % len(QUERIES)], u=users[i % len(users)]: shop.search(q, user=u, k=10)
             for i in range(n)]
 
@@ -165,9 +176,16 @@ def main():
     parser.add_argument("--requests", type=int, default=400, help="requests per endpoint per gunicorn configuration")
     parser.add_argument("--clients", type=int, default=8, help="client threads sending the requests")
     parser.add_argument("--no-in-process", action="store_true", help="only the gunicorn runs")
+    parser.add_argument("--no-gunicorn", action="store_true", help="only the in-process runs")
+    parser.add_argument("--detach-min-work", type=int, default=None,
+                        help="override shoprec.shop.plan.DETACH_MIN_WORK (0: always release the GIL)")
     args = parser.parse_args()
+    if args.detach_min_work is not None:
+        from shoprec.shop import plan
+
+        plan.DETACH_MIN_WORK = args.detach_min_work
     configs = []
-    for text in args.gunicorn or ["1x1", "2x4"]:
+    for text in [] if args.no_gunicorn else args.gunicorn or ["1x1", "2x4"]:
         try:
             workers, threads = (int(x) for x in text.lower().split("x"))
         except ValueError:
@@ -203,12 +221,15 @@ def main():
 
 
 def in_process(shop, shop_dir, n_calls):
+    from shoprec.shop import plan
+
+    print(f"(shoprec.shop.plan.DETACH_MIN_WORK = {plan.DETACH_MIN_WORK})\n")
     print("| call | 1 thread calls/s | 2 threads calls/s | ratio | Flask test client p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
     from flask_shop import create_app
 
     client = create_app({"SHOP_DIR": shop_dir}).test_client()
-    kinds = ["recommend"] + (["search"] if shop.has_search else [])
+    kinds = ["recommend", "similar"] + (["search"] if shop.has_search else [])
     for kind in kinds:
         calls = workload(shop, kind, n_calls)
         for call in calls[:200]:  # warm up
@@ -218,10 +239,55 @@ def in_process(shop, shop_dir, n_calls):
         users = list(shop.parts.interactions.user_ids[:200])
         if kind == "recommend":
             urls = [f"/recommend/{users[i % len(users)]}?k=10" for i in range(1000)]
+        elif kind == "similar":
+            items = list(shop.parts.interactions.item_ids[:200])
+            urls = [f"/similar/{items[i % len(items)]}?k=10" for i in range(1000)]
         else:
             urls = [f"/search?q={QUERIES[i % len(QUERIES)]}&user={users[i % len(users)]}&k=10" for i in range(1000)]
         p50, p99 = latencies(client.get, urls)
         print(f"| {kind} | {one:,.0f} | {two:,.0f} | {two / one:.2f}x | {p50:.2f} | {p99:.2f} |")
+    gil_split(shop, n_calls)
+
+
+def gil_split(shop, n_calls):
+    """Per-call microseconds of ``recommend`` (the workload's shoppers with history): the whole
+    call, the Rust call alone, and the scoring kernel alone (run with the GIL released)."""
+    state = shop.parts.recommender._fitted()
+    users = [u for u in shop.parts.interactions.user_ids[:200] if not shop.recommend(u, 10).is_fallback]
+    positions = np.array([state.users.get(u) for u in users], np.int32)
+    exclude = np.unique(state.items.known_indices(shop.parts.catalogue.out_of_stock_ids(), "oos")).astype(np.int32)
+    rounds = max(1, n_calls // len(users))
+
+    def best_of(fn, repeat=5):
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times) / (rounds * len(users)) * 1e6
+
+    def whole():
+        for _ in range(rounds):
+            for u in users:
+                shop.recommend(u, 10)
+
+    # Before the serving path existed (to measure an older build): the padded call it replaced.
+    single = getattr(state.index, "recommend_user", None) or (lambda p, k, e: state.index.recommend(p, k, None, e, True))
+
+    def rust_call():
+        for _ in range(rounds):
+            for p in positions.tolist():
+                single(p, 10, exclude)
+
+    def kernel():
+        for _ in range(rounds):
+            state.index.recommend_many(positions, 10, None, exclude, True, 1)
+
+    total, call, core = best_of(whole), best_of(rust_call), best_of(kernel)
+    print(f"\nrecommend, one thread, {len(users)} shoppers with history (best of 5): {total:.1f} us per call = "
+          f"{total - call:.1f} us Python + {call - core:.1f} us crossing into Rust and back (GIL held) + "
+          f"{core:.1f} us scoring (the GIL-free part); ceiling of the 2-thread ratio when only the scoring "
+          f"overlaps: {total / max(total - core, 1e-9):.2f}x")
 
 
 if __name__ == "__main__":

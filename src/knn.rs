@@ -15,7 +15,7 @@ use shoprec_core::Error;
 
 use crate::arrays::slice1;
 use crate::error::to_py;
-use crate::parallel::{run_detached, run_detached_here};
+use crate::parallel::{run_detached, run_detached_here, run_sized};
 
 /// A CSR matrix held by reference to its three numpy arrays.
 struct CsrHandles {
@@ -221,6 +221,68 @@ impl PyKnnIndex {
         let (query, sources) = self.query_of(user, &history, &neighbours, exclude_seen);
         let (ids, scores) = run_detached_here(py, || knn::recommend_query(query, &sources, &ranking, &filters, k))?;
         Ok((ids.into_pyarray(py), scores.into_pyarray(py)))
+    }
+
+    /// The serving path of one shopper: the top `k` items of user index `user` (-1: no
+    /// history, the tie-break order) as [`Self::recommend`] with the user's training items
+    /// excluded, trimmed to the candidates found (no `-1` padding). The GIL is released only
+    /// when the request's work (the stored neighbour entries its query visits plus the
+    /// excluded ids) is at least `detach_min_work` (0: always).
+    #[pyo3(signature = (user, k, exclude = None, detach_min_work = 0))]
+    fn recommend_user<'py>(
+        &self,
+        py: Python<'py>,
+        user: i64,
+        k: usize,
+        exclude: Option<PyReadonlyArray1<'py, i32>>,
+        detach_min_work: usize,
+    ) -> PyResult<Pair1<'py>> {
+        if user < -1 || user >= self.n_users() as i64 {
+            return Err(to_py(Error::invalid("user", format!("index {user} is out of range for {} users", self.n_users()))));
+        }
+        let b = self.borrow(py)?;
+        let history = b.history.view()?;
+        let neighbours = b.neighbours.view()?;
+        let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
+        let filters = Filters { include: None, exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]) };
+        let (query, sources) = self.query_of(user, &history, &neighbours, true);
+        let work = knn::query_work(&query, &sources).saturating_add(query.seen.len()).saturating_add(filters.exclude.len());
+        let (mut ids, mut scores) =
+            run_sized(py, work, detach_min_work, || knn::recommend_query(query, &sources, &ranking, &filters, k))?;
+        // Padding (-1) only ever fills the tail.
+        let found = ids.iter().take_while(|&&id| id >= 0).count();
+        ids.truncate(found);
+        scores.truncate(found);
+        Ok((ids.into_pyarray(py), scores.into_pyarray(py)))
+    }
+
+    /// The `k` items most similar to item index `item` from the stored neighbours
+    /// (`predict_neighbours`, each row ordered by similarity), skipping `exclude` (item
+    /// indices, sorted ascending): `(items, similarities)`, at most `k` long. Item-based
+    /// models only. The GIL is released only when the request's work (the row's stored
+    /// entries plus the excluded ids) is at least `detach_min_work` (0: always).
+    #[pyo3(signature = (item, k, exclude = None, detach_min_work = 0))]
+    fn similar_items<'py>(
+        &self,
+        py: Python<'py>,
+        item: i64,
+        k: usize,
+        exclude: Option<PyReadonlyArray1<'py, i32>>,
+        detach_min_work: usize,
+    ) -> PyResult<Pair1<'py>> {
+        if !self.item_based {
+            return Err(to_py(Error::invalid("similar_items", "the stored neighbours of a user-based model are users")));
+        }
+        let neighbours = self.predict_neighbours.borrow(py)?;
+        let view = neighbours.view()?;
+        let row = usize::try_from(item)
+            .ok()
+            .filter(|&row| row < view.n_rows)
+            .ok_or_else(|| to_py(Error::invalid("item", format!("index {item} is out of range for {} items", view.n_rows))))?;
+        let exclude = ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]);
+        let work = view.row_indices(row).len().saturating_add(exclude.len());
+        let (ids, sims) = run_sized(py, work, detach_min_work, || knn::row_head(&view, row, k, exclude))?;
+        Ok((ids.into_pyarray(py), sims.into_pyarray(py)))
     }
 
     /// The top `k` items of an explicit query: `sources` are item indices (item-based) or

@@ -91,6 +91,27 @@ where
     }
 }
 
+/// Runs `work` on the calling thread, releasing the GIL only when the call's `size` (in the
+/// caller's work units) is at least `detach_min`. For per-request serving calls whose core
+/// work can be a few microseconds: with threads waiting for the GIL, every release wakes one
+/// of them and taking the GIL back then waits for it, which for a tiny call costs more than the
+/// overlap gains (measured in benches/RESULTS.md, "Shop serving"). `detach_min = 0` always
+/// releases, exactly as [`run_detached_here`]. Errors and panics as [`run_detached`].
+pub fn run_sized<T, F>(py: Python<'_>, size: usize, detach_min: usize, work: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce() -> Result<T, Error> + Send,
+{
+    if size >= detach_min {
+        return run_detached_here(py, work);
+    }
+    match catch_unwind(AssertUnwindSafe(work)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(to_py(error)),
+        Err(payload) => Err(panic_to_py(payload.as_ref())),
+    }
+}
+
 /// Panics inside the core on purpose, so the tests can check that a panic reaches Python as
 /// `shoprec.InternalError` instead of aborting the interpreter.
 #[pyfunction(name = "_panic_for_test")]

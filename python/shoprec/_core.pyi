@@ -168,6 +168,20 @@ class KnnIndex:
         exclude: Optional[npt.NDArray[np.int32]] = None,
         exclude_seen: bool = True,
     ) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+    def recommend_user(
+        self,
+        user: int,
+        k: int,
+        exclude: Optional[npt.NDArray[np.int32]] = None,
+        detach_min_work: int = 0,
+    ) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+    def similar_items(
+        self,
+        item: int,
+        k: int,
+        exclude: Optional[npt.NDArray[np.int32]] = None,
+        detach_min_work: int = 0,
+    ) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
     def recommend_query(
         self,
         sources: npt.NDArray[np.int32],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_left
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -50,7 +51,7 @@ class Monitor:
 
     def record(self, method: str, seconds: float, *, error: bool = False, empty: bool = False,
                fallback: Optional[str] = None) -> None:
-        bucket = next((i for i, bound in enumerate(LATENCY_BUCKETS) if seconds <= bound), len(LATENCY_BUCKETS))
+        bucket = bisect_left(LATENCY_BUCKETS, seconds)  # the first bound >= seconds (len: above all)
         with self._lock:
             entry = self._methods.get(method)
             if entry is None:

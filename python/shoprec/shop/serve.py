@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from time import perf_counter
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -30,6 +31,7 @@ from .build import build_parts
 from .config import ShopConfig
 from .monitor import Monitor
 from .parts import Parts
+from .plan import ServingPlan
 from .refresh import EventBuffer, check_event, refreshed_parts
 from .restock import restock_rows
 
@@ -72,6 +74,14 @@ class ShopRecommendations(Recommendations):
         self.part = part
         self.segment = segment
 
+    @classmethod
+    def _model_answer(cls, items: np.ndarray, scores: np.ndarray, part: str) -> "ShopRecommendations":
+        """A model answer of the serving hot path, without re-checking source and reason."""
+        answer = cls.__new__(cls)
+        answer.items, answer.scores, answer.source, answer.reason = items, scores, "model", None
+        answer.part, answer.segment = part, None
+        return answer
+
     def __repr__(self) -> str:
         why = f", reason={self.reason!r}" if self.reason else ""
         return f"ShopRecommendations(part={self.part!r}, source={self.source!r}{why}, {self.to_list()!r})"
@@ -111,6 +121,7 @@ class Shop:
         self.directory = None if directory is None else Path(os.fspath(directory))
         self.monitor = Monitor()
         self._pending = EventBuffer()
+        self._plan: Optional[ServingPlan] = None
 
     # ================================================================== build, save, load
     @classmethod
@@ -279,6 +290,14 @@ class Shop:
                 f"search={'on' if self._parts.search is not None else 'off'}, coupons={b.get('coupons')})")
 
     # ================================================================== answers
+    def _plan_for(self, parts: Parts) -> ServingPlan:
+        """The hot-path plan of ``parts`` (:mod:`.plan`), built at the first request on them.
+        Two threads may both build it: the same plan, one of them kept."""
+        plan = self._plan
+        if plan is None or plan.parts is not parts:
+            plan = self._plan = ServingPlan(parts)
+        return plan
+
     def _stock_filters(self, parts: Parts, filters: Optional[Mapping[str, Any]], include_out_of_stock: bool
                        ) -> Dict[str, Any]:
         """``items=`` / ``exclude=`` for a recommender call."""
@@ -303,17 +322,27 @@ class Shop:
         ``catalogue="coupons"`` recommends services and coupons instead (learned from
         redemptions, falling back to the coupons popular in the shopper's segment).
         """
-        with self.monitor.track("recommend" if catalogue == "products" else f"recommend_{catalogue}") as call:
+        # Monitored as by ``monitor.track``, inline: this is the hottest call of a shop.
+        method = "recommend" if catalogue == "products" else f"recommend_{catalogue}"
+        start = perf_counter()
+        try:
             parts = self._parts
             k = check_k(k)
             if catalogue == "coupons":
                 answer = self._recommend_coupons(parts, user, k)
             elif catalogue == "products":
-                answer = self._recommend_products(parts, user, k, filters, include_out_of_stock)
+                fast = None if filters is not None else self._plan_for(parts).recommend(user, k, include_out_of_stock)
+                if fast is not None:
+                    answer = ShopRecommendations._model_answer(fast[0], fast[1], "itemknn")
+                else:
+                    answer = self._recommend_products(parts, user, k, filters, include_out_of_stock)
             else:
                 raise InvalidArgumentError(f"catalogue must be 'products' or 'coupons', got {catalogue!r}")
-            call.fallback, call.empty = answer.reason, len(answer) == 0
-            return answer
+        except BaseException:
+            self.monitor.record(method, perf_counter() - start, error=True)
+            raise
+        self.monitor.record(method, perf_counter() - start, empty=len(answer) == 0, fallback=answer.reason)
+        return answer
 
     def _recommend_products(self, parts: Parts, user: Any, k: int, filters: Any, include_out_of_stock: bool
                             ) -> ShopRecommendations:
@@ -363,29 +392,38 @@ class Shop:
         UnknownIdError
             ``item`` is not a product of the catalogue.
         """
-        with self.monitor.track("similar") as call:
-            parts = self._parts
-            k = check_k(k)
-            position = parts.catalogue.position(item)
-            if position < 0:
-                raise UnknownIdError(f"product {item!r} is not in the catalogue")
-            exclude = None if include_out_of_stock else parts.catalogue.out_of_stock_ids()
-            knn = parts.recommender
-            recs: Optional[Recommendations] = None
-            if knn._fitted().items.get(item) >= 0:
-                recs = knn.similar_items(item, k, exclude=exclude)
-            if recs is not None and len(recs):
-                answer = ShopRecommendations(recs, "similar-items")
-            else:
-                category = str(parts.catalogue.categories[position])
-                excluded = [item] if exclude is None else [item] + exclude.tolist()
-                try:
-                    recs = parts.popular.recommend(None, k, exclude=excluded, category=category)
-                except UnknownIdError:  # a category no shopper's product belongs to
-                    recs = parts.popular.recommend(None, k, exclude=excluded)
-                answer = ShopRecommendations(recs, "popular-in-category", "no_history")
-            call.fallback, call.empty = answer.reason, len(answer) == 0
-            return answer
+        start = perf_counter()
+        try:
+            answer = self._similar(item, k, include_out_of_stock)
+        except BaseException:
+            self.monitor.record("similar", perf_counter() - start, error=True)
+            raise
+        self.monitor.record("similar", perf_counter() - start, empty=len(answer) == 0, fallback=answer.reason)
+        return answer
+
+    def _similar(self, item: Any, k: int, include_out_of_stock: bool) -> ShopRecommendations:
+        parts = self._parts
+        k = check_k(k)
+        position = parts.catalogue.position(item)
+        if position < 0:
+            raise UnknownIdError(f"product {item!r} is not in the catalogue")
+        fast = self._plan_for(parts).similar(item, k, include_out_of_stock)
+        if fast is not None:
+            return ShopRecommendations._model_answer(fast[0], fast[1], "similar-items")
+        exclude = None if include_out_of_stock else parts.catalogue.out_of_stock_ids()
+        knn = parts.recommender
+        recs: Optional[Recommendations] = None
+        if knn._fitted().items.get(item) >= 0:
+            recs = knn.similar_items(item, k, exclude=exclude)
+        if recs is not None and len(recs):
+            return ShopRecommendations(recs, "similar-items")
+        category = str(parts.catalogue.categories[position])
+        excluded = [item] if exclude is None else [item] + exclude.tolist()
+        try:
+            recs = parts.popular.recommend(None, k, exclude=excluded, category=category)
+        except UnknownIdError:  # a category no shopper's product belongs to
+            recs = parts.popular.recommend(None, k, exclude=excluded)
+        return ShopRecommendations(recs, "popular-in-category", "no_history")
 
     def search(self, query: str, *, user: Any = None, k: int = 20, filters: Optional[Mapping[str, Any]] = None,
                facets: Optional[Sequence[str]] = None, include_out_of_stock: bool = False, **options: Any) -> Any:

@@ -489,6 +489,57 @@ pub fn recommend_rows(
     Ok((out_ids, out_scores))
 }
 
+/// The work of scoring `query` through `sources`, in stored entries: the summed lengths of
+/// the rows its sources name (a source out of range counts nothing; [`recommend_query`]
+/// rejects it). A serving call compares it with a threshold to decide whether releasing the
+/// GIL around the scoring pays for the hand-over. Never panics, whatever the arrays hold.
+#[must_use]
+pub fn query_work(query: &Query<'_>, sources: &CsrView<'_, f32>) -> usize {
+    query
+        .sources
+        .iter()
+        .map(|&source| {
+            let Ok(row) = usize::try_from(source) else { return 0 };
+            match (sources.indptr.get(row), row.checked_add(1).and_then(|next| sources.indptr.get(next))) {
+                (Some(&start), Some(&end)) => usize::try_from(end.saturating_sub(start)).unwrap_or(0),
+                _ => 0,
+            }
+        })
+        .fold(0usize, usize::saturating_add)
+}
+
+/// The first `k` stored entries of row `row` of `matrix` whose column is not in `exclude`
+/// (sorted ascending; duplicates allowed), in stored order: with rows ordered by similarity
+/// descending, the `k` nearest neighbours of `row` that are not excluded. Returns
+/// `(columns, values)`, at most `k` long.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] when `row` is out of range, `k == 0` or `exclude` is not sorted.
+pub fn row_head(matrix: &CsrView<'_, f32>, row: usize, k: usize, exclude: &[i32]) -> Result<(Vec<i32>, Vec<f32>)> {
+    if row >= matrix.n_rows {
+        return Err(Error::invalid("item", format!("index {row} is out of range for {} rows", matrix.n_rows)));
+    }
+    if k == 0 {
+        return Err(Error::invalid("k", "must be at least 1"));
+    }
+    if exclude.windows(2).any(|w| w[0] > w[1]) {
+        return Err(Error::invalid("exclude", "must be sorted ascending"));
+    }
+    let (columns, values) = (matrix.row_indices(row), matrix.row_data(row));
+    let capacity = k.min(columns.len());
+    let (mut ids, mut out) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
+    for (&column, &value) in columns.iter().zip(values) {
+        if ids.len() == k {
+            break;
+        }
+        if exclude.binary_search(&column).is_err() {
+            ids.push(column);
+            out.push(value);
+        }
+    }
+    Ok((ids, out))
+}
+
 /// What each source of a query contributes to the score of `item`: `(source, weight *
 /// sources[source, item])` for every source whose row holds `item`, in query order. Their sum
 /// is the item's score in [`recommend_query`].
@@ -737,6 +788,27 @@ mod tests {
     }
 
     #[test]
+    fn query_work_counts_visited_entries() {
+        let s = Csr { n_rows: 3, n_cols: 3, indptr: vec![0, 2, 3, 3], indices: vec![1, 2, 0], data: vec![0.5, 0.25, 1.0] };
+        let q = Query { sources: &[0, 1, 2, 0], weights: &[1.0; 4], seen: &[] };
+        assert_eq!(query_work(&q, &s.view()), 5);
+        // Out-of-range sources count nothing (the scoring call refuses them).
+        let bad = Query { sources: &[-1, 3, 1], weights: &[1.0; 3], seen: &[] };
+        assert_eq!(query_work(&bad, &s.view()), 1);
+    }
+
+    #[test]
+    fn row_head_skips_excluded_in_stored_order() {
+        let s = Csr { n_rows: 2, n_cols: 5, indptr: vec![0, 4, 4], indices: vec![3, 1, 4, 0], data: vec![0.9, 0.5, 0.5, 0.1] };
+        assert_eq!(row_head(&s.view(), 0, 2, &[]).unwrap(), (vec![3, 1], vec![0.9, 0.5]));
+        assert_eq!(row_head(&s.view(), 0, 3, &[1, 1, 3]).unwrap(), (vec![4, 0], vec![0.5, 0.1]));
+        assert_eq!(row_head(&s.view(), 1, 3, &[]).unwrap(), (vec![], vec![]));
+        assert!(row_head(&s.view(), 2, 3, &[]).is_err());
+        assert!(row_head(&s.view(), 0, 0, &[]).is_err());
+        assert!(row_head(&s.view(), 0, 3, &[3, 1]).is_err());
+    }
+
+    #[test]
     fn score_back_to_zero_then_touched_again() {
         // Item 2 gets +1, -1 (back to exactly 0, listed once more on the next touch), then +1.
         // Item 1 ends at exactly 0 and must rank as an untouched item, by popularity. Six
@@ -827,6 +899,21 @@ mod tests {
                 prop_assert_eq!(&scores[j * slots..(j + 1) * slots], &want.1[..]);
                 let single = recommend_query(q, &sources.view(), &ranking, &filters, k).unwrap();
                 prop_assert_eq!(single, want);
+            }
+        }
+
+        #[test]
+        fn row_head_matches_filter_then_truncate(n_rows in 1usize..6, n_cols in 1usize..20, k in 1usize..25, seed in any::<u64>()) {
+            let mut next = xorshift(seed);
+            let m = random_csr(n_rows, n_cols, 50, &mut next, false);
+            let mut exclude: Vec<i32> = (0..n_cols as i32).filter(|_| next() % 3 == 0).collect();
+            exclude.sort_unstable();
+            for row in 0..n_rows {
+                let (a, b) = (m.indptr[row] as usize, m.indptr[row + 1] as usize);
+                let kept: Vec<(i32, f32)> = m.indices[a..b].iter().copied().zip(m.data[a..b].iter().copied())
+                    .filter(|(c, _)| !exclude.contains(c)).take(k).collect();
+                let want: (Vec<i32>, Vec<f32>) = kept.into_iter().unzip();
+                prop_assert_eq!(row_head(&m.view(), row, k, &exclude).unwrap(), want);
             }
         }
 
