@@ -200,3 +200,57 @@ def mutate_directory(fdp, original: str, target: str, files) -> bool:
     with open(path, "wb") as handle:
         handle.write(mutate_bytes(fdp, content))
     return verify
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def scratch_folder(kind: str) -> str:
+    """A fresh folder for one harness run, named ``shoprec-fuzz-<kind>-<pid>-*`` in /dev/shm.
+
+    libFuzzer ends a run with C ``exit()``, so Python's clean-up (``finally``, ``atexit``) never
+    runs: the folders of earlier runs whose process is gone are removed here instead."""
+    import shutil
+    import tempfile
+
+    root = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+    for name in os.listdir(root):
+        parts = name.split("-")
+        if name.startswith("shoprec-fuzz-") and len(parts) >= 5 and parts[3].isdigit() and not _alive(int(parts[3])):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"shoprec-fuzz-{kind}-{os.getpid()}-", dir=root)
+
+
+def fuzz_directory_reader(kind: str, save_original) -> None:
+    """The whole harness of a directory reader: ``save_original(path)`` saves the object once;
+    every input loads a copy with one change (:func:`mutate_directory`) through ``shoprec.load``:
+    a ModelFileError, or an object that works (:func:`exercise`); anything else is a finding."""
+    import atheris
+
+    from shoprec.errors import ModelFileError
+
+    work = scratch_folder(kind)
+    original, target = os.path.join(work, "original"), os.path.join(work, "case")
+    save_original(original)
+    files = list_files(original)
+
+    def one_input(data: bytes) -> None:
+        fdp = atheris.FuzzedDataProvider(data)
+        verify = mutate_directory(fdp, original, target, files)
+        try:
+            loaded = shoprec.load(target, verify=verify)
+        except InternalError:
+            raise
+        except ModelFileError:
+            return
+        exercise(loaded)
+
+    atheris.Setup(sys.argv, one_input)
+    atheris.Fuzz()

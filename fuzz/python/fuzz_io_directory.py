@@ -10,39 +10,11 @@ refuses cleanly); nothing else.
     PYTHONPATH=/path/to/atheris python fuzz/python/fuzz_io_directory.py fuzz/corpus/io_directory -max_total_time=600
 """
 
-import os
-import shutil
-import sys
-import tempfile
-
 import atheris
 
 with atheris.instrument_imports(include=["shoprec"]):
-    from _common import TITLES, exercise, list_files, mutate_directory, shoprec
-    from shoprec.errors import InternalError, ModelFileError
-
-WORK = tempfile.mkdtemp(prefix="shoprec-fuzz-dir-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-ORIGINAL = os.path.join(WORK, "original")
-shoprec.KeywordModel.build(TITLES, dim=4, seed=0).save(ORIGINAL)
-FILES = list_files(ORIGINAL)
-
-
-def one_input(data: bytes) -> None:
-    fdp = atheris.FuzzedDataProvider(data)
-    target = os.path.join(WORK, "case")
-    verify = mutate_directory(fdp, ORIGINAL, target, FILES)
-    try:
-        model = shoprec.load(target, verify=verify)
-    except InternalError:
-        raise
-    except ModelFileError:
-        return
-    exercise(model)
+    from _common import TITLES, fuzz_directory_reader, shoprec
 
 
 if __name__ == "__main__":
-    try:
-        atheris.Setup(sys.argv, one_input)
-        atheris.Fuzz()
-    finally:
-        shutil.rmtree(WORK, ignore_errors=True)
+    fuzz_directory_reader("dir", lambda path: shoprec.KeywordModel.build(TITLES, dim=4, seed=0).save(path))

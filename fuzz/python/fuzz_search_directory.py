@@ -10,40 +10,17 @@ facets and takes a write (or refuses cleanly); nothing else.
     PYTHONPATH=/path/to/atheris python fuzz/python/fuzz_search_directory.py fuzz/corpus/search_directory -max_total_time=600
 """
 
-import os
-import shutil
-import sys
-import tempfile
-
 import atheris
 
 with atheris.instrument_imports(include=["shoprec"]):
-    from _common import exercise, list_files, mutate_directory, shoprec
+    from _common import fuzz_directory_reader, shoprec
     from shoprec.datasets import demo_shop
-    from shoprec.errors import InternalError, ModelFileError
-
-WORK = tempfile.mkdtemp(prefix="shoprec-fuzz-search-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-ORIGINAL = os.path.join(WORK, "original")
-shoprec.SearchIndex.build(demo_shop(n_users=20, n_products=40, seed=0).products, popularity="stock").save(ORIGINAL)
-FILES = list_files(ORIGINAL)
 
 
-def one_input(data: bytes) -> None:
-    fdp = atheris.FuzzedDataProvider(data)
-    target = os.path.join(WORK, "case")
-    verify = mutate_directory(fdp, ORIGINAL, target, FILES)
-    try:
-        index = shoprec.load(target, verify=verify)
-    except InternalError:
-        raise
-    except ModelFileError:
-        return
-    exercise(index)
+def save_index(path: str) -> None:
+    products = demo_shop(n_users=20, n_products=40, seed=0).products
+    shoprec.SearchIndex.build(products, popularity="stock").save(path)
 
 
 if __name__ == "__main__":
-    try:
-        atheris.Setup(sys.argv, one_input)
-        atheris.Fuzz()
-    finally:
-        shutil.rmtree(WORK, ignore_errors=True)
+    fuzz_directory_reader("search", save_index)

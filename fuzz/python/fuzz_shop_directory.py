@@ -13,20 +13,11 @@ sales and coupons, so those parts are read too.
     PYTHONPATH=/path/to/atheris python fuzz/python/fuzz_shop_directory.py fuzz/corpus/shop_directory -max_total_time=600
 """
 
-import os
-import shutil
-import sys
-import tempfile
-
 import atheris
 
 with atheris.instrument_imports(include=["shoprec"]):
-    from _common import exercise, list_files, mutate_directory, shoprec
+    from _common import fuzz_directory_reader, shoprec
     from shoprec.datasets import demo_shop
-    from shoprec.errors import InternalError, ModelFileError
-
-WORK = tempfile.mkdtemp(prefix="shoprec-fuzz-shop-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-ORIGINAL = os.path.join(WORK, "original")
 
 
 def small_shop():
@@ -35,26 +26,5 @@ def small_shop():
                               sales=data.sales, coupons=data.coupons, redemptions=data.redemptions, progress=False)
 
 
-small_shop().save(ORIGINAL)
-FILES = list_files(ORIGINAL)
-
-
-def one_input(data: bytes) -> None:
-    fdp = atheris.FuzzedDataProvider(data)
-    target = os.path.join(WORK, "case")
-    verify = mutate_directory(fdp, ORIGINAL, target, FILES)
-    try:
-        shop = shoprec.load(target, verify=verify)
-    except InternalError:
-        raise
-    except ModelFileError:
-        return
-    exercise(shop)
-
-
 if __name__ == "__main__":
-    try:
-        atheris.Setup(sys.argv, one_input)
-        atheris.Fuzz()
-    finally:
-        shutil.rmtree(WORK, ignore_errors=True)
+    fuzz_directory_reader("shop", lambda path: small_shop().save(path))
