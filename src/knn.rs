@@ -130,6 +130,12 @@ struct Borrowed<'py> {
     order: PyReadonlyArray1<'py, i32>,
 }
 
+impl Borrowed<'_> {
+    fn ranking(&self) -> PyResult<Ranking<'_>> {
+        Ok(Ranking { tiebreak: slice1(&self.tiebreak, "tiebreak")?, order: slice1(&self.order, "order")? })
+    }
+}
+
 fn ids_or_empty<'a>(ids: Option<&'a PyReadonlyArray1<'_, i32>>, name: &'static str) -> PyResult<Option<&'a [i32]>> {
     ids.map(|a| slice1(a, name)).transpose()
 }
@@ -147,6 +153,14 @@ impl PyKnnIndex {
 
     fn n_users(&self) -> usize {
         self.history.n_rows
+    }
+
+    /// A user index for a recommendation: `0..n_users`, or -1 for a shopper without history.
+    fn check_user_or_none(&self, user: i64) -> PyResult<()> {
+        if user < -1 || user >= self.n_users() as i64 {
+            return Err(to_py(Error::invalid("user", format!("index {user} is out of range for {} users", self.n_users()))));
+        }
+        Ok(())
     }
 }
 
@@ -207,13 +221,11 @@ impl PyKnnIndex {
         exclude: Option<PyReadonlyArray1<'py, i32>>,
         exclude_seen: bool,
     ) -> PyResult<Pair1<'py>> {
-        if user < -1 || user >= self.n_users() as i64 {
-            return Err(to_py(Error::invalid("user", format!("index {user} is out of range for {} users", self.n_users()))));
-        }
+        self.check_user_or_none(user)?;
         let b = self.borrow(py)?;
         let history = b.history.view()?;
         let neighbours = b.neighbours.view()?;
-        let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
+        let ranking = b.ranking()?;
         let filters = Filters {
             include: ids_or_empty(items.as_ref(), "items")?,
             exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]),
@@ -237,13 +249,11 @@ impl PyKnnIndex {
         exclude: Option<PyReadonlyArray1<'py, i32>>,
         detach_min_work: usize,
     ) -> PyResult<Pair1<'py>> {
-        if user < -1 || user >= self.n_users() as i64 {
-            return Err(to_py(Error::invalid("user", format!("index {user} is out of range for {} users", self.n_users()))));
-        }
+        self.check_user_or_none(user)?;
         let b = self.borrow(py)?;
         let history = b.history.view()?;
         let neighbours = b.neighbours.view()?;
-        let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
+        let ranking = b.ranking()?;
         let filters = Filters { include: None, exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]) };
         let (query, sources) = self.query_of(user, &history, &neighbours, true);
         let work = knn::query_work(&query, &sources).saturating_add(query.seen.len()).saturating_add(filters.exclude.len());
@@ -302,7 +312,7 @@ impl PyKnnIndex {
         let b = self.borrow(py)?;
         let history = b.history.view()?;
         let neighbours = b.neighbours.view()?;
-        let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
+        let ranking = b.ranking()?;
         let filters = Filters {
             include: ids_or_empty(items.as_ref(), "items")?,
             exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]),
@@ -330,7 +340,7 @@ impl PyKnnIndex {
         let b = self.borrow(py)?;
         let history = b.history.view()?;
         let neighbours = b.neighbours.view()?;
-        let ranking = Ranking { tiebreak: slice1(&b.tiebreak, "tiebreak")?, order: slice1(&b.order, "order")? };
+        let ranking = b.ranking()?;
         let filters = Filters {
             include: ids_or_empty(items.as_ref(), "items")?,
             exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]),
