@@ -166,11 +166,46 @@ def test_sub_second_order_decides_the_last_rating():
 
 
 def test_sum_overflow_is_refused_and_mean_does_not_overflow():
+    # The models compute in float32, so "overflow" means leaving float32's range (3.4e38).
     with pytest.raises(InvalidArgumentError, match="overflows"):
-        Interactions.from_arrays([1, 1], ["a", "a"], [1e308, 1e308], combine="sum")
-    assert Interactions.from_arrays([1, 1], ["a", "a"], [1e308, 1e308], combine="mean").values.tolist() == [1e308]
-    capped = Interactions.from_arrays([1, 1], ["a", "a"], [1e308, 1e308], combine="sum", cap=10.0)
+        Interactions.from_arrays([1, 1], ["a", "a"], [3e38, 3e38], combine="sum")
+    assert Interactions.from_arrays([1, 1], ["a", "a"], [3e38, 3e38], combine="mean").values.tolist() == [3e38]
+    capped = Interactions.from_arrays([1, 1], ["a", "a"], [3e38, 3e38], combine="sum", cap=10.0)
     assert capped.values.tolist() == [10.0]
+    old = Interactions.from_arrays([1], ["a"], [3e38])
+    with pytest.raises(InvalidArgumentError, match="overflows"):
+        old.merge(Interactions.from_arrays([1], ["a"], [3e38]), combine="sum")
+
+
+@pytest.mark.parametrize("value", [1e300, -1e39, 1e-40, 1e-300])
+def test_values_outside_float32_are_refused_not_turned_into_inf_or_zero(value):
+    # 1e300 passed every check (it is finite in float64) and became inf when a model cast the
+    # matrix to float32, with only numpy's RuntimeWarning; 1e-40 silently became a subnormal.
+    with pytest.raises(InvalidArgumentError, match="float32"):
+        Interactions.from_arrays(["u", "u"], ["a", "b"], [value, 2.0])
+    with pytest.raises(InvalidArgumentError, match="weight"):
+        Interactions.from_arrays(["u"], ["a"], events=["view"], weights={"view": abs(value)})
+    edge = Interactions.from_arrays(["u", "v", "v"], ["a", "a", "b"], [3.4e38, 1.2e-38, 0.0])
+    assert np.isfinite(edge.values.astype(np.float32)).all() and edge.values.astype(np.float32)[1] > 0
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_a_saved_interactions_file_with_values_beyond_float32_is_a_model_file_error(tmp_path, verify):
+    # Found by the fuzzer on a damaged interactions file loaded with checksums off: the values
+    # array decoded to 1e300-sized numbers, loaded, and every model fitted on it saw inf.
+    # Written here with a valid checksum, so both verify settings must refuse it.
+    from shoprec.errors import ModelFileError
+    from shoprec.io.file import write_file
+
+    good = Interactions.from_arrays(["u", "u", "v"], ["a", "b", "a"], [1.0, 2.0, 3.0])
+    params, arrays = good._to_state()
+    arrays["values"] = np.array([1.0, 1e300, 3.0])
+    write_file(tmp_path / "bad.shoprec", "Interactions", params, arrays)
+    with pytest.raises(ModelFileError, match="float32"):
+        shoprec.load(tmp_path / "bad.shoprec", verify=verify)
+    arrays["values"] = np.array([1.0, 2.0, 3.0])
+    write_file(tmp_path / "good.shoprec", "Interactions", params, arrays)
+    assert shoprec.load(tmp_path / "good.shoprec", verify=verify).values.tolist() == [1.0, 2.0, 3.0]
 
 
 def test_select_refuses_fractions_and_reads_generators(data):

@@ -2,6 +2,7 @@
 
 import os
 import sys
+import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
@@ -27,6 +28,15 @@ def exercise(obj):
     """Use a loaded object the way a shop would; only clean errors are allowed."""
     if isinstance(obj, shoprec.Interactions):
         obj.to_csr()
+        # A loaded set must fit as it is: the models compute in float32, and a value that
+        # overflows there (numpy's RuntimeWarning, raised here) is a silently wrong model.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            model = clean(lambda: shoprec.ItemKNN(3).fit(obj))
+            if model is not None and len(model.user_ids):
+                scores = clean(lambda: model.recommend(model.user_ids[0], 5).scores)
+                if scores is not None and not np.all(np.isfinite(scores)):
+                    raise AssertionError(f"a loaded Interactions fits to non-finite scores {scores}")
     elif isinstance(obj, shoprec.InterestSegments):
         clean(lambda: obj.popular_for(obj.user_ids[0] if len(obj.user_ids) else 0, 5))
     elif isinstance(obj, shoprec.SearchIndex):

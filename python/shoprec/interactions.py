@@ -26,6 +26,19 @@ DEFAULT_EVENT_WEIGHTS: Dict[str, float] = {"view": 1.0, "favorite": 3.0, "cart":
 
 _COMBINE = ("max", "sum", "last", "mean")
 
+# The models compute in float32: a value outside its range would become inf (or 0) there.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
+
+def _out_of_float32_range(values: np.ndarray) -> Optional[int]:
+    """The first position whose value is not finite or cannot be held by a float32 without
+    becoming inf or losing its normal precision (nonzero magnitudes below the smallest normal
+    float32), or None."""
+    magnitude = np.abs(values)
+    bad = ~np.isfinite(magnitude) | (magnitude > _FLOAT32_MAX) | ((magnitude != 0) & (magnitude < _FLOAT32_TINY))
+    return int(np.flatnonzero(bad)[0]) if bad.any() else None
+
 
 def _as_values(values: Any, n: int, name: str) -> np.ndarray:
     if values is not None and not isinstance(values, np.ndarray) and not hasattr(values, "__len__") \
@@ -47,6 +60,12 @@ def _as_values(values: Any, n: int, name: str) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         bad = int(np.flatnonzero(~np.isfinite(array))[0])
         raise InvalidArgumentError(f"{name} contains NaN or infinite values (first at row {bad})")
+    bad = _out_of_float32_range(array)
+    if bad is not None:
+        raise InvalidArgumentError(
+            f"{name} holds {array[bad]!r} at row {bad}: values must lie within float32's range "
+            f"(nonzero magnitudes {_FLOAT32_TINY:.3g} to {_FLOAT32_MAX:.3g}), which the models compute in"
+        )
     return array
 
 
@@ -223,11 +242,7 @@ class Interactions(PicklesByValue):
         user_map, user_index = IdMap.factorize(user_array, "users")
         item_map, item_index = IdMap.factorize(item_array, "items")
         u, i, v, t = _combine_pairs(user_index, item_index, values, stamps, combine, cap, len(item_map), stamp_order)
-        if not np.all(np.isfinite(v)):
-            raise InvalidArgumentError(
-                f"combine={combine!r} overflows: a combined value of a (user, item) pair is infinite "
-                "(values too large to add up; pass cap=... or scale the values)"
-            )
+        _check_combined(v, combine)
         return cls(user_map, item_map, u, i, v, t, explicit)
 
     @staticmethod
@@ -235,8 +250,12 @@ class Interactions(PicklesByValue):
         table = dict(DEFAULT_EVENT_WEIGHTS if weights is None else weights)
         for name, weight in table.items():
             if isinstance(weight, (bool, np.bool_)) or not (
-                    isinstance(weight, (int, float, np.integer, np.floating)) and np.isfinite(weight) and weight > 0):
-                raise InvalidArgumentError(f"weights: the weight of event {name!r} must be a positive number, got {weight!r}")
+                    isinstance(weight, (int, float, np.integer, np.floating)) and np.isfinite(weight)
+                    and _FLOAT32_TINY <= weight <= _FLOAT32_MAX):
+                raise InvalidArgumentError(
+                    f"weights: the weight of event {name!r} must be a positive number within float32's range "
+                    f"({_FLOAT32_TINY:.3g} to {_FLOAT32_MAX:.3g}), got {weight!r}"
+                )
         array = np.asarray(events, dtype=object).reshape(-1)
         if len(array) != n:
             raise ShapeMismatchError(f"events has {len(array)} values but there are {n} interactions")
@@ -469,6 +488,14 @@ class Interactions(PicklesByValue):
             from .errors import ModelFileError
 
             raise ModelFileError("interaction indices out of range of the id maps")
+        values = arrays["values"]
+        if values.dtype.kind != "f" or _out_of_float32_range(values) is not None:
+            from .errors import ModelFileError
+
+            raise ModelFileError(
+                "interaction values are not finite float32-range numbers (the file is damaged; "
+                "this is what the checksums catch when verify=True)"
+            )
         return cls(
             IdMap(arrays["user_ids"]), IdMap(arrays["item_ids"]), users, items, arrays["values"],
             arrays.get("timestamps"), bool(params["explicit"]),
@@ -482,6 +509,16 @@ class Interactions(PicklesByValue):
     def load(path: Union[str, "os.PathLike[str]"]) -> "Interactions":
         """Load interactions saved with :meth:`save` (arrays are mapped, not copied)."""
         return load_as(Interactions, path)
+
+
+def _check_combined(values: np.ndarray, combine: str) -> None:
+    """Inputs are checked one by one; a sum of them can still leave float32's range."""
+    if _out_of_float32_range(values) is not None:
+        raise InvalidArgumentError(
+            f"combine={combine!r} overflows: a combined value of a (user, item) pair exceeds "
+            f"float32's range ({_FLOAT32_MAX:.3g}), which the models compute in "
+            "(values too large to add up; pass cap=... or scale the values)"
+        )
 
 
 def _combine_pairs(
@@ -639,6 +676,7 @@ def _merge(
     changed = interleave(changed, True)
     if stamps is not None and new_stamps is not None:
         stamps = interleave(stamps, new_stamps[fresh])
+    _check_combined(values, combine)
     merged = Interactions(
         user_map, item_map, (keys // n_items).astype(np.int32), (keys % n_items).astype(np.int32),
         np.ascontiguousarray(values, dtype=np.float64), stamps, old.explicit,
