@@ -345,3 +345,28 @@ def _package_root():
     import os
 
     return os.path.dirname(os.path.dirname(os.path.abspath(shoprec.__file__)))
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_stored_floats_beyond_float32_or_nan_are_a_model_file_error(tmp_path, verify):
+    # Seen in the io_file fuzzer's runs: a damaged model file (checksums off) whose float arrays
+    # held huge numbers or NaN loaded, then cast to inf in float32 (ItemKNN) or divided into NaN
+    # (segments) with only numpy's RuntimeWarning. Every stored float must be finite and within
+    # float32's range; written here with valid checksums, so both verify settings must refuse.
+    from shoprec.errors import ModelFileError
+    from shoprec.io.file import write_file
+    from shoprec.io.registry import _type_name
+
+    data = Interactions.from_arrays(["u", "u", "v", "v", "w"], ["a", "b", "a", "c", "b"], [1.0, 2.0, 3.0, 4.0, 5.0])
+    for model in (shoprec.ItemKNN(2).fit(data), shoprec.InterestSegments(2, n_components=2, seed=0).fit(data)):
+        params, arrays = model._to_state()
+        name = next(n for n, a in arrays.items() if a.dtype.kind == "f" and a.size)
+        for bad in (1e300, np.nan, -np.inf):
+            damaged = dict(arrays)
+            damaged[name] = arrays[name].astype(np.float64).copy()
+            damaged[name].reshape(-1)[0] = bad
+            write_file(tmp_path / "bad.shoprec", _type_name(model), params, damaged)
+            with pytest.raises(ModelFileError, match=name):
+                shoprec.load(tmp_path / "bad.shoprec", verify=verify)
+        write_file(tmp_path / "good.shoprec", _type_name(model), params, arrays)
+        assert type(shoprec.load(tmp_path / "good.shoprec", verify=verify)) is type(model)

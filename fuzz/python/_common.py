@@ -26,17 +26,22 @@ def clean(call):
 
 def exercise(obj):
     """Use a loaded object the way a shop would; only clean errors are allowed."""
+    # numpy's RuntimeWarnings (overflow in a cast to float32, NaN from a division) are raised:
+    # a loaded object computing inf or NaN is a silently wrong model, which is a finding.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        _exercise(obj)
+
+
+def _exercise(obj):
     if isinstance(obj, shoprec.Interactions):
         obj.to_csr()
-        # A loaded set must fit as it is: the models compute in float32, and a value that
-        # overflows there (numpy's RuntimeWarning, raised here) is a silently wrong model.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", RuntimeWarning)
-            model = clean(lambda: shoprec.ItemKNN(3).fit(obj))
-            if model is not None and len(model.user_ids):
-                scores = clean(lambda: model.recommend(model.user_ids[0], 5).scores)
-                if scores is not None and not np.all(np.isfinite(scores)):
-                    raise AssertionError(f"a loaded Interactions fits to non-finite scores {scores}")
+        # A loaded set must fit as it is (the models compute in float32).
+        model = clean(lambda: shoprec.ItemKNN(3).fit(obj))
+        if model is not None and len(model.user_ids):
+            scores = clean(lambda: model.recommend(model.user_ids[0], 5).scores)
+            if scores is not None and not np.all(np.isfinite(scores)):
+                raise AssertionError(f"a loaded Interactions fits to non-finite scores {scores}")
     elif isinstance(obj, shoprec.InterestSegments):
         clean(lambda: obj.popular_for(obj.user_ids[0] if len(obj.user_ids) else 0, 5))
     elif isinstance(obj, shoprec.SearchIndex):

@@ -85,10 +85,26 @@ def _rebuild(where: str, type_name: str, build: Callable[[], Any]) -> Any:
         raise ModelFileError(f"{where}: inconsistent {type_name} data: {exc!r}") from None
 
 
+#: Every number shoprec stores is computed in, or cast to, float32 somewhere: a stored float
+#: beyond its range (or NaN, inf) can only come from a damaged file, and would turn into inf
+#: or NaN scores after the load rather than an error at it.
+_STORED_FLOAT_LIMIT = float(np.finfo(np.float32).max)
+
+
+def _check_stored_floats(where: str, arrays: Dict[str, np.ndarray]) -> None:
+    for name, array in arrays.items():
+        if array.dtype.kind == "f" and array.size and not (np.abs(array) <= _STORED_FLOAT_LIMIT).all():
+            raise ModelFileError(
+                f"{where}: the stored array {name!r} holds NaN, infinite or out-of-float32-range values "
+                "(the file is damaged; loading with verify=True checks its checksum)"
+            )
+
+
 def _from_state(where: str, type_name: str, params: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> Any:
     cls = _class_of(type_name, where)
     if _is_directory_kind(cls):
         raise ModelFileError(f"{where}: a {type_name} is saved as a directory, not one file")
+    _check_stored_floats(where, arrays)
     return _rebuild(where, type_name, lambda: cls._from_state(params, arrays))
 
 
