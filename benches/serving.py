@@ -284,6 +284,16 @@ def gil_split(shop, n_calls):
             state.index.recommend_many(positions, 10, None, exclude, True, 1)
 
     total, call, core = best_of(whole), best_of(rust_call), best_of(kernel)
+    # The hand-over floor: the bare Rust call (no Shop, no monitor, no ids) from 1 and 2
+    # threads, releasing the GIL around its scoring or keeping it. If this does not scale, no
+    # amount of trimming the Python around it will make Shop.recommend scale.
+    print("\n| bare `KnnIndex.recommend_user` call | 1 thread calls/s | 2 threads calls/s | ratio |")
+    print("|---|---|---|---|")
+    for label, detach_min in (("GIL released around the scoring", 0), ("GIL kept", 1 << 60)):
+        bare = [lambda p=p: state.index.recommend_user(p, 10, exclude, detach_min)
+                for p in positions.tolist() * max(1, n_calls // len(users))]
+        one, two = throughput(bare, 1), throughput(bare, 2)
+        print(f"| {label} | {one:,.0f} | {two:,.0f} | {two / one:.2f}x |")
     print(f"\nrecommend, one thread, {len(users)} shoppers with history (best of 5): {total:.1f} us per call = "
           f"{total - call:.1f} us Python + {call - core:.1f} us crossing into Rust and back (GIL held) + "
           f"{core:.1f} us scoring (the GIL-free part); ceiling of the 2-thread ratio when only the scoring "
