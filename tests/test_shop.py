@@ -323,3 +323,56 @@ def test_stats_count_calls(data):
         shop.restock_report()
     with pytest.raises(shoprec.UnavailableError):
         shop.recommend("u00001", 3, catalogue="coupons")
+
+
+def _ratings_shop_data(seed=7):
+    rng = np.random.default_rng(seed)
+    n_users, n_items, n = 80, 60, 2400
+    products = pd.DataFrame({"id": np.arange(n_items), "title": [f"film {i}" for i in range(n_items)],
+                             "category": [f"genre{i % 4}" for i in range(n_items)]})
+    # Users and items with their own leanings, so the biases (the baseline) carry signal.
+    users, items = rng.integers(n_users, size=n), rng.integers(n_items, size=n)
+    raw = 3.0 + rng.normal(0, 0.8, n_users)[users] + rng.normal(0, 0.8, n_items)[items] + rng.normal(0, 0.5, n)
+    ratings = pd.DataFrame({"user": users, "item": items, "rating": np.clip(np.round(raw * 2) / 2, 0.5, 5.0),
+                            "timestamp": 1_000_000 + rng.permutation(n) * 100})
+    return products, ratings
+
+
+def test_a_ratings_shop_uses_itemknn_with_baselines():
+    products, ratings = _ratings_shop_data()
+    config = {"rating": "rating", "event": None, "keywords": False, "search": False, "n_segments": 2, "drop_bots": False}
+    shop = shoprec.Shop.build(products, ratings, config=config, progress=False)
+    plain = shoprec.Shop.build(products, ratings, config=dict(config, baseline=False, evaluate=False), progress=False)
+    assert shop.parts.recommender.baseline and not plain.parts.recommender.baseline
+    inter = shop.parts.interactions
+    # The reference: the same ItemKNN fitted by hand with and without baselines (KNNBaseline
+    # against KNNWithMeans predictions); the ranking does not depend on it.
+    with_b = shoprec.ItemKNN(50, similarity="cosine", shrinkage=10.0, baseline=True).fit(inter)
+    without = shoprec.ItemKNN(50, similarity="cosine", shrinkage=10.0).fit(inter)
+    differ = 0
+    for user in inter.user_ids[:20].tolist():
+        recs = shop.recommend(user, 5)
+        if recs.part != "itemknn":
+            continue
+        item = recs.items[0]
+        got = shop.explain(user, item)["predicted_rating"]
+        assert got == pytest.approx(with_b.predict(user, item), abs=1e-4)
+        assert plain.explain(user, item)["predicted_rating"] == pytest.approx(without.predict(user, item), abs=1e-4)
+        differ += abs(with_b.predict(user, item) - without.predict(user, item)) > 1e-3
+        assert recs.to_list() == plain.recommend(user, 5).to_list()
+    assert differ > 0
+    # evaluate(): the held-out ratings' RMSE / MAE of that ItemKNN and of the baseline alone,
+    # against numpy on the same split (each shopper's latest rating held out).
+    accuracy = shop.evaluate()["rating_accuracy"]
+    train, test = shoprec.evaluate.leave_last_n(inter, 1)
+    model = shoprec.ItemKNN(50, similarity="cosine", shrinkage=10.0, baseline=True).fit(train)
+    users, items = test.user_ids[test.users], test.item_ids[test.items]
+    errors = np.array([model.predict(u, i) for u, i in zip(users.tolist(), items.tolist())]) - test.values
+    assert accuracy["ItemKNN (baseline=True)"]["rmse"] == pytest.approx(np.sqrt(np.mean(errors ** 2)), abs=1e-4)
+    assert accuracy["ItemKNN (baseline=True)"]["mae"] == pytest.approx(np.mean(np.abs(errors)), abs=1e-4)
+    assert set(accuracy) == {"ItemKNN (baseline=True)", "Baseline"}
+    # A shop of events has no ratings to predict: no predicted rating, no rating accuracy.
+    assert "predicted_rating" not in shoprec.Shop.build(
+        products, ratings.drop(columns="rating").assign(event="view"),
+        config={"keywords": False, "search": False, "n_segments": 2, "evaluate": False, "drop_bots": False},
+        progress=False).explain(int(ratings["user"].iloc[0]), int(ratings["item"].iloc[0]))

@@ -18,7 +18,7 @@ from .. import evaluate as evaluation
 from ..clean import CleaningReport, dedupe_events, drop_outlier_users
 from ..errors import DTypeError, InvalidArgumentError, UnavailableError
 from ..interactions import Interactions
-from ..models import ItemKNN, Popular
+from ..models import Baseline, ItemKNN, Popular
 from ..segments import InterestSegments
 from . import search_part
 from .catalogue import Catalogue
@@ -115,7 +115,7 @@ def _recommender(inter: Interactions, config: ShopConfig, categories: Any, attri
     segments = _segments(inter, config, attributes)
     popular = Popular(within="segment").fit(inter, categories, segments=segments)
     knn = ItemKNN(config.k_neighbours, similarity=config.similarity, shrinkage=config.shrinkage,
-                  num_threads=config.num_threads)
+                  baseline=config.baseline, num_threads=config.num_threads)
     return knn.fit(inter, fallback=popular), popular, segments
 
 
@@ -142,6 +142,13 @@ def _evaluate(inter: Interactions, config: ShopConfig, categories: Any, attribut
     }
     for name, model in models.items():
         report["models"][name] = _rounded(evaluation.ranking_metrics(model, test, k, num_threads=config.num_threads))
+    if train.explicit:
+        # A shop of ratings: how well the ItemKNN (with baselines, unless configured off)
+        # predicts the held-out ratings, beside the baseline alone.
+        report["rating_accuracy"] = {
+            f"ItemKNN (baseline={config.baseline})": _rounded(evaluation.rating_metrics(knn, test, num_threads=config.num_threads)),
+            "Baseline": _rounded(evaluation.rating_metrics(Baseline().fit(train), test, num_threads=config.num_threads)),
+        }
     if coupon_inter is not None and len(coupon_inter) >= 10:
         c_train, c_test = evaluation.random_split(coupon_inter, 0.2, seed=config.seed)
         if len(c_test) and len(c_train):

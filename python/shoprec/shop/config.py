@@ -33,6 +33,10 @@ class ShopConfig:
         (:func:`shoprec.clean.smooth_series`); ``restock_lookback``: days of cleaned sales that
         give a product's daily rate.
     Models
+        ``baseline``: the :class:`shoprec.ItemKNN` predicts around the regularised baseline
+        ``mu + b_u + b_i`` (scikit-surprise's KNNBaseline) rather than item means; a shop built
+        from ratings (``rating=...``) reports that predicted rating in ``explain`` and its
+        RMSE / MAE in ``evaluate`` (the ranking does not depend on it).
         ``k_neighbours``, ``similarity``, ``shrinkage``: the :class:`shoprec.ItemKNN` (a
         similarity from few co-shoppers is shrunk towards 0: on the demo shop shrinkage 10
         lifts NDCG@10 from 0.022 to 0.074, above popular-in-segment's 0.041); ``n_segments``: the
@@ -65,6 +69,7 @@ class ShopConfig:
     k_neighbours: int = 50
     similarity: str = "cosine"
     shrinkage: float = 10.0
+    baseline: bool = True
     n_segments: int = 8
     keywords: bool = True
     keyword_dim: int = 64
@@ -83,7 +88,7 @@ class ShopConfig:
         check_int(self.seed, "seed")
         check_float(self.shrinkage, "shrinkage", minimum=0.0)
         check_float(self.sales_sigmas, "sales_sigmas", minimum=0.0, strict=True)
-        for name in ("drop_bots", "keywords", "search", "evaluate"):
+        for name in ("drop_bots", "keywords", "search", "evaluate", "baseline"):
             if not isinstance(getattr(self, name), bool):
                 raise DTypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
 

@@ -478,7 +478,8 @@ class Shop:
     def explain(self, user: Any, item: Any) -> Dict[str, Any]:
         """Why ``item`` is recommended to ``user``: for a shopper with history, the products of
         their history that lead to it (``because``: product, title and contribution to the
-        score, largest first); otherwise the segment whose popular products it is among.
+        score, largest first), and in a shop built from ratings the ``predicted_rating`` (the
+        ItemKNN's, around the baseline); otherwise the segment whose popular products it is among.
 
         Raises
         ------
@@ -494,6 +495,9 @@ class Shop:
             out: Dict[str, Any] = {"user": user, "item": parts.catalogue.describe(item), "segment": segment}
             index = state.users.get(user)
             if index >= 0 and state.history_counts[index] > 0 and state.items.get(item) >= 0:
+                if parts.interactions.explicit:
+                    # A shop of ratings: the rating the ItemKNN (with baselines) predicts.
+                    out["predicted_rating"] = round(float(parts.recommender.predict(user, item)), 4)
                 because = parts.recommender.explain(user, item)
                 if because:
                     out["part"] = "itemknn"
@@ -588,7 +592,8 @@ class Shop:
     # ================================================================== evaluation, stats
     def evaluate(self) -> Dict[str, Any]:
         """The held-out evaluation of every model, computed at build time (protocol, sizes and
-        ranking metrics per model; see :func:`shoprec.evaluate.ranking_metrics`)."""
+        ranking metrics per model; see :func:`shoprec.evaluate.ranking_metrics`; for a shop built
+        from ratings also ``rating_accuracy``: RMSE and MAE of the ItemKNN and of the baseline)."""
         report = self._parts.reports.get("evaluation")
         if report is None:
             raise UnavailableError("this shop was built with evaluate=False")
