@@ -1,0 +1,212 @@
+//! Suomela's sorted blocks (the long-window path of NaN-free series): each block of `window`
+//! values sorted once into a doubly linked list over ranks, one cursor per block.
+
+use crate::real::Real;
+
+/// An order-preserving integer key of a value: keys compare as the values do (for NaN-free
+/// input), so blocks sort with integer comparisons.
+#[inline]
+pub(super) fn order_key<T: Real>(value: T) -> u64 {
+    let bits = value.to_f64().to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
+/// One block of the sorted-blocks median. Its elements live in rank space: rank `r` is the
+/// `r`-th smallest value of the block (ties by position), and the present elements form a
+/// doubly linked list over ranks (slot `w` is the sentinel), from which elements are unlinked
+/// and re-linked in O(1). "Small" elements are the present ones ranked below the cursor.
+pub(super) struct Block<T> {
+    w: usize,
+    /// Values by rank, then one +inf for the sentinel (so `peek` needs no branch).
+    sorted: Vec<T>,
+    /// Rank of the element at each position.
+    rank: Vec<u32>,
+    /// `[prev, next]` rank of each rank's list neighbours (`w + 1` slots).
+    links: Vec<[u32; 2]>,
+    /// Rank of the first "large" element, or `w` when every present element is small.
+    cursor: usize,
+    /// Present elements ranked below the cursor.
+    small: usize,
+}
+
+pub(super) const PREV: usize = 0;
+pub(super) const NEXT: usize = 1;
+
+impl<T: Real> Block<T> {
+    pub(super) fn new(w: usize) -> Self {
+        let mut sorted = vec![T::ZERO; w + 1];
+        sorted[w] = T::INFINITY;
+        Block { w, sorted, rank: vec![0; w], links: vec![[0, 0]; w + 1], cursor: w, small: 0 }
+    }
+
+    /// The links of rank `r`. Every rank handled here is at most `w` (ranks come from `rank`,
+    /// which holds `0..w`, and from `links`, which holds `0..=w`); the check stays in debug
+    /// builds and is skipped in the hot loop of release builds.
+    #[inline]
+    pub(super) fn link(&self, r: usize) -> [u32; 2] {
+        debug_assert!(r <= self.w);
+        // SAFETY: r <= w and links.len() == w + 1 (see above).
+        unsafe { *self.links.get_unchecked(r) }
+    }
+
+    #[inline]
+    pub(super) fn set(&mut self, r: usize, side: usize, to: u32) {
+        debug_assert!(r <= self.w && side < 2);
+        // SAFETY: as in `link`.
+        unsafe { *self.links.get_unchecked_mut(r).get_unchecked_mut(side) = to }
+    }
+
+    /// Loads `data` (`w` values) with every element present and the cursor on the median.
+    pub(super) fn load(&mut self, data: &[T], order: &mut Vec<u128>) {
+        let w = self.w;
+        order.clear();
+        // (key, position) packed in one integer: one branch-free comparison per step of the sort.
+        order.extend(data.iter().enumerate().map(|(i, &v)| (u128::from(order_key(v)) << 32) | i as u128));
+        order.sort_unstable();
+        for (r, &packed) in order.iter().enumerate() {
+            let i = packed as u32;
+            self.rank[i as usize] = r as u32;
+            self.sorted[r] = data[i as usize];
+        }
+        // In rank space the full list is simply 0, 1, ..., w - 1 between the sentinels.
+        for (r, link) in self.links.iter_mut().enumerate() {
+            *link = [if r == 0 { w as u32 } else { r as u32 - 1 }, if r == w { 0 } else { r as u32 + 1 }];
+        }
+        self.cursor = w / 2;
+        self.small = w / 2;
+    }
+
+    /// Unlinks every element, last position first, so that re-linking in position order
+    /// restores the list (each re-link undoes the matching unlink).
+    pub(super) fn unwind(&mut self) {
+        for i in (0..self.w).rev() {
+            let r = self.rank[i] as usize;
+            let [p, n] = self.link(r);
+            self.set(p as usize, NEXT, n);
+            self.set(n as usize, PREV, p);
+        }
+        self.cursor = self.w;
+        self.small = 0;
+    }
+
+    /// Removes the element at position `i`.
+    #[inline]
+    pub(super) fn delete(&mut self, i: usize) {
+        let r = self.rank[i] as usize;
+        let [p, n] = self.link(r);
+        self.set(p as usize, NEXT, n);
+        self.set(n as usize, PREV, p);
+        if r < self.cursor {
+            self.small -= 1;
+        } else {
+            if self.cursor == r {
+                self.cursor = n as usize;
+            }
+            if self.small > 0 {
+                self.cursor = self.link(self.cursor)[PREV] as usize;
+                self.small -= 1;
+            }
+        }
+    }
+
+    /// Puts back the element at position `i` (in the reverse order of the unlinking).
+    #[inline]
+    pub(super) fn undelete(&mut self, i: usize) {
+        let r = self.rank[i] as usize;
+        let [p, n] = self.link(r);
+        self.set(p as usize, NEXT, r as u32);
+        self.set(n as usize, PREV, r as u32);
+        if r < self.cursor {
+            self.cursor = self.link(self.cursor)[PREV] as usize;
+        }
+    }
+
+    #[inline]
+    pub(super) fn advance(&mut self) {
+        self.cursor = self.link(self.cursor)[NEXT] as usize;
+        self.small += 1;
+    }
+
+    #[inline]
+    pub(super) fn at_end(&self) -> bool {
+        self.cursor == self.w
+    }
+
+    /// The value at the cursor; +inf at the end.
+    #[inline]
+    pub(super) fn peek(&self) -> T {
+        self.sorted[self.cursor]
+    }
+}
+
+/// Scratch of the sorted-blocks median, reused across the tasks of one thread.
+pub(super) struct SortedBlocks<T> {
+    w: usize,
+    a: Block<T>,
+    b: Block<T>,
+    order: Vec<u128>,
+    tail: Vec<T>,
+}
+
+impl<T: Real> SortedBlocks<T> {
+    pub(super) fn new(w: usize) -> Self {
+        SortedBlocks { w, a: Block::new(w), b: Block::new(w), order: Vec::with_capacity(w), tail: Vec::with_capacity(w) }
+    }
+
+    /// Loads block `j` of `buffer` into `b`; a last block running past the buffer is padded
+    /// with +inf (only windows that are never written reach into it).
+    pub(super) fn load_b(&mut self, buffer: &[T], j: usize) {
+        let lo = j * self.w;
+        if lo + self.w <= buffer.len() {
+            self.b.load(&buffer[lo..lo + self.w], &mut self.order);
+        } else {
+            self.tail.clear();
+            self.tail.extend_from_slice(&buffer[lo.min(buffer.len())..]);
+            self.tail.resize(self.w, T::INFINITY);
+            self.b.load(&self.tail, &mut self.order);
+        }
+    }
+
+    /// Medians of the windows starting at `0..out.len()` of `buffer` (NaN-free, at least
+    /// `out.len() + w - 1` long).
+    pub(super) fn run(&mut self, buffer: &[T], out: &mut [T]) {
+        let w = self.w;
+        let h = w / 2;
+        let n_out = out.len();
+        let n_blocks = (n_out - 1).div_ceil(w) + 1;
+        self.load_b(buffer, 0);
+        out[0] = self.b.peek();
+        for j in 1..n_blocks {
+            std::mem::swap(&mut self.a, &mut self.b);
+            self.load_b(buffer, j);
+            self.b.unwind();
+            let base = (j - 1) * w + 1;
+            let steps = w.min(n_out - base);
+            let (a, b) = (&mut self.a, &mut self.b);
+            for (i, o) in out[base..base + steps].iter_mut().enumerate() {
+                a.delete(i);
+                b.undelete(i);
+                if a.small + b.small < h {
+                    let take_a = if b.at_end() {
+                        true
+                    } else if a.at_end() {
+                        false
+                    } else {
+                        a.peek() <= b.peek()
+                    };
+                    if take_a {
+                        a.advance();
+                    } else {
+                        b.advance();
+                    }
+                }
+                let (pa, pb) = (a.peek(), b.peek());
+                *o = if pa <= pb { pa } else { pb };
+            }
+        }
+    }
+}
