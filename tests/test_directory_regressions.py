@@ -4,6 +4,7 @@ ModelFileError. Found while writing, or by running, fuzz/python/fuzz_search_dire
 fuzz_shop_directory.py; each case builds the damaged directory itself (no fuzzer needed)."""
 
 import hashlib
+import sys
 import json
 import shutil
 
@@ -135,3 +136,40 @@ def test_a_search_index_file_tantivy_cannot_slice_is_a_model_file_error(tmp_path
         shoprec.load(tmp_path / "search", verify=False)
     with pytest.raises(shoprec.ModelFileError, match="checksum"):
         shoprec.load(tmp_path / "search")
+
+
+@pytest.mark.parametrize("field,value", [("candidates", 2**64), ("candidates", 10**30), ("n_expansions", 2**70)])
+def test_stored_blend_counts_of_any_size_are_clamped_not_an_overflow(saved, field, value, tmp_path):
+    # Found by fuzz_search_directory: a manifest whose blend weights said candidates = 2**64
+    # (signed again, so a checksum cannot tell) loaded, and the first search raised Python's
+    # OverflowError crossing into the engine. The counts are clamped as every k is; the
+    # same held for Weights(candidates=2**64) made by hand.
+    from shoprec.search.blend import Weights
+
+    target = _edited(saved, "search", tmp_path, lambda m: m["meta"]["weights"].__setitem__(field, value))
+    index = shoprec.load(target)
+    reference = shoprec.load(saved / "search")
+    assert getattr(index.weights, field) == sys.maxsize
+    got, want = index.search("dress", 5), reference.search("dress", 5)
+    assert len(got) == min(5, got.total) and got.total == want.total
+    assert getattr(Weights(**{field: value}), field) == sys.maxsize
+
+
+def test_a_rate_small_enough_to_overflow_the_days_left_is_never_due(saved):
+    # Found by fuzz_shop_directory (numpy warnings raised): a damaged sales rate of 5e-324
+    # made stock / rate overflow with a RuntimeWarning; the stock then lasts forever.
+    import warnings
+
+    import numpy as np
+
+    from shoprec.shop.restock import restock_rows
+
+    shop = shoprec.load(saved / "shop")
+    catalogue = shop.parts.catalogue
+    rates = np.zeros(len(catalogue.ids))
+    stocked = np.flatnonzero(catalogue.stock > 0)
+    rates[stocked[0]], rates[stocked[1]] = 5e-324, catalogue.stock[stocked[1]] / 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        rows = restock_rows(catalogue, rates, 1e300)
+    assert [row["id"] for row in rows] == [catalogue.describe(catalogue.ids[stocked[1]])["id"]]

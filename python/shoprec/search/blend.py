@@ -26,7 +26,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from .. import _core
-from .._validate import check_float, check_int
+from .._validate import K_LIMIT, check_float, check_int
 
 __all__ = ["Weights", "DEFAULT_WEIGHTS", "PARTS", "rank"]
 
@@ -71,8 +71,10 @@ class Weights:
             from ..errors import InvalidArgumentError
 
             raise InvalidArgumentError(f"expansion must be below 1 (the shopper's own words weigh 1), got {self.expansion}")
-        check_int(self.n_expansions, "n_expansions", minimum=0)
-        check_int(self.candidates, "candidates", minimum=1)
+        # Counts of any size, clamped as every k is (found by fuzz_search_directory: a stored
+        # candidates of 2**64 loaded, then overflowed the engine call at the first search).
+        object.__setattr__(self, "n_expansions", min(check_int(self.n_expansions, "n_expansions", minimum=0), K_LIMIT))
+        object.__setattr__(self, "candidates", min(check_int(self.candidates, "candidates", minimum=1), K_LIMIT))
 
     def replace(self, **changes: Any) -> "Weights":
         """A copy with some weights changed."""
