@@ -173,3 +173,25 @@ def test_a_rate_small_enough_to_overflow_the_days_left_is_never_due(saved):
         warnings.simplefilter("error", RuntimeWarning)
         rows = restock_rows(catalogue, rates, 1e300)
     assert [row["id"] for row in rows] == [catalogue.describe(catalogue.ids[stocked[1]])["id"]]
+
+
+def test_coupon_orders_pointing_past_the_coupons_are_a_model_file_error(saved, tmp_path):
+    # Found by fuzz_shop_directory (checksums off): a changed coupon order row (an index of 256
+    # for 24 coupons) loaded, and the first coupon recommendation raised IndexError.
+    import numpy as np
+
+    from shoprec.shop.coupons import Coupons
+
+    shop = shoprec.load(saved / "shop")
+    arrays = shop.parts.coupons.arrays()
+    assert (np.sort(arrays["coupon_segment_orders"], axis=1) == np.arange(len(arrays["coupon_ids"]))).all()
+    Coupons.from_arrays(arrays, None)  # the saved arrays load
+    for name, change in [("coupon_segment_orders", lambda a: a.__setitem__((0, 0), 256)),
+                         ("coupon_segment_orders", lambda a: a.__setitem__((0, 0), a[0, 1])),  # a repeat
+                         ("coupon_segment_counts", lambda a: None)]:
+        damaged = {key: np.array(value, copy=True) for key, value in arrays.items()}
+        change(damaged[name])
+        if name == "coupon_segment_counts":
+            damaged[name] = damaged[name][:, :-1]
+        with pytest.raises(shoprec.ModelFileError, match="coupon"):
+            Coupons.from_arrays(damaged, None)

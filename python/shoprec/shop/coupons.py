@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from .._ids import IdMap
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, ModelFileError
 from ..interactions import Interactions
 from ..models import ItemKNN
 from ..recommendations import Recommendations
@@ -125,6 +125,19 @@ class Coupons:
 
     @classmethod
     def from_arrays(cls, arrays: Dict[str, np.ndarray], model: Optional[ItemKNN]) -> "Coupons":
-        return cls(arrays["coupon_ids"], np.asarray(arrays["coupon_titles"], dtype=object),
-                   np.asarray(arrays["coupon_categories"], dtype=object), model,
-                   np.asarray(arrays["coupon_segment_counts"]), np.asarray(arrays["coupon_segment_orders"]))
+        ids = arrays["coupon_ids"]
+        titles = np.asarray(arrays["coupon_titles"], dtype=object)
+        categories = np.asarray(arrays["coupon_categories"], dtype=object)
+        counts = np.asarray(arrays["coupon_segment_counts"])
+        orders = np.asarray(arrays["coupon_segment_orders"])
+        n = len(ids)
+        # Found by fuzz_shop_directory (checksums off): an order row pointing past the coupons
+        # loaded and raised IndexError at the first coupon recommendation. Each order row must
+        # be a permutation of the coupons, with one row of counts per order row.
+        if not (len(titles) == len(categories) == n and counts.ndim == 2 and orders.ndim == 2
+                and counts.shape == orders.shape and counts.shape[0] >= 1 and counts.shape[1] == n
+                and counts.dtype.kind in "iuf" and orders.dtype.kind in "iu"
+                and (np.sort(orders, axis=1) == np.arange(n)).all()):
+            raise ModelFileError("the coupon arrays do not fit together (titles, categories, segment counts "
+                                 "and orders must cover the same coupons; each order a permutation of them)")
+        return cls(ids, titles, categories, model, counts, orders)
