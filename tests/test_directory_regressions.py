@@ -195,3 +195,18 @@ def test_coupon_orders_pointing_past_the_coupons_are_a_model_file_error(saved, t
             damaged[name] = damaged[name][:, :-1]
         with pytest.raises(shoprec.ModelFileError, match="coupon"):
             Coupons.from_arrays(damaged, None)
+
+
+@pytest.mark.parametrize("kind", ["search", "shop"])
+@pytest.mark.parametrize("size", [float("inf"), float("nan"), 12.5, True, -1, "12"])
+def test_a_file_size_that_is_not_a_byte_count_is_a_model_file_error(saved, kind, size, tmp_path):
+    # Found by fuzz_shop_directory: a manifest (signed again) whose file size was Infinity made
+    # int() raise OverflowError out of read_directory.
+    def edit(manifest):
+        name = sorted(manifest["files"])[0]
+        manifest["files"][name]["size"] = size
+
+    target = _edited(saved, kind, tmp_path, edit)
+    for verify in (True, False):
+        with pytest.raises(shoprec.ModelFileError, match="bad entry"):
+            read_directory(target, verify=verify)

@@ -164,7 +164,11 @@ def read_directory(path: PathLike, *, verify: bool = True) -> SavedDirectory:
     for name, entry in files.items():
         try:
             _check_name(name)
-            expected, size = str(entry["sha256"]), int(entry["size"])
+            expected, size = str(entry["sha256"]), entry["size"]
+            # A byte count, exactly: not Infinity (found by fuzz_shop_directory: int() raised
+            # OverflowError), not a float or a bool that int() would round or take.
+            if type(size) is not int or size < 0:
+                raise ValueError(size)
         except (InvalidArgumentError, KeyError, TypeError, ValueError):
             raise ModelFileError(f"{root}: {MANIFEST} has a bad entry for {name!r}") from None
         file_path = root / Path(*PurePosixPath(name).parts)
