@@ -132,7 +132,7 @@ impl<'a, T> CsrView<'a, T> {
         let columns = self.row_indices(row);
         // The common case first, counted without early exits (so that it vectorises): all in range and,
         // with `sorted`, increasing; the slow loop below only names what is wrong.
-        let in_range = columns.iter().filter(|&&col| col as u32 as usize >= self.n_cols).count() == 0;
+        let in_range = columns.iter().filter(|&&col| col < 0 || col as usize >= self.n_cols).count() == 0;
         let increasing = !sorted || columns.windows(2).filter(|w| w[0] >= w[1]).count() == 0;
         if in_range && increasing {
             return Ok(());
@@ -250,6 +250,9 @@ mod tests {
         // row count whose `+ 1` overflows.
         assert!(CsrView::new("m", 2, 3, &[0, 5, 2], &[0, 1], &data, false).is_err());
         assert!(CsrView::<f32>::new("m", usize::MAX, 3, &[0], &[], &[], false).is_err());
+        // A negative column is out of range whatever the number of columns.
+        assert!(CsrView::new("m", 1, usize::MAX, &[0, 1], &[-1], &data[..1], false).is_err());
+        assert!(CsrView::new_parallel("m", 1, usize::MAX, &[0, 1], &[-1], &data[..1], false, |_, _| Ok(())).is_err());
     }
 
     proptest::proptest! {

@@ -67,6 +67,7 @@ impl Mapping<'_> {
         let last = n_old.saturating_sub(1);
         let (mut valid, mut previous, mut ordered, mut untouched) = (true, 0u64, true, 0usize);
         for (&c, &s) in columns.iter().zip(similarities) {
+            // `n_old <= n <= i32::MAX` (checked), so a negative column is out of range as a u32.
             valid &= ((c as u32 as usize) < n_old) & s.is_finite();
             // A finite similarity's key is never 0, so 0 is below the first key.
             let key = neighbour_key(s, c as u32);
@@ -533,5 +534,43 @@ mod tests {
         assert!(update_neighbours(&after.view(), &bad, 1, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
         let short = NeighbourUpdate { old: old.view(), old_k: 1, old_to_new: &[0, 1], touched: &[] };
         assert!(update_neighbours(&after.view(), &short, 1, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+    }
+
+    #[test]
+    fn update_refuses_a_damaged_old_result_and_recomputes_a_disordered_row() {
+        // The old result's columns and values are checked by the update's own pass (the view
+        // has only its offsets checked): out of range or not finite is an error, never a panic;
+        // a row not stored best first is recomputed, so the result is still the full call's.
+        let t = [(0, 0, 1.0), (0, 1, 2.0), (0, 2, 3.0), (1, 0, 2.0), (1, 1, 1.0), (1, 2, 0.5), (2, 1, 1.0), (2, 2, 4.0)];
+        let before = csr(3, 3, &t);
+        let mut t2 = t.to_vec();
+        t2[0] = (0, 0, 5.0);
+        let after = csr(3, 3, &t2);
+        let old = pearson_neighbours(&before.view(), 2, Axis::Items, Similarity::Cosine, 1, 0.0).unwrap();
+        let want = pearson_neighbours(&after.view(), 2, Axis::Items, Similarity::Cosine, 1, 0.0).unwrap();
+        let run = |indices: &[i32], data: &[f32]| {
+            let view = CsrView::with_checked_offsets("old", 3, 3, &old.indptr, indices, data).unwrap();
+            let update = NeighbourUpdate { old: view, old_k: 2, old_to_new: &[0, 1, 2], touched: &[0] };
+            update_neighbours(&after.view(), &update, 2, 1, Axis::Items, Similarity::Cosine, 1, 0.0)
+        };
+        assert_eq!(run(&old.indices, &old.data).unwrap().0, want);
+        let last = old.indices.len() - 1;
+        for bad in [-1, 3, i32::MAX] {
+            let mut indices = old.indices.clone();
+            indices[last] = bad;
+            assert!(run(&indices, &old.data).is_err(), "column {bad}");
+        }
+        for bad in [f32::NAN, f32::INFINITY] {
+            let mut data = old.data.clone();
+            data[last] = bad;
+            assert!(run(&old.indices, &data).is_err(), "value {bad}");
+        }
+        // Row 2 (untouched) with its two entries swapped: recomputed, same result.
+        let (a, b) = (old.indptr[2] as usize, old.indptr[3] as usize);
+        assert_eq!(b - a, 2);
+        let (mut indices, mut data) = (old.indices.clone(), old.data.clone());
+        indices.swap(a, a + 1);
+        data.swap(a, a + 1);
+        assert_eq!(run(&indices, &data).unwrap().0, want);
     }
 }
