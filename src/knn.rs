@@ -40,44 +40,10 @@ struct CsrBorrow<'py> {
 type CsrTriple<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f32>>);
 
 impl CsrHandles {
-    /// Takes the arrays and checks the whole structure once (`sorted`: strictly increasing
-    /// indices per row), that the values are finite, and with `by_value_desc` that every row
-    /// is ordered by value descending.
-    fn new(
-        name: &'static str,
-        arrays: CsrTriple<'_>,
-        n_rows: usize,
-        n_cols: usize,
-        sorted: bool,
-        by_value_desc: bool,
-    ) -> PyResult<Self> {
+    /// Takes the arrays (checked by [`check_all`], once, when the index is built).
+    fn new(name: &'static str, arrays: CsrTriple<'_>, n_rows: usize, n_cols: usize) -> Self {
         let (indptr, indices, data) = arrays;
-        let handles = CsrHandles {
-            name,
-            n_rows,
-            n_cols,
-            indptr: indptr.clone().unbind(),
-            indices: indices.clone().unbind(),
-            data: data.clone().unbind(),
-        };
-        let borrowed = handles.borrow(indptr.py())?;
-        let (ip, ix, dt) = (slice1(&borrowed.indptr, name)?, slice1(&borrowed.indices, name)?, slice1(&borrowed.data, name)?);
-        let view = CsrView::new(name, n_rows, n_cols, ip, ix, dt, sorted).map_err(to_py)?;
-        if dt.len() != ix.len() {
-            return Err(to_py(Error::invalid(name, "needs one value per stored entry")));
-        }
-        if let Some(bad) = dt.iter().position(|v| !v.is_finite()) {
-            return Err(to_py(Error::invalid(name, format!("value {bad} is not finite"))));
-        }
-        if by_value_desc {
-            for row in 0..n_rows {
-                if view.row_data(row).windows(2).any(|w| w[0] < w[1]) {
-                    return Err(to_py(Error::invalid(name, format!("row {row} is not ordered by similarity descending"))));
-                }
-            }
-        }
-        drop(borrowed);
-        Ok(handles)
+        CsrHandles { name, n_rows, n_cols, indptr: indptr.unbind(), indices: indices.unbind(), data: data.unbind() }
     }
 
     fn borrow<'py>(&self, py: Python<'py>) -> PyResult<CsrBorrow<'py>> {
@@ -105,6 +71,44 @@ impl CsrBorrow<'_> {
         }
         Ok(CsrView { n_rows: self.n_rows, n_cols: self.n_cols, indptr, indices, data })
     }
+}
+
+/// The slices of one CSR of the index and what its rows must satisfy.
+struct ToCheck<'a> {
+    name: &'static str,
+    n_rows: usize,
+    n_cols: usize,
+    indptr: &'a [i64],
+    indices: &'a [i32],
+    data: &'a [f32],
+    /// Strictly increasing column indices per row.
+    sorted: bool,
+    /// Every row ordered by value descending.
+    by_value_desc: bool,
+}
+
+/// Checks the whole structure of every CSR once: the offsets and column indices (`sorted`:
+/// strictly increasing per row), one finite value per entry, and with `by_value_desc` every
+/// row ordered by value descending. The rows in parallel, one pass over each (the neighbour
+/// lists hold millions of entries); run with the GIL released.
+fn check_all(csrs: &[ToCheck<'_>]) -> Result<(), Error> {
+    for c in csrs {
+        if c.data.len() != c.indices.len() {
+            return Err(Error::invalid(c.name, "needs one value per stored entry"));
+        }
+        CsrView::new_parallel(c.name, c.n_rows, c.n_cols, c.indptr, c.indices, c.data, c.sorted, |row, values| {
+            // Counts without early exits, so that they vectorise; the position only on failure.
+            if values.iter().filter(|v| !v.is_finite()).count() > 0 {
+                let bad = values.iter().position(|v| !v.is_finite()).unwrap_or(0);
+                return Err(Error::invalid(c.name, format!("value {} is not finite", c.indptr[row] as usize + bad)));
+            }
+            if c.by_value_desc && values.windows(2).filter(|w| w[0] < w[1]).count() > 0 {
+                return Err(Error::invalid(c.name, format!("row {row} is not ordered by similarity descending")));
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
 }
 
 /// The fitted arrays of a kNN model and the requests served from them.
@@ -172,9 +176,10 @@ type Pair2<'py> = (Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<f32>>);
 #[pymethods]
 impl PyKnnIndex {
     #[new]
-    #[pyo3(signature = (item_based, n_users, n_items, history, neighbours, predict_neighbours, residuals, tiebreak, order))]
+    #[pyo3(signature = (item_based, n_users, n_items, history, neighbours, predict_neighbours, residuals, tiebreak, order, *, num_threads = 0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         item_based: bool,
         n_users: usize,
         n_items: usize,
@@ -184,12 +189,36 @@ impl PyKnnIndex {
         residuals: CsrTriple<'_>,
         tiebreak: Bound<'_, PyArray1<f32>>,
         order: Bound<'_, PyArray1<i32>>,
+        num_threads: usize,
     ) -> PyResult<Self> {
         let (n_x, n_y) = if item_based { (n_items, n_users) } else { (n_users, n_items) };
-        let history = CsrHandles::new("history", history, n_users, n_items, true, false)?;
-        let neighbours = CsrHandles::new("neighbours", neighbours, n_x, n_x, false, true)?;
-        let predict_neighbours = CsrHandles::new("predict_neighbours", predict_neighbours, n_x, n_x, false, true)?;
-        let residuals = CsrHandles::new("residuals", residuals, n_y, n_x, true, false)?;
+        let history = CsrHandles::new("history", history, n_users, n_items);
+        let neighbours = CsrHandles::new("neighbours", neighbours, n_x, n_x);
+        let predict_neighbours = CsrHandles::new("predict_neighbours", predict_neighbours, n_x, n_x);
+        let residuals = CsrHandles::new("residuals", residuals, n_y, n_x);
+        {
+            let all = [
+                (&history, true, false),
+                (&neighbours, false, true),
+                (&predict_neighbours, false, true),
+                (&residuals, true, false),
+            ];
+            let borrowed = all.iter().map(|(h, _, _)| h.borrow(py)).collect::<PyResult<Vec<_>>>()?;
+            let mut csrs = Vec::with_capacity(all.len());
+            for ((h, sorted, by_value_desc), b) in all.iter().zip(&borrowed) {
+                csrs.push(ToCheck {
+                    name: h.name,
+                    n_rows: h.n_rows,
+                    n_cols: h.n_cols,
+                    indptr: slice1(&b.indptr, h.name)?,
+                    indices: slice1(&b.indices, h.name)?,
+                    data: slice1(&b.data, h.name)?,
+                    sorted: *sorted,
+                    by_value_desc: *by_value_desc,
+                });
+            }
+            run_detached(py, num_threads, || check_all(&csrs))?;
+        }
         {
             let tb =
                 tiebreak.try_readonly().map_err(|_| to_py(Error::invalid("tiebreak", "array is being written elsewhere")))?;
@@ -428,8 +457,28 @@ pub struct PyCosineIndex {
 #[pymethods]
 impl PyCosineIndex {
     #[new]
-    fn new(through: CsrTriple<'_>, n_rows: usize, n_cols: usize, norms: Bound<'_, PyArray1<f64>>) -> PyResult<Self> {
-        let through = CsrHandles::new("through", through, n_rows, n_cols, true, false)?;
+    fn new(
+        py: Python<'_>,
+        through: CsrTriple<'_>,
+        n_rows: usize,
+        n_cols: usize,
+        norms: Bound<'_, PyArray1<f64>>,
+    ) -> PyResult<Self> {
+        let through = CsrHandles::new("through", through, n_rows, n_cols);
+        {
+            let b = through.borrow(py)?;
+            let csr = ToCheck {
+                name: through.name,
+                n_rows,
+                n_cols,
+                indptr: slice1(&b.indptr, through.name)?,
+                indices: slice1(&b.indices, through.name)?,
+                data: slice1(&b.data, through.name)?,
+                sorted: true,
+                by_value_desc: false,
+            };
+            run_detached(py, 1, || check_all(&[csr]))?;
+        }
         {
             let borrowed =
                 norms.try_readonly().map_err(|_| to_py(Error::invalid("norms", "array is being written elsewhere")))?;

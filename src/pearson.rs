@@ -1,11 +1,11 @@
 //! Glue for `shoprec.kernels.pearson_neighbours` and its subset / update entry points.
 
-use numpy::PyReadonlyArray1;
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use shoprec_core::csr::CsrView;
 use shoprec_core::pearson::{
-    merge_neighbour_parts, pearson_neighbours, pearson_neighbours_of_rows, pearson_neighbours_part, update_neighbours, Axis,
-    NeighbourUpdate, Similarity,
+    first_of_rows, merge_neighbour_parts, pearson_neighbours, pearson_neighbours_of_rows, pearson_neighbours_part, plan_update,
+    Axis, NeighbourUpdate, Similarity,
 };
 
 use crate::arrays::{csr_into_py, csr_view, slice1, CsrOut};
@@ -140,15 +140,39 @@ pub fn pearson_neighbours_update_py<'py>(
     num_threads: usize,
 ) -> PyResult<(CsrOut<'py, f32>, CsrOut<'py, f32>)> {
     let Ratings { view, axis, similarity } = Ratings::extract(&indptr, &indices, &data, n_rows, n_cols, axis, similarity)?;
+    if narrow_k == 0 {
+        return Err(to_py(shoprec_core::Error::invalid("k", "must be at least 1")));
+    }
     let old_to_new = slice1(&old_to_new, "old_to_new")?;
     let n_old = old_to_new.len();
-    let old = csr_view("old", n_old, n_old, &old_indptr, &old_indices, &old_data, false)?;
+    let (old_indptr, old_indices, old_data) =
+        (slice1(&old_indptr, "old")?, slice1(&old_indices, "old")?, slice1(&old_data, "old")?);
     let touched = slice1(&touched, "touched")?;
-    let update = NeighbourUpdate { old, old_k, old_to_new, touched };
-    let (wide, narrow) = run_detached(py, num_threads, || {
-        update_neighbours(&view, &update, k, narrow_k, axis, similarity, min_support, shrinkage)
+    let plan = run_detached(py, num_threads, || {
+        // The old result's columns and values (millions of entries) are checked by the update
+        // itself, in its parallel pass over them; here only its offsets.
+        let old = CsrView::with_checked_offsets("old", n_old, n_old, old_indptr, old_indices, old_data)?;
+        let update = NeighbourUpdate { old, old_k, old_to_new, touched };
+        plan_update(&view, &update, k, axis, similarity, min_support, shrinkage)
     })?;
-    Ok((csr_into_py(py, wide), csr_into_py(py, narrow)))
+    // The result's entries in numpy's memory (the allocator keeps what a replaced model freed,
+    // so the next update reuses it instead of faulting in fresh pages), written off the GIL.
+    let nnz = plan.nnz();
+    let wide_indices = PyArray1::<i32>::zeros(py, nnz, false);
+    let wide_data = PyArray1::<f32>::zeros(py, nnz, false);
+    let narrow = {
+        let mut indices_rw = wide_indices.readwrite();
+        let mut data_rw = wide_data.readwrite();
+        let (indices_out, data_out) = (indices_rw.as_slice_mut()?, data_rw.as_slice_mut()?);
+        run_detached(py, num_threads, || {
+            plan.write(indices_out, data_out)?;
+            let n = plan.indptr().len() - 1;
+            let wide = CsrView { n_rows: n, n_cols: n, indptr: plan.indptr(), indices: indices_out, data: data_out };
+            Ok(first_of_rows(&wide, narrow_k))
+        })?
+    };
+    let wide_indptr = PyArray1::from_slice(py, plan.indptr());
+    Ok(((wide_indptr, wide_indices, wide_data), csr_into_py(py, narrow)))
 }
 
 /// The parts of `pearson_neighbours_part` (each `n x n` CSR arrays) merged: the full call's

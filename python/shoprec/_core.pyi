@@ -159,6 +159,8 @@ class KnnIndex:
         residuals: _Csr32,
         tiebreak: npt.NDArray[np.float32],
         order: npt.NDArray[np.int32],
+        *,
+        num_threads: int = ...,
     ) -> KnnIndex: ...
     def recommend(
         self,

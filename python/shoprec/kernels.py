@@ -240,7 +240,7 @@ def _pearson_neighbours_update(
     entities whose (centred) values changed. Exact when those are right (see
     ``rust/core/src/pearson/rows.rs``). For the models' ``update``.
     """
-    indptr, indices, data, (n_rows, n_cols) = as_csr(matrix, "matrix", dtype=np.float64)
+    indptr, indices, data, (n_rows, n_cols) = _ratings_arrays(matrix)
     old_indptr, old_indices, old_data = old
     wide, narrow = _core.pearson_neighbours_update(
         indptr, indices, data, n_rows, n_cols,

@@ -267,7 +267,7 @@ class _Model(PicklesByValue):
         n_users, n_items = state["shape"]
         return _core.KnnIndex(
             item_based, n_users, n_items, state["history"], neighbours, predict_neighbours, residuals,
-            state["popularity"], state["order"],
+            state["popularity"], state["order"], num_threads=getattr(self, "num_threads", 0),
         )
 
     # ---------------------------------------------------------------- recommend

@@ -81,7 +81,7 @@ mod rows;
 mod update;
 use prepare::Prepared;
 pub use rows::{merge_neighbour_parts, pearson_neighbours_of_rows, pearson_neighbours_part};
-pub use update::{update_neighbours, NeighbourUpdate};
+pub use update::{first_of_rows, plan_update, update_neighbours, NeighbourUpdate, UpdatePlan};
 
 /// Whose neighbours: items (item-item, the columns of the ratings) or users (the rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -55,6 +55,9 @@ fn prefetch<T>(values: &[T]) {
     let _ = values;
 }
 
+/// A full row's best keys, and the `(row, key)` pairs it offers to other rows.
+pub(super) type OfferedRow = (Vec<u64>, Vec<(u32, u64)>);
+
 /// A thread's scratch, reused from row to row.
 struct Scratch<S> {
     /// Per entity: the sums of its pair with the current row (zero when untouched).
@@ -94,7 +97,39 @@ impl Prepared<'_> {
         let n = self.n();
         with_kernel!(self.similarity, &self.views.norms, |kernel| rows
             .par_iter()
-            .map_init(|| Scratch::new(n, 0), |scratch, &a| full_row(&self.views, kernel, &self.settings, scratch, a, k))
+            .map_init(
+                || Scratch::new(n, 0),
+                |scratch, &a| full_row(&self.views, kernel, &self.settings, scratch, a, k, |_, _| {}),
+            )
+            .collect())
+    }
+
+    /// [`full_rows`](Self::full_rows) that also hands each row's candidates to the other rows:
+    /// for row `a` and every candidate `b`, the key of `a` in `b`'s row goes to `a`'s list of
+    /// `(b, key)` when `keep(b, key)` accepts it (unsorted). For the update, which patches the
+    /// other rows with these keys.
+    pub(super) fn full_rows_offering(
+        &self,
+        rows: &[usize],
+        k: usize,
+        keep: impl Fn(usize, u64) -> bool + Sync,
+    ) -> Vec<OfferedRow> {
+        let n = self.n();
+        with_kernel!(self.similarity, &self.views.norms, |kernel| rows
+            .par_iter()
+            .map_init(
+                || Scratch::new(n, 0),
+                |scratch, &a| {
+                    let mut offered = Vec::new();
+                    let own = full_row(&self.views, kernel, &self.settings, scratch, a, k, |b, s| {
+                        let key = neighbour_key(s, a as u32);
+                        if keep(b, key) {
+                            offered.push((b as u32, key));
+                        }
+                    });
+                    (own, offered)
+                },
+            )
             .collect())
     }
 
@@ -134,6 +169,7 @@ fn row<K: Kernel>(
 }
 
 /// All the candidates of row `a`: the pairs `(a, b > a)` and `(b < a, a)`; the best `k` keys.
+/// `visit(b, similarity)` sees every candidate.
 fn full_row<K: Kernel>(
     views: &Views<'_>,
     kernel: &K,
@@ -141,6 +177,7 @@ fn full_row<K: Kernel>(
     scratch: &mut Scratch<K::Sums>,
     a: usize,
     k: usize,
+    mut visit: impl FnMut(usize, f32),
 ) -> Vec<u64> {
     let mut keys = Vec::new();
     if !kernel.row_can_match(a) {
@@ -156,6 +193,7 @@ fn full_row<K: Kernel>(
         let (lower, higher) = if a < b { (a, b) } else { (b, a) };
         if let Some(s) = similarity(kernel, settings, &slot, lower, higher) {
             keys.push(neighbour_key(s, b as u32));
+            visit(b, s);
         }
     }
     best_k(keys, k)

@@ -13,102 +13,142 @@
 
 use rayon::prelude::*;
 
-use super::fit::{best_k, split_rows};
+use super::fit::split_rows;
 use super::prepare::Prepared;
 use super::rows::check_rows;
 use super::{neighbour_key, neighbour_of_key, Axis, Similarity};
 use crate::csr::{Csr, CsrView};
 use crate::error::{Error, Result};
 
-/// Old row `o` with its columns mapped to the new indices: the source of a patched row.
-struct OldRow<'a> {
-    columns: &'a [i32],
-    similarities: &'a [f32],
+/// How the old rows map to the new entities.
+struct Mapping<'a> {
+    old: &'a CsrView<'a, f32>,
     old_to_new: &'a [i32],
-    is_touched: &'a [bool],
+    new_to_old: &'a [usize],
+    /// Per old entity: whether its new index is touched.
+    touched_old: &'a [bool],
+    /// Whether every old entity keeps its index (no new entity before an old one): columns
+    /// are then copied as they are.
+    identity: bool,
 }
 
-impl OldRow<'_> {
+impl Mapping<'_> {
+    /// The old row of new entity `b` (untouched, so it existed): columns and similarities.
     #[inline]
-    fn column(&self, j: usize) -> u32 {
-        self.old_to_new[self.columns[j] as usize] as u32
+    fn old_row(&self, b: usize) -> (&[i32], &[f32]) {
+        let o = self.new_to_old[b];
+        (self.old.row_indices(o), self.old.row_data(o))
     }
 
     #[inline]
-    fn key(&self, j: usize) -> u64 {
-        neighbour_key(self.similarities[j], self.column(j))
-    }
-
-    /// The last key, if the row is stored best first (strictly increasing keys, as the kernel
-    /// writes it); `Err` if it is not.
-    fn worst(&self) -> Result<Option<u64>> {
-        let mut previous: Option<u64> = None;
-        for j in 0..self.columns.len() {
-            let key = self.key(j);
-            if previous.is_some_and(|p| p >= key) {
-                return Err(Error::invalid("old", "a row is not ordered best first"));
-            }
-            previous = Some(key);
+    fn column(&self, old_column: i32) -> u32 {
+        if self.identity {
+            old_column as u32
+        } else {
+            self.old_to_new[old_column as usize] as u32
         }
-        Ok(previous)
     }
 
-    /// The first `k` of the entries whose column is not touched merged with `incoming` (sorted,
-    /// disjoint from them), each passed to `emit` as `(column, similarity)`; returns how many
-    /// and the key of the last one.
-    fn merge(&self, incoming: &[u64], k: usize, mut emit: impl FnMut(u32, f32)) -> (usize, Option<u64>) {
-        let (mut j, mut i, mut count, mut last) = (0usize, 0usize, 0usize, None);
-        let n = self.columns.len();
-        while count < k {
-            while j < n && self.is_touched[self.column(j) as usize] {
-                j += 1;
+    /// The key of the old row's last (worst) entry, with its new column.
+    fn worst(&self, b: usize) -> Option<u64> {
+        let (columns, similarities) = self.old_row(b);
+        Some(neighbour_key(*similarities.last()?, self.column(*columns.last()?)))
+    }
+
+    /// Checks old row `o` (every column in range, every value finite) and counts the entries
+    /// whose new column is not touched; None when the row is not stored best first (strictly
+    /// increasing keys, as the kernel writes it): it is then recomputed. The old columns are
+    /// compared: the map keeps their order.
+    fn scan(&self, o: usize) -> Result<Option<usize>> {
+        let (columns, similarities) = (self.old.row_indices(o), self.old.row_data(o));
+        let n_old = self.old.n_cols;
+        // One pass without early exits (a column out of range is clamped until the end, where
+        // it makes the row invalid); the slow loop below only names what is wrong.
+        let last = n_old.saturating_sub(1);
+        let (mut valid, mut previous, mut ordered, mut untouched) = (true, 0u64, true, 0usize);
+        for (&c, &s) in columns.iter().zip(similarities) {
+            // `n_old <= n <= i32::MAX` (checked), so a negative column is out of range as a u32.
+            valid &= ((c as u32 as usize) < n_old) & s.is_finite();
+            // A finite similarity's key is never 0, so 0 is below the first key.
+            let key = neighbour_key(s, c as u32);
+            ordered &= key > previous;
+            previous = key;
+            untouched += usize::from(!self.touched_old[(c as u32 as usize).min(last)]);
+        }
+        if !valid {
+            for (&c, &s) in columns.iter().zip(similarities) {
+                if c < 0 || c as usize >= n_old {
+                    return Err(Error::invalid(
+                        "old",
+                        format!("column index {c} in row {o} is out of range for {n_old} columns"),
+                    ));
+                }
+                if !s.is_finite() {
+                    return Err(Error::invalid("old", "needs a finite value for every stored entry"));
+                }
             }
-            let key = match (j < n, incoming.get(i)) {
-                (true, Some(&y)) => {
-                    let x = self.key(j);
-                    if x < y {
-                        j += 1;
-                        x
+        }
+        Ok(ordered.then_some(untouched))
+    }
+
+    /// Writes the first `out.len()` entries of `b`'s patched row: its old entries whose column
+    /// is not touched merged with `incoming` (sorted keys, columns all touched). The old entries
+    /// go over in runs (between a touched entry and the next, or an incoming key's place),
+    /// each one copy when the columns keep their indices.
+    fn patch(&self, b: usize, incoming: &[u64], out_columns: &mut [i32], out_similarities: &mut [f32]) {
+        let (columns, similarities) = self.old_row(b);
+        let len = out_columns.len();
+        let (mut out, mut i, mut j) = (0usize, 0usize, 0usize);
+        while out < len {
+            // The run of untouched old entries from `j`, cut where the next incoming key goes.
+            let run_end = j + columns[j..].iter().position(|&c| self.touched_old[c as usize]).unwrap_or(columns.len() - j);
+            let mut end = run_end;
+            if let Some(&next) = incoming.get(i) {
+                // The run's keys increase: the first one after `next`, by bisection.
+                let (mut lo, mut hi) = (j, run_end);
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if neighbour_key(similarities[mid], self.column(columns[mid])) > next {
+                        hi = mid;
                     } else {
-                        i += 1;
-                        y
+                        lo = mid + 1;
                     }
                 }
-                (true, None) => {
-                    j += 1;
-                    self.key(j - 1)
+                end = lo;
+            }
+            let end = end.min(j + len - out);
+            let count = end - j;
+            if self.identity {
+                out_columns[out..out + count].copy_from_slice(&columns[j..end]);
+            } else {
+                for (to, &c) in out_columns[out..out + count].iter_mut().zip(&columns[j..end]) {
+                    *to = self.column(c) as i32;
                 }
-                (false, Some(&y)) => {
-                    i += 1;
-                    y
-                }
-                (false, None) => break,
-            };
-            let (similarity, column) = neighbour_of_key(key);
-            emit(column, similarity);
-            last = Some(key);
-            count += 1;
+            }
+            out_similarities[out..out + count].copy_from_slice(&similarities[j..end]);
+            out += count;
+            j = end;
+            if out == len {
+                break;
+            }
+            if j < run_end || j == columns.len() {
+                // An incoming key comes before old entry `j` (or the old row is used up).
+                let (similarity, column) = neighbour_of_key(incoming[i]);
+                out_columns[out] = column as i32;
+                out_similarities[out] = similarity;
+                out += 1;
+                i += 1;
+            } else {
+                j += 1; // a touched entry: its new similarity comes with the incoming keys
+            }
         }
-        (count, last)
     }
 }
 
-/// The new length of an untouched row patched from its old row (the old entries whose column
-/// is not touched, merged with `incoming`, the new similarities with the touched entities), or
-/// None where that cannot be proven exact: the old row held every candidate when it is shorter
-/// than `complete_at`; otherwise every candidate it left out is worse than its worst key, so
-/// the patch is exact when its `k`-th key is not worse. A row not stored best first (not
-/// written by the kernel) is never patched.
-fn patched_len(row: &OldRow<'_>, incoming: &[u64], complete_at: usize, k: usize) -> Option<usize> {
-    let worst = row.worst().ok()?;
-    let complete = row.columns.len() < complete_at;
-    let (count, last) = row.merge(incoming, k, |_, _| {});
-    let exact = complete || (count == k && matches!((last, worst), (Some(l), Some(w)) if l <= w));
-    exact.then_some(count)
-}
-
-/// The first `limit` entries of every row of `m`.
-fn cut_rows(m: &Csr<f32>, limit: usize) -> Csr<f32> {
+/// The first `limit` entries of every row of `m` (the narrow neighbour lists of an update's
+/// result).
+#[must_use]
+pub fn first_of_rows(m: &CsrView<'_, f32>, limit: usize) -> Csr<f32> {
     let mut indptr = Vec::with_capacity(m.n_rows + 1);
     indptr.push(0i64);
     let mut total = 0i64;
@@ -127,48 +167,39 @@ fn cut_rows(m: &Csr<f32>, limit: usize) -> Csr<f32> {
     Csr { n_rows: m.n_rows, n_cols: m.n_cols, indptr, indices, data }
 }
 
-/// The `n x n` result from each row's source: its keys where `computed` has them, else the
-/// patch of its old row (`patch(b, write)` passes its entries to `write`; `lengths[b]` of them).
-fn write_rows(
-    computed: &[Option<Vec<u64>>],
-    lengths: &[Option<usize>],
-    patch: impl Fn(usize, &mut dyn FnMut(u32, f32)) + Sync,
-) -> Csr<f32> {
-    let n = computed.len();
-    let mut indptr = Vec::with_capacity(n + 1);
-    indptr.push(0i64);
-    let mut total = 0usize;
-    for b in 0..n {
-        total += computed[b].as_ref().map_or_else(|| lengths[b].unwrap_or(0), Vec::len);
-        indptr.push(total as i64);
+/// The keys offered to each row, `(row, key)` pairs gathered from the touched rows, as one
+/// sorted slice per row (a counting sort, then each row's keys sorted in parallel).
+fn incoming_by_row(offered: &[Vec<(u32, u64)>], n: usize) -> (Vec<usize>, Vec<u64>) {
+    let mut starts = vec![0usize; n + 1];
+    for &(b, _) in offered.iter().flatten() {
+        starts[b as usize + 1] += 1;
     }
-    let mut indices = vec![0i32; total];
-    let mut data = vec![0f32; total];
-    let slices = split_rows(&indptr, &mut indices, &mut data);
-    slices.into_par_iter().enumerate().with_min_len(16).for_each(|(b, (row_indices, row_data))| {
-        let mut at = 0usize;
-        let mut write = |column: u32, similarity: f32| {
-            row_indices[at] = column as i32;
-            row_data[at] = similarity;
-            at += 1;
-        };
-        match &computed[b] {
-            Some(keys) => {
-                for &key in keys {
-                    let (similarity, column) = neighbour_of_key(key);
-                    write(column, similarity);
-                }
-            }
-            None => patch(b, &mut write),
-        }
-    });
-    Csr { n_rows: n, n_cols: n, indptr, indices, data }
+    for b in 0..n {
+        starts[b + 1] += starts[b];
+    }
+    let mut next = starts[..n].to_vec();
+    let mut keys = vec![0u64; starts[n]];
+    for &(b, key) in offered.iter().flatten() {
+        keys[next[b as usize]] = key;
+        next[b as usize] += 1;
+    }
+    let mut rest = keys.as_mut_slice();
+    let mut rows = Vec::with_capacity(n);
+    for b in 0..n {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(starts[b + 1] - starts[b]);
+        rows.push(head);
+        rest = tail;
+    }
+    rows.into_par_iter().with_min_len(64).for_each(<[u64]>::sort_unstable);
+    (starts, keys)
 }
 
 /// What changed since a neighbour matrix was computed.
 #[derive(Debug, Clone, Copy)]
 pub struct NeighbourUpdate<'a> {
     /// The old result (`n_old x n_old`), each row the exact top `old_k` of the old ratings.
+    /// Only its offsets need be checked ([`CsrView::with_checked_offsets`]): the update checks
+    /// its columns and values in its own pass over them.
     pub old: CsrView<'a, f32>,
     /// The `k` the old result was computed with.
     pub old_k: usize,
@@ -181,12 +212,11 @@ pub struct NeighbourUpdate<'a> {
 
 /// The neighbours of the new `ratings` as [`pearson_neighbours`](super::pearson_neighbours)
 /// returns them (bit for bit), computed from the old result; see the [module documentation](self).
-/// Also returns the first `narrow_k` entries of every row (the same rows, cut).
+/// Also returns the first `narrow_k` entries of every row (the same rows, cut). This is
+/// [`plan_update`], then [`UpdatePlan::write`] into new buffers.
 ///
 /// # Errors
-/// As [`pearson_neighbours`](super::pearson_neighbours), and [`Error::InvalidArgument`] when
-/// `old_to_new` does not have one entry per old row, is not strictly increasing or out of
-/// range, when a touched entity is out of range, or when an old value is not finite.
+/// As [`plan_update`], and [`Error::InvalidArgument`] when `narrow_k` is 0.
 #[allow(clippy::too_many_arguments)]
 pub fn update_neighbours(
     ratings: &CsrView<'_, f64>,
@@ -198,7 +228,106 @@ pub fn update_neighbours(
     min_support: usize,
     shrinkage: f64,
 ) -> Result<(Csr<f32>, Csr<f32>)> {
-    if k == 0 || update.old_k == 0 || narrow_k == 0 {
+    if narrow_k == 0 {
+        return Err(Error::invalid("k", "must be at least 1"));
+    }
+    let plan = plan_update(ratings, update, k, axis, similarity, min_support, shrinkage)?;
+    let mut indices = vec![0i32; plan.nnz()];
+    let mut data = vec![0f32; plan.nnz()];
+    plan.write(&mut indices, &mut data)?;
+    let (n, indptr) = (plan.n, plan.indptr);
+    let wide = Csr { n_rows: n, n_cols: n, indptr, indices, data };
+    let narrow = first_of_rows(&wide.view(), narrow_k);
+    Ok((wide, narrow))
+}
+
+/// An update computed up to the writing of its result: every row's length (the offsets of the
+/// result) and its source (computed keys, or the old row with what to patch in). The caller
+/// allocates the result's entries where it likes (the Python glue: numpy arrays, whose freed
+/// memory the next update reuses) and [`write`](Self::write)s them.
+#[derive(Debug)]
+pub struct UpdatePlan<'a> {
+    n: usize,
+    old: CsrView<'a, f32>,
+    old_to_new: &'a [i32],
+    new_to_old: Vec<usize>,
+    touched_old: Vec<bool>,
+    identity: bool,
+    /// The keys of the touched and recomputed rows (None: patched from the old row).
+    computed: Vec<Option<Vec<u64>>>,
+    /// The keys offered to each row by the touched rows: `incoming[starts[b]..starts[b + 1]]`.
+    starts: Vec<usize>,
+    incoming: Vec<u64>,
+    indptr: Vec<i64>,
+}
+
+impl UpdatePlan<'_> {
+    /// The offsets of the result's rows (`n + 1`).
+    #[must_use]
+    pub fn indptr(&self) -> &[i64] {
+        &self.indptr
+    }
+
+    /// The number of entries of the result.
+    #[must_use]
+    pub fn nnz(&self) -> usize {
+        self.indptr[self.n] as usize
+    }
+
+    /// Writes the result's entries (`nnz` column indices and similarities), every row from
+    /// its source, in parallel (in the current rayon pool).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when a buffer does not hold `nnz` entries.
+    pub fn write(&self, indices: &mut [i32], data: &mut [f32]) -> Result<()> {
+        if indices.len() != self.nnz() || data.len() != self.nnz() {
+            return Err(Error::invalid("result", format!("needs {} entries", self.nnz())));
+        }
+        let map = Mapping {
+            old: &self.old,
+            old_to_new: self.old_to_new,
+            new_to_old: &self.new_to_old,
+            touched_old: &self.touched_old,
+            identity: self.identity,
+        };
+        let slices = split_rows(&self.indptr, indices, data);
+        slices.into_par_iter().enumerate().with_min_len(16).for_each(|(b, (row_indices, row_data))| match &self.computed[b] {
+            Some(keys) => {
+                for ((index, value), &key) in row_indices.iter_mut().zip(row_data.iter_mut()).zip(keys) {
+                    let (similarity, column) = neighbour_of_key(key);
+                    *index = column as i32;
+                    *value = similarity;
+                }
+            }
+            None => map.patch(b, &self.incoming[self.starts[b]..self.starts[b + 1]], row_indices, row_data),
+        });
+        Ok(())
+    }
+}
+
+/// Everything of [`update_neighbours`] but the writing of the result: the checks, the touched
+/// rows with all their candidates, the keys they bring to the other rows, which rows can be
+/// patched from their old rows and how long each is, and the rows that cannot be (recomputed).
+///
+/// The work: the full rows of the touched entities (each of their raters' ratings once), the
+/// rows that cannot be patched, and one pass over the old result (checking it and counting
+/// what each row keeps), all in parallel; the write is a second pass.
+///
+/// # Errors
+/// As [`pearson_neighbours`](super::pearson_neighbours), and [`Error::InvalidArgument`] when
+/// `old_to_new` does not have one entry per old row, is not strictly increasing or out of
+/// range, when a touched entity is out of range, or when an old column is out of range or an
+/// old value is not finite.
+pub fn plan_update<'a>(
+    ratings: &CsrView<'_, f64>,
+    update: &NeighbourUpdate<'a>,
+    k: usize,
+    axis: Axis,
+    similarity: Similarity,
+    min_support: usize,
+    shrinkage: f64,
+) -> Result<UpdatePlan<'a>> {
+    if k == 0 || update.old_k == 0 {
         return Err(Error::invalid("k", "must be at least 1"));
     }
     let prepared = Prepared::new(ratings, k, axis, similarity, min_support, shrinkage)?;
@@ -211,7 +340,7 @@ pub fn update_neighbours(
     if update.old_to_new.windows(2).any(|w| w[0] >= w[1]) || update.old_to_new.iter().any(|&i| i < 0 || i as usize >= n) {
         return Err(Error::invalid("old_to_new", format!("must be strictly increasing and within 0..{n}")));
     }
-    if old.data.len() != old.nnz() || old.data.iter().any(|v| !v.is_finite()) {
+    if old.data.len() != old.nnz() {
         return Err(Error::invalid("old", "needs a finite value for every stored entry"));
     }
     let mut is_touched = vec![true; n];
@@ -225,61 +354,90 @@ pub fn update_neighbours(
     for (o, &new) in update.old_to_new.iter().enumerate() {
         new_to_old[new as usize] = o;
     }
+    let identity = update.old_to_new.iter().enumerate().all(|(o, &new)| new as usize == o);
+    let touched_old: Vec<bool> = update.old_to_new.iter().map(|&new| is_touched[new as usize]).collect();
+    let map = Mapping { old, old_to_new: update.old_to_new, new_to_old: &new_to_old, touched_old: &touched_old, identity };
     let k_new = prepared.settings.k;
     let k_old = update.old_k.min(n_old.saturating_sub(1)).max(1);
     let old_complete_at = if k_old + 1 >= n_old { usize::MAX } else { k_old };
+    let complete = |b: usize| old.indptr[new_to_old[b] + 1] - old.indptr[new_to_old[b]] < old_complete_at as i64;
 
-    // The touched rows with all their candidates, and what they bring to the other rows.
-    let touched: Vec<usize> = (0..n).filter(|&b| is_touched[b]).collect();
-    let fresh = prepared.full_rows(&touched, usize::MAX);
-    let mut incoming: Vec<Vec<u64>> = vec![Vec::new(); n];
-    for (&t, row) in touched.iter().zip(&fresh) {
-        for &key in row {
-            let (s, b) = neighbour_of_key(key);
-            if !is_touched[b as usize] {
-                incoming[b as usize].push(neighbour_key(s, t as u32));
+    // Every old row checked (columns in range, values finite; its columns are only known to
+    // lie within the offsets), and the entries of each that keep their similarity counted:
+    // one pass over the old result. The first bad row's error, as a sequential check gives.
+    let scanned: Vec<Result<Option<usize>>> = (0..n_old).into_par_iter().with_min_len(64).map(|o| map.scan(o)).collect();
+    let scanned: Vec<Option<usize>> = scanned.into_iter().collect::<Result<_>>()?;
+
+    // An old row shorter than `old_complete_at` held every candidate; a longer one left out
+    // only candidates worse than its worst key, so it takes new keys up to that one (a key
+    // beyond it can only enter the rows that are recomputed).
+    let bound: Vec<u64> = (0..n)
+        .into_par_iter()
+        .with_min_len(256)
+        .map(|b| {
+            if is_touched[b] || complete(b) || scanned[new_to_old[b]].is_none() {
+                u64::MAX
+            } else {
+                map.worst(b).unwrap_or(u64::MAX)
             }
-        }
-    }
-    incoming.par_iter_mut().for_each(|keys| keys.sort_unstable());
+        })
+        .collect();
 
-    let old_row = |b: usize| {
-        let o = new_to_old[b];
-        OldRow {
-            columns: old.row_indices(o),
-            similarities: old.row_data(o),
-            old_to_new: update.old_to_new,
-            is_touched: &is_touched,
-        }
-    };
+    // The touched rows with all their candidates (their best `k_new` kept), and the keys they
+    // bring to the other rows.
+    let touched: Vec<usize> = (0..n).filter(|&b| is_touched[b]).collect();
+    let (fresh, offered): (Vec<Vec<u64>>, Vec<_>) =
+        prepared.full_rows_offering(&touched, k_new, |b, key| !is_touched[b] && key <= bound[b]).into_iter().unzip();
+    let (starts, incoming) = incoming_by_row(&offered, n);
+    drop(offered);
+    let incoming_of = |b: usize| &incoming[starts[b]..starts[b + 1]];
+
     // The new length of every untouched row patched from its old row, or None where that
-    // cannot be exact (those rows are recomputed). Nothing is written yet.
+    // cannot be exact (those rows are recomputed): a complete old row, or at least `k_new`
+    // entries no worse than the old worst (the untouched old ones and the incoming kept).
     let lengths: Vec<Option<usize>> = (0..n)
         .into_par_iter()
+        .with_min_len(64)
         .map(|b| {
             if is_touched[b] {
                 return Some(0);
             }
-            patched_len(&old_row(b), &incoming[b], old_complete_at, k_new)
+            let available = scanned[new_to_old[b]]? + incoming_of(b).len();
+            (complete(b) || available >= k_new).then_some(available.min(k_new))
         })
         .collect();
     let redo: Vec<usize> = (0..n).filter(|&b| lengths[b].is_none()).collect();
     let redone = prepared.full_rows(&redo, k_new);
 
     // Each row from its source, written straight into the result: the fresh rows of the
-    // touched entities, the recomputed rows, or the old row patched (merged again, writing).
+    // touched entities, the recomputed rows, or the old row patched.
     let mut computed: Vec<Option<Vec<u64>>> = vec![None; n];
     for (&t, row) in touched.iter().zip(fresh) {
-        computed[t] = Some(best_k(row, k_new));
+        computed[t] = Some(row);
     }
     for (&b, row) in redo.iter().zip(redone) {
         computed[b] = Some(row);
     }
-    let wide = write_rows(&computed, &lengths, |b, write| {
-        old_row(b).merge(&incoming[b], k_new, write);
-    });
-    let narrow = cut_rows(&wide, narrow_k);
-    Ok((wide, narrow))
+    let mut indptr = Vec::with_capacity(n + 1);
+    indptr.push(0i64);
+    let mut total = 0usize;
+    for b in 0..n {
+        total += computed[b].as_ref().map_or_else(|| lengths[b].unwrap_or(0), Vec::len);
+        indptr.push(total as i64);
+    }
+    let old = *old;
+    Ok(UpdatePlan {
+        n,
+        old,
+        old_to_new: update.old_to_new,
+        new_to_old,
+        touched_old,
+        identity,
+        computed,
+        starts,
+        incoming,
+        indptr,
+    })
 }
 
 #[cfg(test)]
@@ -376,5 +534,43 @@ mod tests {
         assert!(update_neighbours(&after.view(), &bad, 1, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
         let short = NeighbourUpdate { old: old.view(), old_k: 1, old_to_new: &[0, 1], touched: &[] };
         assert!(update_neighbours(&after.view(), &short, 1, 1, Axis::Items, Similarity::Cosine, 1, 0.0).is_err());
+    }
+
+    #[test]
+    fn update_refuses_a_damaged_old_result_and_recomputes_a_disordered_row() {
+        // The old result's columns and values are checked by the update's own pass (the view
+        // has only its offsets checked): out of range or not finite is an error, never a panic;
+        // a row not stored best first is recomputed, so the result is still the full call's.
+        let t = [(0, 0, 1.0), (0, 1, 2.0), (0, 2, 3.0), (1, 0, 2.0), (1, 1, 1.0), (1, 2, 0.5), (2, 1, 1.0), (2, 2, 4.0)];
+        let before = csr(3, 3, &t);
+        let mut t2 = t.to_vec();
+        t2[0] = (0, 0, 5.0);
+        let after = csr(3, 3, &t2);
+        let old = pearson_neighbours(&before.view(), 2, Axis::Items, Similarity::Cosine, 1, 0.0).unwrap();
+        let want = pearson_neighbours(&after.view(), 2, Axis::Items, Similarity::Cosine, 1, 0.0).unwrap();
+        let run = |indices: &[i32], data: &[f32]| {
+            let view = CsrView::with_checked_offsets("old", 3, 3, &old.indptr, indices, data).unwrap();
+            let update = NeighbourUpdate { old: view, old_k: 2, old_to_new: &[0, 1, 2], touched: &[0] };
+            update_neighbours(&after.view(), &update, 2, 1, Axis::Items, Similarity::Cosine, 1, 0.0)
+        };
+        assert_eq!(run(&old.indices, &old.data).unwrap().0, want);
+        let last = old.indices.len() - 1;
+        for bad in [-1, 3, i32::MAX] {
+            let mut indices = old.indices.clone();
+            indices[last] = bad;
+            assert!(run(&indices, &old.data).is_err(), "column {bad}");
+        }
+        for bad in [f32::NAN, f32::INFINITY] {
+            let mut data = old.data.clone();
+            data[last] = bad;
+            assert!(run(&old.indices, &data).is_err(), "value {bad}");
+        }
+        // Row 2 (untouched) with its two entries swapped: recomputed, same result.
+        let (a, b) = (old.indptr[2] as usize, old.indptr[3] as usize);
+        assert_eq!(b - a, 2);
+        let (mut indices, mut data) = (old.indices.clone(), old.data.clone());
+        indices.swap(a, a + 1);
+        data.swap(a, a + 1);
+        assert_eq!(run(&indices, &data).unwrap().0, want);
     }
 }
