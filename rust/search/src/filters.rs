@@ -45,6 +45,16 @@ impl<'a> SegmentFilter<'a> {
         })
     }
 
+    /// The documents `64 * word .. 64 * word + 64` that pass, as bits, when the condition is
+    /// an in-memory bitset (boolean fields); `None` when it must be checked per document.
+    #[inline]
+    pub(crate) fn word_mask(&self, word: usize) -> Option<u64> {
+        match self {
+            SegmentFilter::CachedBool { bits, value } => Some(bits[usize::from(*value)].get(word).copied().unwrap_or(0)),
+            _ => None,
+        }
+    }
+
     #[inline]
     pub(crate) fn accepts(&self, doc: u32) -> bool {
         let number_fits = |condition: &Condition, v: f64| match condition {

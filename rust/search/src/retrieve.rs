@@ -58,34 +58,9 @@ pub(crate) struct Retrieved {
     pub facets: Vec<HashMap<String, u64>>,
 }
 
-/// Per-thread buffers of the grouping pass, one slot per document of a segment, all zero
-/// between passes (cleared as the matches are read; everything when a pass stopped part-way).
-#[derive(Default)]
-struct Scratch {
-    matched: Vec<u16>,
-    word: Vec<u16>,
-    seen: Vec<u64>,
-    dirty: bool,
-}
-
-impl Scratch {
-    fn fit(&mut self, max_doc: usize) {
-        if self.dirty {
-            self.matched.fill(0);
-            self.word.fill(0);
-            self.seen.fill(0);
-        }
-        if self.matched.len() < max_doc {
-            self.matched.resize(max_doc, 0);
-            self.word.resize(max_doc, 0);
-            self.seen.resize(max_doc.div_ceil(64), 0);
-        }
-        self.dirty = true;
-    }
-}
-
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    /// Per-thread buffers of the grouping pass: per word, a bitset of the documents having it.
+    static WORD_BITS: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// How much a bound computed in `f64` from per-term bounds is widened to cover the rounding
@@ -187,53 +162,71 @@ fn group(
             .iter()
             .map(|(i, c)| SegmentFilter::new(segment, *i, c, cached.get(*i).and_then(Option::as_ref)))
             .collect::<Result<Vec<_>>>()?;
+        let per_doc: Vec<&SegmentFilter<'_>> = seg_filters.iter().filter(|f| f.word_mask(0).is_none()).collect();
         let mut seg_facets = facets.iter().map(|(i, kind)| SegmentFacet::new(segment, *i, *kind)).collect::<Result<Vec<_>>>()?;
-        SCRATCH.with(|cell| -> Result<()> {
+        let words64 = (segment.max_doc() as usize).div_ceil(64);
+        WORD_BITS.with(|cell| -> Result<()> {
             let mut guard = cell.borrow_mut();
-            let s = &mut *guard;
-            s.fit(segment.max_doc() as usize);
-            for (i, (exact, pieces)) in weights.iter().enumerate() {
-                let mark = u16::try_from(i + 1).unwrap_or(u16::MAX);
-                let (matched, word, seen) = (&mut s.matched, &mut s.word, &mut s.seen);
-                // A product counts once per word, by its exact match or else its pieces.
-                let mut mark_docs = |docs: &[u32]| {
+            if guard.len() < n {
+                guard.resize_with(n, Vec::new);
+            }
+            for ((exact, pieces), bits) in weights.iter().zip(guard.iter_mut()) {
+                bits.clear();
+                bits.resize(words64, 0);
+                // A product has a word by its exact match or by its pieces.
+                let mut mark = |docs: &[u32]| {
                     for &doc in docs {
-                        let d = doc as usize;
-                        if word[d] != mark {
-                            word[d] = mark;
-                            matched[d] += 1;
-                            seen[d / 64] |= 1 << (d % 64);
-                        }
+                        bits[doc as usize / 64] |= 1 << (doc % 64);
                     }
                 };
                 for weight in [exact, pieces].into_iter().flatten() {
-                    weight.for_each_no_score(segment, &mut mark_docs)?;
+                    weight.for_each_no_score(segment, &mut mark)?;
                 }
             }
+            let bits = &guard[..n];
             let alive = segment.alive_bitset();
-            for (w, bits) in s.seen.iter_mut().enumerate() {
-                let mut left = std::mem::take(bits);
+            for w in 0..words64 {
+                let mut union = bits.iter().fold(0u64, |u, b| u | b[w]);
+                if let Some(alive) = alive {
+                    union = keep_bits(union, w, |doc| alive.is_alive(doc));
+                }
+                if union == 0 {
+                    continue;
+                }
+                any = true;
+                let mut valid = seg_filters.iter().fold(union, |v, f| f.word_mask(w).map_or(v, |mask| v & mask));
+                if !per_doc.is_empty() {
+                    valid = keep_bits(valid, w, |doc| per_doc.iter().all(|f| f.accepts(doc)));
+                }
+                if valid == 0 {
+                    continue;
+                }
+                total += u64::from(valid.count_ones());
+                // How many words each document has, as six bit planes (counts up to 63).
+                let mut planes = [0u64; 6];
+                for b in bits {
+                    let mut carry = b[w] & valid;
+                    for plane in &mut planes {
+                        if carry == 0 {
+                            break;
+                        }
+                        let next = *plane & carry;
+                        *plane ^= carry;
+                        carry = next;
+                    }
+                }
+                let mut left = valid;
                 while left != 0 {
-                    let d = w * 64 + left.trailing_zeros() as usize;
+                    let bit = left.trailing_zeros();
                     left &= left - 1;
-                    let m = usize::from(std::mem::take(&mut s.matched[d]));
-                    s.word[d] = 0;
-                    let doc = d as u32;
-                    if m == 0 || !alive.is_none_or(|a| a.is_alive(doc)) {
-                        continue;
-                    }
-                    any = true;
-                    if !seg_filters.iter().all(|f| f.accepts(doc)) {
-                        continue;
-                    }
-                    total += 1;
+                    let doc = (w * 64) as u32 + bit;
                     for facet in &mut seg_facets {
                         facet.count(doc);
                     }
-                    by_count[m.min(n) - 1].push(doc);
+                    let m = planes.iter().enumerate().fold(0usize, |m, (k, p)| m | (((p >> bit) & 1) as usize) << k);
+                    by_count[m.clamp(1, n) - 1].push(doc);
                 }
             }
-            s.dirty = false;
             Ok(())
         })?;
         for (facet, counts) in seg_facets.into_iter().zip(facet_counts.iter_mut()) {
@@ -242,6 +235,20 @@ fn group(
         groups.push(by_count);
     }
     Ok(any.then_some(Grouped { groups, total, facets: facet_counts }))
+}
+
+/// The bits of `bits` (documents `64 * word ..`) whose document passes `keep`.
+fn keep_bits(bits: u64, word: usize, keep: impl Fn(u32) -> bool) -> u64 {
+    let mut out = bits;
+    let mut left = bits;
+    while left != 0 {
+        let bit = left.trailing_zeros();
+        left &= left - 1;
+        if !keep((word * 64) as u32 + bit) {
+            out &= !(1 << bit);
+        }
+    }
+    out
 }
 
 /// The words' bounds, best first, and the expansions' bound (see the module docs).
