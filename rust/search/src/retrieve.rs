@@ -12,7 +12,9 @@
 //! 2. scores the groups from `m = n` down, each exactly as the full pass would (tantivy's own
 //!    scorers, moved to each product with `seek`; expansion postings likewise), and stops as
 //!    soon as a group's bound is below the `limit`-th best score found so far: no product of
-//!    that group or a lower one can reach the best `limit`, or tie with them.
+//!    that group or a lower one can reach the best `limit`, or tie with them. Within a group
+//!    whose bound is not that low, a product having too few of the expansion terms to make up
+//!    the difference (the `c` largest term bounds for `c` terms) is skipped too.
 //!
 //! The products returned are therefore exactly those the full pass returns, with the same
 //! scores to the bit (a Rust test compares both on random catalogues). Filters are applied
@@ -91,32 +93,45 @@ pub(crate) fn retrieve(
 
     let expansion_weights = term_weights(searcher, keywords)?;
     let mut kept: Vec<Kept> = Vec::new();
-    let mut word_bounds: Option<(Vec<f64>, f64)> = None;
+    let mut word_bounds: Option<Bounds> = None;
     for m in (1..=n).rev() {
         if limit == 0 {
             break;
         }
+        // The most the expansions may add for a product to still reach the best `limit`.
+        let mut needed: Option<(f64, &[f64])> = None;
         if m < n && kept.len() >= limit {
             if word_bounds.is_none() {
                 word_bounds = Some(bounds_of(searcher, generation, &bounds, keywords)?);
             }
-            let Some((words, expansion)) = &word_bounds else { unreachable!("set above") };
+            let Some(b) = &word_bounds else { unreachable!("set above") };
             let mut scores: Vec<f32> = kept.iter().map(|k| k.score).collect();
             let (_, cut, _) = scores.select_nth_unstable_by(limit - 1, |a, b| b.total_cmp(a));
-            let best_m: f64 = words[..m].iter().sum();
+            let cut = f64::from(*cut);
+            let best_m: f64 = b.words[..m].iter().sum();
             let fraction = f64::from(u32::try_from(m).unwrap_or(u32::MAX)) / n as f64;
-            let bound = (best_m * fraction.powi(COORD_POWER) + expansion) * (1.0 + BOUND_MARGIN);
-            if bound < f64::from(*cut) {
+            let text_bound = best_m * fraction.powi(COORD_POWER) * (1.0 + BOUND_MARGIN);
+            if text_bound + b.expansion * (1.0 + BOUND_MARGIN) < cut {
                 #[cfg(test)]
                 tests::PRUNED.with(|p| p.set(p.get() + 1));
                 break;
             }
+            needed = Some((cut - text_bound, &b.expansion_terms));
         }
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            let docs = &groups[ord][m - 1];
-            if docs.is_empty() {
+            let all = &groups[ord][m - 1];
+            if all.is_empty() {
                 continue;
             }
+            let kept_docs;
+            let docs = if let Some((needed, terms)) = needed {
+                kept_docs = with_enough_expansion(segment, keywords, terms, all, needed)?;
+                &kept_docs
+            } else {
+                all
+            };
+            #[cfg(test)]
+            tests::SKIPPED.with(|p| p.set(p.get() + all.len() - docs.len()));
             let text = text_scores(segment, &weights, docs, m, n)?;
             let expansion = expansion_scores(segment, keywords, &expansion_weights, docs)?;
             for ((&doc, text), expansion) in docs.iter().zip(text).zip(expansion) {
@@ -251,13 +266,69 @@ fn keep_bits(bits: u64, word: usize, keep: impl Fn(u32) -> bool) -> u64 {
     out
 }
 
-/// The words' bounds, best first, and the expansions' bound (see the module docs).
+/// Upper bounds of a search's scores (see the module docs).
+struct Bounds {
+    /// Per word, the most it adds to a product's score, best first.
+    words: Vec<f64>,
+    /// The most the expansions add.
+    expansion: f64,
+    /// Per expansion term (keyword, token, field), the most it adds, best first.
+    expansion_terms: Vec<f64>,
+}
+
+/// Of `docs` (in doc order, of one group), those whose expansion terms may add at least
+/// `needed`: a product having `c` of the terms gets at most the `c` largest term bounds, so
+/// one having too few of them can be skipped. The terms' postings are walked without scoring.
+fn with_enough_expansion(
+    segment: &tantivy::SegmentReader,
+    keywords: &[ExpansionKeyword],
+    term_bounds: &[f64],
+    docs: &[u32],
+    needed: f64,
+) -> Result<Vec<u32>> {
+    let mut enough = 0;
+    let mut sum = 0.0;
+    for bound in term_bounds {
+        if sum * (1.0 + BOUND_MARGIN) >= needed {
+            break;
+        }
+        sum += bound;
+        enough += 1;
+    }
+    if sum * (1.0 + BOUND_MARGIN) < needed {
+        return Ok(Vec::new()); // not even every term together
+    }
+    if enough == 0 {
+        return Ok(docs.to_vec());
+    }
+    let mut count = vec![0u16; docs.len()];
+    for terms in keywords.iter().flat_map(|k| &k.tokens) {
+        for (term, _) in terms {
+            let Some(mut postings) = segment.inverted_index(term.field())?.read_postings(term, IndexRecordOption::Basic)? else {
+                continue;
+            };
+            let mut j = 0;
+            let mut at = postings.doc();
+            while at != TERMINATED && j < docs.len() {
+                if at < docs[j] {
+                    at = if docs.len() * 4 < postings.doc_freq() as usize { postings.seek(docs[j]) } else { postings.advance() };
+                } else {
+                    count[j] += u16::from(at == docs[j]);
+                    j += 1;
+                }
+            }
+        }
+    }
+    Ok(docs.iter().zip(count).filter(|(_, c)| usize::from(*c) >= enough).map(|(&d, _)| d).collect())
+}
+
+/// The words' bounds and the expansions' (see the module docs).
 fn bounds_of(
     searcher: &Searcher,
     generation: &Generation,
     words: &[Vec<Vec<(Term, f32)>>],
     keywords: &[ExpansionKeyword],
-) -> Result<(Vec<f64>, f64)> {
+) -> Result<Bounds> {
     let sum = |terms: &[(Term, f32)]| -> Result<f64> {
         let mut total = 0.0;
         for (term, boost) in terms {
@@ -274,14 +345,17 @@ fn bounds_of(
         best.push(top);
     }
     best.sort_by(|a, b| b.total_cmp(a));
-    let mut expansion = 0.0;
+    let mut expansion_terms = Vec::new();
     for keyword in keywords {
         for terms in &keyword.tokens {
-            let boosted: Vec<(Term, f32)> = terms.iter().map(|(t, w)| (t.clone(), keyword.weight * w)).collect();
-            expansion += sum(&boosted)?;
+            for (term, weight) in terms {
+                expansion_terms.push(sum(&[(term.clone(), keyword.weight * weight)])?);
+            }
         }
     }
-    Ok((best, expansion))
+    let expansion = expansion_terms.iter().sum();
+    expansion_terms.sort_by(|a, b| b.total_cmp(a));
+    Ok(Bounds { words: best, expansion, expansion_terms })
 }
 
 /// Moves `scorer` to `doc` (never backwards); whether it matches `doc`.
@@ -403,6 +477,8 @@ pub(crate) mod tests {
         /// How many times a search stopped scoring at a group's bound (so the test below is
         /// known to compare searches that did skip products).
         pub(crate) static PRUNED: Cell<usize> = const { Cell::new(0) };
+        /// How many products of scored groups were skipped for having too few expansion terms.
+        pub(crate) static SKIPPED: Cell<usize> = const { Cell::new(0) };
     }
 
     struct Lcg(u64);
@@ -455,6 +531,7 @@ pub(crate) mod tests {
     fn pruned_retrieval_equals_scoring_every_match() {
         let mut rng = Lcg(11);
         let before = PRUNED.with(Cell::get);
+        let skipped = SKIPPED.with(Cell::get);
         let mut searches = 0;
         for catalogue in 0..6 {
             let fields = 2 + catalogue % 2;
@@ -533,5 +610,6 @@ pub(crate) mod tests {
         }
         assert_eq!(searches, 900);
         assert!(PRUNED.with(Cell::get) > before + 50, "the searches hardly ever skipped a group");
+        assert!(SKIPPED.with(Cell::get) > skipped + 50, "the searches hardly ever skipped a product by its expansions");
     }
 }

@@ -1,5 +1,9 @@
 //! The scoring passes of a search: the shopper's words (BM25, whole words before their
 //! pieces, coordinated by how many of the words a product has) and the expansion keywords.
+//!
+//! These passes score every match. A search normally scores only the matches that can reach
+//! its best `limit` ([`crate::retrieve`], the same answer); these passes remain for the
+//! expansions' own matches, for browsing, and as the reference the Rust tests compare with.
 
 use std::cell::RefCell;
 
