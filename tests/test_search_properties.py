@@ -82,6 +82,38 @@ def test_ranking_is_bm25_order_then_popularity_then_id(products):
 
 
 
+TITLE_WORDS = WORDS + ["leather", "jacket", "联想", "游戏本", "连衣裙", "红色"]
+QUERY_WORDS = TITLE_WORDS + ["戏本", "衣裙", "jackte", "leathr"]
+mixed_catalogues = st.lists(
+    st.fixed_dictionaries({
+        "title": st.lists(st.sampled_from(TITLE_WORDS), min_size=1, max_size=5).map(" ".join),
+        "category": st.sampled_from(CATEGORIES),
+        "in_stock": st.booleans(),
+        "sales": st.integers(0, 3),
+    }),
+    min_size=1, max_size=60,
+).map(lambda ps: [dict(p, id=i) for i, p in enumerate(ps)])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mixed_catalogues, st.lists(st.sampled_from(QUERY_WORDS), min_size=1, max_size=3).map(" ".join),
+       st.sampled_from([None, {"in_stock": True}, {"category": ["shoes", "bags"]}]), st.integers(1, 8))
+def test_best_k_are_the_first_k_of_the_complete_ranking(products, query, filters, k):
+    """The engine scores only the matches that can reach the best k (``weights.candidates`` of
+    1 makes its limit k): they must be exactly the first k of the ranking of every match,
+    with the same scores, and filters must not leave fewer than k when k matches pass them."""
+    weights = shoprec.search.Weights(popularity=0.0, personal=0.0, candidates=1)
+    index = SearchIndex.build(products, filters={"category": "str", "in_stock": "bool"}, popularity="sales",
+                              weights=weights, num_threads=1)
+    every = index.search(query, k=len(products), filters=filters, expand=False)
+    best = index.search(query, k=k, filters=filters, expand=False)
+    assert best.total == every.total
+    assert best.to_list() == every.to_list()[:k]
+    assert len(every) == every.total  # k >= the catalogue: every match is ranked
+    assert len(best) == min(k, every.total)
+
+
+
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.characters(), max_size=300) | st.text(alphabet=st.characters(categories=["Cs", "Cc", "So", "Lo"]), max_size=50))

@@ -16,14 +16,15 @@ use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Schema};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{
-    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader, TantivyDocument, Term, TERMINATED,
-};
+use tantivy::{DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term, TERMINATED};
 
 use crate::analyzer::{analyze, analyzer, pieces_analyzer, ANALYZER_NAME, PIECES_ANALYZER_NAME};
 use crate::error::{Error, Result};
+use crate::filters::{SegmentFacet, SegmentFilter};
 use crate::fuzzy::{edit_distance, search_edits, tolerated, FUZZY_WEIGHT};
-use crate::schema::{filter_name, Config, Fields, FilterKind, Product, Value, ID, PIECES_PREFIX, POPULARITY};
+use crate::generation::Generation;
+use crate::retrieve::{retrieve, Kept};
+use crate::schema::{Config, Fields, FilterKind, Product, Value, ID, PIECES_PREFIX, POPULARITY};
 use crate::score::{coordinated_pass, expansion_pass, ExpansionKeyword, WordQuery, PIECES_WEIGHT};
 
 /// A query is cut to this many characters (the rest is ignored, never an error).
@@ -118,13 +119,11 @@ pub struct SearchIndex {
     writer: Mutex<IndexWriter>,
     analyzer: TextAnalyzer,
     pieces_analyzer: TextAnalyzer,
-    /// The ids of the current searcher generation: per segment, by the id's term ordinal
-    /// (walking the id dictionary for every search cost more than the search itself).
-    ids: RwLock<Option<(u64, SegmentIds)>>,
+    /// What the current searcher generation reads once rather than per search: ids by term
+    /// ordinal (walking the id dictionary for every search cost more than the search itself),
+    /// filter columns, term score bounds.
+    generation: RwLock<Option<Arc<Generation>>>,
 }
-
-/// Per segment, the product ids by the id's term ordinal.
-type SegmentIds = Arc<Vec<Vec<String>>>;
 
 /// The tantivy writer's memory per indexing thread.
 const WRITER_BYTES_PER_THREAD: usize = 32_000_000;
@@ -166,7 +165,7 @@ fn open_index(config: &Config, index: Index, fields: Fields, num_threads: usize)
         writer: Mutex::new(writer),
         analyzer,
         pieces_analyzer,
-        ids: RwLock::new(None),
+        generation: RwLock::new(None),
     })
 }
 
@@ -275,32 +274,21 @@ impl SearchIndex {
         }
         writer.garbage_collect_files().wait()?;
         self.reader.reload()?;
-        self.ids_of(&self.reader.searcher())?;
+        self.generation_of(&self.reader.searcher())?;
         Ok(out)
     }
 
-    /// Per segment of `searcher`, the product ids by term ordinal; read once per generation.
-    fn ids_of(&self, searcher: &Searcher) -> Result<SegmentIds> {
-        let generation = searcher.generation().generation_id();
-        if let Some((g, ids)) = &*self.ids.read().unwrap_or_else(PoisonError::into_inner) {
-            if *g == generation {
-                return Ok(Arc::clone(ids));
+    /// The cached reads of `searcher`'s generation; read once per generation.
+    fn generation_of(&self, searcher: &Searcher) -> Result<Arc<Generation>> {
+        let id = searcher.generation().generation_id();
+        if let Some(found) = &*self.generation.read().unwrap_or_else(PoisonError::into_inner) {
+            if found.id == id {
+                return Ok(Arc::clone(found));
             }
         }
-        let mut all = Vec::with_capacity(searcher.segment_readers().len());
-        for segment in searcher.segment_readers() {
-            let mut ids = Vec::new();
-            if let Some(column) = segment.fast_fields().str(ID)? {
-                let mut stream = column.dictionary().stream()?;
-                while stream.advance() {
-                    ids.push(String::from_utf8_lossy(stream.key()).into_owned());
-                }
-            }
-            all.push(ids);
-        }
-        let all = Arc::new(all);
-        *self.ids.write().unwrap_or_else(PoisonError::into_inner) = Some((generation, Arc::clone(&all)));
-        Ok(all)
+        let read = Arc::new(Generation::read(searcher, &self.config)?);
+        *self.generation.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&read));
+        Ok(read)
     }
 
     fn check_products(&self, products: &[Product]) -> Result<()> {
@@ -419,6 +407,12 @@ impl SearchIndex {
     /// [`Error::InvalidArgument`] for a filter or facet on an unknown field or with a value of
     /// the wrong type. Never for the query text.
     pub fn search(&self, query: &SearchQuery) -> Result<SearchOutput> {
+        self.search_with(query, false)
+    }
+
+    /// [`SearchIndex::search`]; `exhaustive` scores every match instead of only those that
+    /// can reach the best `limit` (the same answer, slower: for tests).
+    pub(crate) fn search_with(&self, query: &SearchQuery, exhaustive: bool) -> Result<SearchOutput> {
         let filters = self.check_filters(&query.filters)?;
         let facets = self.check_facets(&query.facets)?;
         let searcher = self.reader.searcher();
@@ -463,8 +457,24 @@ impl SearchIndex {
             }
         }
 
+        let generation = self.generation_of(&searcher)?;
+        let browse = words.is_empty() && query.expansions.is_empty() && query.browse_if_empty;
+        if !browse && !exhaustive {
+            // The products with the shopper's words, scored only as far as the best `limit`
+            // need; when they match nothing, the expansions' own matches are the answer.
+            let segments = searcher.segment_readers().len();
+            if let Some(found) = retrieve(&searcher, &generation, clauses, &expansion_keywords, &filters, &facets, query.limit)? {
+                out.total = found.total;
+                out.facets = self.facet_list(&facets, found.facets);
+                Self::finish(&searcher, &generation, found.kept, query.limit, &mut out)?;
+            } else {
+                let matches = expansion_pass(&searcher, &expansion_keywords, vec![Vec::new(); segments])?;
+                self.rank(&searcher, &generation, &matches, &filters, &facets, query.limit, &mut out)?;
+            }
+            return Ok(out);
+        }
         // Per segment, (doc, text score, expansion score) in doc order.
-        let matches: Vec<Vec<(u32, f32, f32)>> = if words.is_empty() && query.expansions.is_empty() && query.browse_if_empty {
+        let matches: Vec<Vec<(u32, f32, f32)>> = if browse {
             out.browsed = true;
             let mut all = vec![Vec::new(); searcher.segment_readers().len()];
             for_each_alive(&searcher, |a| {
@@ -480,7 +490,7 @@ impl SearchIndex {
             let own = coordinated_pass(&searcher, clauses)?;
             expansion_pass(&searcher, &expansion_keywords, own)?
         };
-        self.rank(&searcher, matches, &filters, &facets, query.limit, &mut out)?;
+        self.rank(&searcher, &generation, &matches, &filters, &facets, query.limit, &mut out)?;
         Ok(out)
     }
 
@@ -496,9 +506,10 @@ impl SearchIndex {
         corrections: &mut Vec<(String, String)>,
     ) -> Result<Option<WordQuery>> {
         let exact = self.exact_clause(searcher, word, 1.0)?;
-        let pieces = self.pieces_clause(searcher, word)?;
+        let (pieces, pieces_terms) = self.pieces_clause(searcher, word)?;
         if exact.is_some() || pieces.is_some() {
-            return Ok(Some(WordQuery { exact, pieces }));
+            let bound = vec![self.exact_terms(searcher, word)?, pieces_terms];
+            return Ok(Some(WordQuery { exact, pieces, bound }));
         }
         let edits = if typos { search_edits(word) } else { 0 };
         if edits == 0 {
@@ -522,11 +533,14 @@ impl SearchIndex {
         }
         variants.sort();
         let mut disjuncts: Vec<Box<dyn Query>> = Vec::new();
+        // The best variant counts; the bound adds them all (it only has to be at least that).
+        let mut bound: Vec<(Term, f32)> = Vec::new();
         let mut best: Option<(u8, u64, String)> = None;
         for (term, distance) in variants {
             let boost = FUZZY_WEIGHT[usize::from(distance)];
             if let Some(clause) = self.exact_clause(searcher, &term, boost)? {
                 disjuncts.push(clause);
+                bound.extend(self.exact_terms(searcher, &term)?.into_iter().map(|(t, w)| (t, w * boost)));
                 let df = self.doc_freq(searcher, &term)?;
                 if best.as_ref().is_none_or(|(d, f, _)| (distance, std::cmp::Reverse(df)) < (*d, std::cmp::Reverse(*f))) {
                     best = Some((distance, df, term));
@@ -539,20 +553,22 @@ impl SearchIndex {
         Ok(if disjuncts.is_empty() {
             None
         } else {
-            Some(WordQuery { exact: Some(Box::new(DisjunctionMaxQuery::new(disjuncts))), pieces: None })
+            Some(WordQuery { exact: Some(Box::new(DisjunctionMaxQuery::new(disjuncts))), pieces: None, bound: vec![bound] })
         })
     }
 
     /// `word` as a part of longer tokens: all of its pieces ([`crate::analyzer::pieces`]) in
     /// one field's pieces, weighted by the field's weight times [`PIECES_WEIGHT`]. None for a
     /// Latin word of several pieces (a model number is matched whole, never from scattered
-    /// digits and letters) and when no product has all the pieces in one field.
-    fn pieces_clause(&self, searcher: &Searcher, word: &str) -> Result<Option<Box<dyn Query>>> {
+    /// digits and letters) and when no product has all the pieces in one field. With it, its
+    /// terms and their boosts.
+    fn pieces_clause(&self, searcher: &Searcher, word: &str) -> Result<PiecesClause> {
         let mut parts = analyze(&mut self.pieces_analyzer.clone(), word);
         parts.dedup();
         if parts.is_empty() || (parts.len() > 1 && !word.chars().any(shoprec_core::text::tokenizer::is_han)) {
-            return Ok(None);
+            return Ok((None, Vec::new()));
         }
+        let mut terms: Vec<(Term, f32)> = Vec::new();
         // A word that is its own only piece and is at least two characters long is a piece
         // of every token it is: when as many products have the piece as the token in a field,
         // they are the same products and the pieces add nothing there.
@@ -575,10 +591,11 @@ impl SearchIndex {
                 all.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))));
             }
             if !all.is_empty() {
+                terms.extend(parts.iter().map(|part| (Term::from_field_text(*field, part), weight * PIECES_WEIGHT)));
                 fields.push((Occur::Should, Box::new(BoostQuery::new(Box::new(BooleanQuery::new(all)), weight * PIECES_WEIGHT))));
             }
         }
-        Ok(if fields.is_empty() { None } else { Some(Box::new(BooleanQuery::new(fields))) })
+        Ok(if fields.is_empty() { (None, Vec::new()) } else { (Some(Box::new(BooleanQuery::new(fields))), terms) })
     }
 
     fn doc_freq(&self, searcher: &Searcher, term: &str) -> Result<u64> {
@@ -655,30 +672,32 @@ impl SearchIndex {
     }
 
     /// Filters the matches, counts them and their facets, and keeps the best `limit`.
+    #[allow(clippy::too_many_arguments)]
     fn rank(
         &self,
         searcher: &Searcher,
-        mut by_segment: Vec<Vec<(u32, f32, f32)>>,
+        generation: &Generation,
+        by_segment: &[Vec<(u32, f32, f32)>],
         filters: &[(usize, Condition)],
         facets: &[(usize, FilterKind)],
         limit: usize,
         out: &mut SearchOutput,
     ) -> Result<()> {
         let mut kept: Vec<Kept> = Vec::new();
-        let mut id_columns: Vec<Option<StrColumn>> = Vec::new();
-        let mut popularity_columns: Vec<Option<Column<f64>>> = Vec::new();
         let mut facet_counts: Vec<HashMap<String, u64>> = vec![HashMap::new(); facets.len()];
-        for (ord, docs) in by_segment.iter_mut().enumerate() {
-            let segment = &searcher.segment_readers()[ord];
-            id_columns.push(segment.fast_fields().str(ID)?);
-            popularity_columns.push(segment.fast_fields().column_opt(POPULARITY)?);
+        for (ord, docs) in by_segment.iter().enumerate() {
             if docs.is_empty() {
                 continue;
             }
-            let seg_filters = filters.iter().map(|(i, c)| SegmentFilter::new(segment, *i, c)).collect::<Result<Vec<_>>>()?;
+            let segment = &searcher.segment_readers()[ord];
+            let cached = &generation.filters[ord];
+            let seg_filters = filters
+                .iter()
+                .map(|(i, c)| SegmentFilter::new(segment, *i, c, cached.get(*i).and_then(Option::as_ref)))
+                .collect::<Result<Vec<_>>>()?;
             let mut seg_facets =
                 facets.iter().map(|(i, kind)| SegmentFacet::new(segment, *i, *kind)).collect::<Result<Vec<_>>>()?;
-            for &(doc, text, expansion) in docs.iter() {
+            for &(doc, text, expansion) in docs {
                 if !seg_filters.iter().all(|f| f.accepts(doc)) {
                     continue;
                 }
@@ -692,15 +711,32 @@ impl SearchIndex {
             }
         }
         out.total = kept.len() as u64;
-        out.facets = facets
+        out.facets = self.facet_list(facets, facet_counts);
+        Self::finish(searcher, generation, kept, limit, out)
+    }
+
+    /// Per requested facet field, its `(value, count)` pairs by count then value.
+    fn facet_list(&self, facets: &[(usize, FilterKind)], counts: Vec<HashMap<String, u64>>) -> Vec<(String, Vec<(String, u64)>)> {
+        facets
             .iter()
-            .zip(facet_counts)
+            .zip(counts)
             .map(|((i, _), counts)| {
                 let mut counts: Vec<(String, u64)> = counts.into_iter().collect();
                 counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 (self.config.filter_fields[*i].0.clone(), counts)
             })
-            .collect();
+            .collect()
+    }
+
+    /// The best `limit` of the scored matches `kept` (which must hold every match scoring at
+    /// least the `limit`-th best) as hits, best first.
+    fn finish(
+        searcher: &Searcher,
+        generation: &Generation,
+        mut kept: Vec<Kept>,
+        limit: usize,
+        out: &mut SearchOutput,
+    ) -> Result<()> {
         // Best first by score, then popularity, then id: writes merge the index into one
         // segment, whose id dictionary is sorted, so the id's term ordinal orders ids and the
         // answer does not depend on where tantivy stored the documents.
@@ -718,23 +754,30 @@ impl SearchIndex {
             let cut = kept[limit - 1].score;
             kept.retain(|k| k.score >= cut);
         }
-        for k in &mut kept {
-            let segment = k.segment as usize;
-            k.popularity = popularity_columns[segment].as_ref().and_then(|c| c.first(k.doc)).unwrap_or(0.0);
-            k.id_ord = id_columns[segment].as_ref().and_then(|c| c.term_ords(k.doc).next()).unwrap_or(u64::MAX);
-        }
         if limit == 0 {
             kept.clear();
-        } else if kept.len() > limit {
+        }
+        let mut columns: HitColumns = (0..searcher.segment_readers().len()).map(|_| None).collect();
+        for k in &mut kept {
+            let segment = k.segment as usize;
+            if columns[segment].is_none() {
+                let fast = searcher.segment_readers()[segment].fast_fields();
+                columns[segment] = Some((fast.str(ID)?, fast.column_opt(POPULARITY)?));
+            }
+            let (ids, popularity) = columns[segment].as_ref().expect("just read");
+            k.popularity = popularity.as_ref().and_then(|c| c.first(k.doc)).unwrap_or(0.0);
+            k.id_ord = ids.as_ref().and_then(|c| c.term_ords(k.doc).next()).unwrap_or(u64::MAX);
+        }
+        if kept.len() > limit {
             kept.select_nth_unstable_by(limit - 1, order);
             kept.truncate(limit);
         }
         kept.sort_unstable_by(order);
-        let names = self.ids_of(searcher)?;
-        let hits: Vec<Hit> = kept
+        out.hits = kept
             .into_iter()
             .map(|k| Hit {
-                id: names
+                id: generation
+                    .ids
                     .get(k.segment as usize)
                     .and_then(|ids| usize::try_from(k.id_ord).ok().and_then(|o| ids.get(o)))
                     .cloned()
@@ -744,20 +787,15 @@ impl SearchIndex {
                 popularity: k.popularity,
             })
             .collect();
-        out.hits = hits;
         Ok(())
     }
 }
 
-/// A match that passed the filters.
-struct Kept {
-    score: f32,
-    popularity: f64,
-    segment: u32,
-    doc: u32,
-    id_ord: u64,
-    text: f32,
-}
+/// A word's pieces query, if any, and its terms with their boosts.
+type PiecesClause = (Option<Box<dyn Query>>, Vec<(Term, f32)>);
+
+/// Per segment, its id and popularity columns, read when a hit of the segment needs them.
+type HitColumns = Vec<Option<(Option<StrColumn>, Option<Column<f64>>)>>;
 
 /// Whether the stored fields agree (the pieces fields are not stored: they are rebuilt from
 /// the text on load, so an index saved before they existed loads too).
@@ -808,112 +846,6 @@ fn copy_documents(from: &Searcher, fields: &Fields, config: &Config, writer: &mu
         writer.add_document(fields.document(&product))?;
         Ok(())
     })
-}
-
-/// A filter condition resolved against one segment's fast fields.
-enum SegmentFilter {
-    Str { column: Option<StrColumn>, ords: Vec<u64> },
-    Number { column: Option<Column<f64>>, condition: Condition },
-    Bool { column: Option<Column<bool>>, value: bool },
-}
-
-impl SegmentFilter {
-    fn new(segment: &SegmentReader, field: usize, condition: &Condition) -> Result<Self> {
-        let name = filter_name(field);
-        let fast = segment.fast_fields();
-        Ok(match condition {
-            Condition::AnyOf(values) => {
-                let column = fast.str(&name)?;
-                let mut ords = Vec::new();
-                if let Some(column) = &column {
-                    for value in values {
-                        if let Some(ord) = column.dictionary().term_ord(value)? {
-                            ords.push(ord);
-                        }
-                    }
-                }
-                SegmentFilter::Str { column, ords }
-            }
-            Condition::Bool(value) => SegmentFilter::Bool { column: fast.column_opt(&name)?, value: *value },
-            other => SegmentFilter::Number { column: fast.column_opt(&name)?, condition: other.clone() },
-        })
-    }
-
-    fn accepts(&self, doc: u32) -> bool {
-        match self {
-            SegmentFilter::Str { column, ords } => column.as_ref().is_some_and(|c| c.term_ords(doc).any(|o| ords.contains(&o))),
-            SegmentFilter::Bool { column, value } => column.as_ref().is_some_and(|c| c.values_for_doc(doc).any(|v| v == *value)),
-            SegmentFilter::Number { column, condition } => column.as_ref().is_some_and(|c| {
-                c.values_for_doc(doc).any(|v| match condition {
-                    Condition::NumberAnyOf(values) => values.contains(&v),
-                    Condition::Range { min, max } => min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m),
-                    _ => false,
-                })
-            }),
-        }
-    }
-}
-
-/// Value counts of one facet field in one segment.
-enum SegmentFacet {
-    Str { column: Option<StrColumn>, counts: HashMap<u64, u64> },
-    Bool { column: Option<Column<bool>>, counts: [u64; 2] },
-}
-
-impl SegmentFacet {
-    fn new(segment: &SegmentReader, field: usize, kind: FilterKind) -> Result<Self> {
-        let name = filter_name(field);
-        Ok(if kind == FilterKind::Bool {
-            SegmentFacet::Bool { column: segment.fast_fields().column_opt(&name)?, counts: [0, 0] }
-        } else {
-            SegmentFacet::Str { column: segment.fast_fields().str(&name)?, counts: HashMap::new() }
-        })
-    }
-
-    fn count(&mut self, doc: u32) {
-        match self {
-            SegmentFacet::Str { column: Some(column), counts } => {
-                let mut seen: Vec<u64> = Vec::new();
-                for ord in column.term_ords(doc) {
-                    if !seen.contains(&ord) {
-                        seen.push(ord);
-                        *counts.entry(ord).or_default() += 1;
-                    }
-                }
-            }
-            SegmentFacet::Bool { column: Some(column), counts } => {
-                let mut seen = [false, false];
-                for v in column.values_for_doc(doc) {
-                    seen[usize::from(v)] = true;
-                }
-                for (count, seen) in counts.iter_mut().zip(seen) {
-                    *count += u64::from(seen);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn merge_into(self, into: &mut HashMap<String, u64>) -> Result<()> {
-        match self {
-            SegmentFacet::Str { column: Some(column), counts } => {
-                for (ord, count) in counts {
-                    let mut value = String::new();
-                    column.ord_to_str(ord, &mut value)?;
-                    *into.entry(value).or_default() += count;
-                }
-            }
-            SegmentFacet::Bool { counts, .. } => {
-                for (value, count) in ["false", "true"].into_iter().zip(counts) {
-                    if count > 0 {
-                        *into.entry(value.to_owned()).or_default() += count;
-                    }
-                }
-            }
-            SegmentFacet::Str { column: None, .. } => {}
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,11 @@
 pub mod analyzer;
 pub mod blend;
 pub mod error;
+mod filters;
 pub mod fuzzy;
+mod generation;
 pub mod index;
+mod retrieve;
 pub mod schema;
 pub mod score;
 

@@ -1,5 +1,9 @@
 //! The scoring passes of a search: the shopper's words (BM25, whole words before their
 //! pieces, coordinated by how many of the words a product has) and the expansion keywords.
+//!
+//! These passes score every match. A search normally scores only the matches that can reach
+//! its best `limit` ([`crate::retrieve`], the same answer); these passes remain for the
+//! expansions' own matches, for browsing, and as the reference the Rust tests compare with.
 
 use std::cell::RefCell;
 
@@ -45,6 +49,11 @@ pub const PIECES_WEIGHT: f32 = 0.5;
 pub(crate) struct WordQuery {
     pub exact: Option<Box<dyn Query>>,
     pub pieces: Option<Box<dyn Query>>,
+    /// The terms the word's score is made of, with their boosts, as alternatives: the word
+    /// scores at most the largest over the alternatives of the sum of each term's best BM25
+    /// times its boost (used to skip products that cannot reach the best; see
+    /// [`crate::retrieve`]).
+    pub bound: Vec<Vec<(Term, f32)>>,
 }
 
 /// Per-thread buffers of [`coordinated_pass`], one slot per document of a segment, all zero
@@ -193,7 +202,7 @@ thread_local! {
 
 /// The BM25 weight of every term of `keywords` with its boost, as tantivy's term query
 /// computes it (per keyword, per token, per field).
-fn term_weights(searcher: &Searcher, keywords: &[ExpansionKeyword]) -> Result<Vec<Vec<Vec<Bm25Weight>>>> {
+pub(crate) fn term_weights(searcher: &Searcher, keywords: &[ExpansionKeyword]) -> Result<Vec<Vec<Vec<Bm25Weight>>>> {
     keywords
         .iter()
         .map(|keyword| {
