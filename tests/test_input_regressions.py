@@ -203,6 +203,10 @@ def test_a_saved_interactions_file_with_values_beyond_float32_is_a_model_file_er
     write_file(tmp_path / "bad.shoprec", "Interactions", params, arrays)
     with pytest.raises(ModelFileError, match="float32"):
         shoprec.load(tmp_path / "bad.shoprec", verify=verify)
+    arrays["values"] = np.array([1.0, 1e-40, 3.0])  # would become a float32 subnormal
+    write_file(tmp_path / "bad.shoprec", "Interactions", params, arrays)
+    with pytest.raises(ModelFileError, match="float32"):
+        shoprec.load(tmp_path / "bad.shoprec", verify=verify)
     arrays["values"] = np.array([1.0, 2.0, 3.0])
     write_file(tmp_path / "good.shoprec", "Interactions", params, arrays)
     assert shoprec.load(tmp_path / "good.shoprec", verify=verify).values.tolist() == [1.0, 2.0, 3.0]

@@ -37,6 +37,11 @@ def check_int(value: Any, name: str, *, minimum: Optional[int] = None, maximum: 
 K_LIMIT = sys.maxsize
 
 
+#: The largest float32: the models compute in float32, so a stored or given value beyond it
+#: would become inf there.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def check_k(k: Any, name: str = "k") -> int:
     """A result count: an integer >= 1, of any size, returned clamped to :data:`K_LIMIT`.
 

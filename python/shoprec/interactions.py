@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from ._ids import IdMap
 from .io import PicklesByValue, load_as, register, save
-from ._validate import as_index_array, check_path
+from ._validate import FLOAT32_MAX, as_index_array, check_path
 from .errors import DTypeError, InvalidArgumentError, ShapeMismatchError
 
 __all__ = ["Interactions", "DEFAULT_EVENT_WEIGHTS"]
@@ -27,7 +27,6 @@ DEFAULT_EVENT_WEIGHTS: Dict[str, float] = {"view": 1.0, "favorite": 3.0, "cart":
 _COMBINE = ("max", "sum", "last", "mean")
 
 # The models compute in float32: a value outside its range would become inf (or 0) there.
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 
@@ -36,7 +35,7 @@ def _out_of_float32_range(values: np.ndarray) -> Optional[int]:
     becoming inf or losing its normal precision (nonzero magnitudes below the smallest normal
     float32), or None."""
     magnitude = np.abs(values)
-    bad = ~np.isfinite(magnitude) | (magnitude > _FLOAT32_MAX) | ((magnitude != 0) & (magnitude < _FLOAT32_TINY))
+    bad = ~np.isfinite(magnitude) | (magnitude > FLOAT32_MAX) | ((magnitude != 0) & (magnitude < _FLOAT32_TINY))
     return int(np.flatnonzero(bad)[0]) if bad.any() else None
 
 
@@ -64,7 +63,7 @@ def _as_values(values: Any, n: int, name: str) -> np.ndarray:
     if bad is not None:
         raise InvalidArgumentError(
             f"{name} holds {array[bad]!r} at row {bad}: values must lie within float32's range "
-            f"(nonzero magnitudes {_FLOAT32_TINY:.3g} to {_FLOAT32_MAX:.3g}), which the models compute in"
+            f"(nonzero magnitudes {_FLOAT32_TINY:.3g} to {FLOAT32_MAX:.3g}), which the models compute in"
         )
     return array
 
@@ -251,10 +250,10 @@ class Interactions(PicklesByValue):
         for name, weight in table.items():
             if isinstance(weight, (bool, np.bool_)) or not (
                     isinstance(weight, (int, float, np.integer, np.floating)) and np.isfinite(weight)
-                    and _FLOAT32_TINY <= weight <= _FLOAT32_MAX):
+                    and _FLOAT32_TINY <= weight <= FLOAT32_MAX):
                 raise InvalidArgumentError(
                     f"weights: the weight of event {name!r} must be a positive number within float32's range "
-                    f"({_FLOAT32_TINY:.3g} to {_FLOAT32_MAX:.3g}), got {weight!r}"
+                    f"({_FLOAT32_TINY:.3g} to {FLOAT32_MAX:.3g}), got {weight!r}"
                 )
         array = np.asarray(events, dtype=object).reshape(-1)
         if len(array) != n:
@@ -489,12 +488,15 @@ class Interactions(PicklesByValue):
 
             raise ModelFileError("interaction indices out of range of the id maps")
         values = arrays["values"]
-        if values.dtype.kind != "f" or _out_of_float32_range(values) is not None:
+        # NaN, inf and magnitudes beyond float32 were refused for every stored float array by
+        # the registry (io.registry._check_stored_floats) before this runs; what is left for
+        # interactions is the dtype and the nonzero magnitudes below float32's normals.
+        if values.dtype.kind != "f" or (((magnitude := np.abs(values)) != 0) & (magnitude < _FLOAT32_TINY)).any():
             from .errors import ModelFileError
 
             raise ModelFileError(
-                "interaction values are not finite float32-range numbers (the file is damaged; "
-                "this is what the checksums catch when verify=True)"
+                "interaction values are not float32-range floats (a float dtype, no nonzero magnitude below float32's "
+                "normals; the file is damaged: this is what the checksums catch when verify=True)"
             )
         return cls(
             IdMap(arrays["user_ids"]), IdMap(arrays["item_ids"]), users, items, arrays["values"],
@@ -516,7 +518,7 @@ def _check_combined(values: np.ndarray, combine: str) -> None:
     if _out_of_float32_range(values) is not None:
         raise InvalidArgumentError(
             f"combine={combine!r} overflows: a combined value of a (user, item) pair exceeds "
-            f"float32's range ({_FLOAT32_MAX:.3g}), which the models compute in "
+            f"float32's range ({FLOAT32_MAX:.3g}), which the models compute in "
             "(values too large to add up; pass cap=... or scale the values)"
         )
 

@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type, TypeVar
 
 import numpy as np
 
-from .._validate import check_path
+from .._validate import FLOAT32_MAX, check_path
 from ..errors import InvalidArgumentError, ModelFileError
 from .atomic import PathLike
 from .directory import SavedDirectory, read_directory, write_directory
@@ -85,15 +85,13 @@ def _rebuild(where: str, type_name: str, build: Callable[[], Any]) -> Any:
         raise ModelFileError(f"{where}: inconsistent {type_name} data: {exc!r}") from None
 
 
-#: Every number shoprec stores is computed in, or cast to, float32 somewhere: a stored float
-#: beyond its range (or NaN, inf) can only come from a damaged file, and would turn into inf
-#: or NaN scores after the load rather than an error at it.
-_STORED_FLOAT_LIMIT = float(np.finfo(np.float32).max)
-
-
 def _check_stored_floats(where: str, arrays: Dict[str, np.ndarray]) -> None:
+    """Every number shoprec stores is computed in, or cast to, float32 somewhere: a stored float
+    beyond its range (or NaN, inf) can only come from a damaged file, and would turn into inf
+    or NaN scores after the load rather than an error at it. Every one-file state (nested and
+    pickled ones too) passes here before its class's ``_from_state``."""
     for name, array in arrays.items():
-        if array.dtype.kind == "f" and array.size and not (np.abs(array) <= _STORED_FLOAT_LIMIT).all():
+        if array.dtype.kind == "f" and array.size and not (np.abs(array) <= FLOAT32_MAX).all():
             raise ModelFileError(
                 f"{where}: the stored array {name!r} holds NaN, infinite or out-of-float32-range values "
                 "(the file is damaged; loading with verify=True checks its checksum)"

@@ -26,7 +26,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from .. import _core
-from .._validate import K_LIMIT, check_float, check_int
+from .._validate import K_LIMIT, check_float, check_int, check_k
 
 __all__ = ["Weights", "DEFAULT_WEIGHTS", "PARTS", "rank"]
 
@@ -74,7 +74,7 @@ class Weights:
         # Counts of any size, clamped as every k is (found by fuzz_search_directory: a stored
         # candidates of 2**64 loaded, then overflowed the engine call at the first search).
         object.__setattr__(self, "n_expansions", min(check_int(self.n_expansions, "n_expansions", minimum=0), K_LIMIT))
-        object.__setattr__(self, "candidates", min(check_int(self.candidates, "candidates", minimum=1), K_LIMIT))
+        object.__setattr__(self, "candidates", check_k(self.candidates, "candidates"))
 
     def replace(self, **changes: Any) -> "Weights":
         """A copy with some weights changed."""
