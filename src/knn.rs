@@ -250,17 +250,11 @@ impl PyKnnIndex {
         exclude: Option<PyReadonlyArray1<'py, i32>>,
         exclude_seen: bool,
     ) -> PyResult<Pair1<'py>> {
-        self.check_user_or_none(user)?;
-        let b = self.borrow(py)?;
-        let history = b.history.view()?;
-        let neighbours = b.neighbours.view()?;
-        let ranking = b.ranking()?;
         let filters = Filters {
             include: ids_or_empty(items.as_ref(), "items")?,
             exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]),
         };
-        let (query, sources) = self.query_of(user, &history, &neighbours, exclude_seen);
-        let (ids, scores) = run_detached_here(py, || knn::recommend_query(query, &sources, &ranking, &filters, k))?;
+        let (ids, scores) = self.rank_user(py, user, k, &filters, exclude_seen, 0)?;
         Ok((ids.into_pyarray(py), scores.into_pyarray(py)))
     }
 
@@ -278,16 +272,8 @@ impl PyKnnIndex {
         exclude: Option<PyReadonlyArray1<'py, i32>>,
         detach_min_work: usize,
     ) -> PyResult<Pair1<'py>> {
-        self.check_user_or_none(user)?;
-        let b = self.borrow(py)?;
-        let history = b.history.view()?;
-        let neighbours = b.neighbours.view()?;
-        let ranking = b.ranking()?;
         let filters = Filters { include: None, exclude: ids_or_empty(exclude.as_ref(), "exclude")?.unwrap_or(&[]) };
-        let (query, sources) = self.query_of(user, &history, &neighbours, true);
-        let work = knn::query_work(&query, &sources).saturating_add(query.seen.len()).saturating_add(filters.exclude.len());
-        let (mut ids, mut scores) =
-            run_sized(py, work, detach_min_work, || knn::recommend_query(query, &sources, &ranking, &filters, k))?;
+        let (mut ids, mut scores) = self.rank_user(py, user, k, &filters, true, detach_min_work)?;
         // Padding (-1) only ever fills the tail.
         let found = ids.iter().take_while(|&&id| id >= 0).count();
         ids.truncate(found);
@@ -439,6 +425,33 @@ impl PyKnnIndex {
         let seen = if exclude_seen { history.row_indices(row) } else { &[] };
         let query_matrix = if self.item_based { history } else { neighbours };
         (Query { sources: query_matrix.row_indices(row), weights: query_matrix.row_data(row), seen }, sources)
+    }
+
+    /// The top `k` of user index `user` (-1: no history) under `filters`, padded as
+    /// [`knn::recommend_query`] returns them: what `recommend` and `recommend_user` share. The
+    /// GIL is released around the scoring when its work (the stored entries the query visits,
+    /// the seen and the excluded ids) is at least `detach_min_work` (0: always, uncounted).
+    fn rank_user(
+        &self,
+        py: Python<'_>,
+        user: i64,
+        k: usize,
+        filters: &Filters<'_>,
+        exclude_seen: bool,
+        detach_min_work: usize,
+    ) -> PyResult<(Vec<i32>, Vec<f32>)> {
+        self.check_user_or_none(user)?;
+        let b = self.borrow(py)?;
+        let history = b.history.view()?;
+        let neighbours = b.neighbours.view()?;
+        let ranking = b.ranking()?;
+        let (query, sources) = self.query_of(user, &history, &neighbours, exclude_seen);
+        let work = if detach_min_work == 0 {
+            0
+        } else {
+            knn::query_work(&query, &sources).saturating_add(query.seen.len()).saturating_add(filters.exclude.len())
+        };
+        run_sized(py, work, detach_min_work, || knn::recommend_query(query, &sources, &ranking, filters, k))
     }
 }
 
