@@ -8,13 +8,15 @@
 //!
 //! 1. reads which products have each word, without scoring (tantivy's `for_each_no_score`),
 //!    and counts per product how many words it has; every match passing the filters is
-//!    counted (`total`) and its facets counted, and it joins the group of its word count;
+//!    counted (`total`) and its facets counted, and its word count kept as bit planes (the
+//!    products of one word count are listed only when that group is scored);
 //! 2. scores the groups from `m = n` down, each exactly as the full pass would (tantivy's own
 //!    scorers, moved to each product with `seek`; expansion postings likewise), and stops as
 //!    soon as a group's bound is below the `limit`-th best score found so far: no product of
 //!    that group or a lower one can reach the best `limit`, or tie with them. Within a group
 //!    whose bound is not that low, a product having too few of the expansion terms to make up
-//!    the difference (the `c` largest term bounds for `c` terms) is skipped too.
+//!    the difference (the `c` largest term bounds for `c` terms) is skipped too; the expansion
+//!    postings are read once for both, counting and scoring.
 //!
 //! The products returned are therefore exactly those the full pass returns, with the same
 //! scores to the bit (a Rust test compares both on random catalogues). Filters are applied
@@ -64,6 +66,15 @@ thread_local! {
     /// Per-thread buffers of the grouping pass: per word, a bitset of the documents having it.
     static WORD_BITS: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
 }
+
+thread_local! {
+    /// Per-thread slot map of [`expansion_of_group`]: per document of a segment, its position
+    /// among the documents being scored, [`NO_SLOT`] for all others between calls.
+    static SLOTS: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A document not being scored, in [`SLOTS`].
+const NO_SLOT: u32 = u32::MAX;
 
 /// How much a bound computed in `f64` from per-term bounds is widened to cover the rounding
 /// of the `f32` scores it bounds (a few ulps per operation).
@@ -119,21 +130,14 @@ pub(crate) fn retrieve(
             needed = Some((cut - text_bound, &b.expansion_terms));
         }
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            let all = &groups[ord][m - 1];
+            let all = &groups[ord].with_count(m);
             if all.is_empty() {
                 continue;
             }
-            let kept_docs;
-            let docs = if let Some((needed, terms)) = needed {
-                kept_docs = with_enough_expansion(segment, keywords, terms, all, needed)?;
-                &kept_docs
-            } else {
-                all
-            };
+            let (docs, expansion) = expansion_of_group(segment, keywords, &expansion_weights, all, needed)?;
             #[cfg(test)]
             tests::SKIPPED.with(|p| p.set(p.get() + all.len() - docs.len()));
-            let text = text_scores(segment, &weights, docs, m, n)?;
-            let expansion = expansion_scores(segment, keywords, &expansion_weights, docs)?;
+            let text = text_scores(segment, &weights, &docs, m, n)?;
             for ((&doc, text), expansion) in docs.iter().zip(text).zip(expansion) {
                 kept.push(Kept { score: text + expansion, popularity: 0.0, segment: ord as u32, doc, id_ord: u64::MAX, text });
             }
@@ -142,12 +146,46 @@ pub(crate) fn retrieve(
     Ok(Some(Retrieved { kept, total, facets: facet_counts }))
 }
 
-/// The matches of [`group`]: per segment, per word count `m` (index `m - 1`), the matches
-/// passing the filters in doc order; how many they are; the facet counts over them.
+/// The matches of [`group`]: per segment, the matches passing the filters with how many words
+/// each has ([`SegmentMatches`]); how many they are; the facet counts over them.
 struct Grouped {
-    groups: Vec<Vec<Vec<u32>>>,
+    groups: Vec<SegmentMatches>,
     total: u64,
     facets: Vec<HashMap<String, u64>>,
+}
+
+/// One segment's matches passing the filters, 64 documents at a time: the documents of block
+/// `word` (documents `64 * word ..`) that match, and how many of the words each has, as six bit
+/// planes (bit `k` of a document's count in plane `k`). Most searches score only the products
+/// having all or nearly all the words, so the documents of a word count are listed only when
+/// that count is scored ([`SegmentMatches::with_count`]), not every match up front.
+#[derive(Default)]
+struct SegmentMatches {
+    blocks: Vec<MatchBlock>,
+}
+
+struct MatchBlock {
+    word: u32,
+    valid: u64,
+    planes: [u64; 6],
+}
+
+impl SegmentMatches {
+    /// The matching documents having exactly `m` of the words, in doc order.
+    fn with_count(&self, m: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        for block in &self.blocks {
+            let mut mask = block.valid;
+            for (k, plane) in block.planes.iter().enumerate() {
+                mask &= if (m >> k) & 1 == 1 { *plane } else { !*plane };
+            }
+            while mask != 0 {
+                out.push(block.word * 64 + mask.trailing_zeros());
+                mask &= mask - 1;
+            }
+        }
+        out
+    }
 }
 
 /// Reads which products have each word (without scoring), filters them, counts them and their
@@ -162,14 +200,13 @@ fn group(
 ) -> Result<Option<Grouped>> {
     let mut total = 0u64;
     let mut facet_counts: Vec<HashMap<String, u64>> = vec![HashMap::new(); facets.len()];
-    // Per segment, per word count m (index m - 1), the matches passing the filters, in doc order.
     let n = weights.len();
-    let mut groups: Vec<Vec<Vec<u32>>> = Vec::with_capacity(searcher.segment_readers().len());
+    let mut groups: Vec<SegmentMatches> = Vec::with_capacity(searcher.segment_readers().len());
     let mut any = false;
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-        let mut by_count: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut matches = SegmentMatches::default();
         if n == 0 {
-            groups.push(by_count);
+            groups.push(matches);
             continue;
         }
         let cached = &generation.filters[ord];
@@ -230,24 +267,24 @@ fn group(
                         carry = next;
                     }
                 }
-                let mut left = valid;
-                while left != 0 {
-                    let bit = left.trailing_zeros();
-                    left &= left - 1;
-                    let doc = (w * 64) as u32 + bit;
-                    for facet in &mut seg_facets {
-                        facet.count(doc);
+                if !seg_facets.is_empty() {
+                    let mut left = valid;
+                    while left != 0 {
+                        let doc = (w * 64) as u32 + left.trailing_zeros();
+                        left &= left - 1;
+                        for facet in &mut seg_facets {
+                            facet.count(doc);
+                        }
                     }
-                    let m = planes.iter().enumerate().fold(0usize, |m, (k, p)| m | (((p >> bit) & 1) as usize) << k);
-                    by_count[m.clamp(1, n) - 1].push(doc);
                 }
+                matches.blocks.push(MatchBlock { word: w as u32, valid, planes });
             }
             Ok(())
         })?;
         for (facet, counts) in seg_facets.into_iter().zip(facet_counts.iter_mut()) {
             facet.merge_into(counts)?;
         }
-        groups.push(by_count);
+        groups.push(matches);
     }
     Ok(any.then_some(Grouped { groups, total, facets: facet_counts }))
 }
@@ -274,52 +311,6 @@ struct Bounds {
     expansion: f64,
     /// Per expansion term (keyword, token, field), the most it adds, best first.
     expansion_terms: Vec<f64>,
-}
-
-/// Of `docs` (in doc order, of one group), those whose expansion terms may add at least
-/// `needed`: a product having `c` of the terms gets at most the `c` largest term bounds, so
-/// one having too few of them can be skipped. The terms' postings are walked without scoring.
-fn with_enough_expansion(
-    segment: &tantivy::SegmentReader,
-    keywords: &[ExpansionKeyword],
-    term_bounds: &[f64],
-    docs: &[u32],
-    needed: f64,
-) -> Result<Vec<u32>> {
-    let mut enough = 0;
-    let mut sum = 0.0;
-    for bound in term_bounds {
-        if sum * (1.0 + BOUND_MARGIN) >= needed {
-            break;
-        }
-        sum += bound;
-        enough += 1;
-    }
-    if sum * (1.0 + BOUND_MARGIN) < needed {
-        return Ok(Vec::new()); // not even every term together
-    }
-    if enough == 0 {
-        return Ok(docs.to_vec());
-    }
-    let mut count = vec![0u16; docs.len()];
-    for terms in keywords.iter().flat_map(|k| &k.tokens) {
-        for (term, _) in terms {
-            let Some(mut postings) = segment.inverted_index(term.field())?.read_postings(term, IndexRecordOption::Basic)? else {
-                continue;
-            };
-            let mut j = 0;
-            let mut at = postings.doc();
-            while at != TERMINATED && j < docs.len() {
-                if at < docs[j] {
-                    at = if docs.len() * 4 < postings.doc_freq() as usize { postings.seek(docs[j]) } else { postings.advance() };
-                } else {
-                    count[j] += u16::from(at == docs[j]);
-                    j += 1;
-                }
-            }
-        }
-    }
-    Ok(docs.iter().zip(count).filter(|(_, c)| usize::from(*c) >= enough).map(|(&d, _)| d).collect())
 }
 
 /// The words' bounds and the expansions' (see the module docs).
@@ -399,71 +390,141 @@ fn text_scores(segment: &tantivy::SegmentReader, weights: &[WordWeights], docs: 
     Ok(text)
 }
 
-/// The expansion score of `docs` (in doc order): the same sums in the same order as
-/// [`crate::score::expansion_pass`], reading each term's postings only at these documents.
-fn expansion_scores(
+/// Of `docs` (in doc order, of one group), those whose expansion terms may add at least
+/// `needed` (when given), with their expansion scores: the same sums in the same order as
+/// [`crate::score::expansion_pass`].
+///
+/// A product having `c` of the terms gets at most the `c` largest term bounds (`needed`'s
+/// slice, best first), so one having too few of them is dropped. Each term's postings are read
+/// once for both: where they are long against `docs`, `docs` are jumped to; otherwise the
+/// postings are decoded a block at a time and each document looked up in a per-thread slot map
+/// (a document's position in `docs`), which costs no branch per document of `docs`.
+fn expansion_of_group(
     segment: &tantivy::SegmentReader,
     keywords: &[ExpansionKeyword],
     weights: &[Vec<Vec<tantivy::query::Bm25Weight>>],
     docs: &[u32],
-) -> Result<Vec<f32>> {
-    let mut total = vec![0.0f32; docs.len()];
-    if keywords.is_empty() {
-        return Ok(total);
+    needed: Option<(f64, &[f64])>,
+) -> Result<(Vec<u32>, Vec<f32>)> {
+    // How many of the terms a product needs (0: no minimum).
+    let mut enough = 0usize;
+    if let Some((needed, term_bounds)) = needed {
+        let mut sum = 0.0;
+        for bound in term_bounds {
+            if sum * (1.0 + BOUND_MARGIN) >= needed {
+                break;
+            }
+            sum += bound;
+            enough += 1;
+        }
+        if sum * (1.0 + BOUND_MARGIN) < needed {
+            return Ok((Vec::new(), Vec::new())); // not even every term together
+        }
     }
+    let mut total = vec![0.0f32; docs.len()];
+    if keywords.is_empty() || docs.is_empty() {
+        return Ok((docs.to_vec(), total));
+    }
+    let mut count = vec![0u16; docs.len()];
     let (mut keyword_score, mut token_score) = (vec![0.0f32; docs.len()], vec![0.0f32; docs.len()]);
-    for (keyword, keyword_weights) in keywords.iter().zip(weights) {
-        keyword_score.fill(0.0);
-        for (terms, term_weights) in keyword.tokens.iter().zip(keyword_weights) {
-            token_score.fill(0.0);
-            for ((term, _), bm25) in terms.iter().zip(term_weights) {
-                let field = term.field();
-                let Some(mut postings) = segment.inverted_index(field)?.read_postings(term, IndexRecordOption::WithFreqs)? else {
-                    continue;
-                };
-                let norms = segment
-                    .fieldnorms_readers()
-                    .get_field(field)?
-                    .unwrap_or_else(|| FieldNormReader::constant(segment.max_doc(), 1));
-                if docs.len() * 4 < postings.doc_freq() as usize {
-                    // Few documents against a long list: jump to each.
-                    for (score, &doc) in token_score.iter_mut().zip(docs) {
-                        let mut at = postings.doc();
-                        if at < doc {
-                            at = postings.seek(doc);
-                        }
-                        if at == TERMINATED {
-                            break;
-                        }
-                        if at == doc {
-                            *score += bm25.score(norms.fieldnorm_id(doc), postings.term_freq());
-                        }
+    SLOTS.with(|cell| -> Result<()> {
+        let mut slots = cell.borrow_mut();
+        let max_doc = segment.max_doc() as usize;
+        if slots.len() < max_doc {
+            slots.resize(max_doc, NO_SLOT);
+        }
+        for (j, &doc) in docs.iter().enumerate() {
+            slots[doc as usize] = j as u32;
+        }
+        let mut walk = || -> Result<()> {
+            for (keyword, keyword_weights) in keywords.iter().zip(weights) {
+                keyword_score.fill(0.0);
+                for (terms, term_weights) in keyword.tokens.iter().zip(keyword_weights) {
+                    token_score.fill(0.0);
+                    for ((term, _), bm25) in terms.iter().zip(term_weights) {
+                        add_term(segment, term, bm25, docs, &slots, &mut token_score, &mut count)?;
                     }
-                } else {
-                    // Many: walk the list in step with them.
-                    let mut j = 0;
-                    let mut at = postings.doc();
-                    while at != TERMINATED && j < docs.len() {
-                        if at < docs[j] {
-                            at = postings.advance();
-                        } else {
-                            if at == docs[j] {
-                                token_score[j] += bm25.score(norms.fieldnorm_id(at), postings.term_freq());
-                            }
-                            j += 1;
-                        }
+                    for (k, t) in keyword_score.iter_mut().zip(&token_score) {
+                        *k += *t;
                     }
                 }
+                for (total, k) in total.iter_mut().zip(&keyword_score) {
+                    *total += *k;
+                }
             }
-            for (k, t) in keyword_score.iter_mut().zip(&token_score) {
-                *k += *t;
+            Ok(())
+        };
+        let walked = walk();
+        for &doc in docs {
+            slots[doc as usize] = NO_SLOT;
+        }
+        walked
+    })?;
+    if enough == 0 {
+        return Ok((docs.to_vec(), total));
+    }
+    Ok(docs
+        .iter()
+        .zip(total)
+        .zip(count)
+        .filter(|(_, c)| usize::from(*c) >= enough)
+        .map(|((&doc, total), _)| (doc, total))
+        .unzip())
+}
+
+/// Adds one expansion term's BM25 to `score` and one to `count` for each of `docs` having it
+/// (`slots[doc]` is the position of `doc` in `docs`, [`NO_SLOT`] for every other document).
+fn add_term(
+    segment: &tantivy::SegmentReader,
+    term: &Term,
+    bm25: &tantivy::query::Bm25Weight,
+    docs: &[u32],
+    slots: &[u32],
+    score: &mut [f32],
+    count: &mut [u16],
+) -> Result<()> {
+    let field = term.field();
+    let inverted = segment.inverted_index(field)?;
+    let norms = segment.fieldnorms_readers().get_field(field)?.unwrap_or_else(|| FieldNormReader::constant(segment.max_doc(), 1));
+    let Some(term_info) = inverted.get_term_info(term)? else {
+        return Ok(());
+    };
+    if docs.len() * 4 < term_info.doc_freq as usize {
+        // Few documents against a long list: jump to each.
+        let mut postings = inverted.read_postings_from_terminfo(&term_info, IndexRecordOption::WithFreqs)?;
+        for (j, &doc) in docs.iter().enumerate() {
+            let mut at = postings.doc();
+            if at < doc {
+                at = postings.seek(doc);
+            }
+            if at == TERMINATED {
+                break;
+            }
+            if at == doc {
+                score[j] += bm25.score(norms.fieldnorm_id(doc), postings.term_freq());
+                count[j] += 1;
             }
         }
-        for (total, k) in total.iter_mut().zip(&keyword_score) {
-            *total += *k;
+    } else {
+        // Many: every block of the list, each document looked up.
+        let mut block = inverted.read_block_postings_from_terminfo(&term_info, IndexRecordOption::WithFreqs)?;
+        loop {
+            let block_docs = block.docs();
+            if block_docs.is_empty() {
+                break;
+            }
+            for (i, &doc) in block_docs.iter().enumerate() {
+                let j = slots[doc as usize];
+                if j != NO_SLOT {
+                    let j = j as usize;
+                    score[j] += bm25.score(norms.fieldnorm_id(doc), block.freq(i));
+                    count[j] += 1;
+                }
+            }
+            block.advance();
         }
     }
-    Ok(total)
+    Ok(())
 }
 
 #[cfg(test)]
