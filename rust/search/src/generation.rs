@@ -1,6 +1,7 @@
 //! What a search reads once per searcher generation (the index as of one completed write)
-//! instead of once per query: the product ids by term ordinal, the boolean and number filter
-//! columns as plain arrays, and the best BM25 score of each term the searches asked for.
+//! instead of once per query: the product ids by term ordinal, each document's id ordinal and
+//! popularity, the boolean and number filter columns as plain arrays, and the best BM25 score
+//! of each term the searches asked for.
 //!
 //! Every write ends with a merge into one segment and a reload, so a generation lives until the
 //! next write; nothing here is ever stale (it is keyed by the generation id).
@@ -15,7 +16,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocSet, Searcher, SegmentReader, Term, TERMINATED};
 
 use crate::error::Result;
-use crate::schema::{filter_name, Config, FilterKind, ID};
+use crate::schema::{filter_name, Config, FilterKind, ID, POPULARITY};
 
 /// A filter column of one segment read into memory.
 pub(crate) enum Cached {
@@ -39,6 +40,11 @@ pub(crate) struct Generation {
     pub id: u64,
     /// Per segment, the product ids by the id's term ordinal.
     pub ids: Vec<Vec<String>>,
+    /// Per segment, each document's id term ordinal (`u64::MAX` where it has none) and
+    /// popularity (0 where it has none): the tie-breaks of a search's ranking, read for every
+    /// product tied at the cut, which for a common word can be thousands.
+    pub id_ords: Vec<Vec<u64>>,
+    pub popularity: Vec<Vec<f64>>,
     /// Per segment, per filter field, the column in memory (None for string fields and for
     /// columns with several values per document, which are read from tantivy).
     pub filters: Vec<Vec<Option<Cached>>>,
@@ -55,15 +61,29 @@ impl Generation {
     pub(crate) fn read(searcher: &Searcher, config: &Config) -> Result<Self> {
         let mut ids = Vec::with_capacity(searcher.segment_readers().len());
         let mut filters = Vec::with_capacity(searcher.segment_readers().len());
+        let (mut id_ords, mut popularity) = (Vec::new(), Vec::new());
         for segment in searcher.segment_readers() {
             let mut segment_ids = Vec::new();
+            let max_doc = segment.max_doc();
+            let mut ords = vec![u64::MAX; max_doc as usize];
             if let Some(column) = segment.fast_fields().str(ID)? {
                 let mut stream = column.dictionary().stream()?;
                 while stream.advance() {
                     segment_ids.push(String::from_utf8_lossy(stream.key()).into_owned());
                 }
+                for (doc, ord) in (0..max_doc).zip(&mut ords) {
+                    *ord = column.term_ords(doc).next().unwrap_or(u64::MAX);
+                }
             }
             ids.push(segment_ids);
+            id_ords.push(ords);
+            let mut values = vec![0.0f64; max_doc as usize];
+            if let Some(column) = segment.fast_fields().column_opt::<f64>(POPULARITY)? {
+                for (doc, value) in (0..max_doc).zip(&mut values) {
+                    *value = column.first(doc).unwrap_or(0.0);
+                }
+            }
+            popularity.push(values);
             let columns = config
                 .filter_fields
                 .iter()
@@ -72,7 +92,14 @@ impl Generation {
                 .collect::<Result<Vec<_>>>()?;
             filters.push(columns);
         }
-        Ok(Generation { id: searcher.generation().generation_id(), ids, filters, bounds: RwLock::new(HashMap::new()) })
+        Ok(Generation {
+            id: searcher.generation().generation_id(),
+            ids,
+            id_ords,
+            popularity,
+            filters,
+            bounds: RwLock::new(HashMap::new()),
+        })
     }
 
     /// The best unboosted BM25 score `term` gives any live document (0 when it is in none).

@@ -12,7 +12,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use shoprec_core::text::tokenizer::Tokenizer as CoreTokenizer;
-use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Schema};
 use tantivy::tokenizer::TextAnalyzer;
@@ -24,7 +23,7 @@ use crate::filters::{SegmentFacet, SegmentFilter};
 use crate::fuzzy::{edit_distance, search_edits, tolerated, FUZZY_WEIGHT};
 use crate::generation::Generation;
 use crate::retrieve::{retrieve, Kept};
-use crate::schema::{Config, Fields, FilterKind, Product, Value, ID, PIECES_PREFIX, POPULARITY};
+use crate::schema::{Config, Fields, FilterKind, Product, Value, PIECES_PREFIX};
 use crate::score::{coordinated_pass, expansion_pass, ExpansionKeyword, WordQuery, PIECES_WEIGHT};
 
 /// A query is cut to this many characters (the rest is ignored, never an error).
@@ -466,7 +465,7 @@ impl SearchIndex {
             if let Some(found) = retrieve(&searcher, &generation, clauses, &expansion_keywords, &filters, &facets, query.limit)? {
                 out.total = found.total;
                 out.facets = self.facet_list(&facets, found.facets);
-                Self::finish(&searcher, &generation, found.kept, query.limit, &mut out)?;
+                Self::finish(&generation, found.kept, query.limit, &mut out);
             } else {
                 let matches = expansion_pass(&searcher, &expansion_keywords, vec![Vec::new(); segments])?;
                 self.rank(&searcher, &generation, &matches, &filters, &facets, query.limit, &mut out)?;
@@ -712,7 +711,8 @@ impl SearchIndex {
         }
         out.total = kept.len() as u64;
         out.facets = self.facet_list(facets, facet_counts);
-        Self::finish(searcher, generation, kept, limit, out)
+        Self::finish(generation, kept, limit, out);
+        Ok(())
     }
 
     /// Per requested facet field, its `(value, count)` pairs by count then value.
@@ -730,13 +730,7 @@ impl SearchIndex {
 
     /// The best `limit` of the scored matches `kept` (which must hold every match scoring at
     /// least the `limit`-th best) as hits, best first.
-    fn finish(
-        searcher: &Searcher,
-        generation: &Generation,
-        mut kept: Vec<Kept>,
-        limit: usize,
-        out: &mut SearchOutput,
-    ) -> Result<()> {
+    fn finish(generation: &Generation, mut kept: Vec<Kept>, limit: usize, out: &mut SearchOutput) {
         // Best first by score, then popularity, then id: writes merge the index into one
         // segment, whose id dictionary is sorted, so the id's term ordinal orders ids and the
         // answer does not depend on where tantivy stored the documents.
@@ -757,16 +751,10 @@ impl SearchIndex {
         if limit == 0 {
             kept.clear();
         }
-        let mut columns: HitColumns = (0..searcher.segment_readers().len()).map(|_| None).collect();
         for k in &mut kept {
             let segment = k.segment as usize;
-            if columns[segment].is_none() {
-                let fast = searcher.segment_readers()[segment].fast_fields();
-                columns[segment] = Some((fast.str(ID)?, fast.column_opt(POPULARITY)?));
-            }
-            let (ids, popularity) = columns[segment].as_ref().expect("just read");
-            k.popularity = popularity.as_ref().and_then(|c| c.first(k.doc)).unwrap_or(0.0);
-            k.id_ord = ids.as_ref().and_then(|c| c.term_ords(k.doc).next()).unwrap_or(u64::MAX);
+            k.popularity = generation.popularity.get(segment).and_then(|p| p.get(k.doc as usize)).copied().unwrap_or(0.0);
+            k.id_ord = generation.id_ords.get(segment).and_then(|o| o.get(k.doc as usize)).copied().unwrap_or(u64::MAX);
         }
         if kept.len() > limit {
             kept.select_nth_unstable_by(limit - 1, order);
@@ -787,15 +775,11 @@ impl SearchIndex {
                 popularity: k.popularity,
             })
             .collect();
-        Ok(())
     }
 }
 
 /// A word's pieces query, if any, and its terms with their boosts.
 type PiecesClause = (Option<Box<dyn Query>>, Vec<(Term, f32)>);
-
-/// Per segment, its id and popularity columns, read when a hit of the segment needs them.
-type HitColumns = Vec<Option<(Option<StrColumn>, Option<Column<f64>>)>>;
 
 /// Whether the stored fields agree (the pieces fields are not stored: they are rebuilt from
 /// the text on load, so an index saved before they existed loads too).
