@@ -505,10 +505,13 @@ impl SearchIndex {
         corrections: &mut Vec<(String, String)>,
     ) -> Result<Option<WordQuery>> {
         let exact = self.exact_clause(searcher, word, 1.0)?;
-        let (pieces, pieces_terms) = self.pieces_clause(searcher, word)?;
+        let (pieces, pieces_terms, pieces_matches) = self.pieces_clause(searcher, word)?;
         if exact.is_some() || pieces.is_some() {
-            let bound = vec![self.exact_terms(searcher, word)?, pieces_terms];
-            return Ok(Some(WordQuery { exact, pieces, bound }));
+            let exact_terms = self.exact_terms(searcher, word)?;
+            let mut matches: Vec<Vec<Term>> = exact_terms.iter().map(|(term, _)| vec![term.clone()]).collect();
+            matches.extend(pieces_matches);
+            let bound = vec![exact_terms, pieces_terms];
+            return Ok(Some(WordQuery { exact, pieces, bound, matches }));
         }
         let edits = if typos { search_edits(word) } else { 0 };
         if edits == 0 {
@@ -552,7 +555,13 @@ impl SearchIndex {
         Ok(if disjuncts.is_empty() {
             None
         } else {
-            Some(WordQuery { exact: Some(Box::new(DisjunctionMaxQuery::new(disjuncts))), pieces: None, bound: vec![bound] })
+            let matches = bound.iter().map(|(term, _)| vec![term.clone()]).collect();
+            Some(WordQuery {
+                exact: Some(Box::new(DisjunctionMaxQuery::new(disjuncts))),
+                pieces: None,
+                bound: vec![bound],
+                matches,
+            })
         })
     }
 
@@ -565,9 +574,10 @@ impl SearchIndex {
         let mut parts = analyze(&mut self.pieces_analyzer.clone(), word);
         parts.dedup();
         if parts.is_empty() || (parts.len() > 1 && !word.chars().any(shoprec_core::text::tokenizer::is_han)) {
-            return Ok((None, Vec::new()));
+            return Ok((None, Vec::new(), Vec::new()));
         }
         let mut terms: Vec<(Term, f32)> = Vec::new();
+        let mut matches: Vec<Vec<Term>> = Vec::new();
         // A word that is its own only piece and is at least two characters long is a piece
         // of every token it is: when as many products have the piece as the token in a field,
         // they are the same products and the pieces add nothing there.
@@ -591,10 +601,15 @@ impl SearchIndex {
             }
             if !all.is_empty() {
                 terms.extend(parts.iter().map(|part| (Term::from_field_text(*field, part), weight * PIECES_WEIGHT)));
+                matches.push(parts.iter().map(|part| Term::from_field_text(*field, part)).collect());
                 fields.push((Occur::Should, Box::new(BoostQuery::new(Box::new(BooleanQuery::new(all)), weight * PIECES_WEIGHT))));
             }
         }
-        Ok(if fields.is_empty() { (None, Vec::new()) } else { (Some(Box::new(BooleanQuery::new(fields))), terms) })
+        Ok(if fields.is_empty() {
+            (None, Vec::new(), Vec::new())
+        } else {
+            (Some(Box::new(BooleanQuery::new(fields))), terms, matches)
+        })
     }
 
     fn doc_freq(&self, searcher: &Searcher, term: &str) -> Result<u64> {
@@ -778,8 +793,9 @@ impl SearchIndex {
     }
 }
 
-/// A word's pieces query, if any, and its terms with their boosts.
-type PiecesClause = (Option<Box<dyn Query>>, Vec<(Term, f32)>);
+/// A word's pieces query, if any, its terms with their boosts, and per field the terms a
+/// product must all have to match it there.
+type PiecesClause = (Option<Box<dyn Query>>, Vec<(Term, f32)>, Vec<Vec<Term>>);
 
 /// Whether the stored fields agree (the pieces fields are not stored: they are rebuilt from
 /// the text on load, so an index saved before they existed loads too).

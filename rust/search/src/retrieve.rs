@@ -63,7 +63,8 @@ pub(crate) struct Retrieved {
 }
 
 thread_local! {
-    /// Per-thread buffers of the grouping pass: per word, a bitset of the documents having it.
+    /// Per-thread buffers of the grouping pass: per word, a bitset of the documents having it
+    /// (and two more for the alternatives of several terms).
     static WORD_BITS: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -94,11 +95,13 @@ pub(crate) fn retrieve(
     let n = words.len();
     let mut bounds = Vec::with_capacity(n);
     let mut weights = Vec::with_capacity(n);
+    let mut matches = Vec::with_capacity(n);
     for word in words {
         bounds.push(word.bound);
+        matches.push(word.matches);
         weights.push((weight_of(searcher, word.exact)?, weight_of(searcher, word.pieces)?));
     }
-    let Some(Grouped { groups, total, facets: facet_counts }) = group(searcher, generation, &weights, filters, facets)? else {
+    let Some(Grouped { groups, total, facets: facet_counts }) = group(searcher, generation, &matches, filters, facets)? else {
         return Ok(None);
     };
 
@@ -188,19 +191,19 @@ impl SegmentMatches {
     }
 }
 
-/// Reads which products have each word (without scoring), filters them, counts them and their
-/// facets and groups them by how many of the words they have; `None` when no live product has
-/// any of the words.
+/// Reads which products have each word (its [`WordQuery::matches`](crate::score::WordQuery),
+/// without scoring), filters them, counts them and their facets and groups them by how many of
+/// the words they have; `None` when no live product has any of the words.
 fn group(
     searcher: &Searcher,
     generation: &Generation,
-    weights: &[WordWeights],
+    words: &[Vec<Vec<Term>>],
     filters: &[(usize, Condition)],
     facets: &[(usize, FilterKind)],
 ) -> Result<Option<Grouped>> {
     let mut total = 0u64;
     let mut facet_counts: Vec<HashMap<String, u64>> = vec![HashMap::new(); facets.len()];
-    let n = weights.len();
+    let n = words.len();
     let mut groups: Vec<SegmentMatches> = Vec::with_capacity(searcher.segment_readers().len());
     let mut any = false;
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
@@ -219,21 +222,16 @@ fn group(
         let words64 = (segment.max_doc() as usize).div_ceil(64);
         WORD_BITS.with(|cell| -> Result<()> {
             let mut guard = cell.borrow_mut();
-            if guard.len() < n {
-                guard.resize_with(n, Vec::new);
+            // A bitset per word, then two scratch sets for the alternatives of several terms.
+            if guard.len() < n + 2 {
+                guard.resize_with(n + 2, Vec::new);
             }
-            for ((exact, pieces), bits) in weights.iter().zip(guard.iter_mut()) {
+            let (bits, scratch) = guard.split_at_mut(n);
+            let (all, term) = scratch.split_at_mut(1);
+            for (alternatives, bits) in words.iter().zip(bits.iter_mut()) {
                 bits.clear();
                 bits.resize(words64, 0);
-                // A product has a word by its exact match or by its pieces.
-                let mut mark = |docs: &[u32]| {
-                    for &doc in docs {
-                        bits[doc as usize / 64] |= 1 << (doc % 64);
-                    }
-                };
-                for weight in [exact, pieces].into_iter().flatten() {
-                    weight.for_each_no_score(segment, &mut mark)?;
-                }
+                mark_word(segment, alternatives, bits, &mut all[0], &mut term[0])?;
             }
             let bits = &guard[..n];
             let alive = segment.alive_bitset();
@@ -287,6 +285,58 @@ fn group(
         groups.push(matches);
     }
     Ok(any.then_some(Grouped { groups, total, facets: facet_counts }))
+}
+
+/// Sets the bit of every document having the word of `alternatives` (see [`group`]); `all`
+/// and `term` are scratch bitsets.
+fn mark_word(
+    segment: &tantivy::SegmentReader,
+    alternatives: &[Vec<Term>],
+    bits: &mut [u64],
+    all: &mut Vec<u64>,
+    term: &mut Vec<u64>,
+) -> Result<()> {
+    // A product has a word by any alternative: by having all of its terms.
+    for alternative in alternatives {
+        match alternative.as_slice() {
+            [] => {}
+            [only] => mark_term(segment, only, bits)?,
+            [first, rest @ ..] => {
+                all.clear();
+                all.resize(bits.len(), 0);
+                mark_term(segment, first, all)?;
+                for other in rest {
+                    term.clear();
+                    term.resize(bits.len(), 0);
+                    mark_term(segment, other, term)?;
+                    for (a, t) in all.iter_mut().zip(term.iter()) {
+                        *a &= t;
+                    }
+                }
+                for (b, a) in bits.iter_mut().zip(all.iter()) {
+                    *b |= a;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets the bit of every document having `term` (live or deleted, as a query's postings).
+fn mark_term(segment: &tantivy::SegmentReader, term: &Term, bits: &mut [u64]) -> Result<()> {
+    let Some(mut block) = segment.inverted_index(term.field())?.read_block_postings(term, IndexRecordOption::Basic)? else {
+        return Ok(());
+    };
+    loop {
+        let docs = block.docs();
+        if docs.is_empty() {
+            return Ok(());
+        }
+        for &doc in docs {
+            bits[doc as usize / 64] |= 1 << (doc % 64);
+        }
+        block.advance();
+    }
 }
 
 /// The bits of `bits` (documents `64 * word ..`) whose document passes `keep`.

@@ -54,6 +54,10 @@ pub(crate) struct WordQuery {
     /// times its boost (used to skip products that cannot reach the best; see
     /// [`crate::retrieve`]).
     pub bound: Vec<Vec<(Term, f32)>>,
+    /// The products having the word (those `exact` or `pieces` match), as alternatives: the
+    /// terms of one alternative must all be in a product. Read without scoring or a query's
+    /// machinery when [`crate::retrieve`] groups the matches.
+    pub matches: Vec<Vec<Term>>,
 }
 
 /// Per-thread buffers of [`coordinated_pass`], one slot per document of a segment, all zero
