@@ -30,6 +30,24 @@ fn detached<T: Send>(py: Python<'_>, work: impl FnOnce() -> Result<T, Error> + S
     }
 }
 
+/// [`detached`] when `size` is at least `detach_min`, else `work` run with the GIL held: a
+/// call of a few microseconds costs less than handing the GIL to a waiting thread and taking it
+/// back (benches/RESULTS.md, "Shop serving").
+fn sized<T: Send>(py: Python<'_>, size: usize, detach_min: usize, work: impl FnOnce() -> Result<T, Error> + Send) -> PyResult<T> {
+    if size >= detach_min {
+        return detached(py, work);
+    }
+    match catch_unwind(AssertUnwindSafe(work)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(search_to_py(error)),
+        Err(payload) => Err(panic_to_py(payload.as_ref())),
+    }
+}
+
+/// The fewest candidates a blend releases the GIL for (1,000 take about 50 us; a search's
+/// default 100 about 5 us).
+const BLEND_DETACH_MIN: usize = 1_000;
+
 fn lossy(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
     let s = obj.cast::<PyString>().map_err(|_| PyTypeError::new_err(format!("{what} must be a str")))?;
     Ok(s.to_string_lossy().into_owned())
@@ -190,7 +208,7 @@ pub fn blend_py<'py>(
     let personal = personal.as_ref().map(|p| slice1(p, "personal")).transpose()?;
     let popularity = slice1(&popularity, "popularity")?;
     let weights = BlendWeights { text: weights.0, personal: weights.1, popularity: weights.2 };
-    let out = detached(py, || blend(text, expansion, personal, popularity, weights, offset, k))?;
+    let out = sized(py, text.len(), BLEND_DETACH_MIN, || blend(text, expansion, personal, popularity, weights, offset, k))?;
     let order: Vec<i64> = out.order.iter().map(|&i| i as i64).collect();
     Ok((
         order.into_pyarray(py),

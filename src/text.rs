@@ -15,7 +15,7 @@ use shoprec_core::Error;
 
 use crate::arrays::{csr_into_py, csr_view, slice1, CsrOut};
 use crate::error::to_py;
-use crate::parallel::{run_detached, run_detached_here};
+use crate::parallel::{run_detached, run_detached_here, run_sized};
 
 /// A tokenizer: jieba-rs with the shop's user words, Latin words and model numbers, bigram
 /// fallback. Immutable and shared by threads.
@@ -48,7 +48,7 @@ impl PyTokenizer {
 
     fn tokenize(&self, py: Python<'_>, text: &str) -> PyResult<Vec<String>> {
         let text = text.to_owned();
-        run_detached_here(py, || Ok(self.inner.tokenize(&text)))
+        run_sized(py, text.len(), TOKENIZE_DETACH_MIN, || Ok(self.inner.tokenize(&text)))
     }
 
     #[pyo3(signature = (texts, num_threads = 0))]
@@ -78,8 +78,13 @@ impl PyTokenizer {
 pub fn tokenize_py(py: Python<'_>, text: &str) -> PyResult<Vec<String>> {
     let tokenizer = default_tokenizer()?;
     let text = text.to_owned();
-    run_detached_here(py, || Ok(tokenizer.tokenize(&text)))
+    run_sized(py, text.len(), TOKENIZE_DETACH_MIN, || Ok(tokenizer.tokenize(&text)))
 }
+
+/// The shortest text (UTF-8 bytes) tokenized with the GIL released: a search query of a few
+/// words takes a few microseconds, less than handing the GIL to a waiting thread and taking it
+/// back (benches/RESULTS.md, "Shop serving"); 1,000 bytes take about 60 us.
+const TOKENIZE_DETACH_MIN: usize = 1_000;
 
 #[pyfunction(name = "discover_phrases")]
 #[pyo3(signature = (tokenizer, texts, min_count, min_cohesion, max_phrases, num_threads = 0))]
