@@ -177,6 +177,14 @@ class KnnIndex:
         exclude: Optional[npt.NDArray[np.int32]] = None,
         detach_min_work: int = 0,
     ) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+    def recommend_aligned(
+        self,
+        user: int,
+        k: int,
+        positions: npt.NDArray[np.int32],
+        items: Optional[npt.NDArray[np.int32]] = None,
+        detach_min_work: int = 0,
+    ) -> Tuple[npt.NDArray[np.float64], float]: ...
     def similar_items(
         self,
         item: int,
