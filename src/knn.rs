@@ -281,6 +281,32 @@ impl PyKnnIndex {
         Ok((ids.into_pyarray(py), scores.into_pyarray(py)))
     }
 
+    /// The search path of one shopper: user index `user`'s ranking of the candidates as
+    /// [`Self::recommend`] gives it with `exclude_seen=False` and `items` as the include filter
+    /// (`None`: the non-negative entries of `positions`), read back at `positions` (item
+    /// indices, -1 for none): `(scores, first)` with `scores[j]` the score of item
+    /// `positions[j]` in the top `k` as float64 (NaN when it is -1 or not in the top `k`), and
+    /// `first` the score of the top-ranked item (NaN when no candidate was ranked). The GIL
+    /// rule is [`Self::recommend_user`]'s (`detach_min_work`, 0: always released).
+    #[pyo3(signature = (user, k, positions, items = None, detach_min_work = 0))]
+    fn recommend_aligned<'py>(
+        &self,
+        py: Python<'py>,
+        user: i64,
+        k: usize,
+        positions: PyReadonlyArray1<'py, i32>,
+        items: Option<PyReadonlyArray1<'py, i32>>,
+        detach_min_work: usize,
+    ) -> PyResult<(Bound<'py, PyArray1<f64>>, f32)> {
+        let positions = slice1(&positions, "positions")?;
+        let known: Vec<i32> = if items.is_none() { positions.iter().copied().filter(|&p| p >= 0).collect() } else { Vec::new() };
+        let include = ids_or_empty(items.as_ref(), "items")?.unwrap_or(&known);
+        let filters = Filters { include: Some(include), exclude: &[] };
+        let (ids, scores) = self.rank_user(py, user, k, &filters, false, detach_min_work)?;
+        let first = if ids.first().is_some_and(|&id| id >= 0) { scores[0] } else { f32::NAN };
+        Ok((knn::scores_at(&ids, &scores, positions).into_pyarray(py), first))
+    }
+
     /// The `k` items most similar to item index `item` from the stored neighbours
     /// (`predict_neighbours`, each row ordered by similarity), skipping `exclude` (item
     /// indices, sorted ascending): `(items, similarities)`, at most `k` long. Item-based

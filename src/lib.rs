@@ -12,6 +12,7 @@ mod allocator;
 mod arrays;
 mod biases;
 mod error;
+mod ids;
 mod kmeans;
 mod knn;
 mod median;
@@ -30,6 +31,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod _core {
     #[pymodule_export]
     use crate::biases::fit_biases_py;
+    #[pymodule_export]
+    use crate::ids::{id_lookup_py, id_table_py};
     #[pymodule_export]
     use crate::kmeans::{kmeans_assign_py, kmeans_py};
     #[pymodule_export]

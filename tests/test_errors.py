@@ -40,3 +40,27 @@ def test_a_core_error_maps_to_the_documented_class():
     with pytest.raises(shoprec.InvalidArgumentError, match="indptr"):
         _core.top_k(np.zeros((2, 3), np.float32), 1, None,
                     (np.array([0, 2, 1], np.int64), np.array([0, 1], np.int32)))
+
+
+def test_check_int_accepts_integers_only():
+    import enum
+    import sys
+
+    import numpy as np
+
+    from shoprec._validate import check_int, check_k
+
+    class Size(enum.IntEnum):
+        TEN = 10
+
+    for value in (0, 7, np.int64(7), np.uint8(7), Size.TEN):
+        got = check_int(value, "n", minimum=0)
+        assert type(got) is int and got == int(value)
+    for bad in (True, np.bool_(False), 7.0, "7", None):
+        with pytest.raises(shoprec.DTypeError):
+            check_int(bad, "n")
+    with pytest.raises(shoprec.InvalidArgumentError):
+        check_int(-1, "n", minimum=0)
+    with pytest.raises(shoprec.InvalidArgumentError):
+        check_int(11, "n", maximum=10)
+    assert check_k(2**70) == sys.maxsize

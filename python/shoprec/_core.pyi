@@ -130,6 +130,10 @@ def hampel(
 ) -> Tuple[_Floats1, npt.NDArray[np.bool_]]: ...
 def _panic_for_test(num_threads: int = 1) -> None: ...
 
+# Integer ids to indices (shoprec._ids.IdMap): a hash table kept as a flat int64 array.
+def id_table(ids: npt.NDArray[np.int64]) -> Optional[npt.NDArray[np.int64]]: ...
+def id_lookup(table: npt.NDArray[np.int64], values: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]: ...
+
 # CSR arrays as the kNN index holds them: (indptr int64, indices int32, data float32).
 _Csr32 = Tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]]
 
@@ -177,6 +181,14 @@ class KnnIndex:
         exclude: Optional[npt.NDArray[np.int32]] = None,
         detach_min_work: int = 0,
     ) -> Tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]: ...
+    def recommend_aligned(
+        self,
+        user: int,
+        k: int,
+        positions: npt.NDArray[np.int32],
+        items: Optional[npt.NDArray[np.int32]] = None,
+        detach_min_work: int = 0,
+    ) -> Tuple[npt.NDArray[np.float64], float]: ...
     def similar_items(
         self,
         item: int,

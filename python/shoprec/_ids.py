@@ -13,6 +13,7 @@ from typing import Any, Dict, Hashable, Iterable, Optional, Tuple
 
 import numpy as np
 
+from . import _core
 from .errors import DTypeError, InvalidArgumentError, UnknownIdError
 
 
@@ -120,12 +121,13 @@ def _as_id_array(values: Any, name: str) -> np.ndarray:
 class IdMap:
     """Ids in index order. ``ids[index]`` is the id; :meth:`index` goes the other way."""
 
-    __slots__ = ("ids", "_lookup", "_order")
+    __slots__ = ("ids", "_lookup", "_order", "_hashed")
 
     def __init__(self, ids: np.ndarray) -> None:
         self.ids = ids
         self._lookup: Optional[Dict[Hashable, int]] = None
         self._order: Optional[Tuple[np.ndarray, np.ndarray]] = None  # argsort, sorted ids
+        self._hashed: Optional[np.ndarray] = None  # int64 ids: the core's hash table (empty: none)
 
     @classmethod
     def factorize(cls, values: Any, name: str) -> Tuple["IdMap", np.ndarray]:
@@ -198,11 +200,13 @@ class IdMap:
         return ""
 
     def _sorted_lookup(self, values: np.ndarray) -> Optional[np.ndarray]:
-        """:meth:`indices` by binary search, without a Python loop, when ``values`` is an
-        array of the map's own kind (strings for string ids, integers that fit int64 for int64
-        ids): then no id can match by the str/int rule, so a search is exact. None otherwise.
-        A shop passes its in-stock or candidate arrays on every request: this keeps a request
-        from looping over thousands of ids while holding the GIL."""
+        """:meth:`indices` without a Python loop when ``values`` is an array of the map's own
+        kind (strings for string ids, integers that fit int64 for int64 ids): then no id can
+        match by the str/int rule, so an exact search is the answer. None otherwise. String
+        ids by binary search; int64 ids through the core's hash table (``_core.id_table``,
+        built at the first lookup; a binary search if it refuses the ids). A shop passes its
+        in-stock or candidate arrays on every request: this keeps a request from looping over
+        thousands of ids while holding the GIL."""
         kind, ids = values.dtype.kind, self.ids
         same_kind = (kind == "U" and ids.dtype.kind == "U") or (
             kind in "iu" and ids.dtype == np.int64 and np.can_cast(values.dtype, np.int64)
@@ -211,6 +215,16 @@ class IdMap:
             return None
         if len(ids) == 0:
             return np.full(len(values), -1, dtype=np.int32)
+        if kind != "U":  # int64 ids: one or two cache lines per value instead of ~log2(n)
+            table = getattr(self, "_hashed", None)  # (a map pickled before it had one)
+            if table is None:  # built once; a race only builds the same table twice
+                try:
+                    table = _core.id_table(np.ascontiguousarray(ids, dtype=np.int64))
+                except InvalidArgumentError:  # repeated ids (a damaged map): the search below
+                    table = None
+                table = self._hashed = np.zeros(0, np.int64) if table is None else table
+            if len(table):
+                return _core.id_lookup(table, np.ascontiguousarray(values, dtype=np.int64))
         cached = self._order
         if cached is None:  # computed once; a race only computes the same arrays twice
             order = np.argsort(ids, kind="stable")

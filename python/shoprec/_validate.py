@@ -22,9 +22,10 @@ INT32_MAX = np.iinfo(np.int32).max
 def check_int(value: Any, name: str, *, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
     """An integer argument (Python or numpy int, not bool), at least ``minimum`` and at most
     ``maximum``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise DTypeError(f"{name} must be an integer, got {type(value).__name__}")
-    value = int(value)
+    if type(value) is not int:  # the common case skips the (slower) abstract-class check
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise DTypeError(f"{name} must be an integer, got {type(value).__name__}")
+        value = int(value)
     if minimum is not None and value < minimum:
         raise InvalidArgumentError(f"{name} must be at least {minimum}, got {value}")
     if maximum is not None and value > maximum:

@@ -128,6 +128,7 @@ class KeywordModel(PicklesByValue):
             self._keyword_of_text.setdefault(" ".join(self._tokenizer.tokenize(keyword)), []).append(j)
         self.num_threads = num_threads
         self._session = LazySession(onnx_bytes, num_threads)
+        self._expand_cache: Dict[Tuple[str, int], Tuple[Tuple[str, float], ...]] = {}
 
     # ----------------------------------------------------------------------------- building
     @classmethod
@@ -471,12 +472,20 @@ class KeywordModel(PicklesByValue):
                 start += 1
         return ids
 
+    #: How many ``(query, k)`` answers :meth:`expand` keeps; when full, it forgets them all.
+    EXPAND_CACHE_SIZE = 4096
+
     def expand(self, query: str, k: int = 10) -> List[Tuple[str, float]]:
         """The ``k`` keywords that best expand ``query``, best first.
 
         The query is cut to its first 1,000 characters and its first 32 known terms. A query
         with no known term (empty, whitespace, emoji, words the catalog never uses) gives
         ``[]`` without running the model. The query's own terms are never returned.
+
+        Answers are remembered per ``(query, k)`` (the model never changes, so a repeated
+        query gives the same list without running the model): at most
+        :attr:`EXPAND_CACHE_SIZE` of them per model, all forgotten at once when that is reached
+        (a dict shared by the threads, safe without a lock). Each call returns a new list.
 
         Parameters
         ----------
@@ -491,6 +500,18 @@ class KeywordModel(PicklesByValue):
             co-occurrence evidence (see the module documentation).
         """
         k = check_k(k)
+        text = check_text(query, "query")[:MAX_QUERY_CHARS]  # all the answer depends on
+        cache = self._expand_cache
+        found = cache.get((text, k))
+        if found is None:
+            found = tuple(self._expand(text, k))
+            if len(cache) >= self.EXPAND_CACHE_SIZE:
+                cache.clear()
+            cache[(text, k)] = found
+        return list(found)
+
+    def _expand(self, query: str, k: int) -> List[Tuple[str, float]]:
+        """:meth:`expand` without the cache (``k`` checked)."""
         ids, tokens = self._term_ids_of(query)
         if not ids:
             return []

@@ -24,6 +24,7 @@ Common behaviour of ``recommend``:
 
 from __future__ import annotations
 
+import math
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union, overload
 
@@ -100,6 +101,31 @@ def _check_k_within(k: Any, state: "_State") -> int:
     """``k`` checked, then clamped to the catalogue: no list is longer, and the core never
     sizes a buffer by an absurd k."""
     return min(check_k(k), max(1, int(state.shape[1])))
+
+
+def _exact_positions(ids: IdMap, positions: np.ndarray, values: Any) -> np.ndarray:
+    """``positions`` (``ids.indices(values)``) with -1 wherever the id found is not equal to the
+    value looked up, i.e. was matched only by the str/int rule (the value "42" for the id 42);
+    ``positions`` itself when no value can have been (a map without the rule, or an array of
+    the map's own kind or of floats)."""
+    kind = ids.ids.dtype.kind
+    if kind not in "iuU":
+        return positions
+    if isinstance(values, np.ndarray):
+        given_kind = values.dtype.kind
+        if given_kind == "f" or (given_kind in "iu" and kind in "iu") or (given_kind == "U" and kind == "U"):
+            return positions
+    found = np.flatnonzero(positions >= 0)
+    if len(found) == 0:
+        return positions
+    if isinstance(values, np.ndarray):
+        given = values.reshape(-1).astype(object)
+    else:  # a sequence of ids (tuples included) as objects, without a Python loop
+        given = np.fromiter(values, dtype=object, count=len(values))
+    same = ids.ids[positions[found]].astype(object) == given[found]
+    exact = positions.copy()
+    exact[found[~same]] = -1
+    return exact
 
 
 def _read_only(*arrays: np.ndarray) -> None:
@@ -347,6 +373,49 @@ class _Model(PicklesByValue):
         elif user_index < 0 or state.history_counts[user_index] == 0:
             scores = state.popularity[ids]
         return Recommendations.because(state.items.ids[ids], scores, reason)
+
+    #: The ``recommend`` that :meth:`_recommend_aligned` answers like (set again by every class
+    #: that overrides ``recommend``; a subclass overriding it without doing so gets None there).
+    _aligned_recommend = recommend
+
+    def _recommend_aligned(self, user: Any, items: Any) -> Optional[Tuple[Optional[np.ndarray], bool]]:
+        """What a search needs from ``recommend(user, len(items), items=items,
+        exclude_seen=False)``, in one Rust call and without per-item Python: ``(scores, own)``
+        with ``own`` whether that answer is the model's own (``source == "model"``) and then
+        ``scores`` its scores as float64 aligned with ``items``: element ``j`` is the score of
+        the listed item whose id equals ``items[j]``, NaN when none does (exactly what pairing
+        the answer's ``items`` and ``scores`` by id gives); ``scores`` is None when not ``own``.
+
+        Raises what that ``recommend`` raises for these arguments. Returns None when this
+        model's ``recommend`` is not the one mirrored here (a subclass overriding it): the
+        caller then asks ``recommend`` itself.
+        """
+        cls = type(self)
+        if cls.recommend is not cls._aligned_recommend:
+            return None
+        state = self._fitted()
+        values = filter_ids(items, "items")
+        k = _check_k_within(len(values), state)
+        user_index = state.users.get(user)
+        positions = state.items.indices(values, "items")
+        exact = _exact_positions(state.items, positions, values)
+        include = None if exact is positions else positions[positions >= 0]
+        if user_index < 0 or not (self._has_static_scores or state.history_counts[user_index] > 0):
+            return None, False  # unknown_user, no_history
+        index = self._index_for(state, user_index)
+        scores, first = index.recommend_aligned(user_index, k, exact, include)
+        if not self._own_answer(state, first):
+            return None, False
+        if self._has_static_scores:
+            listed = ~np.isnan(scores)  # a listed item's raw score is never NaN
+            scores[listed] = self._static_scores(state, user_index, exact[listed])
+        return scores, True
+
+    def _own_answer(self, state: _State, first: float) -> bool:
+        """Whether ``recommend`` of a known user (with history, for models scoring from it)
+        answers from the model, given the raw score of its best candidate (NaN: none): as
+        :meth:`_fallback_reasons`, no candidate or a positive best one."""
+        return self._has_static_scores or math.isnan(first) or first > 0
 
     def _recommend_indices(
         self,

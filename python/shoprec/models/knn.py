@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -602,6 +603,11 @@ class _KNN(_Model):
         return recs
 
     recommend.__doc__ = _Model.recommend.__doc__
+    _aligned_recommend = recommend
+
+    def _own_answer(self, state: _State, first: float) -> bool:
+        # The fallback model answers whenever there is no candidate or no positive best one.
+        return super()._own_answer(state, first) and not (state.fallback is not None and math.isnan(first))
 
     def _recommend_indices(
         self,

@@ -282,6 +282,8 @@ class Popular(_Model):
         return super().recommend(user, k, exclude_seen=exclude_seen, items=self._in_category(category, items),
                                  exclude=exclude, strict=strict)
 
+    _aligned_recommend = recommend  # category=None: the recommend of every model
+
     def _in_category(self, category: Any, items: Optional[Any]) -> Any:
         if category is None:
             return items

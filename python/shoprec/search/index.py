@@ -563,6 +563,11 @@ class SearchIndex:
         n = len(id_list)
         try:
             if user is not None:
+                # shoprec's models answer in one Rust call, the scores already aligned.
+                aligned = getattr(model, "_recommend_aligned", None)
+                found = aligned(user, items) if aligned is not None else None
+                if found is not None:
+                    return found[0] if found[1] else None
                 recs = model.recommend(user, n, items=items, exclude_seen=False)
             else:
                 recs = model.recommend_for_history(list(history), n, items=items, exclude_seen=False)

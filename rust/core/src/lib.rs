@@ -9,6 +9,7 @@ mod buffer;
 pub mod cosine;
 pub mod csr;
 pub mod error;
+pub mod idtable;
 pub mod kmeans;
 pub mod knn;
 pub mod linalg;

@@ -540,6 +540,26 @@ pub fn row_head(matrix: &CsrView<'_, f32>, row: usize, k: usize, exclude: &[i32]
     Ok((ids, out))
 }
 
+/// The scores of a ranked list (`ids` with their `scores`, as [`recommend_query`] returns
+/// them: `-1` pads the tail) read at `positions`: element `j` is the score of item
+/// `positions[j]` in the list as `f64`, NaN when `positions[j]` is negative or not in the list.
+/// `O((n + m) log n)` for `n` listed items and `m` positions; an item listed twice gives one of
+/// its scores.
+#[must_use]
+pub fn scores_at(ids: &[i32], scores: &[f32], positions: &[i32]) -> Vec<f64> {
+    let mut listed: Vec<(i32, f32)> = ids.iter().zip(scores).filter(|(&id, _)| id >= 0).map(|(&id, &s)| (id, s)).collect();
+    listed.sort_unstable_by_key(|&(id, _)| id);
+    positions
+        .iter()
+        .map(|&item| {
+            if item < 0 {
+                return f64::NAN;
+            }
+            listed.binary_search_by_key(&item, |&(id, _)| id).map_or(f64::NAN, |at| f64::from(listed[at].1))
+        })
+        .collect()
+}
+
 /// What each source of a query contributes to the score of `item`: `(source, weight *
 /// sources[source, item])` for every source whose row holds `item`, in query order. Their sum
 /// is the item's score in [`recommend_query`].

@@ -279,3 +279,35 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// `scores_at` against a linear search of the list for every position.
+    #[test]
+    fn scores_at_matches_a_linear_search(
+        listed in proptest::collection::vec((-1i32..40, -4.0f32..4.0), 0..30),
+        positions in proptest::collection::vec(-3i32..45, 0..60),
+    ) {
+        // A ranked list holds every item once; -1 is padding.
+        let mut seen = std::collections::HashSet::new();
+        let listed: Vec<(i32, f32)> = listed.into_iter().filter(|&(id, _)| id < 0 || seen.insert(id)).collect();
+        let (ids, scores): (Vec<i32>, Vec<f32>) = listed.iter().copied().unzip();
+        let got = scores_at(&ids, &scores, &positions);
+        prop_assert_eq!(got.len(), positions.len());
+        for (&item, &value) in positions.iter().zip(&got) {
+            let want = if item < 0 { None } else { listed.iter().find(|&&(id, _)| id == item).map(|&(_, s)| f64::from(s)) };
+            match want {
+                Some(w) => prop_assert_eq!(value.to_bits(), w.to_bits()),
+                None => prop_assert!(value.is_nan()),
+            }
+        }
+    }
+}
+
+#[test]
+fn scores_at_small_example() {
+    let got = scores_at(&[4, 1, 7, -1], &[2.5, 0.0, -1.0, f32::NEG_INFINITY], &[1, 7, -1, 3, 4, 1]);
+    assert_eq!(&got[..2], &[0.0, -1.0]);
+    assert!(got[2].is_nan() && got[3].is_nan());
+    assert_eq!(&got[4..], &[2.5, 0.0]);
+    assert!(scores_at(&[], &[], &[0, -1]).iter().all(|v| v.is_nan()));
+}
