@@ -69,13 +69,46 @@ thread_local! {
 }
 
 thread_local! {
-    /// Per-thread slot map of [`expansion_of_group`]: per document of a segment, its position
-    /// among the documents being scored, [`NO_SLOT`] for all others between calls.
-    static SLOTS: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+    /// Per-thread [`DocPositions`] of [`expansion_of_group`].
+    static POSITIONS: RefCell<DocPositions> = RefCell::new(DocPositions::default());
 }
 
-/// A document not being scored, in [`SLOTS`].
-const NO_SLOT: u32 = u32::MAX;
+/// The documents being scored (in doc order) as a bitset with the number of them before each
+/// 64 documents: a document's position among them is that number plus the set bits below it.
+/// Kept small on purpose (12.5 KB of bits and 6 KB of counts per 100,000 products, against 400 KB
+/// for a position per document): a search runs between the keyword model and the recommender,
+/// which push its data out of the core's cache, and each lookup is a read at a random document.
+#[derive(Default)]
+struct DocPositions {
+    bits: Vec<u64>,
+    before: Vec<u32>,
+}
+
+impl DocPositions {
+    fn fill(&mut self, docs: &[u32], max_doc: usize) {
+        let words = max_doc.div_ceil(64);
+        self.bits.clear();
+        self.bits.resize(words, 0);
+        for &doc in docs {
+            self.bits[doc as usize / 64] |= 1 << (doc % 64);
+        }
+        self.before.clear();
+        let mut count = 0u32;
+        for &word in &self.bits {
+            self.before.push(count);
+            count += word.count_ones();
+        }
+    }
+
+    /// The position of `doc` among the documents, if it is one of them.
+    #[inline]
+    fn position(&self, doc: u32) -> Option<usize> {
+        let w = doc as usize / 64;
+        let word = self.bits[w];
+        let bit = 1u64 << (doc % 64);
+        (word & bit != 0).then(|| self.before[w] as usize + (word & (bit - 1)).count_ones() as usize)
+    }
+}
 
 /// How much a bound computed in `f64` from per-term bounds is widened to cover the rounding
 /// of the `f32` scores it bounds (a few ulps per operation).
@@ -447,8 +480,8 @@ fn text_scores(segment: &tantivy::SegmentReader, weights: &[WordWeights], docs: 
 /// A product having `c` of the terms gets at most the `c` largest term bounds (`needed`'s
 /// slice, best first), so one having too few of them is dropped. Each term's postings are read
 /// once for both: where they are long against `docs`, `docs` are jumped to; otherwise the
-/// postings are decoded a block at a time and each document looked up in a per-thread slot map
-/// (a document's position in `docs`), which costs no branch per document of `docs`.
+/// postings are decoded a block at a time and each document looked up in a per-thread bitset of
+/// `docs` ([`DocPositions`]), which costs no branch per document of `docs`.
 fn expansion_of_group(
     segment: &tantivy::SegmentReader,
     keywords: &[ExpansionKeyword],
@@ -477,38 +510,25 @@ fn expansion_of_group(
     }
     let mut count = vec![0u16; docs.len()];
     let (mut keyword_score, mut token_score) = (vec![0.0f32; docs.len()], vec![0.0f32; docs.len()]);
-    SLOTS.with(|cell| -> Result<()> {
-        let mut slots = cell.borrow_mut();
-        let max_doc = segment.max_doc() as usize;
-        if slots.len() < max_doc {
-            slots.resize(max_doc, NO_SLOT);
-        }
-        for (j, &doc) in docs.iter().enumerate() {
-            slots[doc as usize] = j as u32;
-        }
-        let mut walk = || -> Result<()> {
-            for (keyword, keyword_weights) in keywords.iter().zip(weights) {
-                keyword_score.fill(0.0);
-                for (terms, term_weights) in keyword.tokens.iter().zip(keyword_weights) {
-                    token_score.fill(0.0);
-                    for ((term, _), bm25) in terms.iter().zip(term_weights) {
-                        add_term(segment, term, bm25, docs, &slots, &mut token_score, &mut count)?;
-                    }
-                    for (k, t) in keyword_score.iter_mut().zip(&token_score) {
-                        *k += *t;
-                    }
+    POSITIONS.with(|cell| -> Result<()> {
+        let mut positions = cell.borrow_mut();
+        positions.fill(docs, segment.max_doc() as usize);
+        for (keyword, keyword_weights) in keywords.iter().zip(weights) {
+            keyword_score.fill(0.0);
+            for (terms, term_weights) in keyword.tokens.iter().zip(keyword_weights) {
+                token_score.fill(0.0);
+                for ((term, _), bm25) in terms.iter().zip(term_weights) {
+                    add_term(segment, term, bm25, docs, &positions, &mut token_score, &mut count)?;
                 }
-                for (total, k) in total.iter_mut().zip(&keyword_score) {
-                    *total += *k;
+                for (k, t) in keyword_score.iter_mut().zip(&token_score) {
+                    *k += *t;
                 }
             }
-            Ok(())
-        };
-        let walked = walk();
-        for &doc in docs {
-            slots[doc as usize] = NO_SLOT;
+            for (total, k) in total.iter_mut().zip(&keyword_score) {
+                *total += *k;
+            }
         }
-        walked
+        Ok(())
     })?;
     if enough == 0 {
         return Ok((docs.to_vec(), total));
@@ -523,13 +543,13 @@ fn expansion_of_group(
 }
 
 /// Adds one expansion term's BM25 to `score` and one to `count` for each of `docs` having it
-/// (`slots[doc]` is the position of `doc` in `docs`, [`NO_SLOT`] for every other document).
+/// (`positions` holds `docs`).
 fn add_term(
     segment: &tantivy::SegmentReader,
     term: &Term,
     bm25: &tantivy::query::Bm25Weight,
     docs: &[u32],
-    slots: &[u32],
+    positions: &DocPositions,
     score: &mut [f32],
     count: &mut [u16],
 ) -> Result<()> {
@@ -564,9 +584,7 @@ fn add_term(
                 break;
             }
             for (i, &doc) in block_docs.iter().enumerate() {
-                let j = slots[doc as usize];
-                if j != NO_SLOT {
-                    let j = j as usize;
+                if let Some(j) = positions.position(doc) {
                     score[j] += bm25.score(norms.fieldnorm_id(doc), block.freq(i));
                     count[j] += 1;
                 }
