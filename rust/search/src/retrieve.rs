@@ -6,8 +6,8 @@
 //! `(sum of the m best word bounds) * (m/n)^3 + expansion bound`, where a word's bound is the
 //! best BM25 its terms give any product (read once per index generation). The search:
 //!
-//! 1. reads which products have each word, without scoring (tantivy's `for_each_no_score`),
-//!    and counts per product how many words it has; every match passing the filters is
+//! 1. reads which products have each word, without scoring (its terms' postings, a block at a
+//!    time), and counts per product how many words it has; every match passing the filters is
 //!    counted (`total`) and its facets counted, and its word count kept as bit planes (the
 //!    products of one word count are listed only when that group is scored);
 //! 2. scores the groups from `m = n` down, each exactly as the full pass would (tantivy's own

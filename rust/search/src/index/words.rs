@@ -28,10 +28,10 @@ impl SearchIndex {
         typos: bool,
         corrections: &mut Vec<(String, String)>,
     ) -> Result<Option<WordQuery>> {
-        let exact = self.exact_clause(searcher, word, 1.0)?;
+        let exact_terms = self.exact_terms(searcher, word)?;
+        let exact = clause_of(&exact_terms, 1.0);
         let (pieces, pieces_terms, pieces_matches) = self.pieces_clause(searcher, word)?;
         if exact.is_some() || pieces.is_some() {
-            let exact_terms = self.exact_terms(searcher, word)?;
             let mut matches: Vec<Vec<Term>> = exact_terms.iter().map(|(term, _)| vec![term.clone()]).collect();
             matches.extend(pieces_matches);
             let bound = vec![exact_terms, pieces_terms];
@@ -64,9 +64,10 @@ impl SearchIndex {
         let mut best: Option<(u8, u64, String)> = None;
         for (term, distance) in variants {
             let boost = FUZZY_WEIGHT[usize::from(distance)];
-            if let Some(clause) = self.exact_clause(searcher, &term, boost)? {
+            let terms = self.exact_terms(searcher, &term)?;
+            if let Some(clause) = clause_of(&terms, boost) {
                 disjuncts.push(clause);
-                bound.extend(self.exact_terms(searcher, &term)?.into_iter().map(|(t, w)| (t, w * boost)));
+                bound.extend(terms.into_iter().map(|(t, w)| (t, w * boost)));
                 let df = self.doc_freq(searcher, &term)?;
                 if best.as_ref().is_none_or(|(d, f, _)| (distance, std::cmp::Reverse(df)) < (*d, std::cmp::Reverse(*f))) {
                     best = Some((distance, df, term));
@@ -155,17 +156,21 @@ impl SearchIndex {
         }
         Ok(fields)
     }
+}
 
-    /// `term` in every text field where it occurs, each weighted by its field's weight times `boost`.
-    pub(super) fn exact_clause(&self, searcher: &Searcher, term: &str, boost: f32) -> Result<Option<Box<dyn Query>>> {
-        let fields: Vec<(Occur, Box<dyn Query>)> = self
-            .exact_terms(searcher, term)?
-            .into_iter()
-            .map(|(term, weight)| {
-                let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                (Occur::Should, Box::new(BoostQuery::new(Box::new(query), weight * boost)) as Box<dyn Query>)
-            })
-            .collect();
-        Ok(if fields.is_empty() { None } else { Some(Box::new(BooleanQuery::new(fields))) })
+/// The query of a term's [`SearchIndex::exact_terms`]: any of them, each weighted by its
+/// field's weight times `boost`; None when there are none.
+pub(super) fn clause_of(terms: &[(Term, f32)], boost: f32) -> Option<Box<dyn Query>> {
+    let fields: Vec<(Occur, Box<dyn Query>)> = terms
+        .iter()
+        .map(|(term, weight)| {
+            let query = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
+            (Occur::Should, Box::new(BoostQuery::new(Box::new(query), weight * boost)) as Box<dyn Query>)
+        })
+        .collect();
+    if fields.is_empty() {
+        None
+    } else {
+        Some(Box::new(BooleanQuery::new(fields)))
     }
 }
