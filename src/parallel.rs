@@ -83,12 +83,7 @@ where
     T: Send,
     F: FnOnce() -> Result<T, Error> + Send,
 {
-    let outcome = py.detach(|| catch_unwind(AssertUnwindSafe(work)));
-    match outcome {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(to_py(error)),
-        Err(payload) => Err(panic_to_py(payload.as_ref())),
-    }
+    run_sized_with(py, 0, 0, work, to_py)
 }
 
 /// Runs `work` on the calling thread, releasing the GIL only when the call's `size` (in the
@@ -102,12 +97,31 @@ where
     T: Send,
     F: FnOnce() -> Result<T, Error> + Send,
 {
-    if size >= detach_min {
-        return run_detached_here(py, work);
-    }
-    match catch_unwind(AssertUnwindSafe(work)) {
+    run_sized_with(py, size, detach_min, work, to_py)
+}
+
+/// [`run_sized`] for work whose errors `to_exception` turns into Python exceptions (the
+/// search crate has its own error type); a panic becomes `shoprec.InternalError`.
+pub fn run_sized_with<T, E, F>(
+    py: Python<'_>,
+    size: usize,
+    detach_min: usize,
+    work: F,
+    to_exception: fn(E) -> PyErr,
+) -> PyResult<T>
+where
+    T: Send,
+    E: Send,
+    F: FnOnce() -> Result<T, E> + Send,
+{
+    let outcome = if size >= detach_min {
+        py.detach(|| catch_unwind(AssertUnwindSafe(work)))
+    } else {
+        catch_unwind(AssertUnwindSafe(work))
+    };
+    match outcome {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(to_py(error)),
+        Ok(Err(error)) => Err(to_exception(error)),
         Err(payload) => Err(panic_to_py(payload.as_ref())),
     }
 }

@@ -5,7 +5,6 @@
 //! engine with the GIL released and returns plain tuples. Query text is read with
 //! `to_string_lossy`, so even a `str` with lone surrogates is searched (as U+FFFD), never refused.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -18,30 +17,12 @@ use shoprec_search::{
 };
 
 use crate::arrays::slice1;
-
-use crate::error::{panic_to_py, search_to_py};
+use crate::error::search_to_py;
+use crate::parallel::run_sized_with;
 
 /// Runs `work` with the GIL released on this thread; errors and panics become exceptions.
 fn detached<T: Send>(py: Python<'_>, work: impl FnOnce() -> Result<T, Error> + Send) -> PyResult<T> {
-    match py.detach(|| catch_unwind(AssertUnwindSafe(work))) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(search_to_py(error)),
-        Err(payload) => Err(panic_to_py(payload.as_ref())),
-    }
-}
-
-/// [`detached`] when `size` is at least `detach_min`, else `work` run with the GIL held: a
-/// call of a few microseconds costs less than handing the GIL to a waiting thread and taking it
-/// back (benches/RESULTS.md, "Shop serving").
-fn sized<T: Send>(py: Python<'_>, size: usize, detach_min: usize, work: impl FnOnce() -> Result<T, Error> + Send) -> PyResult<T> {
-    if size >= detach_min {
-        return detached(py, work);
-    }
-    match catch_unwind(AssertUnwindSafe(work)) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(search_to_py(error)),
-        Err(payload) => Err(panic_to_py(payload.as_ref())),
-    }
+    run_sized_with(py, 0, 0, work, search_to_py)
 }
 
 /// The fewest candidates a blend releases the GIL for (1,000 take about 50 us; a search's
@@ -208,7 +189,8 @@ pub fn blend_py<'py>(
     let personal = personal.as_ref().map(|p| slice1(p, "personal")).transpose()?;
     let popularity = slice1(&popularity, "popularity")?;
     let weights = BlendWeights { text: weights.0, personal: weights.1, popularity: weights.2 };
-    let out = sized(py, text.len(), BLEND_DETACH_MIN, || blend(text, expansion, personal, popularity, weights, offset, k))?;
+    let blended = || blend(text, expansion, personal, popularity, weights, offset, k);
+    let out = run_sized_with(py, text.len(), BLEND_DETACH_MIN, blended, search_to_py)?;
     let order: Vec<i64> = out.order.iter().map(|&i| i as i64).collect();
     Ok((
         order.into_pyarray(py),
