@@ -266,6 +266,30 @@ class IdMap:
                 out[[isinstance(v, (bool, np.bool_)) for v in values]] = -1
         return out
 
+    def exact_indices(self, positions: np.ndarray, values: Any) -> np.ndarray:
+        """``positions`` (:meth:`indices` of ``values``) with -1 wherever the id found is not
+        equal to the value looked up, i.e. was matched only by the str/int rule (the value "42"
+        for the id 42); ``positions`` itself when no value can have been (a map without the
+        rule, or an array of the map's own kind or of floats)."""
+        kind = self.ids.dtype.kind
+        if kind not in "iuU":
+            return positions
+        if isinstance(values, np.ndarray):
+            given_kind = values.dtype.kind
+            if given_kind == "f" or (given_kind in "iu" and kind in "iu") or (given_kind == "U" and kind == "U"):
+                return positions
+        found = np.flatnonzero(positions >= 0)
+        if len(found) == 0:
+            return positions
+        if isinstance(values, np.ndarray):
+            given = values.reshape(-1).astype(object)
+        else:  # a sequence of ids (tuples included) as objects, without a Python loop
+            given = np.fromiter(values, dtype=object, count=len(values))
+        same = self.ids[positions[found]].astype(object) == given[found]
+        exact = positions.copy()
+        exact[found[~same]] = -1
+        return exact
+
     def known_indices(self, values: Iterable[Hashable], name: str) -> np.ndarray:
         """The indices of the known ids among ``values`` (unknown ids are dropped)."""
         positions = self.indices(values, name)

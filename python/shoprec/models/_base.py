@@ -103,31 +103,6 @@ def _check_k_within(k: Any, state: "_State") -> int:
     return min(check_k(k), max(1, int(state.shape[1])))
 
 
-def _exact_positions(ids: IdMap, positions: np.ndarray, values: Any) -> np.ndarray:
-    """``positions`` (``ids.indices(values)``) with -1 wherever the id found is not equal to the
-    value looked up, i.e. was matched only by the str/int rule (the value "42" for the id 42);
-    ``positions`` itself when no value can have been (a map without the rule, or an array of
-    the map's own kind or of floats)."""
-    kind = ids.ids.dtype.kind
-    if kind not in "iuU":
-        return positions
-    if isinstance(values, np.ndarray):
-        given_kind = values.dtype.kind
-        if given_kind == "f" or (given_kind in "iu" and kind in "iu") or (given_kind == "U" and kind == "U"):
-            return positions
-    found = np.flatnonzero(positions >= 0)
-    if len(found) == 0:
-        return positions
-    if isinstance(values, np.ndarray):
-        given = values.reshape(-1).astype(object)
-    else:  # a sequence of ids (tuples included) as objects, without a Python loop
-        given = np.fromiter(values, dtype=object, count=len(values))
-    same = ids.ids[positions[found]].astype(object) == given[found]
-    exact = positions.copy()
-    exact[found[~same]] = -1
-    return exact
-
-
 def _read_only(*arrays: np.ndarray) -> None:
     for array in arrays:
         if array.flags.writeable:
@@ -398,7 +373,7 @@ class _Model(PicklesByValue):
         k = _check_k_within(len(values), state)
         user_index = state.users.get(user)
         positions = state.items.indices(values, "items")
-        exact = _exact_positions(state.items, positions, values)
+        exact = state.items.exact_indices(positions, values)
         include = None if exact is positions else positions[positions >= 0]
         if user_index < 0 or not (self._has_static_scores or state.history_counts[user_index] > 0):
             return None, False  # unknown_user, no_history
