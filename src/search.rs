@@ -385,8 +385,9 @@ impl PySearchEngine {
 
     /// Returns `(ids, text, expansion, popularity, total, facets, words, corrections,
     /// expansions_used, browsed)`: the best matches' decoded ids (see `ids_to_py`) and their
-    /// text, expansion and popularity as arrays, best first.
-    #[pyo3(signature = (text, expansions, typos, filters, facets, limit, browse_if_empty))]
+    /// text, expansion and popularity as arrays, best first. Answers are remembered until the next
+    /// write within about `remember` bytes (none by default; `SearchIndex::search_remembering`).
+    #[pyo3(signature = (text, expansions, typos, filters, facets, limit, browse_if_empty, remember = 0))]
     #[allow(clippy::too_many_arguments)]
     fn search<'py>(
         &self,
@@ -398,6 +399,7 @@ impl PySearchEngine {
         facets: Vec<String>,
         limit: usize,
         browse_if_empty: bool,
+        remember: usize,
     ) -> PyResult<SearchTuple<'py>> {
         let query = SearchQuery {
             text: text.to_string_lossy().into_owned(),
@@ -408,8 +410,15 @@ impl PySearchEngine {
             limit,
             browse_if_empty,
         };
-        let inner = Arc::clone(&self.inner);
-        let out = detached(py, move || inner.search(&query))?;
+        // A remembered answer is a lookup of microseconds: taken with the GIL held, as handing
+        // the GIL to another thread and back costs more (see `run_sized_with`).
+        let remembered = run_sized_with(py, 0, 1, || self.inner.remembered_answer(&query, remember), search_to_py)?;
+        let out = if let Some(found) = remembered {
+            found
+        } else {
+            let inner = Arc::clone(&self.inner);
+            detached(py, move || inner.search_remembering(&query, remember))?
+        };
         let n = out.hits.len();
         let (mut ids, mut text, mut expansion, mut popularity) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));

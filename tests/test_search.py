@@ -466,3 +466,58 @@ def test_copy_is_independent_and_refresh_popularity_reads_the_new_mapping():
         assert copy.search(query, k=6).to_list() == rebuilt.search(query, k=6).to_list()
     assert ids(original.search("", k=1)) == [4]
     assert ids(copy.search("", k=1)) == [6]
+
+
+# ------------------------------------------------------------------ remembered answers
+def answer(results):
+    return (results.to_list(), {k: v.tolist() for k, v in results.parts.items()}, results.words, results.expansions,
+            results.corrections, results.facets, results.total, results.fallback)
+
+
+def test_remembered_answers_equal_fresh_ones_across_writes():
+    # The same searches asked twice (the second from the remembered answers) and on a copy
+    # that remembers nothing; every write in between must start afresh.
+    idx = SearchIndex.build(shop(), popularity="sales")
+    fresh = SearchIndex.build(shop(), popularity="sales")
+    fresh.RESULT_CACHE_MB = 0
+    asks = [("running shoes", {}), ("shoes", {"in_stock": True}), ("runing", {"category": ["shoes"]}),
+            ("", {"in_stock": True}), ("zzzz", {})]
+
+    def same_everywhere():
+        for query, filters in asks:
+            first = idx.search(query, 3, filters=filters, facets=("category", "brand"))
+            again = idx.search(query, 3, filters=filters, facets=("category", "brand"))
+            assert answer(again) == answer(first)
+            assert answer(first) == answer(fresh.search(query, 3, filters=filters, facets=("category", "brand")))
+        return ids(idx.search("shoes", 10, filters={"in_stock": True}))
+
+    assert same_everywhere() == [2, 1]
+    for target in (idx, fresh):
+        target.set_stock([2], False)
+    assert same_everywhere() == [1]
+    new = {"id": 7, "title": "trail shoes", "description": "", "category": "shoes", "brand": "zoom", "price": 60.0,
+           "in_stock": True, "sales": 100}
+    for target in (idx, fresh):
+        target.add([new])
+    assert 7 in same_everywhere()
+    for target in (idx, fresh):
+        target.update([{**new, "title": "trail boots"}])
+    assert 7 not in same_everywhere()
+    for target in (idx, fresh):
+        target.delete([1])
+    assert 1 not in same_everywhere()
+
+
+@pytest.mark.parametrize("bad", [-1, -0.5, float("nan"), "10", None, True])
+def test_result_cache_mb_is_checked(index, bad):
+    idx = index.copy()
+    idx.RESULT_CACHE_MB = bad
+    with pytest.raises((InvalidArgumentError, DTypeError)):
+        idx.search("shoes")
+
+
+@pytest.mark.parametrize("megabytes", [0.5, 2**40])
+def test_result_cache_mb_takes_fractions_and_huge_numbers(index, megabytes):
+    idx = index.copy()
+    idx.RESULT_CACHE_MB = megabytes
+    assert answer(idx.search("shoes")) == answer(idx.search("shoes")) == answer(index.search("shoes"))

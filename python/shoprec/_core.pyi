@@ -352,4 +352,5 @@ class SearchEngine:
         facets: List[str],
         limit: int,
         browse_if_empty: bool,
+        remember: int = ...,
     ) -> _SearchOut: ...

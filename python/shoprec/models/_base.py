@@ -39,7 +39,13 @@ from ..errors import DTypeError, InvalidArgumentError, ModelFileError, NotFitted
 from ..interactions import Interactions
 from ..recommendations import Recommendations
 
-
+#: Work units (stored entries a call visits, plus excluded ids) from which a per-request call
+#: (a Shop's ``recommend`` / ``similar``, a search's personal scores) releases the GIL around
+#: its Rust work (20,000 are some tens of microseconds); below that, handing the GIL to a
+#: waiting thread and taking it back costs more than the scoring it would overlap. Chosen from
+#: four serving runs in which two threads calling with the GIL kept beat two threads releasing
+#: it around every call (benches/RESULTS.md, "Shop serving"; search: "Latency round 6").
+DETACH_MIN_WORK = 20_000
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -378,7 +384,7 @@ class _Model(PicklesByValue):
         if user_index < 0 or not (self._has_static_scores or state.history_counts[user_index] > 0):
             return None, False  # unknown_user, no_history
         index = self._index_for(state, user_index)
-        scores, first = index.recommend_aligned(user_index, k, exact, include)
+        scores, first = index.recommend_aligned(user_index, k, exact, include, DETACH_MIN_WORK)
         if not self._own_answer(state, first):
             return None, False
         if self._has_static_scores:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _core
 from .._ids import filter_ids
-from .._validate import K_LIMIT, check_int, check_k, check_num_threads, check_path
+from .._validate import K_LIMIT, check_float, check_int, check_k, check_num_threads, check_path
 from ..errors import DTypeError, InternalError, InvalidArgumentError, ModelFileError, ModelVersionError, UnknownIdError
 from ..io import SavedDirectory, read_directory, register, scratch_directory
 from ..io import PathLike
@@ -75,7 +75,21 @@ class SearchIndex:
         The blend's weights (:data:`shoprec.search.DEFAULT_WEIGHTS` unless changed).
     keyword_model, recommender, popularity
         What was attached at :meth:`build` (or :meth:`load`).
+    RESULT_CACHE_MB : float
+        How much memory the index may spend remembering the engine's answers (the matches
+        before the shopper's personal ranking) between two writes; 0 remembers none. A search
+        asked again with the same words, filters, facets, expansions and page gets the
+        remembered matches, which are the matches it would get: a write (:meth:`add`,
+        :meth:`update`, :meth:`delete`, :meth:`set_stock`) starts afresh. When half of it is
+        full, what was not asked again since the last time is forgotten. An answer takes about
+        7 KB for the usual 100 candidates, so the default 32 MB holds about 4,500; one over a
+        32nd of the budget (a long page, a facet over thousands of values) is not remembered.
+        The shopper's personal scores, the segment's popularity and the blend are computed on
+        every search.
     """
+
+    #: Memory for the engine's answers remembered between two writes, in MB (see above).
+    RESULT_CACHE_MB = 32
 
     def __init__(self, engine: Any, *, keyword_model: Any = None, recommender: Any = None,
                  popularity: Any = None, weights: Weights = DEFAULT_WEIGHTS) -> None:
@@ -489,24 +503,29 @@ class SearchIndex:
             offset = min(offset, len(self))  # past the end: no results
         conditions = self._filters(filters)
         facet_names = self._facets(facets)
+        megabytes = self.RESULT_CACHE_MB
+        if type(megabytes) is int and 0 <= megabytes < 1 << 20:
+            remember = megabytes << 20
+        else:  # a float, or a bad value: checked (and at most 1 TB)
+            remember = int(min(check_float(megabytes, "RESULT_CACHE_MB", minimum=0.0), 1 << 20) * (1 << 20))
         # Lone surrogates cannot cross to Rust or onnxruntime as UTF-8: read them as U+FFFD.
         text = query[:1000].encode("utf-8", "replace").decode("utf-8") if not query.isascii() else query[:1000]
         limit = max(self.weights.candidates, offset + k)
         expansions = self._expansions(text) if expand else []
-        out = self._engine.search(text, expansions, bool(typos), conditions, facet_names, limit, False)
+        out = self._engine.search(text, expansions, bool(typos), conditions, facet_names, limit, False, remember)
         fallback = None
         words = out[_WORDS]
         if not words and not expansions:
             fallback = "empty-query"
-            out = self._engine.search("", [], False, conditions, facet_names, limit, True)
+            out = self._engine.search("", [], False, conditions, facet_names, limit, True, remember)
         elif out[_TOTAL] == 0:
             if not (expand and typos):
                 expansions = self._expansions(text)
-                out = self._engine.search(text, expansions, True, conditions, facet_names, limit, False)
+                out = self._engine.search(text, expansions, True, conditions, facet_names, limit, False, remember)
                 fallback = "relaxed" if out[_TOTAL] > 0 else None
             if out[_TOTAL] == 0:
                 fallback = "popular"
-                out = self._engine.search("", [], False, conditions, facet_names, limit, True)
+                out = self._engine.search("", [], False, conditions, facet_names, limit, True, remember)
                 out = out[:_WORDS] + (words, [], [], True)
         return self._rank(out, expansions, user, history, k, offset, fallback, words)
 

@@ -26,13 +26,10 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
+from ..models._base import DETACH_MIN_WORK
+
 __all__ = ["ServingPlan", "DETACH_MIN_WORK"]
 
-#: Work units (stored entries a call visits, plus excluded ids) from which a serving call
-#: releases the GIL around its Rust work (20,000 are some tens of microseconds); see the
-#: module docstring. Chosen from four serving runs in which two threads calling with the GIL
-#: kept beat two threads releasing it around every call (benches/RESULTS.md, "Shop serving").
-DETACH_MIN_WORK = 20_000
 
 Answer = Tuple[np.ndarray, np.ndarray]
 

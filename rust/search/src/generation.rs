@@ -1,7 +1,7 @@
 //! What a search reads once per searcher generation (the index as of one completed write)
 //! instead of once per query: the product ids by term ordinal, each document's id ordinal and
-//! popularity, the boolean and number filter columns as plain arrays, and the best BM25 score
-//! of each term the searches asked for.
+//! popularity, the boolean and number filter columns as plain arrays, the best BM25 score
+//! of each term the searches asked for, and the answers of its searches.
 //!
 //! Every write ends with a merge into one segment and a reload, so a generation lives until the
 //! next write; nothing here is ever stale (it is keyed by the generation id).
@@ -16,6 +16,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocSet, Searcher, SegmentReader, Term, TERMINATED};
 
 use crate::error::Result;
+use crate::remembered::Remembered;
 use crate::schema::{filter_name, Config, FilterKind, ID, POPULARITY};
 
 /// A filter column of one segment read into memory.
@@ -51,6 +52,8 @@ pub(crate) struct Generation {
     /// The best unboosted BM25 score of a term over the live documents, filled as searches
     /// ask (bounded: cleared when it grows past [`MAX_BOUNDS`]).
     bounds: RwLock<HashMap<Term, f32>>,
+    /// Answers of this generation's searches (see [`Remembered`]).
+    pub remembered: Remembered,
 }
 
 /// The most term bounds kept per generation.
@@ -99,6 +102,7 @@ impl Generation {
             popularity,
             filters,
             bounds: RwLock::new(HashMap::new()),
+            remembered: Remembered::default(),
         })
     }
 

@@ -7,7 +7,7 @@
 //! fresh build of the same products. The price is that a write costs time proportional to the
 //! catalogue: batch writes (`set_stock` of 1,000 ids is one write).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
@@ -18,12 +18,13 @@ use tantivy::{DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy,
 
 use crate::analyzer::{analyze, analyzer, pieces_analyzer, ANALYZER_NAME, PIECES_ANALYZER_NAME};
 use crate::error::{Error, Result};
-use crate::filters::{SegmentFacet, SegmentFilter};
 use crate::generation::Generation;
-use crate::retrieve::{retrieve, Kept};
+use crate::remembered;
+use crate::retrieve::retrieve;
 use crate::schema::{Config, Fields, FilterKind, Product, Value, PIECES_PREFIX};
 use crate::score::{coordinated_pass, expansion_pass, ExpansionKeyword, WordQuery};
 
+mod ranking;
 mod words;
 
 /// A query is cut to this many characters (the rest is ignored, never an error).
@@ -32,6 +33,8 @@ pub const MAX_QUERY_CHARS: usize = 1_000;
 pub const MAX_QUERY_WORDS: usize = 32;
 /// At most this many expansion keywords are searched for.
 pub const MAX_EXPANSIONS: usize = 32;
+/// How many bytes of answers [`SearchIndex::search`] remembers between two writes.
+pub const REMEMBERED_BYTES: usize = 32 << 20;
 
 /// A condition on one filter field.
 #[derive(Debug, Clone, PartialEq)]
@@ -406,15 +409,63 @@ impl SearchIndex {
     /// [`Error::InvalidArgument`] for a filter or facet on an unknown field or with a value of
     /// the wrong type. Never for the query text.
     pub fn search(&self, query: &SearchQuery) -> Result<SearchOutput> {
-        self.search_with(query, false)
+        self.search_remembering(query, REMEMBERED_BYTES)
     }
 
-    /// [`SearchIndex::search`]; `exhaustive` scores every match instead of only those that
-    /// can reach the best `limit` (the same answer, slower: for tests).
+    /// [`SearchIndex::search`], remembering answers until the next write within about `bytes`
+    /// (0: none, and none looked up; the most recently asked are kept). A query asked again before a
+    /// write gets the remembered answer, which is the answer it would get: the index cannot
+    /// change between writes.
+    ///
+    /// # Errors
+    /// As [`SearchIndex::search`].
+    pub fn search_remembering(&self, query: &SearchQuery, bytes: usize) -> Result<SearchOutput> {
+        let searcher = self.reader.searcher();
+        let generation = self.generation_of(&searcher)?;
+        if bytes == 0 {
+            return self.search_in(&searcher, &generation, query, false);
+        }
+        let key = remembered::key_of(query);
+        if let Some(found) = generation.remembered.get(&key, bytes) {
+            return Ok(found);
+        }
+        let out = self.search_in(&searcher, &generation, query, false)?;
+        generation.remembered.remember(key, &out, bytes);
+        Ok(out)
+    }
+
+    /// The answer [`SearchIndex::search_remembering`] remembers for `query`, if any: a lookup
+    /// only (microseconds), for a caller that would rather not hand over a thread for it.
+    ///
+    /// # Errors
+    /// When the index cannot be read.
+    pub fn remembered_answer(&self, query: &SearchQuery, bytes: usize) -> Result<Option<SearchOutput>> {
+        if bytes == 0 {
+            return Ok(None);
+        }
+        let generation = self.generation_of(&self.reader.searcher())?;
+        Ok(generation.remembered.get(&remembered::key_of(query), bytes))
+    }
+
+    /// [`SearchIndex::search`] without remembered answers; `exhaustive` scores every match
+    /// instead of only those that can reach the best `limit` (the same answer, slower: for tests).
+    #[cfg(test)]
     pub(crate) fn search_with(&self, query: &SearchQuery, exhaustive: bool) -> Result<SearchOutput> {
+        let searcher = self.reader.searcher();
+        let generation = self.generation_of(&searcher)?;
+        self.search_in(&searcher, &generation, query, exhaustive)
+    }
+
+    /// The search itself, on `searcher` and its `generation`.
+    fn search_in(
+        &self,
+        searcher: &Searcher,
+        generation: &Generation,
+        query: &SearchQuery,
+        exhaustive: bool,
+    ) -> Result<SearchOutput> {
         let filters = self.check_filters(&query.filters)?;
         let facets = self.check_facets(&query.facets)?;
-        let searcher = self.reader.searcher();
         let mut analyzer = self.analyzer.clone();
         let text: String = query.text.chars().take(MAX_QUERY_CHARS).collect();
         let mut words: Vec<String> = Vec::new();
@@ -430,7 +481,7 @@ impl SearchIndex {
 
         let mut clauses: Vec<WordQuery> = Vec::new();
         for word in &words {
-            if let Some(clause) = self.word_clause(&searcher, word, query.typos, &mut out.corrections)? {
+            if let Some(clause) = self.word_clause(searcher, word, query.typos, &mut out.corrections)? {
                 clauses.push(clause);
             }
         }
@@ -445,7 +496,7 @@ impl SearchIndex {
                 if words.contains(&token) {
                     continue;
                 }
-                let terms = self.exact_terms(&searcher, &token)?;
+                let terms = self.exact_terms(searcher, &token)?;
                 if !terms.is_empty() {
                     tokens.push(terms);
                 }
@@ -456,19 +507,18 @@ impl SearchIndex {
             }
         }
 
-        let generation = self.generation_of(&searcher)?;
         let browse = words.is_empty() && query.expansions.is_empty() && query.browse_if_empty;
         if !browse && !exhaustive {
             // The products with the shopper's words, scored only as far as the best `limit`
             // need; when they match nothing, the expansions' own matches are the answer.
             let segments = searcher.segment_readers().len();
-            if let Some(found) = retrieve(&searcher, &generation, clauses, &expansion_keywords, &filters, &facets, query.limit)? {
+            if let Some(found) = retrieve(searcher, generation, clauses, &expansion_keywords, &filters, &facets, query.limit)? {
                 out.total = found.total;
                 out.facets = self.facet_list(&facets, found.facets);
-                Self::finish(&generation, found.kept, query.limit, &mut out);
+                Self::finish(generation, found.kept, query.limit, &mut out);
             } else {
-                let matches = expansion_pass(&searcher, &expansion_keywords, vec![Vec::new(); segments])?;
-                self.rank(&searcher, &generation, &matches, &filters, &facets, query.limit, &mut out)?;
+                let matches = expansion_pass(searcher, &expansion_keywords, vec![Vec::new(); segments])?;
+                self.rank(searcher, generation, &matches, &filters, &facets, query.limit, &mut out)?;
             }
             return Ok(out);
         }
@@ -476,7 +526,7 @@ impl SearchIndex {
         let matches: Vec<Vec<(u32, f32, f32)>> = if browse {
             out.browsed = true;
             let mut all = vec![Vec::new(); searcher.segment_readers().len()];
-            for_each_alive(&searcher, |a| {
+            for_each_alive(searcher, |a| {
                 all[a.segment_ord as usize].push((a.doc_id, 0.0, 0.0));
                 Ok(())
             })?;
@@ -486,10 +536,10 @@ impl SearchIndex {
             // those words match nothing do the expansions' own matches become the answer
             // (a generic expansion such as "red" would otherwise add a third of the
             // catalogue to every search, to its total and its facets).
-            let own = coordinated_pass(&searcher, clauses)?;
-            expansion_pass(&searcher, &expansion_keywords, own)?
+            let own = coordinated_pass(searcher, clauses)?;
+            expansion_pass(searcher, &expansion_keywords, own)?
         };
-        self.rank(&searcher, &generation, &matches, &filters, &facets, query.limit, &mut out)?;
+        self.rank(searcher, generation, &matches, &filters, &facets, query.limit, &mut out)?;
         Ok(out)
     }
 
@@ -531,113 +581,6 @@ impl SearchIndex {
                 None => Err(Error::invalid("facets", format!("{name:?} is not a filter field of this index"))),
             })
             .collect()
-    }
-
-    /// Filters the matches, counts them and their facets, and keeps the best `limit`.
-    #[allow(clippy::too_many_arguments)]
-    fn rank(
-        &self,
-        searcher: &Searcher,
-        generation: &Generation,
-        by_segment: &[Vec<(u32, f32, f32)>],
-        filters: &[(usize, Condition)],
-        facets: &[(usize, FilterKind)],
-        limit: usize,
-        out: &mut SearchOutput,
-    ) -> Result<()> {
-        let mut kept: Vec<Kept> = Vec::new();
-        let mut facet_counts: Vec<HashMap<String, u64>> = vec![HashMap::new(); facets.len()];
-        for (ord, docs) in by_segment.iter().enumerate() {
-            if docs.is_empty() {
-                continue;
-            }
-            let segment = &searcher.segment_readers()[ord];
-            let cached = &generation.filters[ord];
-            let seg_filters = filters
-                .iter()
-                .map(|(i, c)| SegmentFilter::new(segment, *i, c, cached.get(*i).and_then(Option::as_ref)))
-                .collect::<Result<Vec<_>>>()?;
-            let mut seg_facets =
-                facets.iter().map(|(i, kind)| SegmentFacet::new(segment, *i, *kind)).collect::<Result<Vec<_>>>()?;
-            for &(doc, text, expansion) in docs {
-                if !seg_filters.iter().all(|f| f.accepts(doc)) {
-                    continue;
-                }
-                for facet in &mut seg_facets {
-                    facet.count(doc);
-                }
-                kept.push(Kept { score: text + expansion, popularity: 0.0, segment: ord as u32, doc, id_ord: u64::MAX, text });
-            }
-            for (facet, counts) in seg_facets.into_iter().zip(facet_counts.iter_mut()) {
-                facet.merge_into(counts)?;
-            }
-        }
-        out.total = kept.len() as u64;
-        out.facets = self.facet_list(facets, facet_counts);
-        Self::finish(generation, kept, limit, out);
-        Ok(())
-    }
-
-    /// Per requested facet field, its `(value, count)` pairs by count then value.
-    fn facet_list(&self, facets: &[(usize, FilterKind)], counts: Vec<HashMap<String, u64>>) -> Vec<(String, Vec<(String, u64)>)> {
-        facets
-            .iter()
-            .zip(counts)
-            .map(|((i, _), counts)| {
-                let mut counts: Vec<(String, u64)> = counts.into_iter().collect();
-                counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                (self.config.filter_fields[*i].0.clone(), counts)
-            })
-            .collect()
-    }
-
-    /// The best `limit` of the scored matches `kept` (which must hold every match scoring at
-    /// least the `limit`-th best) as hits, best first.
-    fn finish(generation: &Generation, mut kept: Vec<Kept>, limit: usize, out: &mut SearchOutput) {
-        // Best first by score, then popularity, then id: writes merge the index into one
-        // segment, whose id dictionary is sorted, so the id's term ordinal orders ids and the
-        // answer does not depend on where tantivy stored the documents.
-        let order = |a: &Kept, b: &Kept| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| b.popularity.total_cmp(&a.popularity))
-                .then_with(|| a.segment.cmp(&b.segment))
-                .then_with(|| a.id_ord.cmp(&b.id_ord))
-        };
-        // Popularity and id only matter for the best `limit` and the ties at the cut: read them
-        // for those only (most matches of a common word are far below the cut).
-        if limit > 0 && kept.len() > limit {
-            kept.select_nth_unstable_by(limit - 1, |a, b| b.score.total_cmp(&a.score));
-            let cut = kept[limit - 1].score;
-            kept.retain(|k| k.score >= cut);
-        }
-        if limit == 0 {
-            kept.clear();
-        }
-        for k in &mut kept {
-            let segment = k.segment as usize;
-            k.popularity = generation.popularity.get(segment).and_then(|p| p.get(k.doc as usize)).copied().unwrap_or(0.0);
-            k.id_ord = generation.id_ords.get(segment).and_then(|o| o.get(k.doc as usize)).copied().unwrap_or(u64::MAX);
-        }
-        if kept.len() > limit {
-            kept.select_nth_unstable_by(limit - 1, order);
-            kept.truncate(limit);
-        }
-        kept.sort_unstable_by(order);
-        out.hits = kept
-            .into_iter()
-            .map(|k| Hit {
-                id: generation
-                    .ids
-                    .get(k.segment as usize)
-                    .and_then(|ids| usize::try_from(k.id_ord).ok().and_then(|o| ids.get(o)))
-                    .cloned()
-                    .unwrap_or_default(),
-                text: k.text,
-                expansion: k.score - k.text,
-                popularity: k.popularity,
-            })
-            .collect();
     }
 }
 

@@ -11,11 +11,12 @@ mod filters;
 pub mod fuzzy;
 mod generation;
 pub mod index;
+mod remembered;
 mod retrieve;
 pub mod schema;
 pub mod score;
 
 pub use blend::{blend, BlendWeights, Blended};
 pub use error::{Error, Result};
-pub use index::{Condition, Filter, Hit, SearchIndex, SearchOutput, SearchQuery};
+pub use index::{Condition, Filter, Hit, SearchIndex, SearchOutput, SearchQuery, REMEMBERED_BYTES};
 pub use schema::{Config, FilterKind, Product, Value};

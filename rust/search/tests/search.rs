@@ -263,3 +263,29 @@ fn index_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<SearchIndex>();
 }
+
+#[test]
+fn remembered_answers_end_with_every_write() {
+    let index = built(&catalogue(), 2.0);
+    let in_stock = SearchQuery {
+        filters: vec![Filter { field: "in_stock".into(), condition: Condition::Bool(true) }],
+        facets: vec!["category".into()],
+        ..query("red shoes")
+    };
+    // Asked twice (the second answer is the remembered one) and once without remembering.
+    let ask = |index: &SearchIndex| {
+        let first = index.search(&in_stock).unwrap();
+        assert_eq!(index.search(&in_stock).unwrap(), first);
+        assert_eq!(index.search_remembering(&in_stock, 0).unwrap(), first);
+        first.hits.into_iter().map(|h| h.id).collect::<Vec<_>>()
+    };
+    assert_eq!(ask(&index), vec!["d1", "d3"]);
+    index.set_stock(&["d1".into()], false).unwrap();
+    assert_eq!(ask(&index), vec!["d3"]);
+    index.add(&[product("d4", "red shoes", "shoes", 10.0, true)]).unwrap();
+    assert_eq!(ask(&index), vec!["d4", "d3"]);
+    index.update(&[product("d3", "red hat", "hats", 20.0, false)]).unwrap();
+    assert_eq!(ask(&index), vec!["d4"]);
+    index.delete(&["d4".into()]).unwrap();
+    assert!(ask(&index).is_empty());
+}
