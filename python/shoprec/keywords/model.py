@@ -522,12 +522,14 @@ class KeywordModel(PicklesByValue):
         scores, keyword_ids = self._session.run(
             {"token_ids": np.asarray(ids, dtype=np.int64), "k": np.asarray([fetch], dtype=np.int64)}
         )
-        if keyword_ids.shape != scores.shape or (keyword_ids.size and not (
-                0 <= int(keyword_ids.min()) and int(keyword_ids.max()) < n_keywords)):
-            raise ModelFileError("the keyword model's graph answered keyword ids outside its keyword list (a damaged "
-                                 "model.onnx?)")
+        if keyword_ids.shape != scores.shape or keyword_ids.ndim != 1:
+            raise ModelFileError("the keyword model's graph answered keyword ids and scores of different shapes (a "
+                                 "damaged model.onnx?)")
         out = []
         for j, score in zip(keyword_ids.tolist(), scores.tolist()):
+            if not 0 <= j < n_keywords:  # checked here: numpy's min and max cost more than the loop
+                raise ModelFileError("the keyword model's graph answered keyword ids outside its keyword list (a "
+                                     "damaged model.onnx?)")
             if j not in own:
                 out.append((self.keywords[j], float(score)))
                 if len(out) == k:
