@@ -115,6 +115,54 @@ def test_best_k_are_the_first_k_of_the_complete_ranking(products, query, filters
 
 
 
+# A search (query words, filters, k) or a write; writes name products by their position in
+# the catalogue (taken modulo its length when applied).
+searches = st.tuples(st.just("search"), st.lists(st.sampled_from(WORDS), min_size=1, max_size=2).map(" ".join),
+                     filter_dicts, st.integers(1, 5))
+writes = st.one_of(
+    st.tuples(st.just("set_stock"), st.lists(st.integers(0, 39), min_size=1, max_size=5), st.booleans()),
+    st.tuples(st.just("update"), st.integers(0, 39), product),
+    st.tuples(st.just("delete"), st.integers(0, 39)),
+    st.tuples(st.just("add"), product),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(catalogues, st.lists(st.one_of(searches, searches, writes), min_size=1, max_size=25))
+def test_remembered_answers_equal_an_index_that_remembers_none(products, steps):
+    """Searches repeat between random writes: every answer of an index that remembers its
+    answers must equal that of one that remembers none (RESULT_CACHE_MB = 0)."""
+    remembering = SearchIndex.build(products, popularity="price", num_threads=1)
+    fresh = SearchIndex.build(products, popularity="price", num_threads=1)
+    fresh.RESULT_CACHE_MB = 0
+    ids = [p["id"] for p in products]
+    next_id = len(products)
+    for step in steps:
+        if step[0] == "search":
+            _, query, filters, k = step
+            for _ in range(2):  # the second time from what the first remembered
+                a = remembering.search(query, k=k, filters=filters, facets=["category", "in_stock"], expand=False)
+                b = fresh.search(query, k=k, filters=filters, facets=["category", "in_stock"], expand=False)
+                assert (a.to_list(), a.total, a.facets, a.fallback) == (b.to_list(), b.total, b.facets, b.fallback)
+            continue
+        if not ids and step[0] != "add":
+            continue
+        for index in (remembering, fresh):
+            if step[0] == "set_stock":
+                index.set_stock(sorted({ids[i % len(ids)] for i in step[1]}), step[2])
+            elif step[0] == "update":
+                index.update([dict(step[2], id=ids[step[1] % len(ids)])])
+            elif step[0] == "delete":
+                index.delete([ids[step[1] % len(ids)]])
+            else:
+                index.add([dict(step[1], id=next_id)])
+        if step[0] == "delete":
+            ids.pop(step[1] % len(ids))
+        elif step[0] == "add":
+            ids.append(next_id)
+            next_id += 1
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.characters(), max_size=300) | st.text(alphabet=st.characters(categories=["Cs", "Cc", "So", "Lo"]), max_size=50))
 def test_any_query_string_is_answered(query):
