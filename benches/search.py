@@ -349,15 +349,24 @@ def generated_catalogue(n: int, rng: np.random.Generator) -> List[Dict[str, obje
     return out
 
 
-def in_two_threads(run, pairs) -> float:
-    """Seconds for two threads to run every pair, each looping over every second one."""
+def throughput(run, pairs) -> Tuple[float, float, float]:
+    """Calls per second of ``run`` over ``pairs``: one thread; two threads of an executor (the
+    protocol); two plain threads, each looping over every second pair."""
+    start = time.perf_counter()
+    for pair in pairs:
+        run(pair)
+    one = len(pairs) / (time.perf_counter() - start)
+    with ThreadPoolExecutor(2) as pool:
+        start = time.perf_counter()
+        list(pool.map(run, pairs))
+        two = len(pairs) / (time.perf_counter() - start)
     threads = [threading.Thread(target=lambda part=pairs[i::2]: [run(p) for p in part]) for i in range(2)]
     start = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return time.perf_counter() - start
+    return one, two, len(pairs) / (time.perf_counter() - start)
 
 
 def latency(n_products: int, n_queries: int) -> None:
@@ -406,30 +415,14 @@ def latency(n_products: int, n_queries: int) -> None:
         index.search(q, 20, expand=False)
         plain_times.append((time.perf_counter() - t) * 1000)
     pairs = list(zip(queries, users_q))
-    t = time.perf_counter()
-    for pair in pairs:
-        run(pair)
-    one = len(pairs) / (time.perf_counter() - t)
-    with ThreadPoolExecutor(2) as pool:
-        t = time.perf_counter()
-        list(pool.map(run, pairs))
-        two = len(pairs) / (time.perf_counter() - t)
-    # Beside it: two plain threads, each searching its half in a loop (the executor hands
-    # every search to a worker and its result back, which for searches of tens of
-    # microseconds is a large part of the time); and the same passes with the index
+    one, two, two_plain = throughput(run, pairs)
+    # Beside the protocol's executor: two plain threads, each searching its half in a loop
+    # (the executor hands every search to a worker and its result back, which for searches of
+    # tens of microseconds is a large part of the time); and the same passes with the index
     # remembering no answers (every search runs the engine; the expansions stay remembered),
     # as the rounds before the cache measured.
-    two_plain = len(pairs) / in_two_threads(run, pairs)
     index.RESULT_CACHE_MB = 0
-    t = time.perf_counter()
-    for pair in pairs:
-        run(pair)
-    one_engine = len(pairs) / (time.perf_counter() - t)
-    with ThreadPoolExecutor(2) as pool:
-        t = time.perf_counter()
-        list(pool.map(run, pairs))
-        two_engine = len(pairs) / (time.perf_counter() - t)
-    two_engine_plain = len(pairs) / in_two_threads(run, pairs)
+    one_engine, two_engine, two_engine_plain = throughput(run, pairs)
     index.RESULT_CACHE_MB = SearchIndex.RESULT_CACHE_MB
     tantivy = tantivy_searcher(titles, jieba_words)
     tantivy_times = []
