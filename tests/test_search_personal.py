@@ -102,6 +102,10 @@ def test_aligned_scores_equal_the_generic_path(seed):
                 assert fast is not None, name
                 got = fast[0] if fast[1] else None
                 assert same(got, want), (name, user, ids, got, want)
+                if isinstance(ids, list) and all(type(i) is str for i in ids):
+                    # The same candidates as a str array.
+                    fast = model._recommend_aligned(user, np.array(ids, dtype=str))
+                    assert same(fast[0] if fast[1] else None, want), (name, user, ids)
                 compared += 1
                 own += want is not None
     assert own > compared // 4  # the comparison covers the models' own answers, not only fallbacks
@@ -177,3 +181,58 @@ def test_unfitted_recommender_still_raises():
         idx.search("thing", user="u")
     # As before: not a missing personal part but the model's NotFittedError.
     assert type(caught.value).__name__ == "NotFittedError"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_segment_reach_of_candidates_equals_a_dict_lookup(seed):
+    from shoprec.search.index import _SegmentReach
+
+    rng = np.random.default_rng(seed)
+    ints = [int(i) for i in rng.choice(10**6, 50, replace=False)]
+    strs = [f"p{i}" for i in ints]
+    for keys in (ints, strs, ints[:25] + strs[25:]):
+        pairs = [(k, float(rng.random())) for k in keys]
+        reach, want_of = _SegmentReach(pairs), dict(pairs)
+        pool = keys + [k + 1 if type(k) is int else k + "x" for k in keys[:10]] + [str(i) for i in ints[:5]] + ints[:5]
+        for _ in range(5):
+            chosen = [pool[j] for j in rng.choice(len(pool), 20, replace=False)]
+            want = np.array([want_of.get(c, 0.0) for c in chosen])
+            forms = [chosen]
+            if all(type(c) is int for c in chosen):
+                forms.append(np.array(chosen, dtype=np.int64))
+            if all(type(c) is str for c in chosen):
+                forms.append(np.array(chosen, dtype=str))
+            for form in forms:
+                assert np.array_equal(reach.of(form, chosen), want)
+
+
+@pytest.mark.parametrize("int_ids", [False, True])
+def test_search_with_one_kind_of_ids_equals_the_per_id_lookups(monkeypatch, int_ids):
+    """End to end with all-str or all-int product ids, a recommender and segment popularity:
+    the same results as with the short cuts for one kind of ids turned off (the segment's
+    reach by dict, the id maps' exact check by comparing objects)."""
+    from shoprec.search import index as search_index
+
+    rng = np.random.default_rng(3)
+    pid = (lambda i: 1000 + i) if int_ids else (lambda i: f"p{i}")
+    products = [{"id": pid(i), "title": f"item {'red' if i % 2 else 'blue'} shoe {i % 7}", "sales": int(i % 11)}
+                for i in range(80)]
+    users = rng.integers(0, 40, 600)
+    events = rng.integers(0, 80, 600)
+    inter = Interactions.from_arrays([f"u{u}" for u in users], [pid(e) for e in events])
+    model = ItemKNN(5, similarity="cosine").fit(inter)
+    segments = InterestSegments(3, n_components=2, seed=0).fit(inter)
+    idx = SearchIndex.build(products, recommender=model, popularity=segments)
+    asks = [(q, u) for q in ("red shoe", "blue", "shoe 3", "item") for u in ("u0", "u1", "u7", "u39", "nobody")]
+    fast = [idx.search(q, 10, user=u) for q, u in asks]
+
+    plain_of = search_index._SegmentReach.of
+    monkeypatch.setattr(search_index._SegmentReach, "of", lambda self, ids, id_list: plain_of(self, id_list, id_list))
+    monkeypatch.setattr(IdMap, "exact_indices", lambda self, positions, values: positions if self.ids.dtype.kind not in
+                        "iuU" else IdMap._exact_by_objects(self, positions, values))
+    idx.__dict__.pop("_segment_cache", None)
+    for (q, u), got in zip(asks, fast):
+        want = idx.search(q, 10, user=u)
+        assert got.to_list() == want.to_list()
+        assert {k: v.tolist() for k, v in got.parts.items()} == {k: v.tolist() for k, v in want.parts.items()}
+    assert any(r.parts["personal"].any() for r in fast) and any(r.parts["popularity"].any() for r in fast)

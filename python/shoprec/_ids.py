@@ -270,7 +270,7 @@ class IdMap:
         """``positions`` (:meth:`indices` of ``values``) with -1 wherever the id found is not
         equal to the value looked up, i.e. was matched only by the str/int rule (the value "42"
         for the id 42); ``positions`` itself when no value can have been (a map without the
-        rule, or an array of the map's own kind or of floats)."""
+        rule, an array of the map's own kind or of floats, or str values in a map of str)."""
         kind = self.ids.dtype.kind
         if kind not in "iuU":
             return positions
@@ -278,6 +278,12 @@ class IdMap:
             given_kind = values.dtype.kind
             if given_kind == "f" or (given_kind in "iu" and kind in "iu") or (given_kind == "U" and kind == "U"):
                 return positions
+        elif kind == "U" and all(type(v) is str for v in values):  # a search's all-str candidates
+            return positions
+        return self._exact_by_objects(positions, values)
+
+    def _exact_by_objects(self, positions: np.ndarray, values: Any) -> np.ndarray:
+        """:meth:`exact_indices` by comparing every found id with its value as objects."""
         found = np.flatnonzero(positions >= 0)
         if len(found) == 0:
             return positions

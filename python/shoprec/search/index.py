@@ -191,13 +191,13 @@ class SearchIndex:
         source = self.popularity
         return source if hasattr(source, "popular_items") and hasattr(source, "assign") else None
 
-    def _segment_popularity(self, segment: int) -> Dict[Any, float]:
+    def _segment_popularity(self, segment: int) -> "_SegmentReach":
         """Reach of every item in one segment (-1: all shoppers), computed once per segment."""
         cache = self.__dict__.setdefault("_segment_cache", {})
         found = cache.get(segment)
         if found is None:
             segments = self.popularity
-            found = dict(segments.popular_items(segment, k=max(1, len(segments.item_ids))))
+            found = _SegmentReach(segments.popular_items(segment, k=max(1, len(segments.item_ids))))
             cache[segment] = found
         return found
 
@@ -210,7 +210,7 @@ class SearchIndex:
             if (type(value) is int or type(value) is float) and math.isfinite(value):
                 return float(value)
         if self._segments() is not None:
-            value = self._segment_popularity(-1).get(key, 0.0)
+            value = self._segment_popularity(-1).by_id.get(key, 0.0)
         elif isinstance(source, str):
             value = record.get(source)
         else:
@@ -535,7 +535,7 @@ class SearchIndex:
         id_list = ids.tolist() if isinstance(ids, np.ndarray) else ids
         segment_popularity = self._shopper_segment_popularity(user, history)
         if segment_popularity is not None:
-            popularity = np.array([segment_popularity.get(i, 0.0) for i in id_list], dtype=np.float64)
+            popularity = segment_popularity.of(ids, id_list)
         personal = self._personal(ids, id_list, user, history)
         # Best blended score first; ties keep the engine's order (text, popularity, id).
         order, score, parts = rank(text, expansion, personal, popularity, self.weights, offset, k)
@@ -557,7 +557,7 @@ class SearchIndex:
     def _facet_value(self, field: str, value: str) -> Any:
         return value == "true" if self._filter_kinds.get(field) == "bool" else value
 
-    def _shopper_segment_popularity(self, user: Any, history: Any) -> Optional[Dict[Any, float]]:
+    def _shopper_segment_popularity(self, user: Any, history: Any) -> Optional["_SegmentReach"]:
         """Item reach within the shopper's segment, when segments are attached and place them."""
         segments = self._segments()
         if segments is None or (user is None and history is None):
@@ -694,3 +694,27 @@ class SearchIndex:
             raise ModelFileError(f"{os.fspath(directory)!r} holds a {saved.type}, not a SearchIndex")
         return cls._from_directory(saved, keyword_model=keyword_model, recommender=recommender,
                                    popularity=popularity, path=path, num_threads=num_threads)
+
+
+class _SegmentReach:
+    """One segment's reach per item, looked up for a search's candidates: by binary search in
+    a sorted array when both the items and the candidates are integers (an int64 array, as
+    the engine gives all-int ids), by a dict otherwise (the same matches either way)."""
+
+    def __init__(self, pairs: List[Tuple[Any, float]]) -> None:
+        self.by_id: Dict[Any, float] = dict(pairs)
+        keys = list(self.by_id)
+        self.sorted: Optional[np.ndarray] = None
+        if keys and all(type(key) is int and -(2**63) <= key < 2**63 for key in keys):
+            order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
+            self.sorted = np.array(keys, dtype=np.int64)[order]
+            self.values = np.array([self.by_id[key] for key in keys], dtype=np.float64)[order]
+
+    def of(self, ids: Any, id_list: List[Any]) -> np.ndarray:
+        """The reach of every candidate, 0 for items the segments do not know."""
+        known = self.sorted
+        if known is not None and isinstance(ids, np.ndarray) and ids.dtype == np.int64:
+            at = np.minimum(np.searchsorted(known, ids), len(known) - 1)
+            return np.where(known[at] == ids, self.values[at], 0.0)
+        get = self.by_id.get
+        return np.array([get(i, 0.0) for i in id_list], dtype=np.float64)
