@@ -9,6 +9,7 @@ map needs no lock and a fitted model stays safe to share.
 from __future__ import annotations
 
 import re
+from itertools import repeat
 from typing import Any, Dict, Hashable, Iterable, Optional, Tuple
 
 import numpy as np
@@ -253,8 +254,8 @@ class IdMap:
         elif not isinstance(values, list):
             values = list(values)
         get = self._table().get
-        try:
-            out = np.fromiter((get(v, -1) for v in values), np.int32, len(values))
+        try:  # map: the loop runs in C, without a Python frame per id
+            out = np.fromiter(map(get, values, repeat(-1)), np.int32, len(values))
         except TypeError:
             raise DTypeError(f"{name} contains an unhashable id") from None
         kind = self.ids.dtype.kind
@@ -278,7 +279,7 @@ class IdMap:
             given_kind = values.dtype.kind
             if given_kind == "f" or (given_kind in "iu" and kind in "iu") or (given_kind == "U" and kind == "U"):
                 return positions
-        elif kind == "U" and all(type(v) is str for v in values):  # a search's all-str candidates
+        elif kind == "U" and set(map(type, values)) == {str}:  # a search's all-str candidates
             return positions
         return self._exact_by_objects(positions, values)
 

@@ -13,6 +13,7 @@ import math
 import numbers
 import os
 import threading
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple
 
@@ -716,5 +717,4 @@ class _SegmentReach:
         if known is not None and isinstance(ids, np.ndarray) and ids.dtype == np.int64:
             at = np.minimum(np.searchsorted(known, ids), len(known) - 1)
             return np.where(known[at] == ids, self.values[at], 0.0)
-        get = self.by_id.get
-        return np.array([get(i, 0.0) for i in id_list], dtype=np.float64)
+        return np.fromiter(map(self.by_id.get, id_list, repeat(0.0)), np.float64, len(id_list))
