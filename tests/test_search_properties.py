@@ -132,8 +132,9 @@ writes = st.one_of(
 def test_remembered_answers_equal_an_index_that_remembers_none(products, steps):
     """Searches repeat between random writes: every answer of an index that remembers its
     answers must equal that of one that remembers none (RESULT_CACHE_MB = 0)."""
-    remembering = SearchIndex.build(products, popularity="price", num_threads=1)
-    fresh = SearchIndex.build(products, popularity="price", num_threads=1)
+    types = {"category": "str", "brand": "str", "price": "number", "in_stock": "bool"}
+    remembering = SearchIndex.build(products, filters=types, popularity="price", num_threads=1)
+    fresh = SearchIndex.build(products, filters=types, popularity="price", num_threads=1)
     fresh.RESULT_CACHE_MB = 0
     ids = [p["id"] for p in products]
     next_id = len(products)
