@@ -38,7 +38,8 @@ impl Remembered {
         }
         let (key, found) = maps.older.remove_entry(key)?;
         let answer = found.clone();
-        maps.insert(key, found, budget);
+        let bytes = bytes_of(key.len(), &found);
+        maps.insert(key, found, bytes, budget);
         Some(answer)
     }
 
@@ -46,34 +47,37 @@ impl Remembered {
     /// answer over a 32nd of the budget is not remembered, so that one long page or a facet
     /// over thousands of brands never pushes out many ordinary answers.
     pub(crate) fn remember(&self, key: Vec<u8>, answer: &SearchOutput, budget: usize) {
-        if bytes_of(&key, answer) > budget / 32 {
+        let bytes = bytes_of(key.len(), answer);
+        if bytes > budget / 32 {
             return;
         }
-        self.maps.lock().unwrap_or_else(PoisonError::into_inner).insert(key, answer.clone(), budget);
+        self.maps.lock().unwrap_or_else(PoisonError::into_inner).insert(key, answer.clone(), bytes, budget);
     }
 }
 
 impl Maps {
-    fn insert(&mut self, key: Vec<u8>, answer: SearchOutput, budget: usize) {
-        let bytes = bytes_of(&key, &answer);
+    /// Puts `answer` (`bytes` with its key, by [`bytes_of`]) among the recent ones.
+    fn insert(&mut self, key: Vec<u8>, answer: SearchOutput, bytes: usize, budget: usize) {
         if self.recent_bytes + bytes > budget / 2 {
             self.older = std::mem::take(&mut self.recent);
             self.recent_bytes = 0;
         }
         self.recent_bytes += bytes;
+        let key_len = key.len();
         if let Some(replaced) = self.recent.insert(key, answer) {
             // Two threads asked the same query at once: count it once.
-            self.recent_bytes -= bytes_of(&[], &replaced).min(self.recent_bytes);
+            self.recent_bytes -= bytes_of(key_len, &replaced).min(self.recent_bytes);
         }
     }
 }
 
-/// About the bytes `key` and `answer` take: their strings, arrays and the map's entry.
-pub(crate) fn bytes_of(key: &[u8], answer: &SearchOutput) -> usize {
+/// About the bytes a key of `key_len` bytes and `answer` take: their strings, arrays and the
+/// map's entry.
+pub(crate) fn bytes_of(key_len: usize, answer: &SearchOutput) -> usize {
     let string = |s: &String| size_of::<String>() + s.len();
     let strings = |v: &[String]| v.iter().map(string).sum::<usize>();
     size_of::<(Vec<u8>, SearchOutput)>()
-        + key.len()
+        + key_len
         + answer.hits.iter().map(|h| size_of::<Hit>() + h.id.len()).sum::<usize>()
         + answer
             .facets
@@ -206,7 +210,7 @@ mod tests {
         let answer = |word: &str| SearchOutput { words: vec![word.into()], ..SearchOutput::default() };
         let key = |i: usize| format!("k{i:02}").into_bytes();
         let word = |i: usize| answer(&format!("w{i:02}"));
-        let budget = bytes_of(&key(0), &word(0)) * 64; // 32 answers per half
+        let budget = bytes_of(key(0).len(), &word(0)) * 64; // 32 answers per half
         for i in 0..32 {
             remembered.remember(key(i), &word(i), budget);
         }
@@ -229,9 +233,9 @@ mod tests {
         none.remember(b"a".to_vec(), &answer("w"), 0);
         assert_eq!(none.get(b"a", 0), None);
         let large = SearchOutput { words: vec!["w".into(); 100], ..SearchOutput::default() };
-        none.remember(b"b".to_vec(), &large, bytes_of(b"b", &large) * 31);
+        none.remember(b"b".to_vec(), &large, bytes_of(1, &large) * 31);
         assert_eq!(none.get(b"b", usize::MAX), None);
-        none.remember(b"b".to_vec(), &large, bytes_of(b"b", &large) * 32);
+        none.remember(b"b".to_vec(), &large, bytes_of(1, &large) * 32);
         assert_eq!(none.get(b"b", usize::MAX), Some(large));
     }
 }
