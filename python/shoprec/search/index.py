@@ -707,8 +707,9 @@ class _SegmentReach:
         keys = list(self.by_id)
         self.sorted: Optional[np.ndarray] = None
         if keys and all(type(key) is int and -(2**63) <= key < 2**63 for key in keys):
-            order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
-            self.sorted = np.array(keys, dtype=np.int64)[order]
+            as_int64 = np.array(keys, dtype=np.int64)
+            order = np.argsort(as_int64, kind="stable")
+            self.sorted = as_int64[order]
             self.values = np.array([self.by_id[key] for key in keys], dtype=np.float64)[order]
 
     def of(self, ids: Any, id_list: List[Any]) -> np.ndarray:

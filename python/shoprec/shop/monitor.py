@@ -95,12 +95,12 @@ class Monitor:
         """``{"uptime_seconds", "methods": {name: {calls, errors, empty, fallbacks, seconds_total,
         mean_ms, latency_buckets: [(upper bound, cumulative count)...]}}}``."""
         with self._lock:
-            total: Dict[str, _Method] = {}
-            _add(total, self._finished)
-            for _, methods in self._threads:
-                _add(total, dict(methods))  # a copy: its thread may add a method meanwhile
+            summed: Dict[str, _Method] = {}
+            _add(summed, self._finished)
+            for _, counts in self._threads:
+                _add(summed, dict(counts))  # a copy: its thread may add a method meanwhile
             methods: Dict[str, Any] = {}
-            for name, m in sorted(total.items()):
+            for name, m in sorted(summed.items()):
                 cumulative: List[Any] = []
                 total = 0
                 for bound, count in zip(list(LATENCY_BUCKETS) + [float("inf")], m.buckets):
