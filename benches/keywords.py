@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "python"))
 
 from shoprec import _core, tokenize  # noqa: E402
 from shoprec.keywords import KeywordModel  # noqa: E402
+from shoprec.keywords.session import LazySession  # noqa: E402
 
 DATA = Path(os.environ.get("SHOPREC_DATA", ROOT.parent / "shared" / "data"))
 TAOBAO = DATA / "taobao-titles"
@@ -200,36 +201,52 @@ def agreement(int8: KeywordModel, fp32: KeywordModel, queries: List[str]) -> Tup
     return contained / max(asked, 1), asked
 
 
-def latency(model: KeywordModel, queries: List[str], repeats: int) -> Dict[str, float]:
-    """p50 and p99 (ms) of ``expand`` (wall clock and the calling thread's CPU time, which a
-    busy machine inflates less) and of the bare ``session.run`` on the same term ids. The
-    model's answer cache is emptied before every timed call, so every call computes its
-    answer (the passes repeat the queries, which the cache would otherwise answer)."""
-    session = model._session.get()
-    pairs = []
-    for q in queries:
-        ids, _ = model._term_ids_of(q)
-        if ids:
-            pairs.append((q, {"token_ids": np.asarray(ids, np.int64), "k": np.array([20], np.int64)}))
-    for q in queries[:50]:
-        model.expand(q)
-    expand_ms, cpu_ms, run_ms = [], [], []
+def latencies(models: Dict[str, KeywordModel], queries: List[str], repeats: int) -> Dict[str, Dict[str, float]]:
+    """Per model, p50 and p99 (ms) of ``expand`` (wall clock and the calling thread's CPU time,
+    which a busy machine inflates less) and of the bare ``session.run`` on the same term ids.
+    The models take turns pass by pass (``repeats`` passes over the queries each), so a
+    slower moment of the machine falls on all of them. The answer cache is emptied before
+    every timed call, so every call computes its answer (the passes repeat the queries)."""
+    feeds = {}
+    for name, model in models.items():
+        pairs = []
+        for q in queries:
+            ids, _ = model._term_ids_of(q)
+            if ids:
+                pairs.append((q, {"token_ids": np.asarray(ids, np.int64), "k": np.array([20], np.int64)}))
+        feeds[name] = pairs
+        for q in queries[:50]:
+            model.expand(q)
+    times: Dict[str, Tuple[List[float], List[float], List[float]]] = {name: ([], [], []) for name in models}
     for _ in range(repeats):
-        for q, feed in pairs:
-            model._expand_cache.clear()
-            c0 = time.thread_time_ns()
-            t0 = time.perf_counter()
-            model.expand(q, 10)
-            t1 = time.perf_counter()
-            c1 = time.thread_time_ns()
-            session.run(None, feed)
-            t2 = time.perf_counter()
-            expand_ms.append((t1 - t0) * 1e3)
-            cpu_ms.append((c1 - c0) / 1e6)
-            run_ms.append((t2 - t1) * 1e3)
-    return {"expand_p50": float(np.percentile(expand_ms, 50)), "expand_p99": float(np.percentile(expand_ms, 99)),
-            "expand_cpu_p50": float(np.percentile(cpu_ms, 50)), "expand_cpu_p99": float(np.percentile(cpu_ms, 99)),
-            "run_p50": float(np.percentile(run_ms, 50)), "run_p99": float(np.percentile(run_ms, 99))}
+        for name, model in models.items():
+            session = model._session.get()
+            expand_ms, cpu_ms, run_ms = times[name]
+            for q, feed in feeds[name]:
+                model._expand_cache.clear()
+                c0 = time.thread_time_ns()
+                t0 = time.perf_counter()
+                model.expand(q, 10)
+                t1 = time.perf_counter()
+                c1 = time.thread_time_ns()
+                session.run(None, feed)
+                t2 = time.perf_counter()
+                expand_ms.append((t1 - t0) * 1e3)
+                cpu_ms.append((c1 - c0) / 1e6)
+                run_ms.append((t2 - t1) * 1e3)
+    return {name: {"expand_p50": float(np.percentile(e, 50)), "expand_p99": float(np.percentile(e, 99)),
+                   "expand_cpu_p50": float(np.percentile(c, 50)), "expand_cpu_p99": float(np.percentile(c, 99)),
+                   "run_p50": float(np.percentile(r, 50)), "run_p99": float(np.percentile(r, 99))}
+            for name, (e, c, r) in times.items()}
+
+
+def fully_optimized(model: KeywordModel) -> KeywordModel:
+    """The same model run at onnxruntime's default optimization level (every fusion, the int8
+    product fused into one DynamicQuantizeMatMul): what shoprec ran before it chose the basic
+    level, the peer of the latency and throughput rows."""
+    model._session = LazySession(model.onnx_bytes, model.num_threads, optimization="all")
+    model._expand_cache.clear()
+    return model
 
 
 def throughput(model: KeywordModel, queries: List[str], n_threads: int, seconds: float) -> float:
@@ -289,15 +306,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model.save(tmp + "/m")
         uncapped.save(tmp + "/u")
-        for name, path in (("model", "/m"), ("same, no model-number cap", "/u")):
+        runs = [("model", "/m", False), ("same, no model-number cap", "/u", False),
+                ("same model at onnxruntime's full optimization level (before)", "/m", True)]
+        models = {}
+        for name, path, full in runs:
             for n_threads in (1, 2):
-                lat = latency(KeywordModel.load(tmp + path, num_threads=n_threads), search, repeats=args.repeats)
-                print(f"  {name}, {n_threads} intra-op thread(s): expand p50 {lat['expand_p50']:.3f} ms, "
-                      f"p99 {lat['expand_p99']:.3f} ms (thread CPU p50 {lat['expand_cpu_p50']:.3f} ms, "
-                      f"p99 {lat['expand_cpu_p99']:.3f} ms); session.run p50 {lat['run_p50']:.3f} ms, p99 {lat['run_p99']:.3f} ms")
-        loaded = KeywordModel.load(tmp + "/m", num_threads=1)
-        for n in (1, 2):
-            print(f"  {n} Python thread(s) sharing one 1-thread session: {throughput(loaded, search, n, 3.0):,.0f} queries/s")
+                loaded = KeywordModel.load(tmp + path, num_threads=n_threads)
+                models[f"{name}, {n_threads} intra-op thread(s)"] = fully_optimized(loaded) if full else loaded
+        for name, lat in latencies(models, search, repeats=args.repeats).items():
+            print(f"  {name}: expand p50 {lat['expand_p50']:.3f} ms, "
+                  f"p99 {lat['expand_p99']:.3f} ms (thread CPU p50 {lat['expand_cpu_p50']:.3f} ms, "
+                  f"p99 {lat['expand_cpu_p99']:.3f} ms); session.run p50 {lat['run_p50']:.3f} ms, p99 {lat['run_p99']:.3f} ms")
+        # Throughput: the two optimization levels take turns, twice.
+        for turn in (1, 2):
+            for full in (False, True):
+                loaded = KeywordModel.load(tmp + "/m", num_threads=1)
+                label = "full optimization level (before)" if full else "basic optimization level"
+                for n in (1, 2):
+                    rate = throughput(fully_optimized(loaded) if full else loaded, search, n, 3.0)
+                    print(f"  turn {turn}, {n} Python thread(s) sharing one 1-thread session, {label}: {rate:,.0f} queries/s")
     titles = (TAOBAO / "titles_derived.txt").read_text(encoding="utf-8").splitlines()
     big, t_big = timed_build(titles, precision="int8")
     print(f"Taobao titles_derived ({len(titles)} titles): build {t_big:.2f} s (int8); {big}")

@@ -109,6 +109,30 @@ def test_graph_matches_numpy_reference(models, precision, rng):
         np.testing.assert_allclose(top, np.sort(want)[::-1][:3], atol=tolerance)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_basic_graph_optimizations_give_the_fully_optimized_answers(models, precision, rng):
+    """The model runs with onnxruntime's basic optimizations (its fused int8 product is
+    slower); a session at the default level, with every fusion, scores every keyword alike."""
+    from shoprec.keywords.session import LazySession
+
+    model = models[precision]
+    n_keywords = len(model.keywords)
+    fused = LazySession(model.onnx_bytes, 1, optimization="all").get()
+    assert model._session._optimization == "basic"
+    for _ in range(25):
+        ids = rng.choice(len(model.vocab), size=rng.integers(1, 6), replace=True)
+        feed = {"token_ids": np.asarray(ids, np.int64), "k": np.array([n_keywords], np.int64)}
+        by_keyword = []
+        for session in (model._session.get(), fused):
+            scores, keyword_ids = session.run(None, feed)
+            full = np.full(n_keywords, np.nan, np.float32)
+            full[keyword_ids] = scores
+            by_keyword.append(full)
+        np.testing.assert_allclose(by_keyword[0], by_keyword[1], rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="optimization"):
+        LazySession(model.onnx_bytes, 1, optimization="extended")
+
+
 def test_int8_within_quantisation_error_of_fp32(models, rng):
     """Both models are built from the same data and seed: same vocabulary, keywords and
     tables before quantisation, so the int8 scores differ from fp32 only by rounding."""

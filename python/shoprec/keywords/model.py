@@ -127,7 +127,12 @@ class KeywordModel(PicklesByValue):
                 self._keyword_of_term.setdefault(ids[0], []).append(j)
             self._keyword_of_text.setdefault(" ".join(self._tokenizer.tokenize(keyword)), []).append(j)
         self.num_threads = num_threads
-        self._session = LazySession(onnx_bytes, num_threads)
+        # Basic graph optimizations only: at the extended level onnxruntime fuses the query's
+        # DynamicQuantizeLinear and the MatMulInteger into one DynamicQuantizeMatMul, which
+        # runs the [1, dim] x [dim, n_keywords] product about twice as slow as MatMulInteger
+        # over its prepacked keyword matrix (onnxruntime 1.32, x86-64; benches/RESULTS.md,
+        # keyword models). The answers are the same at both levels.
+        self._session = LazySession(onnx_bytes, num_threads, optimization="basic")
         self._expand_cache: Dict[Tuple[str, int], Tuple[Tuple[str, float], ...]] = {}
 
     # ----------------------------------------------------------------------------- building

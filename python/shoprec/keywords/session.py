@@ -16,6 +16,8 @@ from ..errors import ModelFileError
 
 __all__ = ["import_onnxruntime", "LazySession"]
 
+_LEVELS = {"all": "ORT_ENABLE_ALL", "basic": "ORT_ENABLE_BASIC"}
+
 
 def import_onnxruntime() -> Any:
     try:
@@ -33,12 +35,18 @@ class LazySession:
 
     ``num_threads`` is onnxruntime's ``intra_op_num_threads`` (a web server runs many workers,
     so 1 by default); spinning is turned off so idle threads do not burn CPU.
+    ``optimization`` is onnxruntime's graph optimization level: ``"all"`` (its default) or
+    ``"basic"`` (constant folding and redundant-node removal only, no fused kernels).
     """
 
-    def __init__(self, model: Union[bytes, str], num_threads: int = 1, *, what: str = "the keyword model") -> None:
+    def __init__(self, model: Union[bytes, str], num_threads: int = 1, *, what: str = "the keyword model",
+                 optimization: str = "all") -> None:
+        if optimization not in _LEVELS:
+            raise ValueError(f"optimization must be one of {', '.join(_LEVELS)}, got {optimization!r}")
         self._model = model
         self._num_threads = num_threads
         self._what = what
+        self._optimization = optimization
         self._lock = threading.Lock()
         self._session: Any = None
         self._pid = -1
@@ -60,6 +68,7 @@ class LazySession:
         options.intra_op_num_threads = self._num_threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _LEVELS[self._optimization])
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         try:
