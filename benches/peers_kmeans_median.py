@@ -100,6 +100,21 @@ def bench_kmeans(quick, lines):
         print(lines[-1], flush=True)
 
 
+#: Per window of the single-series rows: (ratio with every core, ratio with one thread each).
+MEDIAN_RATIOS = {}
+
+
+def median_status():
+    """The targets of issue 13 read off this run's single-series rows."""
+    def verdict(ratio, target):
+        return f"{ratio:.2f}x ({'met' if ratio >= target else '**missed**'})"
+
+    return "; ".join(
+        f"window {w}: one thread {verdict(one, 2.0)}, every core {verdict(every, 4.0)}"
+        for w, (every, one) in sorted(MEDIAN_RATIOS.items())
+    ) or "not run"
+
+
 def bench_median(quick, lines):
     import scipy.ndimage as ndimage
 
@@ -133,6 +148,7 @@ def bench_median(quick, lines):
             peers.append(("bottleneck", times["bn"], times["bn1"]))
         name, t_best, _ = min(peers, key=lambda p: p[1])
         name1, _, c_best = min(peers, key=lambda p: p[2])
+        MEDIAN_RATIOS[window] = (t_best / times["ours"], c_best / times["ours1"])
         others = ", ".join(f"{p} {t * 1e3:.0f} ms" for p, t, _ in peers)
         others1 = ", ".join(f"{p} {c * 1e3:.0f}" for p, _, c in peers)
         lines.append(
@@ -211,7 +227,7 @@ def write_results(lines, command, note=""):
             f"Command: `{command}`",
             "",
             f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}, "
-            f"{peer_versions()}; "
+            f"{peer_versions()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
             f"load average {load:.1f} when the run started (above about 1, other jobs shared the "
             "2 cores and the all-cores ratios are noisy; the 1-thread column is the steadier one)." + note,
             "",
@@ -219,43 +235,48 @@ def write_results(lines, command, note=""):
             "",
             "Targets (issue 13) and where they stand:",
             "",
-            "- kmeans, centre scale 0.35 and 0.5: >= 2x scikit-learn with every core and >= 1.5x",
-            "  with one thread each. The 1-thread target is **missed** (about 1.05-1.15x per core;",
-            "  1.5x only at scale 0.8). The all-cores column passes 2x on a loaded machine only",
-            "  because scikit-learn's OpenMP and BLAS threads lose more to the other jobs than our",
-            "  pool does (on a quiet machine it was 1.45x at scale 0.5 before this round): read it",
-            "  as **not met**. Where the time goes (perf, one thread, scale 0.5, 10 of 13 passes",
-            "  full): the blocked kernel (3 rows x 24 centres of float32 FMA accumulators, AVX2+FMA)",
-            "  is about a third; the rest is the per-row output stage (estimates, the horizontal",
-            "  minimum and candidate masks, Elkan bound writes with float64 square roots, float64",
-            "  centre sums). Tried this round and **not kept** (measured slower, in alternating",
-            "  processes): a fused float32 output stage (float32 estimates, masks and rounded-down",
-            "  float32 square roots for the bounds, float32 centre sums flushed to float64 every",
-            "  256 rows), 7-10% slower per core; with an AVX-512 8 rows x 32 centres kernel on top,",
-            "  about 20-25% more CPU time (perf samples; this CPU reports AVX-512, but 512-bit FMAs",
-            "  gave no gain, and padding k = 20 to 32 centres wastes 37% of the lanes against 17%",
-            "  at 24).",
-            "  Tried in a later round and **not kept**: a fused Lloyd pass for heavy overlap (no bounds",
-            "  at all: estimates |c|^2 - 2 x.c in the input type, branch-free minimum and candidate",
-            "  masks, near ties rechecked exactly, each row straight into the float64 centre sums) in",
-            "  place of every full pass that writes no bounds (10 of 23 passes at scale 0.35, 7 of 13",
-            "  at 0.5): the same labels, but no faster, 1-thread CPU time 295 vs 283 ms (0.35) and 164",
-            "  vs 167 ms (0.5) against the current path, alternating in one process (dev-release build,",
-            "  load average about 16); the code is on branch kmeans3-fused-experiment.",
+            '- kmeans, centre scale 0.35 and 0.5: >= 2x scikit-learn with every core and >= 1.5x',
+            '  with one thread each. The 1-thread target is **missed** (about 1.05-1.15x per core;',
+            '  1.5x only at scale 0.8). Every core: **missed** on this quiet machine (1.17x and 1.25x',
+            '  at scales 0.35 and 0.5; 1.98x at 0.8). An earlier run at load 9 passed 2x only because',
+            "  scikit-learn's OpenMP and BLAS threads lost more to the other jobs than our pool did. Where the time goes (perf, one thread, scale 0.5, 10 of 13 passes",
+            '  full): the blocked kernel (3 rows x 24 centres of float32 FMA accumulators, AVX2+FMA)',
+            '  is about a third; the rest is the per-row output stage (estimates, the horizontal',
+            '  minimum and candidate masks, Elkan bound writes with float64 square roots, float64',
+            '  centre sums). Tried this round and **not kept** (measured slower, in alternating',
+            '  processes): a fused float32 output stage (float32 estimates, masks and rounded-down',
+            '  float32 square roots for the bounds, float32 centre sums flushed to float64 every',
+            '  256 rows), 7-10% slower per core; with an AVX-512 8 rows x 32 centres kernel on top,',
+            '  about 20-25% more CPU time (perf samples; this CPU reports AVX-512, but 512-bit FMAs',
+            '  gave no gain, and padding k = 20 to 32 centres wastes 37% of the lanes against 17%',
+            '  at 24).',
+            '  Tried in a later round and **not kept**: a fused Lloyd pass for heavy overlap (no bounds',
+            '  at all: estimates |c|^2 - 2 x.c in the input type, branch-free minimum and candidate',
+            '  masks, near ties rechecked exactly, each row straight into the float64 centre sums) in',
+            '  place of every full pass that writes no bounds (10 of 23 passes at scale 0.35, 7 of 13',
+            '  at 0.5): the same labels, but no faster, 1-thread CPU time 295 vs 283 ms (0.35) and 164',
+            '  vs 167 ms (0.5) against the current path, alternating in one process (dev-release build,',
+            '  load average about 16); the code is on branch kmeans3-fused-experiment.',
             "- median_filter: >= 2x the faster of scipy.ndimage and bottleneck with one thread each",
-            "  and >= 4x with every core, at windows 5, 31, 101 and 1001. One thread: met at",
-            "  window 5 only (sorting networks), **missed** at 31, 101 and 1001 (about 1.1-1.5x).",
-            "  Every core: **missed** at every window on this loaded machine (3.2x at 5, 1.1-1.6x",
-            "  beyond; the previous run, at load 1.1, gave 7.0x, 2.3x, 2.4x and 3.2x). Paths: sorting networks up to 9,",
-            "  a sorted array with one block move per step up to 63, Suomela's sorted blocks",
-            "  (linked lists, O(n log w)) beyond; about a third of the time at 1001 is the sort of",
-            "  each block. Tried and **not kept**: sorted blocks with the window as a bitset over",
-            "  the merged ranks of two neighbouring blocks (a branch-free merge, the median moved",
-            "  by one trailing/leading-zero count per step): equal to scipy, but slower than the",
-            "  linked lists at 101 and 1001 and than the sorted array at 11-31; and the sorted",
-            "  array updated by two branch-free AVX2 sweeps (count the two positions, then a",
-            "  three-way blend into a second buffer; also with four runs interleaved): equal to",
-            "  scipy, no faster than the block move (about 40 ns per output at 11-31 either way).",
+            "  and >= 4x with every core, at windows 5, 31, 101 and 1001. This run: " + median_status() + ".",
+            "  Paths (register round, sixth lead session): windows up to 127 on x86-64 with AVX-512F",
+            "  (up to 63 with AVX2 only) keep the sorted window in vector registers, padded with",
+            "  -inf and +inf so that the median sits in one fixed lane; a step removes the leaving",
+            "  value (lanes >= it take their upper neighbour: a blend with the window shifted down",
+            "  one lane) and inserts the entering one (lane i = min(max(s[i], new), kept[i]) with s",
+            "  shifted up one lane), a few instructions per register and no branch",
+            "  (`rust/core/src/median/registers.rs`); two halves of a chunk are stepped in turn",
+            "  where their registers fit together (windows up to 63 in f64). Chunks inside their",
+            "  series read it without a padded copy, and the result is written into numpy's memory",
+            "  (fresh pages from the Rust allocator cost a page fault each). Elsewhere: sorting",
+            "  networks up to 9, a sorted array with a block move per step up to 63, Suomela's",
+            "  sorted blocks (linked lists, O(n log w)) beyond; about a third of the time at 1001",
+            "  is the sort of each block. Before this round (sorted array and blocks at 31 and",
+            "  101, about 40-60 ns per output) one thread was 1.0x and 0.95x at 31 and 101.",
+            "  Tried earlier and **not kept**: sorted blocks with the window as a bitset over the",
+            "  merged ranks of two neighbouring blocks (slower than the linked lists at 101 and",
+            "  1001); the sorted array updated by two branch-free AVX2 sweeps into a second buffer",
+            "  (no faster than the block move, about 40 ns per output at 11-31).",
             "- groups: one task per series (or chunk), no per-series Python call; the loop of scipy",
             "  pays about 40 us of call overhead per series.",
             END,

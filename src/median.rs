@@ -1,8 +1,8 @@
 //! Glue for `shoprec.kernels.median_filter` and `shoprec.kernels.hampel`.
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
-use shoprec_core::median::{hampel, median_filter, Padding};
+use shoprec_core::median::{hampel, median_filter_into, Padding};
 use shoprec_core::real::Real;
 use shoprec_core::Error;
 
@@ -44,8 +44,15 @@ fn filter_typed<'py, T: Real + numpy::Element>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let values = slice1(x, "x")?;
     let padding = padding::<T>(mode, cval)?;
-    let out = run_detached(py, num_threads, || median_filter(values, window, padding, groups))?;
-    Ok(out.into_pyarray(py).into_any())
+    // The result in numpy's memory (reused from earlier results instead of fresh pages),
+    // written off the GIL; nobody else holds the new array yet.
+    let out = PyArray1::<T>::zeros(py, values.len(), false);
+    {
+        let mut out_rw = out.readwrite();
+        let out_slice = out_rw.as_slice_mut()?;
+        run_detached(py, num_threads, || median_filter_into(values, window, padding, groups, out_slice))?;
+    }
+    Ok(out.into_any())
 }
 
 #[pyfunction(name = "median_filter")]

@@ -57,6 +57,20 @@ def test_matches_scipy(rng, mode, window):
     np.testing.assert_array_equal(got, ndimage.median_filter(x, window, mode=mode, cval=0.25))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("window", [9, 11, 15, 17, 61, 63, 65, 125, 127, 129])
+def test_windows_around_the_register_kernel_limits_match_scipy(rng, dtype, window):
+    """Windows up to 127 run in vector registers (AVX-512; AVX2 up to 63), longer ones and
+    machines without either on the sorted arrays and blocks: the same medians either side of
+    every register count's limit, with many ties and infinities."""
+    x = rng.integers(-20, 20, size=40_000).astype(dtype)
+    x[::97] = np.inf
+    x[::89] = -np.inf
+    got = median_filter(x, window, mode="reflect", num_threads=2)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, ndimage.median_filter(x, window, mode="reflect"))
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_windows_longer_than_the_series_repeat_the_padding(rng, mode):
     for n in (1, 2, 3, 8):

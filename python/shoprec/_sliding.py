@@ -44,7 +44,9 @@ def median_filter(
     only gives NaN. ``inf`` values are ordinary (very large) values.
 
     Runs in O(n log window) (J. Suomela's sorted-blocks method; series holding NaN use a
-    sorted window buffer instead), in parallel over series and over chunks of a long series.
+    sorted window buffer instead); windows up to 127 on x86-64 with AVX-512 (up to 63 with
+    AVX2) keep the sorted window in vector registers, a few instructions per value. In
+    parallel over series and over chunks of a long series.
 
     Parameters
     ----------

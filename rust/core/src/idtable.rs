@@ -64,7 +64,7 @@ pub fn build(ids: &[i64]) -> Result<Option<Vec<i64>>> {
 /// loops forever.
 pub fn lookup(table: &[i64], values: &[i64]) -> Result<Vec<i32>> {
     let slots = table.len() / 2;
-    if table.len() % 2 != 0 || !slots.is_power_of_two() || slots < 2 {
+    if !table.len().is_multiple_of(2) || !slots.is_power_of_two() || slots < 2 {
         return Err(Error::invalid("table", "is not an id table"));
     }
     let bits = slots.trailing_zeros();

@@ -175,7 +175,7 @@ pub fn assign<T: Real>(x: &[T], n_rows: usize, n_cols: usize, centroids: &[T]) -
     if x.len() != n_rows * n_cols {
         return Err(Error::shape("x", format!("{} values do not make {n_rows} x {n_cols}", x.len())));
     }
-    if n_cols == 0 || centroids.is_empty() || centroids.len() % n_cols != 0 {
+    if n_cols == 0 || centroids.is_empty() || !centroids.len().is_multiple_of(n_cols) {
         return Err(Error::shape("centroids", format!("{} values do not make centroids of {n_cols} columns", centroids.len())));
     }
     if !x.par_chunks(CHUNK * n_cols).all(|chunk| chunk.iter().all(|v| v.is_finite())) {

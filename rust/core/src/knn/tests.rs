@@ -171,10 +171,10 @@ proptest! {
         density in 10u64..90, use_include in any::<bool>(),
     ) {
         let mut next = xorshift(seed);
-        let sorted = next() % 2 == 0;
+        let sorted = next().is_multiple_of(2);
         let mut sources = random_csr(n_sources, n_items, density, &mut next, sorted);
         for v in &mut sources.data {
-            *v = if next() % 2 == 0 { 1.0 } else { -1.0 };
+            *v = if next().is_multiple_of(2) { 1.0 } else { -1.0 };
         }
         let mut queries = random_csr(3, n_sources, 70, &mut next, true);
         queries.data.iter_mut().for_each(|w| *w = 1.0);
@@ -210,8 +210,8 @@ proptest! {
         let pop: Vec<f32> = (0..n_items).map(|_| (next() % 4) as f32).collect();
         let order = ranking_of(&pop);
         let ranking = Ranking::new(&pop, &order).unwrap();
-        let include: Vec<i32> = (0..n_items as i32).filter(|_| next() % 3 != 0).chain([0]).collect();
-        let exclude: Vec<i32> = (0..n_items as i32).filter(|_| next() % 5 == 0).collect();
+        let include: Vec<i32> = (0..n_items as i32).filter(|_| !next().is_multiple_of(3)).chain([0]).collect();
+        let exclude: Vec<i32> = (0..n_items as i32).filter(|_| next().is_multiple_of(5)).collect();
         let filters = Filters { include: use_include.then_some(include.as_slice()), exclude: &exclude };
         let users = [2, -1, 0, 3, 1, 2];
         let (ids, scores) = recommend_rows(&users, &queries.view(), Some(&seen.view()), &sources.view(), &ranking, &filters, k).unwrap();
@@ -233,7 +233,7 @@ proptest! {
     fn row_head_matches_filter_then_truncate(n_rows in 1usize..6, n_cols in 1usize..20, k in 1usize..25, seed in any::<u64>()) {
         let mut next = xorshift(seed);
         let m = random_csr(n_rows, n_cols, 50, &mut next, false);
-        let mut exclude: Vec<i32> = (0..n_cols as i32).filter(|_| next() % 3 == 0).collect();
+        let mut exclude: Vec<i32> = (0..n_cols as i32).filter(|_| next().is_multiple_of(3)).collect();
         exclude.sort_unstable();
         for row in 0..n_rows {
             let (a, b) = (m.indptr[row] as usize, m.indptr[row + 1] as usize);

@@ -5,7 +5,12 @@
 //! length `window`. A window longer than its series is still defined: the padding repeats as
 //! often as needed (reflecting, mirroring or wrapping again), exactly as scipy extends a line.
 //!
-//! Algorithm (NaN-free windows): the sorted-blocks method of J. Suomela, "Median filtering is
+//! Windows up to 127 (NaN-free) on x86-64 with AVX-512F (up to 63 with AVX2 only): the sorted
+//! window lives in vector registers and each step replaces the leaving value by the entering
+//! one with a few branch-free instructions per register (`registers.rs`). Elsewhere, windows
+//! up to 9 use sorting networks and windows up to 63 a sorted array with a block move per step.
+//!
+//! Algorithm (longer NaN-free windows): the sorted-blocks method of J. Suomela, "Median filtering is
 //! equivalent to sorting" (2014). The padded series is cut into blocks of `window` values; each
 //! block is sorted once into a doubly linked list. Sliding from block A to block B removes A's
 //! values in position order (O(1) unlinks) and adds B's (O(1) re-links, undoing B's earlier
@@ -34,10 +39,12 @@ use crate::real::Real;
 
 mod blocks;
 mod long_window;
+mod registers;
 mod window;
 
 use blocks::SortedBlocks;
 use long_window::{long_window_medians, LONG_WINDOW};
+use registers::{register_medians, REGISTER_WINDOW};
 use window::{nan_median_windows, network_medians, replace_sorted, small_window_medians, SortedWindow, SMALL_WINDOW};
 
 /// How a series is extended beyond its ends (scipy.ndimage's names).
@@ -109,7 +116,7 @@ fn split_for<'a, U>(tasks: &[Task], mut out: &'a mut [U]) -> Vec<(Task, &'a mut 
 }
 
 fn check_window(window: usize) -> Result<()> {
-    if window == 0 || window % 2 == 0 {
+    if window == 0 || window.is_multiple_of(2) {
         return Err(Error::invalid("window", format!("must be a positive odd number, got {window}")));
     }
     if window > i32::MAX as usize {
@@ -163,6 +170,27 @@ fn source_index<T: Copy>(p: i64, n: i64, padding: Padding<T>) -> Option<usize> {
 /// padding value is NaN, or when `groups` does not start at 0 or decreases;
 /// [`Error::ShapeMismatch`] when `groups` does not end at `x.len()`.
 pub fn median_filter<T: Real>(x: &[T], window: usize, padding: Padding<T>, groups: Option<&[i64]>) -> Result<Vec<T>> {
+    let mut out = vec![T::ZERO; x.len()];
+    median_filter_into(x, window, padding, groups, &mut out)?;
+    Ok(out)
+}
+
+/// [`median_filter`] into `out` (one value per value of `x`), for a caller that owns the
+/// result's memory (the Python glue writes into a numpy array: numpy's allocator reuses what
+/// an earlier result freed, where fresh pages would cost a page fault each).
+///
+/// # Errors
+/// As [`median_filter`]; [`Error::ShapeMismatch`] when `out` is not as long as `x`.
+pub fn median_filter_into<T: Real>(
+    x: &[T],
+    window: usize,
+    padding: Padding<T>,
+    groups: Option<&[i64]>,
+    out: &mut [T],
+) -> Result<()> {
+    if out.len() != x.len() {
+        return Err(Error::shape("out", format!("must hold len(x) = {} values, holds {}", x.len(), out.len())));
+    }
     check_window(window)?;
     if let Padding::Constant(c) = padding {
         if c.is_nan() {
@@ -170,8 +198,7 @@ pub fn median_filter<T: Real>(x: &[T], window: usize, padding: Padding<T>, group
         }
     }
     let tasks = plan(x.len(), groups, window)?;
-    let mut out = vec![T::ZERO; x.len()];
-    split_for(&tasks, &mut out).into_par_iter().for_each_init(
+    split_for(&tasks, out).into_par_iter().for_each_init(
         || (Vec::new(), None, SortedWindow::new()),
         |(buffer, blocks, sorted), (task, out)| {
             let series = &x[task.start..task.start + task.len];
@@ -181,27 +208,43 @@ pub fn median_filter<T: Real>(x: &[T], window: usize, padding: Padding<T>, group
                 long_window_medians(series, window, padding, out);
                 return;
             }
-            fill_padded(buffer, series, task, window, padding);
+            // A chunk inside its series reads the series itself; only the ends are padded.
+            let input: &[T] = if let Some(input) = interior(series, task, window) {
+                input
+            } else {
+                fill_padded(buffer, series, task, window, padding);
+                buffer
+            };
             if window == 1 {
-                out.copy_from_slice(&buffer[..out.len()]);
-            } else if buffer.iter().any(|v| v.is_nan()) {
-                nan_median_windows(buffer, window, sorted, out);
+                out.copy_from_slice(&input[..out.len()]);
+            } else if input.iter().any(|v| v.is_nan()) {
+                nan_median_windows(input, window, sorted, out);
+            } else if window <= REGISTER_WINDOW && register_medians(input, window, out) {
+                // Done in vector registers (AVX-512 or AVX2).
             } else if window <= 9 {
                 match window {
-                    3 => network_medians::<T, 3>(buffer, out),
-                    5 => network_medians::<T, 5>(buffer, out),
-                    7 => network_medians::<T, 7>(buffer, out),
-                    _ => network_medians::<T, 9>(buffer, out),
+                    3 => network_medians::<T, 3>(input, out),
+                    5 => network_medians::<T, 5>(input, out),
+                    7 => network_medians::<T, 7>(input, out),
+                    _ => network_medians::<T, 9>(input, out),
                 }
             } else if window <= SMALL_WINDOW {
-                small_window_medians(buffer, window, &mut sorted.values, out);
+                small_window_medians(input, window, &mut sorted.values, out);
             } else {
                 // Made on first use: a thread that never meets a long window never sizes one.
-                blocks.get_or_insert_with(|| SortedBlocks::new(window)).run(buffer, out);
+                blocks.get_or_insert_with(|| SortedBlocks::new(window)).run(input, out);
             }
         },
     );
-    Ok(out)
+    Ok(())
+}
+
+/// The input of a task whose windows all lie inside its series (virtual positions `lo - h ..
+/// hi + h` need no padding): a slice of the series.
+fn interior<T>(series: &[T], task: Task, window: usize) -> Option<&[T]> {
+    let h = window / 2;
+    let first = task.lo.checked_sub(h)?;
+    series.get(first..task.hi.checked_add(h)?)
 }
 
 /// The padded input of a task: virtual positions `lo - h .. hi + h` of its series.
