@@ -15,6 +15,56 @@ pub(super) fn order_key<T: Real>(value: T) -> u64 {
     }
 }
 
+/// Sorts a block's positions by value (ties by position): a least-significant-digit radix
+/// sort of the values' order keys, a byte per pass, skipping the bytes every key shares. It
+/// replaced a comparison sort of (key, position) pairs, about a third of the time at window
+/// 1001; the scratch is reused from block to block.
+#[derive(Default)]
+pub(super) struct RankSort {
+    keys: Vec<u64>,
+    positions: Vec<u32>,
+    spare_keys: Vec<u64>,
+    spare_positions: Vec<u32>,
+}
+
+impl RankSort {
+    /// The positions of `data` in ascending order of value, ties in position order.
+    pub(super) fn positions_by_value<T: Real>(&mut self, data: &[T]) -> &[u32] {
+        let n = data.len();
+        self.keys.clear();
+        self.keys.extend(data.iter().map(|&v| order_key(v)));
+        self.positions.clear();
+        self.positions.extend(0..n as u32);
+        self.spare_keys.resize(n, 0);
+        self.spare_positions.resize(n, 0);
+        let mut counts = [[0u32; 256]; 8];
+        for &key in &self.keys {
+            for (byte, count) in counts.iter_mut().enumerate() {
+                count[((key >> (8 * byte)) & 0xff) as usize] += 1;
+            }
+        }
+        for (byte, count) in counts.iter_mut().enumerate() {
+            if count.iter().any(|&c| c as usize == n) {
+                continue; // every key has the same byte here: the pass would keep the order
+            }
+            let mut start = 0;
+            for c in count.iter_mut() {
+                (*c, start) = (start, start + *c);
+            }
+            // Stable: equal bytes keep the order of the previous pass.
+            for (&key, &position) in self.keys.iter().zip(&self.positions) {
+                let slot = &mut count[((key >> (8 * byte)) & 0xff) as usize];
+                self.spare_keys[*slot as usize] = key;
+                self.spare_positions[*slot as usize] = position;
+                *slot += 1;
+            }
+            std::mem::swap(&mut self.keys, &mut self.spare_keys);
+            std::mem::swap(&mut self.positions, &mut self.spare_positions);
+        }
+        &self.positions
+    }
+}
+
 /// One block of the sorted-blocks median. Its elements live in rank space: rank `r` is the
 /// `r`-th smallest value of the block (ties by position), and the present elements form a
 /// doubly linked list over ranks (slot `w` is the sentinel), from which elements are unlinked
@@ -61,14 +111,9 @@ impl<T: Real> Block<T> {
     }
 
     /// Loads `data` (`w` values) with every element present and the cursor on the median.
-    pub(super) fn load(&mut self, data: &[T], order: &mut Vec<u128>) {
+    pub(super) fn load(&mut self, data: &[T], ranking: &mut RankSort) {
         let w = self.w;
-        order.clear();
-        // (key, position) packed in one integer: one branch-free comparison per step of the sort.
-        order.extend(data.iter().enumerate().map(|(i, &v)| (u128::from(order_key(v)) << 32) | i as u128));
-        order.sort_unstable();
-        for (r, &packed) in order.iter().enumerate() {
-            let i = packed as u32;
+        for (r, &i) in ranking.positions_by_value(data).iter().enumerate() {
             self.rank[i as usize] = r as u32;
             self.sorted[r] = data[i as usize];
         }
@@ -148,13 +193,13 @@ pub(super) struct SortedBlocks<T> {
     w: usize,
     a: Block<T>,
     b: Block<T>,
-    order: Vec<u128>,
+    ranking: RankSort,
     tail: Vec<T>,
 }
 
 impl<T: Real> SortedBlocks<T> {
     pub(super) fn new(w: usize) -> Self {
-        SortedBlocks { w, a: Block::new(w), b: Block::new(w), order: Vec::with_capacity(w), tail: Vec::with_capacity(w) }
+        SortedBlocks { w, a: Block::new(w), b: Block::new(w), ranking: RankSort::default(), tail: Vec::with_capacity(w) }
     }
 
     /// Loads block `j` of `buffer` into `b`; a last block running past the buffer is padded
@@ -162,12 +207,12 @@ impl<T: Real> SortedBlocks<T> {
     pub(super) fn load_b(&mut self, buffer: &[T], j: usize) {
         let lo = j * self.w;
         if lo + self.w <= buffer.len() {
-            self.b.load(&buffer[lo..lo + self.w], &mut self.order);
+            self.b.load(&buffer[lo..lo + self.w], &mut self.ranking);
         } else {
             self.tail.clear();
             self.tail.extend_from_slice(&buffer[lo.min(buffer.len())..]);
             self.tail.resize(self.w, T::INFINITY);
-            self.b.load(&self.tail, &mut self.order);
+            self.b.load(&self.tail, &mut self.ranking);
         }
     }
 
@@ -206,6 +251,34 @@ impl<T: Real> SortedBlocks<T> {
                 }
                 let (pa, pb) = (a.peek(), b.peek());
                 *o = if pa <= pb { pa } else { pb };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn rank_sort_orders_positions_as_a_comparison_sort_of_key_then_position() {
+        let mut rng = Rng::new(3);
+        let mut ranking = RankSort::default();
+        for n in [0, 1, 2, 7, 256, 1001] {
+            for distinct in [0, 1, 3, 50] {
+                let data: Vec<f64> = (0..n)
+                    .map(|_| match rng.below(10) {
+                        0 => f64::INFINITY,
+                        1 => f64::NEG_INFINITY,
+                        2 => -0.0,
+                        _ if distinct > 0 => rng.below(distinct) as f64 - 1.0,
+                        _ => rng.uniform() - 0.5,
+                    })
+                    .collect();
+                let mut want: Vec<u32> = (0..n as u32).collect();
+                want.sort_by_key(|&i| (order_key(data[i as usize]), i));
+                assert_eq!(ranking.positions_by_value(&data), &want[..], "n {n}, distinct {distinct}");
             }
         }
     }
