@@ -100,28 +100,28 @@ def bench_kmeans(quick, lines):
         print(lines[-1], flush=True)
 
 
-#: Per window of the single-series rows: (ratio with every core, ratio with one thread each).
-MEDIAN_RATIOS = {}
-
-
-def median_status():
-    """The targets of issue 13 read off this run's single-series rows."""
+def median_status(ratios):
+    """The targets of issue 13 read off this run's single-series rows: ``ratios`` maps a window
+    to (ratio with every core, ratio with one thread each), as :func:`bench_median` returns."""
     def verdict(ratio, target):
         return f"{ratio:.2f}x ({'met' if ratio >= target else '**missed**'})"
 
     return "; ".join(
         f"window {w}: one thread {verdict(one, 2.0)}, every core {verdict(every, 4.0)}"
-        for w, (every, one) in sorted(MEDIAN_RATIOS.items())
-    ) or "not run"
+        for w, (every, one) in sorted(ratios.items())
+    ) or "median rows not rerun"
 
 
 def bench_median(quick, lines):
+    """Appends the median and Hampel rows to ``lines``; returns the single-series ratios per
+    window (see :func:`median_status`)."""
     import scipy.ndimage as ndimage
 
     try:
         import bottleneck
     except ImportError:
         bottleneck = None
+    ratios = {}
     n = 200_000 if quick else 1_000_000
     x = np.random.default_rng(1).normal(size=n)
     rounds = 3 if quick else 7
@@ -148,7 +148,7 @@ def bench_median(quick, lines):
             peers.append(("bottleneck", times["bn"], times["bn1"]))
         name, t_best, _ = min(peers, key=lambda p: p[1])
         name1, _, c_best = min(peers, key=lambda p: p[2])
-        MEDIAN_RATIOS[window] = (t_best / times["ours"], c_best / times["ours1"])
+        ratios[window] = (t_best / times["ours"], c_best / times["ours1"])
         others = ", ".join(f"{p} {t * 1e3:.0f} ms" for p, t, _ in peers)
         others1 = ", ".join(f"{p} {c * 1e3:.0f}" for p, _, c in peers)
         lines.append(
@@ -192,6 +192,7 @@ def bench_median(quick, lines):
         f"| hampel {n:,} float64, window 31 | {times['ours'] * 1e3:.1f} ms | (no peer timed) | | | | | tests: naive numpy |"
     )
     print(lines[-1], flush=True)
+    return ratios
 
 
 def kept_rows(prefixes):
@@ -216,7 +217,7 @@ def peer_versions():
     return ", ".join(found)
 
 
-def write_results(lines, command, note=""):
+def write_results(lines, command, note, median_ratios):
     path = os.path.join(HERE, "RESULTS.md")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     section = "\n".join(
@@ -258,7 +259,7 @@ def write_results(lines, command, note=""):
             '  vs 167 ms (0.5) against the current path, alternating in one process (dev-release build,',
             '  load average about 16); the code is on branch kmeans3-fused-experiment.',
             "- median_filter: >= 2x the faster of scipy.ndimage and bottleneck with one thread each",
-            "  and >= 4x with every core, at windows 5, 31, 101 and 1001. This run: " + median_status() + ".",
+            "  and >= 4x with every core, at windows 5, 31, 101 and 1001. This run: " + median_status(median_ratios) + ".",
             "  Paths (register round, sixth lead session): windows up to 127 on x86-64 with AVX-512F",
             "  (up to 63 with AVX2 only) keep the sorted window in vector registers, padded with",
             "  -inf and +inf so that the median sits in one fixed lane; a step removes the leaving",
@@ -298,20 +299,20 @@ def main():
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--only", choices=["kmeans", "median"], help="run one part; keep the other's rows")
     args = parser.parse_args()
-    lines, note = [], ""
+    lines, note, median_ratios = [], "", {}
     if args.only != "median":
         bench_kmeans(args.quick, lines)
     else:
         lines += kept_rows(["workload", "---", "kmeans"])
     if args.only != "kmeans":
-        bench_median(args.quick, lines)
+        median_ratios = bench_median(args.quick, lines)
     else:
         lines += kept_rows(["median_filter", "hampel"])
     if args.only:
         other = "median_filter / hampel" if args.only == "kmeans" else "kmeans"
         note = f" Only the {args.only} rows were rerun; the {other} rows are from the previous run."
     if not args.no_write:
-        write_results(lines, "python " + " ".join(["benches/peers_kmeans_median.py", *sys.argv[1:]]), note)
+        write_results(lines, "python " + " ".join(["benches/peers_kmeans_median.py", *sys.argv[1:]]), note, median_ratios)
 
 
 if __name__ == "__main__":
