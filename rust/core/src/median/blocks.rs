@@ -15,18 +15,18 @@ pub(super) fn order_key<T: Real>(value: T) -> u64 {
     }
 }
 
-/// Bytes of a packed (leading key bits, position) sort key.
-const PACKED_BYTES: u32 = 6;
-/// Blocks up to 2^16 values pack their positions beside at least 32 leading key bits.
-const MAX_POSITION_BITS: u32 = 16;
+/// Bits of a value's key a packed sort key holds at least: of its offset from the block's
+/// least key, from the range's leading bit down (values closer than 2^-30 of the block's key
+/// range share them and go to the fix-up).
+const MIN_KEY_BITS: u32 = 30;
 
 /// Sorts a block's positions by value (ties by position), its scratch reused from block to
-/// block. A block of up to 2^16 values packs each value's leading key bits and its position
-/// into six bytes of one integer and sorts those by a least-significant-digit radix sort, a
-/// byte per pass, skipping the bytes every key shares; runs equal in their leading bits are
-/// then checked against the whole keys. That moves 8 bytes a value in six passes where
-/// (key, position) pairs moved 12 in eight (about 15 % off the whole filter at window 1001).
-/// Longer blocks sort the pairs.
+/// block. Each value's position and at least [`MIN_KEY_BITS`] leading bits of its key's offset are
+/// packed into the fewest whole bytes of one integer (five at window 1001, six for blocks up
+/// to 2^18 values), sorted by a least-significant-digit radix sort, a byte per pass, skipping
+/// the bytes every key shares; runs equal in their leading bits are then checked against the
+/// whole keys. That moves 8 bytes a value in five passes where (key, position) pairs moved 12
+/// in eight. Longer blocks sort the pairs.
 #[derive(Default)]
 pub(super) struct RankSort {
     keys: Vec<u64>,
@@ -44,19 +44,32 @@ impl RankSort {
 
     fn sort<T: Real>(&mut self, data: &[T]) {
         let n = data.len();
-        // Bits that number the positions; the rest of six bytes holds the key's leading bits.
+        // Bits that number the positions; the rest of the whole bytes holds the key's leading bits.
         let position_bits = usize::BITS - n.saturating_sub(1).leading_zeros();
-        if position_bits > MAX_POSITION_BITS {
-            self.sort_wide(data);
-            return;
+        match (position_bits + MIN_KEY_BITS).div_ceil(8) {
+            ..=4 => self.sort_packed::<4, T>(data, position_bits),
+            5 => self.sort_packed::<5, T>(data, position_bits),
+            6 => self.sort_packed::<6, T>(data, position_bits),
+            _ => self.sort_wide(data),
         }
-        let key_bits = PACKED_BYTES * 8 - position_bits;
+    }
+
+    /// Sorts `(leading key bits, position)` packed into `BYTES` bytes (a pass per byte).
+    fn sort_packed<const BYTES: usize, T: Real>(&mut self, data: &[T], position_bits: u32) {
+        let n = data.len();
+        let key_bits = BYTES as u32 * 8 - position_bits;
+        // The leading bits of the keys' offsets from the least key: as many bits as the block's
+        // own range needs, so values that agree in their first digits (1e9 + noise) still
+        // spread over the passes.
+        self.keys.clear();
+        self.keys.extend(data.iter().map(|&v| order_key(v)));
+        let (lo, hi) = self.keys.iter().fold((u64::MAX, 0), |(lo, hi), &key| (lo.min(key), hi.max(key)));
+        let shift = (64 - hi.saturating_sub(lo).leading_zeros()).saturating_sub(key_bits);
         let packed = &mut self.spare_keys;
         packed.clear();
-        packed.extend(data.iter().enumerate().map(|(i, &v)| (order_key(v) >> (64 - key_bits)) << position_bits | i as u64));
-        self.keys.resize(n, 0);
+        packed.extend(self.keys.iter().enumerate().map(|(i, &key)| (key - lo) >> shift << position_bits | i as u64));
         let (mut sorted, mut scratch) = (&mut packed[..], &mut self.keys[..n]);
-        let mut counts = [[0u32; 256]; PACKED_BYTES as usize];
+        let mut counts = [[0u32; 256]; BYTES];
         for &key in sorted.iter() {
             for (byte, count) in counts.iter_mut().enumerate() {
                 count[((key >> (8 * byte)) & 0xff) as usize] += 1;
@@ -84,30 +97,29 @@ impl RankSort {
         if swapped {
             std::mem::swap(&mut self.keys, &mut self.spare_keys);
         }
-        // Sorted by (leading key bits, position): whole keys and positions out.
+        // Sorted by (leading key bits, position).
+        let packed = &self.spare_keys[..n];
         let mask = (1u64 << position_bits) - 1;
         self.positions.clear();
-        self.positions.extend(self.spare_keys.iter().map(|&p| (p & mask) as u32));
-        self.keys.clear();
-        self.keys.extend(self.positions.iter().map(|&i| order_key(data[i as usize])));
+        self.positions.extend(packed.iter().map(|&p| (p & mask) as u32));
         // Keys equal in their leading bits are in position order; where the whole keys differ
         // there, such a run may be out of order: sort it by (key, position). Rare for real data
         // (equal values are already in order), and never wrong.
+        let key = |position: u32| order_key(data[position as usize]);
         let mut start = 0;
-        while start < n {
-            let lead = self.spare_keys[start] >> position_bits;
-            let mut end = start + 1;
-            while end < n && self.spare_keys[end] >> position_bits == lead {
+        while start + 1 < n {
+            let lead = packed[start] >> position_bits;
+            if packed[start + 1] >> position_bits != lead {
+                start += 1;
+                continue;
+            }
+            let mut end = start + 2;
+            while end < n && packed[end] >> position_bits == lead {
                 end += 1;
             }
-            if end - start > 1 && self.keys[start..end].windows(2).any(|k| k[0] > k[1]) {
-                let mut run: Vec<(u64, u32)> =
-                    self.keys[start..end].iter().copied().zip(self.positions[start..end].iter().copied()).collect();
-                run.sort_unstable();
-                for (k, (key, position)) in run.into_iter().enumerate() {
-                    self.keys[start + k] = key;
-                    self.positions[start + k] = position;
-                }
+            let run = &mut self.positions[start..end];
+            if run.windows(2).any(|pair| key(pair[0]) > key(pair[1])) {
+                run.sort_unstable_by_key(|&position| (key(position), position));
             }
             start = end;
         }
@@ -392,9 +404,9 @@ mod tests {
     fn rank_sort_orders_positions_as_a_comparison_sort_of_key_then_position() {
         let mut rng = Rng::new(3);
         let mut ranking = RankSort::default();
-        // 70,000 values are too many to pack (the wide sort); "near" values differ only in
+        // 300,000 values are too many to pack in six bytes (the wide sort); "near" values differ only in
         // bits the packed key drops, so the runs equal in leading bits must be reordered.
-        for n in [0, 1, 2, 7, 256, 1001, 70_000] {
+        for n in [0, 1, 2, 7, 256, 1001, 70_000, 300_000] {
             for distinct in [0, 1, 3, 50, usize::MAX] {
                 let data: Vec<f64> = (0..n)
                     .map(|_| match rng.below(10) {
@@ -410,6 +422,13 @@ mod tests {
                 want.sort_by_key(|&i| (order_key(data[i as usize]), i));
                 assert_eq!(ranking.positions_by_value(&data), &want[..], "n {n}, distinct {distinct}");
             }
+        }
+        // Values agreeing in their leading digits: the packed keys hold their offsets.
+        for n in [2, 1001, 5000] {
+            let data: Vec<f64> = (0..n).map(|_| 1e9 + (rng.below(1000) as f64 - 500.0) * 1e-6).collect();
+            let mut want: Vec<u32> = (0..n as u32).collect();
+            want.sort_by_key(|&i| (order_key(data[i as usize]), i));
+            assert_eq!(ranking.positions_by_value(&data), &want[..], "offsets, n {n}");
         }
     }
 }
