@@ -69,20 +69,11 @@ impl RankSort {
         packed.clear();
         packed.extend(self.keys.iter().enumerate().map(|(i, &key)| (key - lo) >> shift << position_bits | i as u64));
         let (mut sorted, mut scratch) = (&mut packed[..], &mut self.keys[..n]);
-        let mut counts = [[0u32; 256]; BYTES];
-        for &key in sorted.iter() {
-            for (byte, count) in counts.iter_mut().enumerate() {
-                count[((key >> (8 * byte)) & 0xff) as usize] += 1;
-            }
-        }
+        let mut counts = byte_counts::<BYTES>(sorted);
         let mut swapped = false;
         for (byte, count) in counts.iter_mut().enumerate() {
-            if count.iter().any(|&c| c as usize == n) {
-                continue; // every key has the same byte here: the pass would keep the order
-            }
-            let mut start = 0;
-            for c in count.iter_mut() {
-                (*c, start) = (start, start + *c);
+            if !counts_to_starts(count, n) {
+                continue;
             }
             for &key in sorted.iter() {
                 let slot = &mut count[((key >> (8 * byte)) & 0xff) as usize];
@@ -134,19 +125,10 @@ impl RankSort {
         self.positions.extend(0..n as u32);
         self.spare_keys.resize(n, 0);
         self.spare_positions.resize(n, 0);
-        let mut counts = [[0u32; 256]; 8];
-        for &key in &self.keys {
-            for (byte, count) in counts.iter_mut().enumerate() {
-                count[((key >> (8 * byte)) & 0xff) as usize] += 1;
-            }
-        }
+        let mut counts = byte_counts::<8>(&self.keys);
         for (byte, count) in counts.iter_mut().enumerate() {
-            if count.iter().any(|&c| c as usize == n) {
-                continue; // every key has the same byte here: the pass would keep the order
-            }
-            let mut start = 0;
-            for c in count.iter_mut() {
-                (*c, start) = (start, start + *c);
+            if !counts_to_starts(count, n) {
+                continue;
             }
             // Stable: equal bytes keep the order of the previous pass.
             for (&key, &position) in self.keys.iter().zip(&self.positions) {
@@ -159,6 +141,30 @@ impl RankSort {
             std::mem::swap(&mut self.positions, &mut self.spare_positions);
         }
     }
+}
+
+/// How many of `keys` hold each value of each of their low `BYTES` bytes.
+fn byte_counts<const BYTES: usize>(keys: &[u64]) -> [[u32; 256]; BYTES] {
+    let mut counts = [[0u32; 256]; BYTES];
+    for &key in keys {
+        for (byte, count) in counts.iter_mut().enumerate() {
+            count[((key >> (8 * byte)) & 0xff) as usize] += 1;
+        }
+    }
+    counts
+}
+
+/// Turns one byte's counts over `n` keys into the first slot of each byte value; false (and
+/// no pass needed: it would keep the order) when every key has the same byte.
+fn counts_to_starts(count: &mut [u32; 256], n: usize) -> bool {
+    if count.iter().any(|&c| c as usize == n) {
+        return false;
+    }
+    let mut start = 0;
+    for c in count.iter_mut() {
+        (*c, start) = (start, start + *c);
+    }
+    true
 }
 
 /// One block of the sorted-blocks median. Its elements live in rank space: rank `r` is the
