@@ -16,6 +16,8 @@
 //! values in position order (O(1) unlinks) and adds B's (O(1) re-links, undoing B's earlier
 //! unlinking in reverse); one cursor per block, each moved O(1) times per step on average,
 //! tracks the median. Cost: sorting, O(n log w), plus O(n) list work. No per-window sort.
+//! Blocks sort as packed integers by a radix sort, and a step's list moves are selects, not
+//! branches (noisy data would mispredict them half the time): see `blocks.rs`.
 //!
 //! NaN: NaN values are ignored within a window; the median of the remaining values is taken
 //! (the mean of the two middle values when their count is even, as `numpy.nanmedian`), and a
