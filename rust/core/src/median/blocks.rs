@@ -195,23 +195,6 @@ impl<T: Real> Block<T> {
         Block { w, sorted, rank: vec![0; w], links: vec![[0, 0]; w + 1], cursor: w, small: 0 }
     }
 
-    /// The links of rank `r`. Every rank handled here is at most `w` (ranks come from `rank`,
-    /// which holds `0..w`, and from `links`, which holds `0..=w`); the check stays in debug
-    /// builds and is skipped in the hot loop of release builds.
-    #[inline]
-    pub(super) fn link(&self, r: usize) -> [u32; 2] {
-        debug_assert!(r <= self.w);
-        // SAFETY: r <= w and links.len() == w + 1 (see above).
-        unsafe { *self.links.get_unchecked(r) }
-    }
-
-    #[inline]
-    pub(super) fn set(&mut self, r: usize, side: usize, to: u32) {
-        debug_assert!(r <= self.w && side < 2);
-        // SAFETY: as in `link`.
-        unsafe { *self.links.get_unchecked_mut(r).get_unchecked_mut(side) = to }
-    }
-
     /// Loads `data` (`w` values) with every element present and the cursor on the median.
     pub(super) fn load(&mut self, data: &[T], ranking: &mut RankSort) {
         let w = self.w;
@@ -230,11 +213,9 @@ impl<T: Real> Block<T> {
     /// Unlinks every element, last position first, so that re-linking in position order
     /// restores the list (each re-link undoes the matching unlink).
     pub(super) fn unwind(&mut self) {
-        for i in (0..self.w).rev() {
-            let r = self.rank[i] as usize;
-            let [p, n] = self.link(r);
-            self.set(p as usize, NEXT, n);
-            self.set(n as usize, PREV, p);
+        let mut walk = self.walk();
+        for i in (0..walk.w).rev() {
+            walk.unlink(i);
         }
         self.cursor = self.w;
         self.small = 0;
@@ -264,11 +245,13 @@ impl<T: Real> Walk<'_, T> {
         (self.cursor, self.small)
     }
 
-    /// The links of rank `r`; as [`Block::link`].
+    /// The links of rank `r`. Every rank handled here is at most `w` (ranks come from `rank`,
+    /// which holds `0..w`, and from `links`, which holds `0..=w`); the check stays in debug
+    /// builds and is skipped in the hot loop of release builds.
     #[inline]
     fn link(&self, r: usize) -> [u32; 2] {
         debug_assert!(r <= self.w);
-        // SAFETY: r <= w and links.len() == w + 1 (see `Block::link`).
+        // SAFETY: r <= w and links.len() == w + 1 (see above).
         unsafe { *self.links.get_unchecked(r) }
     }
 
@@ -277,6 +260,16 @@ impl<T: Real> Walk<'_, T> {
         debug_assert!(r <= self.w && side < 2);
         // SAFETY: as in `link`.
         unsafe { *self.links.get_unchecked_mut(r).get_unchecked_mut(side) = to }
+    }
+
+    /// Takes the element at position `i` out of the list; its rank and its next neighbour's.
+    #[inline]
+    fn unlink(&mut self, i: usize) -> (usize, u32) {
+        let r = self.rank[i] as usize;
+        let [p, n] = self.link(r);
+        self.set(p as usize, NEXT, n);
+        self.set(n as usize, PREV, p);
+        (r, n)
     }
 
     /// Removes the element at position `i`: a small one leaves one fewer small; a large one
@@ -288,10 +281,7 @@ impl<T: Real> Walk<'_, T> {
     #[inline]
     fn delete(&mut self, i: usize) {
         use std::hint::select_unpredictable as select;
-        let r = self.rank[i] as usize;
-        let [p, n] = self.link(r);
-        self.set(p as usize, NEXT, n);
-        self.set(n as usize, PREV, p);
+        let (r, n) = self.unlink(i);
         let from = select(self.cursor == r, n as usize, self.cursor);
         let back = self.link(from)[PREV] as usize;
         let has_small = self.small > 0;
