@@ -17,11 +17,14 @@
 //! # The full fit and its parts
 //!
 //! `Prepared::fit` and `Prepared::part` finish every touched pair into a similarity and offer it to the row's
-//! own top-`k` and to `b`'s shared top-`k` ([`SharedTopK`]). Rows run in parallel, in blocks,
-//! from the last to the first, so that a row already holds its own best (and so a tight
-//! admission threshold) when the offers from lower rows arrive. The per-thread scratch
-//! (accumulator, touched list, the row's own best) is reused from row to row. Memory: the two
-//! views, the top lists (at most `2k` keys per row), `O(threads * n)` scratch; never `n x n`.
+//! own top-`k` and to `b`'s shared top-`k` ([`SharedTopK`]), the latter through the thread's
+//! [`OfferLog`], which delivers offers in batches sorted by row. Rows run in parallel, in
+//! blocks, from the last to the first, so that a row already holds its own best (and so a
+//! tight admission threshold) when the offers from lower rows arrive. The per-thread scratch
+//! (accumulator, touched list, the row's own best, the offer log) is reused from row to row.
+//! Memory: the two views, the top lists (at most `2k` keys per row), `O(threads * n)` scratch
+//! (the log holds up to `8n` offers of 16 bytes, twice for its sort, at most 32 MiB a
+//! thread); never `n x n`.
 //! The result does not depend on the number of threads: the top-`k` of a row is a function of
 //! the set of its candidates under a total order.
 
@@ -54,6 +57,20 @@ fn prefetch<T>(values: &[T]) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = values;
 }
+
+/// Asks the cache for the lines of `values`, up to `PREFETCH_LINES` of them: a rater's list is
+/// too short for the hardware prefetcher to see it as a stream before it ends (the first line
+/// alone left the next ones to stall the summing).
+#[inline]
+fn prefetch_lines<T>(values: &[T]) {
+    let per_line = (64 / std::mem::size_of::<T>()).max(1);
+    for value in values.iter().step_by(per_line).take(PREFETCH_LINES) {
+        prefetch(std::slice::from_ref(value));
+    }
+}
+
+/// How many lines of a rater's list [`prefetch_lines`] asks for.
+const PREFETCH_LINES: usize = 8;
 
 /// A full row's best keys, and the `(row, key)` pairs it offers to other rows.
 pub(super) type OfferedRow = (Vec<u64>, Vec<(u32, u64)>);
@@ -139,14 +156,19 @@ impl Prepared<'_> {
         let (views, settings) = (&self.views, &self.settings);
         let n = self.n();
         let shared = SharedTopK::new(n, settings.k);
-        (0..count.div_ceil(BLOCK)).into_par_iter().rev().for_each_init(
-            || Scratch::new(n, 2 * settings.k),
-            |scratch, block| {
-                for j in (block * BLOCK..((block + 1) * BLOCK).min(count)).rev() {
-                    row(views, kernel, settings, &shared, scratch, entity(j));
-                }
-            },
-        );
+        (0..count.div_ceil(BLOCK))
+            .into_par_iter()
+            .rev()
+            .fold(
+                || (Scratch::new(n, 2 * settings.k), OfferLog::for_rows(n)),
+                |(mut scratch, mut log), block| {
+                    for j in (block * BLOCK..((block + 1) * BLOCK).min(count)).rev() {
+                        row(views, kernel, settings, &shared, &mut scratch, &mut log, entity(j));
+                    }
+                    (scratch, log)
+                },
+            )
+            .for_each(|(_, mut log)| log.deliver(&shared));
         shared.into_csr()
     }
 }
@@ -158,6 +180,7 @@ fn row<K: Kernel>(
     settings: &Settings,
     shared: &SharedTopK,
     scratch: &mut Scratch<K::Sums>,
+    log: &mut OfferLog,
     a: usize,
 ) {
     if !kernel.row_can_match(a) {
@@ -165,7 +188,7 @@ fn row<K: Kernel>(
     }
     spans_of(views, scratch, a);
     let n_touched = sum_pairs::<K>(views, scratch);
-    finish_row(kernel, settings, shared, scratch, a, n_touched);
+    finish_row(kernel, settings, shared, scratch, log, a, n_touched);
 }
 
 /// All the candidates of row `a`: the pairs `(a, b > a)` and `(b < a, a)`; the best `k` keys.
@@ -223,9 +246,9 @@ fn sum_pairs<K: Kernel>(views: &Views<'_>, scratch: &mut Scratch<K::Sums>) -> us
     let (indices, data) = (&views.rater_indices[..], &views.rater_data[..]);
     let mut n_touched = 0usize;
     for (j, &(p, end)) in spans.iter().enumerate() {
-        if let Some(&(ahead, _)) = spans.get(j + PREFETCH_AHEAD) {
-            prefetch(&indices[ahead..]);
-            prefetch(&data[ahead..]);
+        if let Some(&(ahead, ahead_end)) = spans.get(j + PREFETCH_AHEAD) {
+            prefetch_lines(&indices[ahead..ahead_end]);
+            prefetch_lines(&data[ahead..ahead_end]);
         }
         let x = data[p];
         let xx = x * x;
@@ -287,6 +310,7 @@ fn finish_row<K: Kernel>(
     settings: &Settings,
     shared: &SharedTopK,
     scratch: &mut Scratch<K::Sums>,
+    log: &mut OfferLog,
     a: usize,
     n_touched: usize,
 ) {
@@ -296,7 +320,7 @@ fn finish_row<K: Kernel>(
     let mut threshold = shared.threshold(a);
     let touched = &touched[..n_touched];
     for (i, &b) in touched.iter().enumerate() {
-        // The entity's sums, and the other row's threshold and lock, asked of the cache ahead.
+        // The entity's sums and the other row's threshold, asked of the cache ahead.
         if let Some(&ahead) = touched.get(i + PREFETCH_AHEAD) {
             prefetch(&sums[ahead as usize..]);
             shared.prefetch(ahead as usize);
@@ -306,7 +330,7 @@ fn finish_row<K: Kernel>(
         let Some(s) = similarity(kernel, settings, &slot, a, b) else {
             continue;
         };
-        shared.offer(b, neighbour_key(s, a as u32));
+        log.offer(shared, b, neighbour_key(s, a as u32));
         let key = neighbour_key(s, b as u32);
         if key < threshold {
             own.push(key);
@@ -334,13 +358,97 @@ fn cut_to_best(keys: &mut Vec<u64>, k: usize) -> u64 {
     keys[k - 1]
 }
 
+/// How many offers a log holds per row of the result before it delivers them (within
+/// `MIN_OFFERS..=MAX_OFFERS`).
+const OFFERS_PER_ROW: usize = 8;
+const MIN_OFFERS: usize = 1 << 12;
+const MAX_OFFERS: usize = 1 << 20;
+
+/// The offers a thread made to other rows and has not yet delivered. Delivering one offer at
+/// a time cost a lock and a scattered write each, and the unlock, a full barrier, waited for
+/// that write (a quarter of the fit at 16M ratings). The log keeps the offers that pass the
+/// row's threshold in arrival order, and delivers them a few per row at once: sorted by row
+/// (a stable radix sort), one lock per row, the row's buffers written in address order. A
+/// threshold is then tightened a little later than it could be, which admits a few more
+/// offers but never drops one that belongs to the top `k`.
+struct OfferLog {
+    offers: Vec<(u32, u64)>,
+    /// Where the radix sort puts each pass.
+    spare: Vec<(u32, u64)>,
+    len: usize,
+    /// The number of rows: how many bytes of a row the sort looks at.
+    n_rows: usize,
+}
+
+impl OfferLog {
+    /// A log sized for a result of `n_rows` rows.
+    fn for_rows(n_rows: usize) -> Self {
+        Self::new(n_rows, (OFFERS_PER_ROW * n_rows).clamp(MIN_OFFERS, MAX_OFFERS))
+    }
+
+    fn new(n_rows: usize, capacity: usize) -> Self {
+        OfferLog { offers: vec![(0, 0); capacity], spare: vec![(0, 0); capacity], len: 0, n_rows }
+    }
+
+    /// Offers `key` to `row`: kept when it is below the row's threshold now.
+    #[inline]
+    fn offer(&mut self, shared: &SharedTopK, row: usize, key: u64) {
+        if key < shared.threshold(row) {
+            self.offers[self.len] = (row as u32, key);
+            self.len += 1;
+            if self.len == self.offers.len() {
+                self.deliver(shared);
+            }
+        }
+    }
+
+    /// Delivers every offer held, row by row, and empties the log.
+    fn deliver(&mut self, shared: &SharedTopK) {
+        self.sort_by_row();
+        let offers = &self.offers[..self.len];
+        for group in offers.chunk_by(|a, b| a.0 == b.0) {
+            shared.deliver(group[0].0 as usize, group);
+        }
+        self.len = 0;
+    }
+
+    /// Sorts the held offers by row, keeping their order within a row: LSD radix passes
+    /// over the bytes a row number can have.
+    fn sort_by_row(&mut self) {
+        let len = self.len;
+        let highest = self.n_rows.saturating_sub(1);
+        let mut shift = 0;
+        while shift < 32 && highest >> shift > 0 {
+            let mut starts = [0usize; 256];
+            for &(row, _) in &self.offers[..len] {
+                starts[(row >> shift) as usize & 0xff] += 1;
+            }
+            // One bucket holding everything: this byte is the same for all, nothing to move.
+            if !starts.contains(&len) {
+                let mut total = 0;
+                for start in &mut starts {
+                    (*start, total) = (total, total + *start);
+                }
+                for &offer in &self.offers[..len] {
+                    let digit = (offer.0 >> shift) as usize & 0xff;
+                    self.spare[starts[digit]] = offer;
+                    starts[digit] += 1;
+                }
+                std::mem::swap(&mut self.offers, &mut self.spare);
+            }
+            shift += 8;
+        }
+    }
+}
+
 /// The top-`k` lists of all rows, shared by the threads. Every pair is computed once and
 /// offered to both of its rows. A row collects its candidates unsorted in a buffer of up to
 /// `2k` keys; when the buffer is full, a selection keeps the best `k` and the key of the k-th
 /// best becomes the row's admission threshold (as soon as the row's own best is merged, too).
 /// The threshold only falls, so reading it without the lock can only let through too much,
 /// never too little: most candidates are turned away without the lock, and an admitted one
-/// costs an append (amortised O(1) per candidate).
+/// costs an append (amortised O(1) per candidate). Other rows' offers arrive in batches
+/// ([`OfferLog`]), a row's own best in one merge.
 struct SharedTopK {
     k: usize,
     rows: Vec<Mutex<Vec<u64>>>,
@@ -360,11 +468,10 @@ impl SharedTopK {
         self.rows[row].lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Asks the cache for a row's threshold and lock.
+    /// Asks the cache for a row's threshold.
     #[inline]
     fn prefetch(&self, row: usize) {
         prefetch(&self.thresholds[row..]);
-        prefetch(&self.rows[row..]);
     }
 
     #[inline]
@@ -374,22 +481,32 @@ impl SharedTopK {
 
     /// Keeps the best `k` of a buffer that holds at least `at_least` keys, and publishes the
     /// new threshold.
-    fn compact(&self, row: usize, buffer: &mut Vec<u64>, at_least: usize) {
+    /// Returns the row's threshold after it (`u64::MAX` when nothing was cut).
+    fn compact(&self, row: usize, buffer: &mut Vec<u64>, at_least: usize) -> u64 {
         if buffer.len() >= at_least {
             let kth = cut_to_best(buffer, self.k);
             self.thresholds[row].fetch_min(kth, AtomicOrdering::Relaxed);
+            kth
+        } else {
+            u64::MAX
         }
     }
 
-    #[inline]
-    fn offer(&self, row: usize, key: u64) {
-        if key < self.threshold(row) {
-            let mut buffer = self.lock(row);
-            if buffer.capacity() == 0 {
-                buffer.reserve_exact(2 * self.k);
+    /// Adds offers to one row (`(row, key)` pairs) under one lock, each kept only while it is
+    /// below the row's threshold.
+    fn deliver(&self, row: usize, offers: &[(u32, u64)]) {
+        let mut threshold = self.threshold(row);
+        let mut buffer = self.lock(row);
+        if buffer.capacity() == 0 {
+            buffer.reserve_exact(2 * self.k);
+        }
+        for &(_, key) in offers {
+            if key < threshold {
+                buffer.push(key);
+                if buffer.len() == 2 * self.k {
+                    threshold = threshold.min(self.compact(row, &mut buffer, 2 * self.k));
+                }
             }
-            buffer.push(key);
-            self.compact(row, &mut buffer, 2 * self.k);
         }
     }
 
@@ -475,4 +592,58 @@ pub(super) fn split_rows<'a>(
         data = tail_data;
     }
     slices
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    /// Offers through small logs (many deliveries, row numbers of three bytes) end as the
+    /// best `k` of everything offered to each row, as sorting all of a row's offers gives.
+    #[test]
+    fn logged_offers_keep_the_best_k_of_each_row() {
+        let (n, k) = (70_000usize, 3usize);
+        let shared = SharedTopK::new(n, k);
+        let mut everything: Vec<Vec<u64>> = vec![Vec::new(); n];
+        let mut rng = SplitMix64(7);
+        let mut logs = [OfferLog::new(n, 64), OfferLog::new(n, 1000)];
+        for i in 0..400_000usize {
+            // Rows crowded at both ends and spread between; few distinct keys (ties).
+            let row = match rng.next_u64() % 3 {
+                0 => (rng.next_u64() % 5) as usize,
+                1 => n - 1 - (rng.next_u64() % 5) as usize,
+                _ => (rng.next_u64() % n as u64) as usize,
+            };
+            let key = rng.next_u64() % 50;
+            everything[row].push(key);
+            logs[i % 2].offer(&shared, row, key);
+        }
+        for log in &mut logs {
+            log.deliver(&shared);
+        }
+        let rows: Vec<Vec<u64>> = shared.rows.into_iter().map(|m| best_k(m.into_inner().unwrap(), k)).collect();
+        for (row, (got, mut all)) in rows.into_iter().zip(everything).enumerate() {
+            all.sort_unstable();
+            all.truncate(k);
+            assert_eq!(got, all, "row {row}");
+        }
+    }
+
+    /// The radix sort orders by row and keeps the arrival order within a row, as a stable
+    /// comparison sort does, for row numbers of one to four bytes.
+    #[test]
+    fn offers_sort_by_row_stably() {
+        let mut rng = SplitMix64(11);
+        for n_rows in [1usize, 200, 300, 70_000, 1 << 31] {
+            let mut log = OfferLog::new(n_rows, 5000);
+            let offers: Vec<(u32, u64)> = (0..5000u64).map(|i| ((rng.next_u64() % n_rows as u64) as u32, i)).collect();
+            log.offers.copy_from_slice(&offers);
+            log.len = offers.len();
+            log.sort_by_row();
+            let mut expected = offers;
+            expected.sort_by_key(|&(row, _)| row);
+            assert_eq!(log.offers, expected, "{n_rows} rows");
+        }
+    }
 }
