@@ -23,7 +23,7 @@
 //! tight admission threshold) when the offers from lower rows arrive. The per-thread scratch
 //! (accumulator, touched list, the row's own best, the offer log) is reused from row to row.
 //! Memory: the two views, the top lists (at most `2k` keys per row), `O(threads * n)` scratch
-//! (the log holds up to `8n` offers of 16 bytes, twice for its sort, at most 32 MiB a
+//! (the log holds up to `8n` offers of 12 bytes, twice for its sort, at most 24 MiB a
 //! thread); never `n x n`.
 //! The result does not depend on the number of threads: the top-`k` of a row is a function of
 //! the set of its candidates under a total order.
@@ -74,6 +74,9 @@ const PREFETCH_LINES: usize = 8;
 
 /// A full row's best keys, and the `(row, key)` pairs it offers to other rows.
 pub(super) type OfferedRow = (Vec<u64>, Vec<(u32, u64)>);
+
+/// A worker thread's scratch and offer log in the fit.
+type ThreadState<S> = (Scratch<S>, OfferLog);
 
 /// A thread's scratch, reused from row to row.
 struct Scratch<S> {
@@ -156,19 +159,24 @@ impl Prepared<'_> {
         let (views, settings) = (&self.views, &self.settings);
         let n = self.n();
         let shared = SharedTopK::new(n, settings.k);
-        (0..count.div_ceil(BLOCK))
-            .into_par_iter()
-            .rev()
-            .fold(
-                || (Scratch::new(n, 2 * settings.k), OfferLog::for_rows(n)),
-                |(mut scratch, mut log), block| {
-                    for j in (block * BLOCK..((block + 1) * BLOCK).min(count)).rev() {
-                        row(views, kernel, settings, &shared, &mut scratch, &mut log, entity(j));
-                    }
-                    (scratch, log)
-                },
-            )
-            .for_each(|(_, mut log)| log.deliver(&shared));
+        // One scratch and one log per worker thread, made when the thread takes its first block
+        // and kept to the end: rayon splits the blocks into many more pieces than threads,
+        // and a state per piece paid for a fresh accumulator and log (page faults) each time.
+        let states: Vec<Mutex<Option<ThreadState<K::Sums>>>> =
+            (0..rayon::current_num_threads()).map(|_| Mutex::new(None)).collect();
+        (0..count.div_ceil(BLOCK)).into_par_iter().rev().for_each(|block| {
+            let index = rayon::current_thread_index().unwrap_or(0) % states.len();
+            let mut state = states[index].lock().unwrap_or_else(PoisonError::into_inner);
+            let (scratch, log) = state.get_or_insert_with(|| (Scratch::new(n, 2 * settings.k), OfferLog::for_rows(n)));
+            for j in (block * BLOCK..((block + 1) * BLOCK).min(count)).rev() {
+                row(views, kernel, settings, &shared, scratch, log, entity(j));
+            }
+        });
+        states.into_par_iter().for_each(|state| {
+            if let Some((_, mut log)) = state.into_inner().unwrap_or_else(PoisonError::into_inner) {
+                log.deliver(&shared);
+            }
+        });
         shared.into_csr()
     }
 }
@@ -364,6 +372,24 @@ const OFFERS_PER_ROW: usize = 8;
 const MIN_OFFERS: usize = 1 << 12;
 const MAX_OFFERS: usize = 1 << 20;
 
+/// A key offered to a row, in 12 bytes (a `(u32, u64)` pair takes 16).
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+struct Offer {
+    row: u32,
+    key_high: u32,
+    key_low: u32,
+}
+
+impl Offer {
+    fn new(row: usize, key: u64) -> Self {
+        Offer { row: row as u32, key_high: (key >> 32) as u32, key_low: key as u32 }
+    }
+
+    fn key(self) -> u64 {
+        (u64::from(self.key_high) << 32) | u64::from(self.key_low)
+    }
+}
+
 /// The offers a thread made to other rows and has not yet delivered. Delivering one offer at
 /// a time cost a lock and a scattered write each, and the unlock, a full barrier, waited for
 /// that write (a quarter of the fit at 16M ratings). The log keeps the offers that pass the
@@ -372,9 +398,9 @@ const MAX_OFFERS: usize = 1 << 20;
 /// threshold is then tightened a little later than it could be, which admits a few more
 /// offers but never drops one that belongs to the top `k`.
 struct OfferLog {
-    offers: Vec<(u32, u64)>,
+    offers: Vec<Offer>,
     /// Where the radix sort puts each pass.
-    spare: Vec<(u32, u64)>,
+    spare: Vec<Offer>,
     len: usize,
     /// The number of rows: how many bytes of a row the sort looks at.
     n_rows: usize,
@@ -387,14 +413,14 @@ impl OfferLog {
     }
 
     fn new(n_rows: usize, capacity: usize) -> Self {
-        OfferLog { offers: vec![(0, 0); capacity], spare: vec![(0, 0); capacity], len: 0, n_rows }
+        OfferLog { offers: vec![Offer::default(); capacity], spare: vec![Offer::default(); capacity], len: 0, n_rows }
     }
 
     /// Offers `key` to `row`: kept when it is below the row's threshold now.
     #[inline]
     fn offer(&mut self, shared: &SharedTopK, row: usize, key: u64) {
         if key < shared.threshold(row) {
-            self.offers[self.len] = (row as u32, key);
+            self.offers[self.len] = Offer::new(row, key);
             self.len += 1;
             if self.len == self.offers.len() {
                 self.deliver(shared);
@@ -406,8 +432,8 @@ impl OfferLog {
     fn deliver(&mut self, shared: &SharedTopK) {
         self.sort_by_row();
         let offers = &self.offers[..self.len];
-        for group in offers.chunk_by(|a, b| a.0 == b.0) {
-            shared.deliver(group[0].0 as usize, group);
+        for group in offers.chunk_by(|a, b| a.row == b.row) {
+            shared.deliver(group[0].row as usize, group);
         }
         self.len = 0;
     }
@@ -420,8 +446,8 @@ impl OfferLog {
         let mut shift = 0;
         while shift < 32 && highest >> shift > 0 {
             let mut starts = [0usize; 256];
-            for &(row, _) in &self.offers[..len] {
-                starts[(row >> shift) as usize & 0xff] += 1;
+            for offer in &self.offers[..len] {
+                starts[(offer.row >> shift) as usize & 0xff] += 1;
             }
             // One bucket holding everything: this byte is the same for all, nothing to move.
             if !starts.contains(&len) {
@@ -430,7 +456,7 @@ impl OfferLog {
                     (*start, total) = (total, total + *start);
                 }
                 for &offer in &self.offers[..len] {
-                    let digit = (offer.0 >> shift) as usize & 0xff;
+                    let digit = (offer.row >> shift) as usize & 0xff;
                     self.spare[starts[digit]] = offer;
                     starts[digit] += 1;
                 }
@@ -494,13 +520,14 @@ impl SharedTopK {
 
     /// Adds offers to one row (`(row, key)` pairs) under one lock, each kept only while it is
     /// below the row's threshold.
-    fn deliver(&self, row: usize, offers: &[(u32, u64)]) {
+    fn deliver(&self, row: usize, offers: &[Offer]) {
         let mut threshold = self.threshold(row);
         let mut buffer = self.lock(row);
         if buffer.capacity() == 0 {
             buffer.reserve_exact(2 * self.k);
         }
-        for &(_, key) in offers {
+        for offer in offers {
+            let key = offer.key();
             if key < threshold {
                 buffer.push(key);
                 if buffer.len() == 2 * self.k {
@@ -615,7 +642,8 @@ mod tests {
                 1 => n - 1 - (rng.next_u64() % 5) as usize,
                 _ => (rng.next_u64() % n as u64) as usize,
             };
-            let key = rng.next_u64() % 50;
+            // Both halves of the key carry information (an `Offer` stores them apart).
+            let key = (rng.next_u64() % 50) * 0x1_0000_0001;
             everything[row].push(key);
             logs[i % 2].offer(&shared, row, key);
         }
@@ -637,12 +665,13 @@ mod tests {
         let mut rng = SplitMix64(11);
         for n_rows in [1usize, 200, 300, 70_000, 1 << 31] {
             let mut log = OfferLog::new(n_rows, 5000);
-            let offers: Vec<(u32, u64)> = (0..5000u64).map(|i| ((rng.next_u64() % n_rows as u64) as u32, i)).collect();
+            let offers: Vec<Offer> =
+                (0..5000).map(|_| Offer::new((rng.next_u64() % n_rows as u64) as usize, rng.next_u64())).collect();
             log.offers.copy_from_slice(&offers);
             log.len = offers.len();
             log.sort_by_row();
             let mut expected = offers;
-            expected.sort_by_key(|&(row, _)| row);
+            expected.sort_by_key(|offer| offer.row);
             assert_eq!(log.offers, expected, "{n_rows} rows");
         }
     }
