@@ -165,6 +165,8 @@ impl Prepared<'_> {
         let states: Vec<Mutex<Option<ThreadState<K::Sums>>>> =
             (0..rayon::current_num_threads()).map(|_| Mutex::new(None)).collect();
         (0..count.div_ceil(BLOCK)).into_par_iter().rev().for_each(|block| {
+            // The lock is never waited for: only this thread takes it, and `row` makes no rayon
+            // call (one would let this thread steal another block and wait on its own lock).
             let index = rayon::current_thread_index().unwrap_or(0) % states.len();
             let mut state = states[index].lock().unwrap_or_else(PoisonError::into_inner);
             let (scratch, log) = state.get_or_insert_with(|| (Scratch::new(n, 2 * settings.k), OfferLog::for_rows(n)));
