@@ -15,6 +15,7 @@ pub mod knn;
 pub mod linalg;
 pub mod median;
 pub mod pearson;
+mod radix;
 pub mod real;
 pub mod rng;
 pub mod text;

@@ -1,6 +1,7 @@
 //! Suomela's sorted blocks (the long-window path of NaN-free series): each block of `window`
 //! values sorted once into a doubly linked list over ranks, one cursor per block.
 
+use crate::radix::counts_to_starts;
 use crate::real::Real;
 
 /// An order-preserving integer key of a value: keys compare as the values do (for NaN-free
@@ -152,19 +153,6 @@ fn byte_counts<const BYTES: usize>(keys: &[u64]) -> [[u32; 256]; BYTES] {
         }
     }
     counts
-}
-
-/// Turns one byte's counts over `n` keys into the first slot of each byte value; false (and
-/// no pass needed: it would keep the order) when every key has the same byte.
-fn counts_to_starts(count: &mut [u32; 256], n: usize) -> bool {
-    if count.iter().any(|&c| c as usize == n) {
-        return false;
-    }
-    let mut start = 0;
-    for c in count.iter_mut() {
-        (*c, start) = (start, start + *c);
-    }
-    true
 }
 
 /// One block of the sorted-blocks median. Its elements live in rank space: rank `r` is the

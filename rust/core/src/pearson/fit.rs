@@ -37,6 +37,7 @@ use super::kernels::{with_kernel, Kernel};
 use super::prepare::{Prepared, Settings, Views};
 use super::{neighbour_key, neighbour_of_key};
 use crate::csr::Csr;
+use crate::radix::counts_to_starts;
 
 /// Rows per parallel task: enough to amortise the task, few enough to balance heavy rows.
 const BLOCK: usize = 16;
@@ -447,19 +448,14 @@ impl OfferLog {
         let highest = self.n_rows.saturating_sub(1);
         let mut shift = 0;
         while shift < 32 && highest >> shift > 0 {
-            let mut starts = [0usize; 256];
+            let mut starts = [0u32; 256];
             for offer in &self.offers[..len] {
                 starts[(offer.row >> shift) as usize & 0xff] += 1;
             }
-            // One bucket holding everything: this byte is the same for all, nothing to move.
-            if !starts.contains(&len) {
-                let mut total = 0;
-                for start in &mut starts {
-                    (*start, total) = (total, total + *start);
-                }
+            if counts_to_starts(&mut starts, len) {
                 for &offer in &self.offers[..len] {
                     let digit = (offer.row >> shift) as usize & 0xff;
-                    self.spare[starts[digit]] = offer;
+                    self.spare[starts[digit] as usize] = offer;
                     starts[digit] += 1;
                 }
                 std::mem::swap(&mut self.offers, &mut self.spare);
@@ -508,8 +504,7 @@ impl SharedTopK {
     }
 
     /// Keeps the best `k` of a buffer that holds at least `at_least` keys, and publishes the
-    /// new threshold.
-    /// Returns the row's threshold after it (`u64::MAX` when nothing was cut).
+    /// new threshold; returns the k-th best key kept (`u64::MAX` when nothing was cut).
     fn compact(&self, row: usize, buffer: &mut Vec<u64>, at_least: usize) -> u64 {
         if buffer.len() >= at_least {
             let kth = cut_to_best(buffer, self.k);
@@ -520,8 +515,8 @@ impl SharedTopK {
         }
     }
 
-    /// Adds offers to one row (`(row, key)` pairs) under one lock, each kept only while it is
-    /// below the row's threshold.
+    /// Adds the offers to one row under one lock, each kept only while it is below the row's
+    /// threshold.
     fn deliver(&self, row: usize, offers: &[Offer]) {
         let mut threshold = self.threshold(row);
         let mut buffer = self.lock(row);
